@@ -98,7 +98,9 @@ FRAMEWORKS: dict[str, Framework] = {
     "xgboost": Framework(
         "xgboost", "sagemaker-xgboost", "sagemaker-xgboost", "1.7-1", "{version}", _FRAMEWORK_ACCOUNTS
     ),
-    "pytorch": Framework("pytorch", "pytorch-training", "pytorch-inference", "2.1", "{version}-cpu-py310", None),
+    "pytorch": Framework(
+        "pytorch", "pytorch-training", "pytorch-inference", "2.1", "{version}-cpu-py310", None
+    ),
 }
 
 
@@ -132,7 +134,9 @@ class ImageInfo:
     region: str | None
 
 
-_ECR_URI = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<repo>[^:@]+)")
+_ECR_URI = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<repo>[^:@]+)"
+)
 
 
 def identify_image(uri: str) -> ImageInfo:

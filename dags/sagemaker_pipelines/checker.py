@@ -1,0 +1,112 @@
+"""One pipeline file, top to bottom: load YAML, resolve references, validate, check, compile.
+
+Every stage reports problems as data. A file either compiles (and its requests passed botocore's
+check) or yields the full list of what is wrong with it - never a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .compiler import CompiledPipeline, compile_pipeline
+from .environment import Environment
+from .kinds.context import Pipeline
+from .paths import display_path
+from .problems import Problem
+from .references import Resolver, dag_id_scope, env_scope, params_scope, s3_scope
+from .request_check import check_compiled
+from .schema_check import check_against_schema
+from .semantics import check_semantics
+from .yaml_source import YamlProblem, load_document
+
+
+@dataclass
+class CheckResult:
+    """What checking one file found: its DAG id, its problems, and its compiled form when clean."""
+
+    file: str
+    dag_id: str
+    problems: list[Problem] = field(default_factory=list)
+    compiled: CompiledPipeline | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def dag_id_for(path: Path, data: object) -> str:
+    if isinstance(data, dict) and isinstance(data.get("dag_id"), str):
+        return data["dag_id"]
+    return path.stem
+
+
+def check_text(text: str, path: Path, environment: Environment) -> CheckResult:
+    """Check one pipeline's text as if read from ``path``."""
+    file = display_path(path)
+    try:
+        doc = load_document(text, file)
+    except YamlProblem as exc:
+        return CheckResult(file, path.stem, [exc.problem])
+    if not isinstance(doc.data, dict):
+        found = "an empty file" if doc.data is None else f"a {type(doc.data).__name__}"
+        return CheckResult(
+            file,
+            path.stem,
+            [Problem(file, 1, 1, "", f"found {found}, expected a mapping of pipeline fields", code="schema")],
+        )
+
+    dag_id = dag_id_for(path, doc.data)
+    # Pass 1: environment values, which may define the bucket and prefixes themselves.
+    first = Resolver(doc, file, {"env": env_scope(environment), "dag_id": dag_id_scope(dag_id)})
+    data = first.resolve(doc.data)
+    s3 = data.get("s3") if isinstance(data.get("s3"), dict) else {}
+    bucket = s3.get("bucket") or environment.bucket
+    prefixes = s3.get("prefixes") if isinstance(s3.get("prefixes"), dict) else {}
+    params = data.get("params") if isinstance(data.get("params"), dict) else {}
+    # Pass 2: S3 locations and run parameters.
+    second = Resolver(doc, file, {"s3": s3_scope(bucket, prefixes), "params": params_scope(params)})
+    data = second.resolve(data)
+
+    problems = first.problems + second.problems
+    bad_paths = first.bad_paths | second.bad_paths
+    schema_problems = check_against_schema(doc.__class__(data, doc.values, doc.keys), file, skip=bad_paths)
+    problems += schema_problems
+    if schema_problems or problems:
+        # Shapes are not guaranteed: only the shape-independent secret check still runs.
+        problems += [p for p in check_semantics(doc, file, {"tasks": {}}) if p.code == "secret"]
+        return CheckResult(file, dag_id, sorted(set(problems)))
+    problems += check_semantics(doc, file, data)
+    if problems:
+        return CheckResult(file, dag_id, sorted(set(problems)))
+
+    pipeline = Pipeline(
+        dag_id=dag_id,
+        file=file,
+        data=data,
+        environment=environment,
+        bucket=bucket,
+        region=data.get("region", environment.region),
+        role_arn=data.get("role_arn", environment.role_arn),
+        aws_conn_id=data.get("aws_conn_id", environment.aws_conn_id),
+    )
+    compiled = compile_pipeline(pipeline, text)
+    for task_id, messages in check_compiled(compiled).items():
+        line, col = doc.position(("tasks", task_id))
+        for message in messages:
+            problems.append(Problem(file, line, col, f"tasks.{task_id}", message, code="request"))
+    if problems:
+        return CheckResult(file, dag_id, problems)
+    return CheckResult(file, dag_id, [], compiled)
+
+
+def check_file(path: Path, environment: Environment) -> CheckResult:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return CheckResult(
+            display_path(path),
+            path.stem,
+            [Problem(display_path(path), message=f"cannot read the file: {exc}", code="io")],
+        )
+    return check_text(text, path, environment)

@@ -1,0 +1,20 @@
+"""Durations as pipelines write them (``90``, ``"5m"``, ``"1h30m"``) turned into seconds."""
+
+from __future__ import annotations
+
+import re
+
+_PART = re.compile(r"(\d+)([dhms])")
+_UNIT = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def to_seconds(value: int | str) -> int:
+    """Seconds in a schema-valid duration; ValueError for anything else."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a duration: {value!r}")
+    if isinstance(value, int):
+        return value
+    parts = _PART.findall(value)
+    if not parts or "".join(n + u for n, u in parts) != value:
+        raise ValueError(f"not a duration: {value!r}")
+    return sum(int(n) * _UNIT[u] for n, u in parts)

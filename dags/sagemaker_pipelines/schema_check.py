@@ -1,0 +1,184 @@
+"""Validate a document against a JSON Schema and turn each failure into a located, helpful Problem.
+
+jsonschema's own messages are written for schema authors ("'x' does not match '^s3://...'"); a data
+scientist needs "found 'x', expected an S3 URI like s3://bucket/prefix" and, for a typo, the key they
+meant. The wording comes from the schema itself (``title`` of the failing subschema), so the schema stays
+the one source of what is allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema import Draft202012Validator
+
+from .paths import schemas_dir
+from .problems import Problem, field_path
+from .yaml_source import Document
+
+
+@cache
+def load_schema(name: str) -> dict:
+    """``pipeline`` or ``environment``: the parsed schema file."""
+    return json.loads((schemas_dir() / f"{name}.schema.json").read_text())
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(load_schema(name))
+
+
+def did_you_mean(word: Any, choices: list[str] | tuple[str, ...]) -> str:
+    if not isinstance(word, str):
+        return ""
+    matches = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+    if not matches:
+        lowered = {str(c).lower(): str(c) for c in choices}
+        if word.lower() in lowered:
+            matches = [lowered[word.lower()]]
+    return f"did you mean '{matches[0]}'?" if matches else ""
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _allowed_list(values: list) -> str:
+    shown = ", ".join(str(v) if v is not None else "null" for v in values[:12])
+    return shown + (f", ... ({len(values)} in all)" if len(values) > 12 else "")
+
+
+_TYPE_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def _type_words(expected: Any) -> str:
+    types = expected if isinstance(expected, list) else [expected]
+    return " or ".join(_TYPE_WORDS.get(t, t) for t in types)
+
+
+def _found(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "null"
+    return _short(value)
+
+
+def _branch_kind(error: jsonschema.ValidationError) -> str:
+    title = error.schema.get("title") if isinstance(error.schema, dict) else None
+    return f" of {title}" if title else ""
+
+
+def _explain(error: jsonschema.ValidationError) -> tuple[tuple, str, str]:
+    """(path, message, hint) for one jsonschema error."""
+    path = tuple(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    value = error.instance
+    title = schema.get("title")
+    kind = error.validator
+    if kind == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        extras = [k for k in value if k not in schema.get("properties", {})]
+        key = extras[0] if extras else "?"
+        hint = did_you_mean(key, allowed) or (f"allowed: {_allowed_list(allowed)}" if allowed else "")
+        where = f" in {title}" if title else ""
+        return (*path, key), f"unknown field '{key}'{where}", hint
+    if kind == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        where = f" {title}" if title else ""
+        return path, f"missing required field '{missing}'" + (f" for{where}" if where else ""), ""
+    if kind in ("enum", "const"):
+        allowed = schema["enum"] if kind == "enum" else [schema["const"]]
+        return (
+            path,
+            f"found {_found(value)}, expected one of: {_allowed_list(allowed)}",
+            did_you_mean(value, allowed),
+        )
+    if kind == "type":
+        return path, f"found {_found(value)}, expected {_type_words(schema.get('type'))}", ""
+    if kind == "pattern":
+        expected = title or f"a string matching {schema['pattern']}"
+        return path, f"found {_found(value)}, expected {expected}", ""
+    if kind == "maxLength":
+        return path, f"{_found(value)} is {len(value)} characters, at most {schema['maxLength']} allowed", ""
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return path, f"found {_found(value)}, must be {error.message.split(' is ', 1)[-1]}", ""
+    if kind == "propertyNames":
+        bad = error.instance if not isinstance(error.instance, dict) else "?"
+        return path, f"invalid name {_found(bad)}", ""
+    if kind in ("oneOf", "anyOf"):
+        options = [
+            s.get("title") or _type_words(s.get("type")) for s in schema.get(kind, []) if isinstance(s, dict)
+        ]
+        options = [o for o in options if o]
+        # Prefer the message of the branch whose type matches: it is the specific one.
+        specific = _best_context(error)
+        if specific is not None:
+            return _explain(specific)
+        return path, f"found {_found(value)}, expected {' or '.join(options) or 'another form'}", ""
+    if kind in ("minProperties", "minItems"):
+        return path, "must not be empty", ""
+    if kind == "uniqueItems":
+        return path, "has duplicate entries", ""
+    return path, error.message, ""
+
+
+def _best_context(error: jsonschema.ValidationError) -> jsonschema.ValidationError | None:
+    """Inside a oneOf, the error of the branch whose type matched the value, if exactly one did."""
+    by_branch: dict[int, list] = {}
+    for sub in error.context or []:
+        by_branch.setdefault(sub.schema_path[0] if sub.schema_path else -1, []).append(sub)
+    type_ok = [errs for errs in by_branch.values() if not any(e.validator == "type" for e in errs)]
+    if len(type_ok) == 1:
+        return type_ok[0][0]
+    return None
+
+
+def _flatten(errors) -> list[jsonschema.ValidationError]:
+    """Expand allOf/if-then wrappers so each leaf failure is reported on its own."""
+    out = []
+    for error in errors:
+        if error.validator in ("allOf", "if", "then", "$ref") and error.context:
+            out.extend(_flatten(error.context))
+        else:
+            out.append(error)
+    return out
+
+
+def check_against_schema(
+    doc: Document, file: str, schema: str = "pipeline", skip: set[tuple] = frozenset()
+) -> list[Problem]:
+    """Every schema failure of ``doc`` as a Problem (all at once, sorted by position)."""
+    problems = []
+    seen = set()
+    for error in _flatten(validator(schema).iter_errors(doc.data)):
+        path, message, hint = _explain(error)
+        if any(path[: len(s)] == s for s in skip):
+            continue
+        key = (path, message)
+        if key in seen:
+            continue
+        seen.add(key)
+        line, col = doc.position(path)
+        problems.append(Problem(file, line, col, field_path(path), message, hint, code="schema"))
+    return sorted(problems)
+
+
+def schema_path(name: str) -> Path:
+    return schemas_dir() / f"{name}.schema.json"
