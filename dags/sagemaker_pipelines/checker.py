@@ -18,7 +18,7 @@ from .references import Resolver, dag_id_scope, env_scope, params_scope, s3_scop
 from .request_check import check_compiled
 from .schema_check import check_against_schema
 from .semantics import check_semantics
-from .yaml_source import YamlProblem, load_document
+from .yaml_source import Document, YamlProblem, load_document
 
 
 @dataclass
@@ -41,8 +41,8 @@ def dag_id_for(path: Path, data: object) -> str:
     return path.stem
 
 
-def check_text(text: str, path: Path, environment: Environment) -> CheckResult:
-    """Check one pipeline's text as if read from ``path``."""
+def parse(text: str, path: Path) -> Document | CheckResult:
+    """The YAML document of a pipeline, or the result that says why there is none."""
     file = display_path(path)
     try:
         doc = load_document(text, file)
@@ -50,12 +50,22 @@ def check_text(text: str, path: Path, environment: Environment) -> CheckResult:
         return CheckResult(file, path.stem, [exc.problem])
     if not isinstance(doc.data, dict):
         found = "an empty file" if doc.data is None else f"a {type(doc.data).__name__}"
-        return CheckResult(
-            file,
-            path.stem,
-            [Problem(file, 1, 1, "", f"found {found}, expected a mapping of pipeline fields", code="schema")],
-        )
+        message = f"found {found}, expected a mapping of pipeline fields"
+        return CheckResult(file, path.stem, [Problem(file, 1, 1, "", message, code="schema")])
+    return doc
 
+
+def check_text(text: str, path: Path, environment: Environment) -> CheckResult:
+    """Check one pipeline's text as if read from ``path``."""
+    doc = parse(text, path)
+    if isinstance(doc, CheckResult):
+        return doc
+    return check_document(doc, text, path, environment)
+
+
+def check_document(doc: Document, text: str, path: Path, environment: Environment) -> CheckResult:
+    """Check a parsed pipeline for one environment (parse once, check for each environment)."""
+    file = display_path(path)
     dag_id = dag_id_for(path, doc.data)
     # Pass 1: environment values, which may define the bucket and prefixes themselves.
     first = Resolver(doc, file, {"env": env_scope(environment), "dag_id": dag_id_scope(dag_id)})

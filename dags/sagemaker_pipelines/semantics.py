@@ -178,7 +178,7 @@ class _Checker:
             stack.append(node)
             for dep in graph.get(node, ()):
                 if state.get(dep) == 1:
-                    return [*stack[stack.index(dep):], dep]
+                    return [*stack[stack.index(dep) :], dep]
                 if dep in graph and dep not in state:
                     found = visit(dep)
                     if found:
