@@ -50,3 +50,12 @@ def display_path(path: Path | str) -> str:
         return str(p.resolve().relative_to(PROJECT_ROOT))
     except ValueError:
         return str(p)
+
+
+def include_path(relative: str) -> Path:
+    """A pipeline's ``include/...`` path on this machine (the folder can be moved for tests)."""
+    if relative.rstrip("/") == "include":
+        return include_dir()
+    if not relative.startswith("include/"):
+        return (PROJECT_ROOT / relative).resolve()  # checked callers reject it: outside include/
+    return (include_dir() / relative.removeprefix("include/")).resolve()

@@ -14,13 +14,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .paths import PROJECT_ROOT, include_dir
+from .paths import include_dir, include_path
 
 
 def load_include_callable(spec: str):
     """``include/<file>.py:<function>`` -> the function, imported from that file alone."""
     file_part, _, name = spec.partition(":")
-    path = (PROJECT_ROOT / file_part).resolve()
+    path = include_path(file_part)
     if not path.is_relative_to(include_dir()):
         raise ValueError(f"{file_part} is outside include/")
     module_name = "include_" + "_".join(path.relative_to(include_dir()).with_suffix("").parts)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .kinds import ALIASES, KINDS
-from .paths import PROJECT_ROOT, include_dir
+from .paths import include_dir, include_path
 from .problems import Problem, field_path
 from .schema_check import did_you_mean
 from .yaml_source import Document
@@ -146,7 +146,7 @@ class _Checker:
                 continue
             path = ("tasks", task_id, field)
             file_part, _, function = value.partition(":") if field == "callable" else (value, "", "")
-            target = (PROJECT_ROOT / file_part).resolve()
+            target = include_path(file_part)
             if not target.is_relative_to(include_dir()):
                 self.add(
                     path,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..paths import PROJECT_ROOT
+from ..paths import include_path
 from .context import TaskContext, present
 
 RUNTIME = "sagemaker_pipelines.runtime"
@@ -20,7 +20,7 @@ def python(ctx: TaskContext) -> dict[str, Any]:
 
 def s3_upload(ctx: TaskContext) -> dict[str, Any]:
     return {
-        "filename": str(PROJECT_ROOT / ctx.get("file")),
+        "filename": str(include_path(ctx.get("file"))),
         "dest_key": ctx.get("to"),
         "replace": ctx.get("replace", True),
         "aws_conn_id": ctx.pipeline.aws_conn_id,

@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ..images import algorithm_image_uri, framework_image_uri
-from ..paths import PROJECT_ROOT
+from ..paths import include_path
 from .context import RUN_STAMP, TaskContext, deep_merge, present, stringify, xcom
 
 
@@ -31,7 +31,7 @@ def script_mode(ctx: TaskContext) -> dict[str, Any] | None:
         "program": script.name,
         "submit_directory": f"s3://{ctx.pipeline.bucket}/{key}",
         "upload": {
-            "Path": str(PROJECT_ROOT / script.parent),
+            "Path": str(include_path(str(script.parent))),
             "Bucket": ctx.pipeline.bucket,
             "Key": key,
             "Tar": True,
@@ -234,7 +234,8 @@ def processing(ctx: TaskContext) -> dict[str, Any]:
     if ctx.get("entry_point"):
         script = PurePosixPath(ctx.get("entry_point"))
         key = f"{ctx.pipeline.dag_id}/code/{RUN_STAMP}/{ctx.task_id}/{script.name}"
-        upload = {"Path": str(PROJECT_ROOT / script), "Bucket": ctx.pipeline.bucket, "Key": key, "Tar": False}
+        source = str(include_path(str(script)))
+        upload = {"Path": source, "Bucket": ctx.pipeline.bucket, "Key": key, "Tar": False}
         code_dir = f"{PROCESSING_ROOT}/input/code"
         inputs.insert(
             0,

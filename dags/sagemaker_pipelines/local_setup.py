@@ -1,0 +1,74 @@
+"""What a local environment needs before a pipeline runs: the bucket, and the "existing" model.
+
+On AWS both exist already. Locally the bucket is created on the emulator, and a transform that
+names a model by the environment's ``existing_model_name`` gets one made first by a real training
+job on the emulator (``include/census_model.py``), so batch inference has something real to use.
+"""
+
+from __future__ import annotations
+
+import boto3
+from botocore.exceptions import ClientError
+
+from .environment import Environment
+from .images import algorithm_image_uri
+
+
+def clients(env: Environment, endpoint_url: str) -> tuple:
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=env.region
+    )
+    return session.client("s3", endpoint_url=endpoint_url), session.client(
+        "sagemaker", endpoint_url=endpoint_url
+    )
+
+
+def ensure_bucket(s3, bucket: str, region: str) -> None:
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError:
+        extra = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        s3.create_bucket(Bucket=bucket, **extra)
+
+
+def _model_exists(sagemaker, name: str) -> bool:
+    try:
+        sagemaker.describe_model(ModelName=name)
+        return True
+    except ClientError:
+        return False
+
+
+def referenced_existing_models(env: Environment, dag_id: str) -> set[str]:
+    """Literal model names of the pipeline's transform and endpoint-config tasks."""
+    from .loader import check_all
+
+    names = set()
+    for result in check_all(env).good():
+        if result.dag_id != dag_id:
+            continue
+        for task in result.compiled.tasks:
+            config = task.kwargs.get("config", {})
+            candidates = [config.get("ModelName")] + [
+                v.get("ModelName") for v in config.get("ProductionVariants", [])
+            ]
+            names |= {n for n in candidates if isinstance(n, str) and "{{" not in n}
+    return names
+
+
+def prepare(env: Environment, endpoint_url: str, dag_id: str) -> None:
+    s3, sagemaker = clients(env, endpoint_url)
+    ensure_bucket(s3, env.bucket, env.region)
+    wanted = env.values.get("existing_model_name")
+    if wanted and wanted in referenced_existing_models(env, dag_id) and not _model_exists(sagemaker, wanted):
+        from include.census_model import create_existing_model
+
+        print(f"creating the existing model '{wanted}' (XGBoost trained on census-like data)", flush=True)
+        create_existing_model(
+            sagemaker,
+            s3,
+            model_name=wanted,
+            bucket=env.bucket,
+            role_arn=env.role_arn,
+            image=algorithm_image_uri("xgboost", env.region),
+        )
