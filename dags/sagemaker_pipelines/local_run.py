@@ -88,6 +88,12 @@ def _load_dag(dag_id: str):
     return bag.dags[dag_id]
 
 
+def _parse_date(text: str):
+    from .dag_builder import parse_date
+
+    return parse_date(text)
+
+
 def _stop_on_sigterm() -> None:
     def handler(signum, _frame):
         raise KeyboardInterrupt(f"signal {signum}")
@@ -95,7 +101,13 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def run_pipeline(pipeline: str, environment: str, state_dir: Path, report_path: Path | None) -> int:
+def run_pipeline(
+    pipeline: str,
+    environment: str,
+    state_dir: Path,
+    report_path: Path | None,
+    logical_date: str | None = None,
+) -> int:
     """Run ``pipeline`` once; print (and optionally write) the summary; 0 when the run succeeded."""
     from .environment import load_environment
     from .local_aws import start_local_aws
@@ -120,12 +132,12 @@ def run_pipeline(pipeline: str, environment: str, state_dir: Path, report_path: 
 
         from . import local_setup
 
-        local_setup.prepare(env, endpoint_url, pipeline)
+        local_setup.prepare(env, endpoint_url, pipeline, warehouse_db)
         _init_airflow_db(Path(settings["AIRFLOW_HOME"]))
         dag = _load_dag(pipeline)
         started = time.time()
         print(f"running {dag.dag_id} ({len(dag.tasks)} tasks) in environment '{env.name}'", flush=True)
-        dag_run = dag.test()
+        dag_run = dag.test(logical_date=_parse_date(logical_date)) if logical_date else dag.test()
         summary = collect_summary(dag, dag_run, env, endpoint_url, warehouse_db, started)
     print_summary(summary)
     if report_path:
@@ -140,11 +152,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", default="local", help="environment (default: local)")
     parser.add_argument("--state-dir", type=Path, default=None, help="scratch folder (default: .local/)")
     parser.add_argument("--report", type=Path, default=None, help="also write the summary as JSON here")
+    parser.add_argument("--logical-date", default=None, help="logical date of the run (default: now)")
     args = parser.parse_args(argv)
     _reexec_if_airflow_loaded(argv)
     state_dir = (args.state_dir or local_state_dir()).resolve()
     try:
-        return run_pipeline(args.pipeline, args.env, state_dir, args.report)
+        return run_pipeline(args.pipeline, args.env, state_dir, args.report, args.logical_date)
     except KeyboardInterrupt:
         print("\ninterrupted: stopped everything this run started", file=sys.stderr)
         return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

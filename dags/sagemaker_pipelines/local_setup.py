@@ -1,11 +1,15 @@
-"""What a local environment needs before a pipeline runs: the bucket, and the "existing" model.
+"""What a local environment needs before a pipeline runs: bucket, "existing" model, warehouse tables.
 
-On AWS both exist already. Locally the bucket is created on the emulator, and a transform that
+On AWS all three exist already. Locally the bucket is created on the emulator; a transform that
 names a model by the environment's ``existing_model_name`` gets one made first by a real training
-job on the emulator (``include/census_model.py``), so batch inference has something real to use.
+job on the emulator (``include/census_model.py``), so batch inference has something real to use; and
+the tables that ``s3_to_sql`` tasks load are created in the SQLite warehouse (as text columns).
 """
 
 from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
 
 import boto3
 from botocore.exceptions import ClientError
@@ -39,28 +43,38 @@ def _model_exists(sagemaker, name: str) -> bool:
         return False
 
 
-def referenced_existing_models(env: Environment, dag_id: str) -> set[str]:
-    """Literal model names of the pipeline's transform and endpoint-config tasks."""
+def _compiled_tasks(env: Environment, dag_id: str) -> list:
     from .loader import check_all
 
+    return [t for r in check_all(env).good() if r.dag_id == dag_id for t in r.compiled.tasks]
+
+
+def referenced_existing_models(tasks: list) -> set[str]:
+    """Literal model names of the pipeline's transform and endpoint-config tasks."""
     names = set()
-    for result in check_all(env).good():
-        if result.dag_id != dag_id:
-            continue
-        for task in result.compiled.tasks:
-            config = task.kwargs.get("config", {})
-            candidates = [config.get("ModelName")] + [
-                v.get("ModelName") for v in config.get("ProductionVariants", [])
-            ]
-            names |= {n for n in candidates if isinstance(n, str) and "{{" not in n}
+    for task in tasks:
+        config = task.kwargs.get("config", {})
+        variants = config.get("ProductionVariants", [])
+        candidates = [config.get("ModelName"), *(v.get("ModelName") for v in variants)]
+        names |= {n for n in candidates if isinstance(n, str) and "{{" not in n}
     return names
 
 
-def prepare(env: Environment, endpoint_url: str, dag_id: str) -> None:
+def create_warehouse_tables(tasks: list, warehouse_db: Path) -> None:
+    with sqlite3.connect(warehouse_db) as db:
+        for task in tasks:
+            if task.kind == "s3_to_sql":
+                columns = ", ".join(f'"{c}" TEXT' for c in task.kwargs["column_list"])
+                db.execute(f'CREATE TABLE IF NOT EXISTS "{task.kwargs["table"]}" ({columns})')
+
+
+def prepare(env: Environment, endpoint_url: str, dag_id: str, warehouse_db: Path) -> None:
     s3, sagemaker = clients(env, endpoint_url)
     ensure_bucket(s3, env.bucket, env.region)
+    tasks = _compiled_tasks(env, dag_id)
+    create_warehouse_tables(tasks, warehouse_db)
     wanted = env.values.get("existing_model_name")
-    if wanted and wanted in referenced_existing_models(env, dag_id) and not _model_exists(sagemaker, wanted):
+    if wanted and wanted in referenced_existing_models(tasks) and not _model_exists(sagemaker, wanted):
         from include.census_model import create_existing_model
 
         print(f"creating the existing model '{wanted}' (XGBoost trained on census-like data)", flush=True)

@@ -1,0 +1,125 @@
+"""Each shipped example, end to end on the local backend, judged by the outputs it really wrote."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import tarfile
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+
+from sagemaker_pipelines.local_aws import algorithms
+from sagemaker_pipelines.run_summary import parse_prediction
+
+BUCKET = "sagemaker-local"  # environments/local.yaml
+IRIS_INPUT = "iris/processed-input-data"
+
+
+def _text(s3, key: str) -> str:
+    return s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
+
+
+def _model_dir(s3, key: str, into: Path) -> Path:
+    archive = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def _accuracy(predictions: list[float], labels: list[float]) -> float:
+    return float(np.mean([round(p) == round(y) for p, y in zip(predictions, labels, strict=True)]))
+
+
+@pytest.fixture(scope="module")
+def iris_run(run_pipeline):
+    return run_pipeline("iris_training")
+
+
+def test_iris_training_succeeds_task_by_task(iris_run):
+    assert iris_run.returncode == 0, iris_run.output[-4000:]
+    assert iris_run.report["state"] == "success"
+    assert [t["state"] for t in iris_run.report["tasks"]] == ["success"] * 4
+    assert "== iris_training: success" in iris_run.output  # the printed summary
+
+
+def test_iris_model_archive_exists_and_loads(iris_run, s3, tmp_path):
+    archives = [o["uri"] for o in iris_run.report["s3_objects"] if o["uri"].endswith("/output/model.tar.gz")]
+    assert len(archives) == 1
+    key = archives[0].removeprefix(f"s3://{BUCKET}/")
+    model = algorithms.load(_model_dir(s3, key, tmp_path))
+    features = np.loadtxt(io.StringIO(_text(s3, f"{IRIS_INPUT}/test.csv")), delimiter=",")
+    assert len(model.predict(features)) == len(features)
+
+
+def test_iris_transform_writes_one_prediction_per_row_with_knn_accuracy(iris_run, s3):
+    rows = _text(s3, f"{IRIS_INPUT}/test.csv").splitlines()
+    labels = [float(x) for x in _text(s3, f"{IRIS_INPUT}/test_labels.csv").splitlines()]
+    predictions = [
+        parse_prediction(x) for x in _text(s3, "iris/results/test.csv.out").splitlines() if x.strip()
+    ]
+    assert len(rows) == len(labels) == len(predictions) == 45
+    assert _accuracy(predictions, labels) >= 0.9
+    assert iris_run.report["accuracy"]["test_model"]["accuracy"] >= 0.9
+
+
+def test_batch_inference_loads_predictions_into_the_warehouse(run_pipeline, state_dir, s3):
+    result = run_pipeline("batch_inference")
+    assert result.returncode == 0, result.output[-4000:]
+    records = Path("include/data/test.csv").read_text().splitlines()
+    predictions = _text(s3, "demo-sagemaker-xgboost-adult-income-prediction/output/test.csv.out").splitlines()
+    assert len(predictions) == len(records)
+    with sqlite3.connect(state_dir / "warehouse.db") as db:
+        rows = db.execute("SELECT prediction FROM results").fetchall()
+    assert len(rows) >= len(records) and len(rows) % len(records) == 0  # one load per run
+    assert all(0.0 <= float(value) <= 1.0 for (value,) in rows)  # XGBoost binary:logistic scores
+    assert result.report["warehouse"]["tables"]["results"] == len(rows)
+
+
+def test_script_mode_trains_your_script_and_serves_it(run_pipeline, s3, tmp_path):
+    result = run_pipeline("iris_script_mode")
+    assert result.returncode == 0, result.output[-4000:]
+    archive = next(o["uri"] for o in result.report["s3_objects"] if o["uri"].endswith("model.tar.gz"))
+    model = joblib.load(_model_dir(s3, archive.removeprefix(f"s3://{BUCKET}/"), tmp_path) / "model.joblib")
+    assert type(model).__name__ == "KNeighborsClassifier" and model.n_neighbors == 5  # the params default
+    source = next(o["uri"] for o in result.report["s3_objects"] if o["uri"].endswith("sourcedir.tar.gz"))
+    assert source.startswith(f"s3://{BUCKET}/iris_script_mode/code/")
+    predictions = _text(s3, "iris-script-mode/output/predictions/test.csv.out").split()
+    labels = _text(s3, "iris-script-mode/input/test_labels.csv").split()
+    assert predictions and len(predictions) == len(labels)
+    assert all(p in {"0", "1", "2"} for p in predictions)  # output_fn of the script: integer labels
+    assert _accuracy([float(p) for p in predictions], [float(y) for y in labels]) >= 0.9
+
+
+def test_deploy_reaches_in_service_and_answers(run_pipeline, local_aws):
+    import boto3
+
+    result = run_pipeline("iris_deploy")
+    assert result.returncode == 0, result.output[-4000:]
+    assert result.task("wait_for_endpoint")["state"] == "success"
+    sagemaker = boto3.client("sagemaker", **local_aws.client_kwargs("us-east-2"))
+    assert sagemaker.describe_endpoint(EndpointName="iris-knn")["EndpointStatus"] == "InService"
+    runtime = boto3.client("sagemaker-runtime", **local_aws.client_kwargs("us-east-2"))
+    answer = runtime.invoke_endpoint(
+        EndpointName="iris-knn", ContentType="text/csv", Body=b"5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n"
+    )
+    body = answer["Body"].read().decode()
+    labels = [parse_prediction(line) for line in body.splitlines() if line.strip()]
+    if not labels:  # a single JSON document with a predictions list
+        labels = [p["predicted_label"] for p in json.loads(body)["predictions"]]
+    assert labels == [2.0, 0.0]  # setosa, virginica in the guide's encoding
+
+
+def test_rerun_of_the_same_run_does_not_collide_on_job_names(run_pipeline, sagemaker):
+    first = run_pipeline("iris_training", logical_date="2024-03-01T00:00:00+00:00")
+    second = run_pipeline("iris_training", logical_date="2024-03-01T00:00:00+00:00")
+    assert first.returncode == 0 and second.returncode == 0, second.output[-4000:]
+    names = [
+        j["TrainingJobName"] for j in sagemaker.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]
+    ]
+    mine = [n for n in names if n.startswith("train-iris-")]
+    assert len(mine) == len(set(mine)) >= 3  # the fixture run, and one per rerun
+    assert second.task("train_model")["tries"] >= 1
