@@ -1,0 +1,163 @@
+"""Fixtures for the local AWS endpoint tests: one real server process per test module, boto3 over HTTP."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import numpy as np
+import pytest
+
+from sagemaker_pipelines.images import algorithm_image_uri, framework_image_uri
+from sagemaker_pipelines.local_aws import LocalAws, start_local_aws
+
+REGION = "us-east-1"
+ROLE = "arn:aws:iam::123456789012:role/sagemaker"
+BUCKET = "local-aws-tests"
+KNN_IMAGE = algorithm_image_uri("knn", REGION)
+LINEAR_IMAGE = algorithm_image_uri("linear-learner", REGION)
+XGB_IMAGE = algorithm_image_uri("xgboost", REGION)
+SKLEARN_IMAGE = framework_image_uri("sklearn", REGION, serving=False)
+SKLEARN_SERVING_IMAGE = framework_image_uri("sklearn", REGION, serving=True)
+
+
+@pytest.fixture(scope="module")
+def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
+    aws = start_local_aws(tmp_path_factory.mktemp("local-aws-state"))
+    try:
+        yield aws
+    finally:
+        aws.stop()
+
+
+def client(aws: LocalAws, service: str) -> Any:
+    return boto3.client(service, **aws.client_kwargs(REGION))
+
+
+@pytest.fixture(scope="module")
+def sm(local_aws: LocalAws) -> Any:
+    return client(local_aws, "sagemaker")
+
+
+@pytest.fixture(scope="module")
+def s3(local_aws: LocalAws) -> Any:
+    s3 = client(local_aws, "s3")
+    s3.create_bucket(Bucket=BUCKET)
+    return s3
+
+
+def iris_split(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Iris as label-first rows, 70/30 split with a fixed seed."""
+    from sklearn.datasets import load_iris
+    from sklearn.model_selection import train_test_split
+
+    data = load_iris()
+    rows = np.column_stack([data.target.astype(float), data.data])
+    train, test = train_test_split(rows, test_size=0.3, random_state=seed, stratify=data.target)
+    return train, test
+
+
+def to_csv(rows: np.ndarray) -> bytes:
+    return "\n".join(",".join(repr(float(v)) for v in row) for row in rows).encode() + b"\n"
+
+
+def put(s3: Any, key: str, data: bytes) -> str:
+    s3.put_object(Bucket=BUCKET, Key=key, Body=data)
+    return f"s3://{BUCKET}/{key}"
+
+
+def get(s3: Any, uri: str) -> bytes:
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def pack_source(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def wait_for(
+    describe: Callable[[], dict[str, Any]], key: str, done: tuple[str, ...], timeout: float = 60
+) -> dict[str, Any]:
+    """Poll a Describe call until ``key`` reaches one of ``done``; returns the last answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = describe()
+        if answer[key] in done:
+            return answer
+        assert time.monotonic() < deadline, f"still {answer[key]} after {timeout} s: {answer}"
+        time.sleep(0.25)
+
+
+def training_job(
+    sm: Any,
+    name: str,
+    image: str,
+    hyperparameters: dict[str, str],
+    channels: dict[str, str],
+    *,
+    content_type: str | None = "text/csv",
+    **extra: Any,
+) -> dict[str, Any]:
+    """CreateTrainingJob with S3Prefix channels; returns the create answer."""
+    return sm.create_training_job(
+        TrainingJobName=name,
+        AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File", **extra.pop("spec", {})},
+        RoleArn=ROLE,
+        HyperParameters=hyperparameters,
+        InputDataConfig=[
+            {
+                "ChannelName": channel,
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri}},
+                **({"ContentType": content_type} if content_type else {}),
+            }
+            for channel, uri in channels.items()
+        ],
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/output"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
+        StoppingCondition={"MaxRuntimeInSeconds": extra.pop("max_runtime", 600)},
+        **extra,
+    )
+
+
+def wait_training(sm: Any, name: str, timeout: float = 90) -> dict[str, Any]:
+    return wait_for(
+        lambda: sm.describe_training_job(TrainingJobName=name),
+        "TrainingJobStatus",
+        ("Completed", "Failed", "Stopped"),
+        timeout,
+    )
+
+
+def wait_transform(sm: Any, name: str, timeout: float = 90) -> dict[str, Any]:
+    return wait_for(
+        lambda: sm.describe_transform_job(TransformJobName=name),
+        "TransformJobStatus",
+        ("Completed", "Failed", "Stopped"),
+        timeout,
+    )
+
+
+def transform_job(sm: Any, name: str, model: str, input_uri: str, output_uri: str, **extra: Any) -> None:
+    sm.create_transform_job(
+        TransformJobName=name,
+        ModelName=model,
+        TransformInput={
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_uri}},
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
+        TransformOutput={"S3OutputPath": output_uri, **extra.pop("output", {})},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+        **extra,
+    )
