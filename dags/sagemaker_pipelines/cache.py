@@ -21,10 +21,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .checker import CheckResult
+from .checker import CheckResult, check_file, check_text
 from .compiler import CompiledPipeline
 from .environment import Environment
-from .paths import PACKAGE_DIR, include_path, local_state_dir, schemas_dir
+from .paths import PACKAGE_DIR, display_path, include_path, local_state_dir, schemas_dir
 from .problems import Problem
 
 CACHE_VARIABLE = "SAGEMAKER_PIPELINES_CACHE_DIR"  # "off" disables the cache
@@ -34,14 +34,12 @@ _INCLUDE_REFERENCE = re.compile(r"include/[\w./-]+")
 @cache
 def _code_version() -> str:
     """Changes whenever the checker, compiler or schema could answer differently."""
-    import botocore
-    import jsonschema  # noqa: F401  (its version is part of the answer)
     from importlib.metadata import version
 
     digest = hashlib.sha256()
     for path in sorted(PACKAGE_DIR.rglob("*.py")) + sorted(schemas_dir().glob("*.json")):
         digest.update(path.read_bytes())
-    digest.update(f"{botocore.__version__}/{version('jsonschema')}".encode())
+    digest.update(f"{version('botocore')}/{version('jsonschema')}/{version('pyyaml')}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -103,3 +101,17 @@ class CompileCache:
             temporary.replace(self.folder / f"{key}.json")
         except OSError:
             self.folder = None  # read-only deployment: run without a cache
+
+
+def check_file_cached(path: Path, environment: Environment, cache: CompileCache) -> CheckResult:
+    """:func:`checker.check_file`, answered from the cache when nothing it depends on changed."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return check_file(path, environment)  # reports why it cannot be read
+    key = cache.key(text, display_path(path), environment)
+    result = cache.get(key)
+    if result is None:
+        result = check_text(text, path, environment)
+        cache.put(key, text, result)
+    return result

@@ -9,10 +9,12 @@ entry since Airflow keys import errors by the Python file that made the DAGs.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .cache import CompileCache, check_file_cached
 from .checker import CheckResult, check_file
 from .environment import Environment, current_environment_name, load_environment
 from .paths import pipelines_dir
@@ -45,16 +47,14 @@ class CheckedPipelines:
         return [r for r in self.results if r.ok and r.file not in duplicated]
 
 
-def check_all(environment: Environment, files: list[Path] | None = None) -> CheckedPipelines:
-    """Check each file on its own, then the ids across files."""
-    checked = CheckedPipelines()
+def duplicate_dag_ids(results: Iterable[CheckResult]) -> list[Problem]:
+    """A problem for each file whose DAG id an earlier file (in the given order) already uses."""
+    problems = []
     owners: dict[str, str] = {}
-    for path in discover() if files is None else files:
-        result = check_file(path, environment)
-        checked.results.append(result)
+    for result in results:
         first = owners.setdefault(result.dag_id, result.file)
         if first != result.file:
-            checked.problems.append(
+            problems.append(
                 Problem(
                     result.file,
                     1,
@@ -65,6 +65,20 @@ def check_all(environment: Environment, files: list[Path] | None = None) -> Chec
                     code="duplicate",
                 )
             )
+    return problems
+
+
+def check_all(
+    environment: Environment, files: list[Path] | None = None, cache: CompileCache | None = None
+) -> CheckedPipelines:
+    """Check each file on its own (answered from ``cache`` when given), then the ids across files."""
+    checked = CheckedPipelines()
+    for path in discover() if files is None else files:
+        result = (
+            check_file(path, environment) if cache is None else check_file_cached(path, environment, cache)
+        )
+        checked.results.append(result)
+    checked.problems = duplicate_dag_ids(checked.results)
     return checked
 
 
@@ -96,7 +110,7 @@ def build_all(fileloc: str, environment_name: str | None = None) -> dict[str, An
         environment = load_environment(name)
     except PipelineInvalid as exc:
         return {ERROR_DAG_ID: _error_dag(exc.problems, fileloc)}
-    checked = check_all(environment)
+    checked = check_all(environment, cache=CompileCache.default())
     dags: dict[str, Any] = {}
     problems = checked.all_problems
     for result in checked.good():

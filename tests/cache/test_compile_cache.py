@@ -1,0 +1,87 @@
+"""The compile cache answers unchanged pipelines and never hides a changed or broken one."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from sagemaker_pipelines.cache import CompileCache, check_file_cached
+from sagemaker_pipelines.checker import check_file
+from sagemaker_pipelines.environment import load_environment
+from sagemaker_pipelines.paths import PROJECT_ROOT
+
+
+@pytest.fixture
+def env():
+    return load_environment("local")
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A copy of the examples and include/ that the test may edit."""
+    pipelines = tmp_path / "pipelines"
+    shutil.copytree(PROJECT_ROOT / "pipelines", pipelines)
+    include = tmp_path / "include"
+    shutil.copytree(PROJECT_ROOT / "include", include, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setenv("SAGEMAKER_INCLUDE_DIR", str(include))
+    return tmp_path
+
+
+def test_hit_equals_a_fresh_check(project, env, tmp_path):
+    cache = CompileCache(tmp_path / "cache")
+    path = project / "pipelines" / "iris_training.yaml"
+    first = check_file_cached(path, env, cache)
+    assert len(list((tmp_path / "cache").glob("*.json"))) == 1
+    second = check_file_cached(path, env, cache)
+    assert second.compiled.as_dict() == first.compiled.as_dict() == check_file(path, env).compiled.as_dict()
+
+
+def test_changed_text_is_checked_again(project, env, tmp_path):
+    cache = CompileCache(tmp_path / "cache")
+    path = project / "pipelines" / "iris_training.yaml"
+    assert check_file_cached(path, env, cache).ok
+    path.write_text(path.read_text().replace("algorithm: knn", "algorithm: knnn"))
+    result = check_file_cached(path, env, cache)
+    assert not result.ok and "knnn" in result.problems[0].message
+
+
+def test_broken_pipeline_stays_broken_from_the_cache(project, env, tmp_path):
+    cache = CompileCache(tmp_path / "cache")
+    path = project / "pipelines" / "broken.yaml"
+    path.write_text("start_date: 2024-01-01\ntasks: {a: {kind: trainin}}\n")
+    first = check_file_cached(path, env, cache)
+    second = check_file_cached(path, env, cache)
+    assert not first.ok and second.problems == first.problems
+
+
+def test_deleted_include_file_is_not_hidden(project, env, tmp_path):
+    cache = CompileCache(tmp_path / "cache")
+    path = project / "pipelines" / "iris_training.yaml"
+    assert check_file_cached(path, env, cache).ok
+    (project / "include" / "iris_data.py").unlink()
+    result = check_file_cached(path, env, cache)
+    assert not result.ok
+    assert any("does not exist" in p.message for p in result.problems)
+
+
+def test_other_environment_is_another_entry(project, env, tmp_path):
+    cache = CompileCache(tmp_path / "cache")
+    path = project / "pipelines" / "batch_inference.yaml"
+    local = check_file_cached(path, env, cache)
+    aws = check_file_cached(path, load_environment("aws"), cache)
+    assert local.compiled.task("save_results").kind == "s3_to_sql"
+    assert aws.compiled.task("save_results").kind == "s3_to_redshift"
+
+
+def test_unwritable_cache_folder_means_no_cache(project, env, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    cache = CompileCache(blocker / "cache")
+    assert check_file_cached(project / "pipelines" / "iris_training.yaml", env, cache).ok
+    assert cache.folder is None
+
+
+def test_cache_can_be_turned_off(monkeypatch):
+    monkeypatch.setenv("SAGEMAKER_PIPELINES_CACHE_DIR", "off")
+    assert CompileCache.default().folder is None
