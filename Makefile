@@ -18,7 +18,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(VENV)/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
-	$(VENV)/bin/uv pip sync -q --python $(PY) requirements.txt
+	$(VENV)/bin/uv pip sync -q --compile-bytecode --python $(PY) requirements.txt
 	@command -v dot >/dev/null || { echo "installing Graphviz (apt-get)"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
 	  || echo "warning: Graphviz could not be installed; 'make graph' will write Mermaid only"; }

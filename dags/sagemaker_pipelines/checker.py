@@ -6,6 +6,7 @@ check) or yields the full list of what is wrong with it - never a traceback.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,10 +14,10 @@ from .compiler import CompiledPipeline, compile_pipeline
 from .environment import Environment
 from .kinds.context import Pipeline
 from .paths import display_path
-from .problems import Problem
+from .problems import Problem, field_path
 from .references import Resolver, dag_id_scope, env_scope, params_scope, s3_scope
-from .request_check import check_compiled
-from .schema_check import check_against_schema
+from .request_check import api_path, check_compiled
+from .schema_check import check_against_schema, did_you_mean
 from .semantics import check_semantics
 from .yaml_source import Document, YamlProblem, load_document
 
@@ -68,7 +69,9 @@ def check_document(doc: Document, text: str, path: Path, environment: Environmen
     file = display_path(path)
     dag_id = dag_id_for(path, doc.data)
     # Pass 1: environment values, which may define the bucket and prefixes themselves.
-    first = Resolver(doc, file, {"env": env_scope(environment), "dag_id": dag_id_scope(dag_id)})
+    first = Resolver(
+        doc, file, {"env": env_scope(environment), "dag_id": dag_id_scope(dag_id)}, report_malformed=True
+    )
     data = first.resolve(doc.data)
     s3 = data.get("s3") if isinstance(data.get("s3"), dict) else {}
     bucket = s3.get("bucket") or environment.bucket
@@ -102,12 +105,31 @@ def check_document(doc: Document, text: str, path: Path, environment: Environmen
     )
     compiled = compile_pipeline(pipeline, text)
     for task_id, messages in check_compiled(compiled).items():
-        line, col = doc.position(("tasks", task_id))
         for message in messages:
-            problems.append(Problem(file, line, col, f"tasks.{task_id}", message, code="request"))
+            where = _request_location(doc, task_id, message)
+            line, col = doc.position(where)
+            hint = _request_hint(message)
+            problems.append(Problem(file, line, col, field_path(where), message, hint, code="request"))
     if problems:
         return CheckResult(file, dag_id, problems)
     return CheckResult(file, dag_id, [], compiled)
+
+
+def _request_location(doc: Document, task_id: str, message: str) -> tuple:
+    """The ``config:`` entry a request problem comes from, when the task wrote one; else the task."""
+    config = ("tasks", task_id, "config")
+    member = api_path(message)
+    for n in range(len(member), 0, -1):
+        where = (*config, *member[:n])
+        if where in doc.keys or where in doc.values:
+            return where
+    return ("tasks", task_id)
+
+
+def _request_hint(message: str) -> str:
+    """Did-you-mean for an unknown API member, from the names botocore lists as valid."""
+    match = re.search(r'Unknown parameter in \S+: "([^"]+)", must be one of: (.*)$', message)
+    return did_you_mean(match[1], match[2].split(", ")) if match else ""
 
 
 def check_file(path: Path, environment: Environment) -> CheckResult:

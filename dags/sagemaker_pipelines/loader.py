@@ -115,7 +115,9 @@ def build_all(fileloc: str, environment_name: str | None = None) -> dict[str, An
     problems = checked.all_problems
     for result in checked.good():
         try:
-            dags[result.dag_id] = build_dag(result.compiled, fileloc)
+            dag = build_dag(result.compiled, fileloc)
+            dag.validate()  # what DagBag would run: its failure must name this YAML file, not the loader
+            dags[result.dag_id] = dag
         except Exception as exc:  # an Airflow-side rejection (e.g. a bad cron) stays this file's problem
             log.exception("building %s failed", result.file)
             problems.append(

@@ -27,10 +27,11 @@ Lookup = Callable[[str, str | None], tuple[bool, Any, list[str]]]  # -> (found, 
 class Resolver:
     """Resolves references of some scopes, leaving the others for a later pass."""
 
-    def __init__(self, doc: Document, file: str, scopes: dict[str, Lookup]):
+    def __init__(self, doc: Document, file: str, scopes: dict[str, Lookup], report_malformed: bool = False):
         self.doc = doc
         self.file = file
         self.scopes = scopes
+        self.report_malformed = report_malformed  # one pass reports "${" that starts no reference
         self.problems: list[Problem] = []
         self.bad_paths: set[tuple] = set()
 
@@ -44,6 +45,13 @@ class Resolver:
         return value
 
     def _string(self, text: str, path: tuple) -> Any:
+        if self.report_malformed:
+            for start in (m.start() for m in re.finditer(r"\$\{", text)):
+                if not REFERENCE.match(text, start):
+                    shown = text[start : start + 40]
+                    hint = "write ${env.<name>}, ${s3.<name>}, ${params.<name>} or ${dag_id}, closed by '}'"
+                    self._problem(path, f"malformed reference '{shown}'", hint)
+                    break
         whole = REFERENCE.fullmatch(text.strip())
         if whole:
             found, value = self._lookup(whole, path)
@@ -63,7 +71,10 @@ class Resolver:
         if lookup is None:
             if scope in _ALL_SCOPES:
                 return False, None  # resolved by another pass
-            self._problem(path, f"unknown reference '{match.group(0)}'", did_you_mean(scope, _ALL_SCOPES))
+            hint = (
+                did_you_mean(scope, _ALL_SCOPES) or "references are ${env.x}, ${s3.x}, ${params.x}, ${dag_id}"
+            )
+            self._problem(path, f"unknown reference '{match.group(0)}'", hint)
             return False, None
         found, value, known = lookup(scope, name)
         if not found:

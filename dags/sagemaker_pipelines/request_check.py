@@ -52,8 +52,15 @@ def _sample(value: Any, shape: Shape | None) -> Any:
             return 1.0
         if type_name == "boolean":
             return True
-        return _TEMPLATE.sub("20240101T000000", value)
+        if type_name == "string" and shape.enum and _TEMPLATE.fullmatch(value):
+            return shape.enum[0]
+        return _TEMPLATE.sub(_sample_text, value)
     return value
+
+
+def _sample_text(template: re.Match) -> str:
+    """A run-time-like value of one template: a try number is short, a timestamp or name is not."""
+    return "1" if "try_number" in template.group(0) else "20240101T000000"
 
 
 def _problems_in(params: Any, shape: Shape, where: str) -> list[str]:
@@ -73,7 +80,7 @@ def _problems_in(params: Any, shape: Shape, where: str) -> list[str]:
         pattern = meta.get("pattern")
         if pattern and len(params) < 2000 and not re.fullmatch(pattern, params, re.DOTALL):
             found.append(f"{where}: {params!r} does not match the API's pattern {pattern}")
-        if meta.get("enum") is None and getattr(shape, "enum", None) and params not in shape.enum:
+        if shape.enum and params not in shape.enum:
             found.append(f"{where}: {params!r} is not one of {', '.join(shape.enum[:8])}")
     return found
 
@@ -83,8 +90,33 @@ def check_request(operation: str, config: dict[str, Any]) -> list[str]:
     shape = _input_shape(operation)
     params = _sample({k: v for k, v in config.items() if k not in _OPERATOR_ONLY}, shape)
     report = ParamValidator().validate(params, shape)
-    messages = [line.strip() for line in report.generate_report().splitlines()[1:] if line.strip()]
+    # generate_report() is one line per error, with no header line (ParamValidationError adds that).
+    messages = [line.strip() for line in report.generate_report().splitlines() if line.strip()]
     return messages + _problems_in(params, shape, "")
+
+
+_MESSAGE_PATHS = (
+    re.compile(r'^Unknown parameter in (?P<parent>\S+): "(?P<name>[^"]+)"'),
+    re.compile(r"^Missing required parameter in (?P<parent>\S+):"),
+    re.compile(r"^Invalid \w+ for parameter (?P<parent>[^,\s]+),"),
+    re.compile(r"^(?P<parent>[A-Za-z][\w.\[\]]*): "),
+)
+
+
+def api_path(message: str) -> tuple[str | int, ...]:
+    """The request member a message of :func:`check_request` is about, as keys and list indexes."""
+    message = re.sub(r"^\w+ request: ", "", message)
+    for pattern in _MESSAGE_PATHS:
+        match = pattern.match(message)
+        if match:
+            parent = "" if match["parent"] == "input" else match["parent"]
+            parts: list[str | int] = []
+            for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", parent):
+                parts.append(int(index) if index else name)
+            if match.groupdict().get("name"):
+                parts.append(match["name"])
+            return tuple(parts)
+    return ()
 
 
 def check_compiled(compiled: CompiledPipeline) -> dict[str, list[str]]:

@@ -66,8 +66,19 @@ _TYPE_WORDS = {
 
 
 def _type_words(expected: Any) -> str:
+    if expected is None:
+        return ""
     types = expected if isinstance(expected, list) else [expected]
-    return " or ".join(_TYPE_WORDS.get(t, t) for t in types)
+    return " or ".join(_TYPE_WORDS.get(t, str(t)) for t in types)
+
+
+def _branch_words(branch: dict, root: dict) -> str:
+    """How to name one oneOf/anyOf branch: its title, the title of what it refers to, or its type."""
+    ref = branch.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        target = root.get("$defs", {}).get(ref.removeprefix("#/$defs/"), {})
+        branch = {**target, **{k: v for k, v in branch.items() if k != "$ref"}}
+    return branch.get("title") or _type_words(branch.get("type"))
 
 
 def _found(value: Any) -> str:
@@ -85,13 +96,21 @@ def _branch_kind(error: jsonschema.ValidationError) -> str:
     return f" of {title}" if title else ""
 
 
-def _explain(error: jsonschema.ValidationError) -> tuple[tuple, str, str]:
-    """(path, message, hint) for one jsonschema error."""
+def _explain(
+    error: jsonschema.ValidationError, root: dict | None = None, outer_title: str | None = None
+) -> tuple[tuple, str, str]:
+    """(path, message, hint) for one jsonschema error.
+
+    ``root`` is the whole schema (for the titles of ``$ref`` branches); ``outer_title`` names what the
+    enclosing oneOf/anyOf expects, for a branch error whose own schema has no title.
+    """
     path = tuple(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     value = error.instance
     title = schema.get("title")
     kind = error.validator
+    if len(error.schema_path) >= 2 and error.schema_path[-2] == "propertyNames" and isinstance(value, str):
+        path = (*path, value)  # a bad key: jsonschema gives the mapping's path, point at the key itself
     if kind == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
         extras = [k for k in value if k not in schema.get("properties", {})]
@@ -105,15 +124,13 @@ def _explain(error: jsonschema.ValidationError) -> tuple[tuple, str, str]:
         return path, f"missing required field '{missing}'" + (f" for{where}" if where else ""), ""
     if kind in ("enum", "const"):
         allowed = schema["enum"] if kind == "enum" else [schema["const"]]
-        return (
-            path,
-            f"found {_found(value)}, expected one of: {_allowed_list(allowed)}",
-            did_you_mean(value, allowed),
-        )
+        # A long list says less than its title ("a SageMaker training instance type"); did-you-mean helps.
+        expected = title if title and len(allowed) > 12 else f"one of: {_allowed_list(allowed)}"
+        return path, f"found {_found(value)}, expected {expected}", did_you_mean(value, allowed)
     if kind == "type":
         return path, f"found {_found(value)}, expected {_type_words(schema.get('type'))}", ""
     if kind == "pattern":
-        expected = title or f"a string matching {schema['pattern']}"
+        expected = title or outer_title or f"a string matching {schema['pattern']}"
         return path, f"found {_found(value)}, expected {expected}", ""
     if kind == "maxLength":
         return path, f"{_found(value)} is {len(value)} characters, at most {schema['maxLength']} allowed", ""
@@ -122,15 +139,15 @@ def _explain(error: jsonschema.ValidationError) -> tuple[tuple, str, str]:
     if kind == "propertyNames":
         bad = error.instance if not isinstance(error.instance, dict) else "?"
         return path, f"invalid name {_found(bad)}", ""
+    if kind == "not":
+        return path, f"{_found(value)} is not allowed here", ""
     if kind in ("oneOf", "anyOf"):
-        options = [
-            s.get("title") or _type_words(s.get("type")) for s in schema.get(kind, []) if isinstance(s, dict)
-        ]
-        options = [o for o in options if o]
         # Prefer the message of the branch whose type matches: it is the specific one.
         specific = _best_context(error)
         if specific is not None:
-            return _explain(specific)
+            return _explain(specific, root, title or outer_title)
+        options = [_branch_words(s, root or {}) for s in schema.get(kind, []) if isinstance(s, dict)]
+        options = [o for o in options if o]
         return path, f"found {_found(value)}, expected {' or '.join(options) or 'another form'}", ""
     if kind in ("minProperties", "minItems"):
         return path, "must not be empty", ""
@@ -168,7 +185,7 @@ def check_against_schema(
     problems = []
     seen = set()
     for error in _flatten(validator(schema).iter_errors(doc.data)):
-        path, message, hint = _explain(error)
+        path, message, hint = _explain(error, load_schema(schema))
         if any(path[: len(s)] == s for s in skip):
             continue
         key = (path, message)

@@ -5,6 +5,7 @@ and secrets that do not belong in YAML.
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import re
 from functools import cache
 from pathlib import Path
@@ -17,7 +18,8 @@ from .schema_check import did_you_mean
 from .yaml_source import Document
 
 _SECRET_KEY = re.compile(
-    r"(^|[_\-.])(password|passwd|pwd|secret|secret_?key|access_?key(_?id)?|api_?key|token|private_?key|credentials?)($|[_\-.])",
+    r"(^|[_\-.])(password|passwd|pwd|secret|secret[_-]?key|access[_-]?key([_-]?id)?|api[_-]?key|token"
+    r"|private[_-]?key|credentials?)($|[_\-.])",
     re.IGNORECASE,
 )
 _SECRET_VALUE = [
@@ -28,6 +30,8 @@ _SECRET_VALUE = [
 ]
 # Keys whose names look secret but hold none: SageMaker fields and the project's own.
 _NOT_SECRET = {"max_tokens", "tokenizer", "token_count"}
+# Keys that say where a secret is kept (as the hint recommends), not the secret: api_key_conn_id, secret_arn.
+_POINTS_TO_SECRET = re.compile(r"(conn_id|_arn)$", re.IGNORECASE)
 
 
 class _Checker:
@@ -46,6 +50,8 @@ class _Checker:
 
     def run(self) -> list[Problem]:
         self.secrets(self.doc.data, ())
+        self.dates()
+        self.schedule()
         for task_id, task in self.tasks.items():
             if not isinstance(task, dict) or task.get("kind") not in {*KINDS, *ALIASES}:
                 continue  # the schema reports it
@@ -59,7 +65,12 @@ class _Checker:
     def secrets(self, value: Any, path: tuple) -> None:
         if isinstance(value, dict):
             for key, item in value.items():
-                if isinstance(key, str) and _SECRET_KEY.search(key) and key.lower() not in _NOT_SECRET:
+                if (
+                    isinstance(key, str)
+                    and _SECRET_KEY.search(key)
+                    and key.lower() not in _NOT_SECRET
+                    and not _POINTS_TO_SECRET.search(key)
+                ):
                     self.add(
                         (*path, key),
                         f"'{key}' looks like a secret; secrets must not be written in pipeline YAML",
@@ -80,6 +91,35 @@ class _Checker:
                         code="secret",
                         value=True,
                     )
+
+    def dates(self) -> None:
+        """The schema checks a date's shape; only parsing finds 2021-02-30 (Airflow would reject it)."""
+        parsed = {}
+        for name in ("start_date", "end_date"):
+            text = self.data.get(name)
+            if not isinstance(text, str):
+                continue
+            try:
+                value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError as exc:
+                self.add((name,), f"'{text}' is not a real date: {exc}", "e.g. 2021-07-31", value=True)
+                continue
+            parsed[name] = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        if len(parsed) == 2 and parsed["end_date"] < parsed["start_date"]:
+            self.add(("end_date",), "end_date is before start_date", value=True)
+
+    def schedule(self) -> None:
+        """The schema checks a cron's shape; Airflow's own parser (croniter) finds values out of range."""
+        cron = self.data.get("schedule")
+        if not isinstance(cron, str) or cron.startswith("@") or cron == "none":
+            return
+        from croniter import CroniterBadCronError, CroniterBadDateError, croniter
+
+        try:
+            croniter(cron)
+        except (CroniterBadCronError, CroniterBadDateError) as exc:
+            hint = "fields: minute (0-59) hour (0-23) day-of-month (1-31) month (1-12) day-of-week (0-6)"
+            self.add(("schedule",), f"'{cron}' is not a valid cron expression: {exc}", hint, value=True)
 
     def dependencies(self, task_id: str, task: dict) -> None:
         for i, dep in enumerate(task.get("depends_on") or []):
@@ -104,9 +144,8 @@ class _Checker:
                 self.add(path, "a task cannot refer to itself", value=True)
             elif (self.tasks[target] or {}).get("kind") not in allowed:
                 found = (self.tasks[target] or {}).get("kind")
-                self.add(
-                    path, f"'{target}' is a {found} task, expected a {' or '.join(allowed)} task", value=True
-                )
+                expected = _a(" or ".join(allowed))
+                self.add(path, f"'{target}' is {_a(found)} task, expected {expected} task", value=True)
 
     def exclusive_fields(self, task_id: str, task: dict) -> None:
         kind = KINDS.get(task["kind"])
@@ -117,7 +156,7 @@ class _Checker:
                 what = "one of" if not given else "only one of"
                 self.add(
                     base,
-                    f"a {task['kind']} task needs {what}: {', '.join(group)}",
+                    f"{_a(task['kind'])} task needs {what}: {', '.join(group)}",
                     f"found {', '.join(given)}" if given else "",
                 )
         if "entry_point" in task and "framework" not in task and task["kind"] in ("training", "tuning"):
@@ -135,7 +174,7 @@ class _Checker:
                     self.add(path, "a categorical range needs values")
                 elif spec.get("type") in ("integer", "continuous"):
                     if "min" not in spec or "max" not in spec:
-                        self.add(path, f"an {spec['type']} range needs min and max")
+                        self.add(path, f"{_a(spec['type'])} range needs min and max")
                     elif spec["min"] > spec["max"]:
                         self.add(path, f"min ({spec['min']}) is greater than max ({spec['max']})")
 
@@ -197,6 +236,11 @@ class _Checker:
                         "a task cannot (indirectly) wait for itself",
                     )
                     return
+
+
+def _a(word: str) -> str:
+    """``word`` with its indefinite article: a training task, an endpoint task."""
+    return f"{'an' if str(word)[:1] in 'aeiou' else 'a'} {word}"
 
 
 @cache

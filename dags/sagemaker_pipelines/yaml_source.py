@@ -11,6 +11,7 @@ so that a "billion laughs" document fails fast instead of eating the scheduler's
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +20,24 @@ import yaml
 from .problems import Problem
 
 try:  # the C parser is ~10x faster; fall back to pure Python where libyaml is missing
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+
+class _Loader(_BaseLoader):
+    """Safe loading, plus YAML 1.2's exponent floats: ``1e-4`` is a number, as a data scientist means it.
+
+    (YAML 1.1, which PyYAML follows, needs a dot and a signed exponent - ``1.0e-4`` - and would read
+    ``learning_rate: 1e-4`` or a tuning range's ``min: 1e-4`` as text.) Quoted values stay text.
+    """
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 
 Path_ = tuple  # a document path: keys and list indexes from the root
 
@@ -87,6 +103,8 @@ class _Builder:
         self.doc = Document(None)
         self.count = 0
         self.active: set[int] = set()
+        self.built: set[int] = set()  # ids of collection nodes already built: seeing one again is an alias
+        self.alias_path: Path_ | None = None  # where the outermost alias being expanded is used
 
     def fail(self, node: yaml.Node | None, message: str, hint: str = "", path: Path_ = ()) -> YamlProblem:
         from .problems import field_path
@@ -94,14 +112,27 @@ class _Builder:
         line, col = _mark(node) if node is not None else (1, 1)
         return YamlProblem(Problem(self.file, line, col, field_path(path), message, hint, code="yaml"))
 
+    def fail_at(self, path: Path_, node: yaml.Node, message: str, hint: str = "") -> YamlProblem:
+        """A problem at ``path``, located at the nearest key that names it (an alias's own position is
+        not kept by the parser: only its anchor's is)."""
+        from .problems import field_path
+
+        for n in range(len(path), 0, -1):
+            if path[:n] in self.doc.keys:
+                line, col = self.doc.keys[path[:n]]
+                return YamlProblem(
+                    Problem(self.file, line, col, field_path(path), message, hint, code="yaml")
+                )
+        return self.fail(node, message, hint, path)
+
     def build(self, node: yaml.Node, path: Path_) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            raise self.fail(
+            raise self.fail_at(
+                self.alias_path or path,
                 node,
                 f"the document expands to more than {MAX_NODES:,} values",
                 "a YAML alias bomb? use fewer anchors/aliases",
-                path,
             )
         if len(path) > MAX_DEPTH:
             raise self.fail(node, f"nesting deeper than {MAX_DEPTH} levels", path=path)
@@ -109,8 +140,12 @@ class _Builder:
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, path)
         if id(node) in self.active:
-            raise self.fail(node, "recursive alias: a value contains itself", path=path)
+            raise self.fail_at(path, node, "recursive alias: a value contains itself")
         self.active.add(id(node))
+        outer_alias = self.alias_path
+        if id(node) in self.built and outer_alias is None:
+            self.alias_path = path
+        self.built.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
                 if node.tag != _SEQ:
@@ -121,6 +156,7 @@ class _Builder:
             return self.mapping(node, path)
         finally:
             self.active.discard(id(node))
+            self.alias_path = outer_alias
 
     def _bad_tag(self, node: yaml.Node, path: Path_) -> YamlProblem:
         return self.fail(
@@ -177,6 +213,29 @@ class _Builder:
         return result
 
 
+_CLOSERS = {"a flow sequence": "']'", "a flow mapping": "'}'", "a quoted scalar": "closing quote"}
+
+
+def _syntax_hint(text: str, exc: yaml.MarkedYAMLError, line: int, col: int) -> str:
+    """What usually causes a syntax error: a tab, an unclosed bracket or quote, a misaligned key."""
+    lines = text.splitlines()
+    found = lines[line - 1][col - 1 : col] if 0 < line <= len(lines) else ""
+    if found == "\t":
+        return "YAML does not allow tab characters for indentation; indent with spaces"
+    if found in ("{", "}") and "flow" in (exc.context or ""):
+        return "inside [ ] or { }, quote a value that holds '{' or '}', like \"${s3.input}/x\""
+    mark = exc.context_mark
+    if not exc.context or mark is None or (mark.line + 1, mark.column + 1) == (line, col):
+        return ""
+    opened = exc.context.removeprefix("while parsing ").removeprefix("while scanning ")
+    where = f"line {mark.line + 1}, column {mark.column + 1}"
+    if opened in _CLOSERS:
+        return f"is a {_CLOSERS[opened]} missing? {opened} starts at {where}"
+    if opened.startswith("a block"):
+        return f"check the indentation: {opened} starts at {where}"
+    return f"{opened} starts at {where}"
+
+
 def load_document(text: str, file: str) -> Document:
     """Parse one YAML document into plain data with positions; raise :class:`YamlProblem` on any error."""
     loader = _Loader(text)
@@ -189,8 +248,9 @@ def load_document(text: str, file: str) -> Document:
         message = exc.problem or str(exc)
         if exc.context:
             message = f"{exc.context}, {message}"
+        hint = _syntax_hint(text, exc, line, col)
         raise YamlProblem(
-            Problem(file, line, col, "", f"YAML syntax error: {message}", code="yaml")
+            Problem(file, line, col, "", f"YAML syntax error: {message}", hint, code="yaml")
         ) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(Problem(file, 1, 1, "", f"YAML error: {exc}", code="yaml")) from None

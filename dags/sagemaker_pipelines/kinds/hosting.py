@@ -64,7 +64,7 @@ def endpoint_config(ctx: TaskContext) -> dict[str, Any]:
 
 def endpoint_name(ctx: TaskContext) -> str:
     """Stable across runs: clients call the endpoint by this name."""
-    return ctx.get("endpoint_name") or sanitize_name(f"{ctx.pipeline.dag_id}-{ctx.task_id}")[:63]
+    return ctx.get("endpoint_name") or sanitize_name(f"{ctx.pipeline.dag_id}-{ctx.task_id}")[:63].rstrip("-")
 
 
 def endpoint(ctx: TaskContext) -> dict[str, Any]:

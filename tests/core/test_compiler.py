@@ -1,0 +1,346 @@
+"""The compiler's output: SageMaker requests and operator arguments as plain data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from sagemaker_pipelines.compiler import CompiledPipeline
+from sagemaker_pipelines.kinds.context import deep_merge, sanitize_name, stringify
+from sagemaker_pipelines.paths import include_dir
+
+from .conftest import CORE_DIR
+
+EVERY_KIND = CORE_DIR / "good_inputs" / "every_kind.yaml"
+SAGEMAKER_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*")
+
+# Where each kind's generated name is, and SageMaker's length limit for it.
+NAME_FIELDS = {
+    "training": ("TrainingJobName", 63),
+    "tuning": ("HyperParameterTuningJobName", 32),
+    "processing": ("ProcessingJobName", 63),
+    "transform": ("TransformJobName", 63),
+    "model": ("ModelName", 63),
+    "endpoint_config": ("EndpointConfigName", 63),
+    "endpoint": ("EndpointName", 63),
+}
+
+
+@pytest.fixture(scope="module")
+def jinja():
+    from airflow.sdk.definitions._internal.templater import create_template_env
+
+    return create_template_env()
+
+
+def render_name(jinja, template: str, try_number: int = 1) -> str:
+    context = {
+        "dag_run": SimpleNamespace(run_after=dt.datetime(2021, 7, 31, 23, 59, 59, tzinfo=dt.UTC)),
+        "ti": SimpleNamespace(try_number=try_number),
+    }
+    return jinja.from_string(template).render(**context)
+
+
+def training_task(**fields) -> str:
+    extra = "".join(f"\n    {k}: {v}" for k, v in fields.items())
+    return f"""\
+start_date: 2024-01-01
+tasks:
+  train:
+    kind: training
+    algorithm: knn
+    inputs:
+      train: s3://my-bucket/iris/train.csv{extra}
+"""
+
+
+def test_hyperparameters_are_stringified(compile_ok):
+    compiled = compile_ok(
+        training_task(
+            hyperparameters="{k: 3, ratio: 0.25, big: 1.5e3, lr: 1e-4, flag: true, off: false, "
+            "text: abc, n: '7'}"
+        )
+    )
+    assert compiled.task("train").kwargs["config"]["HyperParameters"] == {
+        "k": "3",
+        "ratio": "0.25",
+        "big": "1500.0",
+        "lr": "0.0001",
+        "flag": "true",
+        "off": "false",
+        "text": "abc",
+        "n": "7",
+    }
+    assert stringify(True) == "true" and stringify(0) == "0"
+
+
+def test_a_run_parameter_becomes_a_template_rendered_per_run(compile_ok, jinja):
+    compiled = compile_ok(
+        """\
+        start_date: 2024-01-01
+        params:
+          k: {type: integer, default: 3}
+        tasks:
+          train:
+            kind: training
+            algorithm: knn
+            hyperparameters: {k: "${params.k}"}
+            inputs: {train: "s3://my-bucket/iris/train.csv"}
+        """
+    )
+    assert compiled.dag["params"] == {"k": {"type": "integer", "default": 3}}
+    value = compiled.task("train").kwargs["config"]["HyperParameters"]["k"]
+    assert value == "{{ params.k }}"
+    assert jinja.from_string(value).render(params={"k": 7}) == "7"
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "task_prefix"),
+    [
+        ("x" * 200, "t" * 180),
+        ("very.long_dag.id-" * 11, "___task___" * 18),
+        ("a" * 42 + "_" + "b" * 30, "c"),  # a cut right after the separator must not leave a '-'
+        ("iris", "t"),
+    ],
+)
+@pytest.mark.parametrize("try_number", [1, 999])
+def test_generated_names_fit_sagemaker_for_any_dag_and_task_ids(
+    compile_ok, jinja, dag_id, task_prefix, try_number
+):
+    compiled = compile_ok(job_pipeline(dag_id, task_prefix))
+    seen = set()
+    for task in compiled.tasks:
+        if task.kind not in NAME_FIELDS or task.kind == "endpoint":
+            continue
+        field, limit = NAME_FIELDS[task.kind]
+        name = render_name(jinja, task.kwargs["config"][field], try_number)
+        assert SAGEMAKER_NAME.fullmatch(name), (task.task_id, name)
+        assert len(name) <= limit, (task.task_id, name)
+        assert name.endswith(f"-20210731T235959-{try_number}")
+        seen.add(task.kind)
+    assert seen == set(NAME_FIELDS) - {"endpoint"}
+
+
+def test_the_default_endpoint_name_fits_sagemaker_for_any_dag_id(check):
+    result = check(job_pipeline("a" * 62 + "_" + "b" * 10, "t"))
+    assert result.problems == [], [p.format() for p in result.problems]
+
+
+def test_given_names_keep_their_base_and_get_the_run_suffix(compile_ok, jinja):
+    compiled = compile_ok(training_task(name="Train-Iris-2"))
+    name = render_name(jinja, compiled.task("train").kwargs["config"]["TrainingJobName"], 3)
+    assert name == "Train-Iris-2-20210731T235959-3"
+
+
+def test_default_names_are_dag_and_task_ids_sanitised():
+    assert sanitize_name("iris_training-train_model") == "iris-training-train-model"
+    assert sanitize_name("a..b__c--d") == "a-b-c-d"
+    assert sanitize_name("___") == "job"
+
+
+def job_pipeline(dag_id: str, task_prefix: str) -> str:
+    t = task_prefix
+    return f"""\
+dag_id: {dag_id}
+start_date: 2024-01-01
+tasks:
+  {t}_train:
+    kind: training
+    algorithm: knn
+    inputs: {{train: "s3://my-bucket/iris/train.csv"}}
+  {t}_tune:
+    kind: tuning
+    algorithm: knn
+    inputs: {{train: "s3://my-bucket/iris/train.csv"}}
+    objective: {{metric: "test:accuracy"}}
+    ranges: {{k: {{type: integer, min: 1, max: 9}}}}
+  {t}_process:
+    kind: processing
+    image: 123456789012.dkr.ecr.us-east-2.amazonaws.com/prep:1
+  {t}_model:
+    kind: model
+    from: {t}_train
+  {t}_score:
+    kind: transform
+    model: {t}_model
+    input: s3://my-bucket/iris/test.csv
+    output: s3://my-bucket/out/
+  {t}_config:
+    kind: endpoint_config
+    model: {t}_model
+  {t}_endpoint:
+    kind: endpoint
+    endpoint_config: {t}_config
+"""
+
+
+def test_config_escape_hatch_deep_merges(compile_ok):
+    compiled = compile_ok(
+        training_task(
+            config="{ResourceConfig: {VolumeSizeInGB: 100, KeepAlivePeriodInSeconds: 60}, "
+            "StoppingCondition: {MaxRuntimeInSeconds: 10}, EnableNetworkIsolation: true, "
+            "InputDataConfig: [{ChannelName: only, DataSource: {S3DataSource: "
+            "{S3DataType: S3Prefix, S3Uri: 's3://my-bucket/x'}}}]}"
+        )
+    )
+    config = compiled.task("train").kwargs["config"]
+    assert config["ResourceConfig"] == {
+        "InstanceCount": 1,
+        "InstanceType": "ml.m5.large",  # generated, kept
+        "VolumeSizeInGB": 100,  # overridden
+        "KeepAlivePeriodInSeconds": 60,  # added
+    }
+    assert config["StoppingCondition"] == {"MaxRuntimeInSeconds": 10}
+    assert config["EnableNetworkIsolation"] is True
+    assert [c["ChannelName"] for c in config["InputDataConfig"]] == ["only"]  # lists are replaced whole
+
+
+def test_deep_merge_does_not_change_its_inputs():
+    base = {"a": {"b": 1, "c": [1]}}
+    override = {"a": {"b": 2}}
+    assert deep_merge(base, override) == {"a": {"b": 2, "c": [1]}}
+    assert base == {"a": {"b": 1, "c": [1]}}
+
+
+def test_script_mode_uploads_the_source_and_names_the_program(compile_ok, jinja):
+    compiled = compile_ok(
+        """\
+        start_date: 2024-01-01
+        tasks:
+          train:
+            kind: training
+            entry_point: include/iris_sklearn/train.py
+            framework: sklearn
+            hyperparameters: {n_neighbors: 5, weights: distance}
+            inputs: {train: "s3://my-bucket/iris/train.csv"}
+          create_model:
+            kind: model
+            from: train
+        """,
+        name="script",
+    )
+    config = compiled.task("train").kwargs["config"]
+    hp = config["HyperParameters"]
+    stamp = "{{ dag_run.run_after | ts_nodash }}"
+    submit = f"s3://sagemaker-local/script/code/{stamp}/train/sourcedir.tar.gz"
+    assert hp["sagemaker_program"] == '"train.py"'
+    assert hp["sagemaker_submit_directory"] == json.dumps(submit)
+    assert hp["sagemaker_region"] == '"us-east-2"'
+    assert hp["n_neighbors"] == "5" and hp["weights"] == '"distance"'  # JSON-encoded, as the SDK does
+    assert config["S3Operations"] == {
+        "S3Upload": [
+            {
+                "Path": str(include_dir() / "iris_sklearn"),
+                "Bucket": "sagemaker-local",
+                "Key": f"script/code/{stamp}/train/sourcedir.tar.gz",
+                "Tar": True,
+            }
+        ]
+    }
+    assert "sagemaker-scikit-learn:1.2-1-cpu-py3" in config["AlgorithmSpecification"]["TrainingImage"]
+    container = compiled.task("create_model").kwargs["config"]["PrimaryContainer"]
+    assert container["Environment"]["SAGEMAKER_PROGRAM"] == "train.py"
+    assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == submit
+    assert "sagemaker-scikit-learn:1.2-1-cpu-py3" in container["Image"]
+    assert render_name(jinja, submit).endswith("/code/20210731T235959/train/sourcedir.tar.gz")
+
+
+def test_a_model_from_tuning_serves_the_best_training_job(compile_ok):
+    compiled = compile_ok(EVERY_KIND.read_text(), name="every_kind")
+    container = compiled.task("best_model").kwargs["config"]["PrimaryContainer"]
+    assert container["ModelDataUrl"] == (
+        "s3://sagemaker-local/every_kind/tune/"
+        "{{ ti.xcom_pull(task_ids='tune')['Tuning']['BestTrainingJob']['TrainingJobName'] }}"
+        "/output/model.tar.gz"
+    )
+    assert container["Image"].endswith("/sagemaker-xgboost:1.7-1")
+
+
+def test_a_model_from_training_serves_that_job(compile_ok):
+    compiled = compile_ok(
+        training_task(output="s3://my-bucket/models/") + "  create_model:\n    kind: model\n    from: train\n"
+    )
+    assert compiled.task("create_model").kwargs["config"]["PrimaryContainer"]["ModelDataUrl"] == (
+        "s3://my-bucket/models/{{ ti.xcom_pull(task_ids='train')['Training']['TrainingJobName'] }}"
+        "/output/model.tar.gz"
+    )
+
+
+def test_every_kind_compiles_to_its_operator_with_implied_dependencies(compile_ok, aws_env):
+    local = compile_ok(EVERY_KIND.read_text(), name="every_kind")
+    operators = {t.task_id: t.operator.rsplit(".", 1)[1] for t in local.tasks}
+    assert operators == {
+        "prepare": "PythonOperator",
+        "upload": "LocalFilesystemToS3Operator",
+        "wait_for_data": "S3KeySensor",
+        "process": "SageMakerProcessingOperator",
+        "train": "SageMakerTrainingOperator",
+        "watch_training": "SageMakerTrainingSensor",
+        "tune": "SageMakerTuningOperator",
+        "watch_tuning": "SageMakerTuningSensor",
+        "best_model": "SageMakerModelOperator",
+        "score": "SageMakerTransformOperator",
+        "watch_scoring": "SageMakerTransformSensor",
+        "endpoint_config": "SageMakerEndpointConfigOperator",
+        "endpoint": "SageMakerEndpointOperator",
+        "endpoint_up": "SageMakerEndpointSensor",
+        "load_redshift": "S3ToRedshiftOperator",
+        "load_sql": "S3ToSqlOperator",
+        "load_warehouse": "S3ToSqlOperator",  # the alias, in the local environment
+    }
+    deps = {t.task_id: t.depends_on for t in local.tasks}
+    assert deps["best_model"] == ["watch_tuning", "tune"]  # explicit first, then the referenced task
+    assert deps["score"] == ["best_model"]
+    assert deps["watch_training"] == ["train"]
+    assert deps["endpoint"] == ["endpoint_config"]
+    assert deps["endpoint_up"] == ["endpoint"]
+
+    aws = compile_ok(EVERY_KIND.read_text(), name="every_kind", environment=aws_env)
+    load = aws.task("load_warehouse")
+    assert (load.kind, load.operator.rsplit(".", 1)[1]) == ("s3_to_redshift", "S3ToRedshiftOperator")
+    assert load.kwargs["redshift_conn_id"] == "redshift_default"
+    assert (
+        aws.task("train")
+        .kwargs["config"]["AlgorithmSpecification"]["TrainingImage"]
+        .startswith("257758044811.dkr.ecr.us-east-2.amazonaws.com/")
+    )
+
+
+def test_durations_defaults_and_dag_arguments(compile_ok, aws_env):
+    compiled = compile_ok(EVERY_KIND.read_text(), name="every_kind", environment=aws_env)
+    dag = compiled.dag
+    assert dag["dagrun_timeout"] == 12 * 3600
+    assert dag["default_args"] == {
+        "owner": "data-science",
+        "retries": 2,
+        "retry_delay": 300,
+        "execution_timeout": 6 * 3600,
+    }
+    assert dag["tags"] == ["kitchen-sink", "sagemaker"]
+    assert dag["start_date"] == "2024-01-01T06:00:00Z" and dag["end_date"] == "2030-12-31"
+    assert "every_kind.yaml" in dag["doc_md"] and "kind: tuning" in dag["doc_md"]
+    train = compiled.task("train").kwargs["config"]
+    assert train["ResourceConfig"]["InstanceType"] == "ml.m5.xlarge"  # from defaults:
+    assert train["StoppingCondition"]["MaxRuntimeInSeconds"] == 7200  # defaults.max_runtime: 2h
+    assert (
+        compiled.task("process").kwargs["config"]["ProcessingResources"]["ClusterConfig"]["InstanceType"]
+        == "ml.t3.medium"
+    )  # the task's own field wins
+    sensor = compiled.task("wait_for_data").kwargs
+    assert (sensor["timeout"], sensor["poke_interval"]) == (3600, 60)
+
+
+def test_the_local_environment_shortens_retry_delays(compile_ok):
+    compiled = compile_ok(EVERY_KIND.read_text(), name="every_kind")
+    assert compiled.dag["default_args"]["retry_delay"] == 2
+    assert compiled.task("train").kwargs["check_interval"] == 1
+
+
+def test_compiled_pipelines_are_plain_json_data(compile_ok):
+    compiled = compile_ok(EVERY_KIND.read_text(), name="every_kind")
+    data = json.loads(json.dumps(compiled.as_dict()))
+    assert CompiledPipeline.from_dict(data) == compiled

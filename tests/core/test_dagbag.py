@@ -1,0 +1,163 @@
+"""The pipelines as Airflow itself sees them: its DagBag over the DAGs folder, in a fresh interpreter per
+scenario (Airflow reads its settings at import, so nothing is shared or cached between scenarios)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sagemaker_pipelines.paths import DAGS_DIR, PROJECT_ROOT
+
+from .conftest import BAD_INPUTS, PIPELINES
+
+PROBE = Path(__file__).with_name("dagbag_probe.py")
+LOADER_FILE = "sagemaker_pipelines_loader.py"
+
+_SM = "airflow.providers.amazon.aws.operators.sagemaker"
+IRIS_TRAINING = {
+    "data_prep": ("PythonOperator", "airflow.providers.standard.operators.python", []),
+    "train_model": ("SageMakerTrainingOperator", _SM, ["data_prep"]),
+    "create_model": ("SageMakerModelOperator", _SM, ["train_model"]),
+    "test_model": ("SageMakerTransformOperator", _SM, ["create_model"]),
+}
+IRIS_DEPLOY = {
+    **IRIS_TRAINING,
+    "endpoint_config": ("SageMakerEndpointConfigOperator", _SM, ["create_model"]),
+    "deploy": ("SageMakerEndpointOperator", _SM, ["endpoint_config"]),
+    "wait_for_endpoint": (
+        "SageMakerEndpointSensor",
+        "airflow.providers.amazon.aws.sensors.sagemaker",
+        ["deploy"],
+    ),
+}
+
+
+def batch_inference(environment: str) -> dict:
+    load = {
+        "local": ("S3ToSqlOperator", "airflow.providers.amazon.aws.transfers.s3_to_sql"),
+        "aws": ("S3ToRedshiftOperator", "airflow.providers.amazon.aws.transfers.s3_to_redshift"),
+    }[environment]
+    return {
+        "upload_data": (
+            "LocalFilesystemToS3Operator",
+            "airflow.providers.amazon.aws.transfers.local_to_s3",
+            [],
+        ),
+        "predict": ("SageMakerTransformOperator", _SM, ["upload_data"]),
+        "save_results": (*load, ["predict"]),
+    }
+
+
+def load_dagbag(tmp_path: Path, pipelines_dir: Path, environment: str) -> dict:
+    """Run Airflow's DagBag in a subprocess with a throwaway AIRFLOW_HOME; its JSON report."""
+    home = tmp_path / "airflow_home"
+    home.mkdir()
+    report = tmp_path / "dagbag.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SAGEMAKER_"))}
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__LOAD_EXAMPLES="false",
+        AIRFLOW__CORE__DAGS_FOLDER=str(DAGS_DIR),
+        PYTHONPATH=os.pathsep.join([str(DAGS_DIR), str(PROJECT_ROOT)]),
+        SAGEMAKER_PIPELINES_ENV=environment,
+        SAGEMAKER_PIPELINES_DIR=str(pipelines_dir),
+    )
+    done = subprocess.run(
+        [sys.executable, str(PROBE), str(report)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, f"stdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
+    return json.loads(report.read_text())
+
+
+def tasks_of(report: dict, dag_id: str) -> dict:
+    return {
+        task_id: (task["operator"], task["module"], task["upstream"])
+        for task_id, task in report["dags"][dag_id]["tasks"].items()
+    }
+
+
+def shipped_dag_ids() -> set[str]:
+    return {p.stem for p in PIPELINES.glob("*.yaml")}
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("environment", ["local", "aws"])
+def test_shipped_pipelines_load_without_import_errors(tmp_path, environment):
+    report = load_dagbag(tmp_path, PIPELINES, environment)
+
+    assert report["import_errors"] == {}
+    assert set(report["dags"]) == shipped_dag_ids()
+    assert tasks_of(report, "iris_training") == IRIS_TRAINING
+    assert tasks_of(report, "iris_deploy") == IRIS_DEPLOY
+    assert tasks_of(report, "batch_inference") == batch_inference(environment)
+    for dag in report["dags"].values():
+        assert dag["fileloc"] == str(DAGS_DIR / LOADER_FILE)
+        assert "sagemaker" in dag["tags"]
+
+
+BROKEN_TYPO = """\
+start_date: 2024-01-01
+tasks:
+  train:
+    kind: training
+    algorithm: knn
+    instance_typ: ml.m5.large
+    inputs:
+      train: s3://my-bucket/iris/train.csv
+"""
+
+BROKEN_GRAPH = """\
+start_date: 2024-01-01
+tasks:
+  prepare:
+    kind: python
+    callable: include/iris_data.py:prepare_iris
+  train:
+    kind: training
+    algorithm: knn
+    depends_on: [prepair]
+    inputs:
+      train: s3://my-bucket/iris/train.csv
+"""
+
+
+@pytest.mark.timeout(300)
+def test_broken_pipelines_are_import_errors_and_good_ones_still_load(tmp_path):
+    folder = tmp_path / "pipelines"
+    folder.mkdir()
+    for source in PIPELINES.glob("*.yaml"):
+        shutil.copy(source, folder / source.name)
+    (folder / "broken_typo.yaml").write_text(BROKEN_TYPO)
+    (folder / "broken_graph.yaml").write_text(BROKEN_GRAPH)
+
+    report = load_dagbag(tmp_path, folder, "local")
+
+    assert set(report["dags"]) == shipped_dag_ids()
+    assert tasks_of(report, "iris_training") == IRIS_TRAINING
+    assert tasks_of(report, "batch_inference") == batch_inference("local")
+    # Airflow keys import errors by the Python file that made the DAGs: one entry names every problem.
+    assert len(report["import_errors"]) == 1
+    (key, message), *_ = report["import_errors"].items()
+    assert key.endswith(LOADER_FILE)
+    typo = re.search(r"broken_typo\.yaml:(\d+):(\d+): (\S+): (.*)", message)
+    graph = re.search(r"broken_graph\.yaml:(\d+):(\d+): (\S+): (.*)", message)
+    assert typo and graph, message
+    assert typo.groups()[:3] == ("6", "5", "tasks.train.instance_typ")
+    assert "unknown field 'instance_typ'" in typo[4] and "did you mean 'instance_type'?" in typo[4]
+    assert graph.groups()[:3] == ("9", "18", "tasks.train.depends_on[0]")
+    assert "depends on unknown task 'prepair'" in graph[4] and "did you mean 'prepare'?" in graph[4]
+    assert "Traceback" not in message
+    # The corpus file of the same mistake agrees with what Airflow shows.
+    assert (BAD_INPUTS / "typo_task_key.yaml").read_text() == BROKEN_TYPO
