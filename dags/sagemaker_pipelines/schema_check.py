@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,43 @@ def load_schema(name: str) -> dict:
 @cache
 def validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(load_schema(name))
+
+
+@cache
+def _task_validators() -> tuple[Draft202012Validator, dict[str, Draft202012Validator]]:
+    """The pipeline schema split at the task: a validator for everything but the tasks' kind-specific
+    fields, and one validator per kind (the ``then`` of each ``if kind == ...`` branch).
+
+    Same schema, same answers; but each task is checked against its own kind only, instead of
+    evaluating every kind's ``if`` for every task (that was 70% of validation time).
+    """
+    schema = load_schema("pipeline")
+    task = schema["$defs"]["task"]
+    shallow = {
+        **schema,
+        "$defs": {**schema["$defs"], "task": {k: v for k, v in task.items() if k != "allOf"}},
+    }
+    per_kind = {
+        branch["if"]["properties"]["kind"]["const"]: Draft202012Validator(
+            {"$defs": schema["$defs"], "$ref": branch["then"]["$ref"]}
+        )
+        for branch in task["allOf"]
+    }
+    return Draft202012Validator(shallow), per_kind
+
+
+def _schema_errors(name: str, data: Any) -> Iterator[tuple[tuple, jsonschema.ValidationError]]:
+    """(path prefix, error) for every failure of ``data``."""
+    if name != "pipeline":
+        yield from (((), e) for e in validator(name).iter_errors(data))
+        return
+    top, per_kind = _task_validators()
+    yield from (((), e) for e in top.iter_errors(data))
+    tasks = data.get("tasks") if isinstance(data, dict) else None
+    for task_id, task in (tasks or {}).items() if isinstance(tasks, dict) else ():
+        kind = task.get("kind") if isinstance(task, dict) else None
+        if isinstance(kind, str) and kind in per_kind:
+            yield from ((("tasks", task_id), e) for e in per_kind[kind].iter_errors(task))
 
 
 def did_you_mean(word: Any, choices: list[str] | tuple[str, ...]) -> str:
@@ -184,17 +222,22 @@ def check_against_schema(
     """Every schema failure of ``doc`` as a Problem (all at once, sorted by position)."""
     problems = []
     seen = set()
-    for error in _flatten(validator(schema).iter_errors(doc.data)):
-        path, message, hint = _explain(error, load_schema(schema))
-        if any(path[: len(s)] == s for s in skip):
-            continue
-        key = (path, message)
-        if key in seen:
-            continue
-        seen.add(key)
-        line, col = doc.position(path)
-        problems.append(Problem(file, line, col, field_path(path), message, hint, code="schema"))
+    for prefix, error in _schema_errors(schema, doc.data):
+        for leaf in _flatten([error]):
+            problems.extend(_problem(doc, file, schema, prefix, leaf, skip, seen))
     return sorted(problems)
+
+
+def _problem(
+    doc: Document, file: str, schema: str, prefix: tuple, error: jsonschema.ValidationError, skip, seen: set
+) -> list[Problem]:
+    path, message, hint = _explain(error, load_schema(schema))
+    path = (*prefix, *path)
+    if any(path[: len(s)] == s for s in skip) or (path, message) in seen:
+        return []
+    seen.add((path, message))
+    line, col = doc.position(path)
+    return [Problem(file, line, col, field_path(path), message, hint, code="schema")]
 
 
 def schema_path(name: str) -> Path:
