@@ -1,0 +1,84 @@
+"""``render`` and ``graph``: what a pipeline becomes, in text, JSON and pictures."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from sagemaker_pipelines import graph
+from sagemaker_pipelines.environment import load_environment
+from sagemaker_pipelines.images import algorithm_image_uri
+
+from .conftest import BROKEN, PIPELINES, run_module, write
+
+JOB_NAME = "train-iris-{{ dag_run.run_after | ts_nodash }}-{{ ti.try_number }}"
+
+
+def test_render_shows_requests_in_full():
+    result = run_module("render", "iris_training")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    knn = algorithm_image_uri("knn", load_environment("local").region)
+    assert f'"TrainingImage": "{knn}"' in out
+    assert f'"TrainingJobName": "{JOB_NAME}"' in out  # Jinja as written
+    assert '"k": "{{ params.k }}"' in out
+    assert "train_model  (training -> SageMakerTrainingOperator)" in out
+    assert "config: the CreateTrainingJob request" in out
+    assert "depends on: data_prep" in out
+    assert "schedule: @daily" in out
+
+
+def test_render_json_and_environment(run_cli):
+    status, out, _ = run_cli("render", PIPELINES / "iris_training.yaml", "--format", "json", "--env", "aws")
+    assert status == 0
+    data = json.loads(out)
+    assert data["environment"] == "aws"
+    train = next(t for t in data["tasks"] if t["task_id"] == "train_model")
+    assert train["operator_class"] == "SageMakerTrainingOperator"
+    assert train["api_operation"] == "CreateTrainingJob"
+    assert train["kwargs"]["config"]["TrainingJobName"] == JOB_NAME
+    assert train["kwargs"]["aws_conn_id"] == load_environment("aws").aws_conn_id
+
+
+def test_render_invalid_and_unknown(pipelines_dir, run_cli):
+    bad = write(pipelines_dir, "bad.yaml", BROKEN)
+    status, out, err = run_cli("render", "bad")
+    assert status == 1
+    assert out.startswith(f"{bad}:6:5: tasks.train.instance_typ:")
+    assert "nothing generated" in err
+    status, _, err = run_cli("render", "no_such_pipeline")
+    assert status == 2 and "no pipeline 'no_such_pipeline'" in err
+    assert run_cli("render", "iris_training", "--env", "mars")[0] == 2
+
+
+def test_graph_writes_svg_png_and_mermaid(tmp_path, run_cli):
+    status, out, _ = run_cli("graph", "iris_training", "--out", tmp_path)
+    assert status == 0
+    mmd = (tmp_path / "iris_training.mmd").read_text()
+    assert mmd.startswith("flowchart LR\n")
+    assert 't_train_model["train_model<br/>training<br/>ml.m5.large"]' in mmd
+    assert 't_create_model["create_model<br/>model"]' in mmd  # no instance type: none shown
+    assert "t_data_prep --> t_train_model" in mmd
+    assert mmd in out and "iris_training.mmd" in out
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz 'dot' is not installed")
+    assert (tmp_path / "iris_training.png").read_bytes().startswith(b"\x89PNG")
+    svg = (tmp_path / "iris_training.svg").read_text()
+    assert "<svg" in svg and "train_model" in svg and "ml.m5.large" in svg
+
+
+def test_graph_without_dot_writes_mermaid_only(tmp_path, monkeypatch, run_cli):
+    monkeypatch.setattr(graph.shutil, "which", lambda name: None)
+    status, out, err = run_cli("graph", "iris_deploy", "--out", tmp_path)
+    assert status == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["iris_deploy.mmd"]
+    assert "Graphviz 'dot' is not installed" in err
+    assert "t_deploy --> t_wait_for_endpoint" in out
+
+
+def test_readme_graph_is_committed():
+    graphs = PIPELINES.parent / "docs" / "graphs"
+    assert (graphs / "iris_training.mmd").is_file()
+    assert {p.suffix for p in graphs.glob("iris_training.*")} >= {".mmd", ".svg", ".png"}

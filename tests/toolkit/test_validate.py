@@ -1,0 +1,202 @@
+"""``validate``: every environment, three output formats, exit codes, speed (no Airflow import)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+from sagemaker_pipelines.environment import environment_names
+from sagemaker_pipelines.loader import discover
+from sagemaker_pipelines.problems import Problem
+from sagemaker_pipelines.reporter import Summary, escape_data, format_problem, github_annotation
+
+from .conftest import BROKEN, ENVIRONMENTS, PIPELINES, PROJECT_ROOT, SMALL, run_module, subprocess_env, write
+
+ANNOTATION = re.compile(r"^::error file=[^,:]+(,line=\d+,col=\d+)?(,title=[^:,]+)?::.+$")
+
+
+def test_examples_are_valid_in_every_environment():
+    result = run_module("validate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    count = len(discover(PIPELINES))
+    assert result.stdout.strip() == f"{count} pipelines valid ({len(environment_names())} environments)"
+
+
+def test_broken_file_human_format(pipelines_dir):
+    write(pipelines_dir, "bad.yaml", BROKEN)
+    write(pipelines_dir, "good.yaml", SMALL)
+    result = run_module("validate", env=subprocess_env())
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    bad = f"{pipelines_dir / 'bad.yaml'}"
+    assert lines[0] == (
+        f"{bad}:6:5: tasks.train.instance_typ: unknown field 'instance_typ' in a training task "
+        "(did you mean 'instance_type'?)"
+    )
+    assert lines[1].startswith(f"{bad}:12:12: tasks.predict.input: '${{s3.nope}}' names nothing")
+    assert lines[-1] == "2 problems in 1 of 2 files"
+    assert "\033[" not in result.stdout  # not a terminal: no colour
+
+
+def test_broken_file_github_format(pipelines_dir):
+    bad = write(pipelines_dir, "bad.yaml", BROKEN)
+    result = run_module("validate", "--format", "github", bad)
+    assert result.returncode == 1
+    annotations = [line for line in result.stdout.splitlines() if line.startswith("::")]
+    assert len(annotations) == 2
+    assert all(ANNOTATION.match(line) for line in annotations), annotations
+    assert annotations[0] == (
+        f"::error file={bad},line=6,col=5,title=tasks.train.instance_typ::"
+        "unknown field 'instance_typ' in a training task (did you mean 'instance_type'?)"
+    )
+
+
+def test_broken_file_json_format(pipelines_dir):
+    write(pipelines_dir, "bad.yaml", BROKEN)
+    write(pipelines_dir, "syntax.yaml", "start_date: 2024-01-01\ntasks:\n  a: [\n")
+    result = run_module("validate", "--format", "json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    first = report["problems"][0]
+    assert set(first) == {"file", "line", "column", "field", "message", "hint", "code"}
+    assert (first["line"], first["column"], first["field"]) == (6, 5, "tasks.train.instance_typ")
+    assert first["hint"] == "did you mean 'instance_type'?"
+    assert {p["code"] for p in report["problems"]} >= {"schema", "yaml"}
+    assert report["summary"]["valid"] is False
+    assert report["summary"]["files"] == 2
+    assert report["summary"]["files_with_problems"] == 2
+    assert report["summary"]["environments"] == environment_names()
+
+
+def test_usage_errors_exit_2(run_cli):
+    assert run_module("validate", "no/such/file.yaml").returncode == 2
+    status, _, err = run_cli("validate", "--env", "nowhere")
+    assert status == 2 and "unknown environment 'nowhere'" in err
+    status, _, err = run_cli("validate", "--format", "xml")
+    assert status == 2 and "invalid choice" in err
+    assert run_cli()[0] == 2  # no command
+
+
+def test_problem_of_some_environments_names_them(tmp_path, monkeypatch, run_cli):
+    environments = tmp_path / "environments"
+    shutil.copytree(ENVIRONMENTS, environments)
+    local = environments / "local.yaml"
+    local.write_text("\n".join(x for x in local.read_text().splitlines() if "existing_model_name" not in x))
+    monkeypatch.setenv("SAGEMAKER_ENVIRONMENTS_DIR", str(environments))
+    pipeline = tmp_path / "uses_model.yaml"
+    pipeline.write_text(
+        BROKEN.replace("model: train", "model_name: ${env.existing_model_name}").replace(
+            "${s3.nope}", "s3://my-bucket"
+        )
+    )
+    status, out, _ = run_cli("validate", pipeline)
+    assert status == 1
+    lines = out.splitlines()
+    # In every environment: reported once, without a note.
+    assert sum("instance_typ" in line for line in lines) == 1
+    assert "[environment:" not in next(line for line in lines if "instance_typ" in line)
+    # Only where the value is missing: reported once, naming that environment.
+    model = [line for line in lines if "existing_model_name" in line]
+    assert len(model) == 1 and "names nothing [environment: local]" in model[0]
+    # --env checks one environment only: no note, and aws has the value.
+    status, out, _ = run_cli("validate", "--env", "aws", pipeline)
+    assert "existing_model_name" not in out and "[environment:" not in out
+    assert out.splitlines()[-1] == "1 problem in 1 of 1 file"
+
+
+def test_duplicate_dag_ids_across_files(pipelines_dir, run_cli):
+    write(pipelines_dir, "a.yaml", SMALL)
+    write(pipelines_dir, "b.yaml", "dag_id: a\n" + SMALL)
+    status, out, _ = run_cli("validate")
+    assert status == 1
+    assert f"{pipelines_dir / 'b.yaml'}:1:1: dag_id: dag_id 'a' is already used by" in out
+
+
+def test_a_given_file_is_compared_with_every_pipeline(pipelines_dir, tmp_path, run_cli):
+    write(pipelines_dir, "a.yaml", SMALL)
+    write(pipelines_dir, "z.yaml", "start_date: [broken\n")
+    changed = write(tmp_path, "changed.yaml", "dag_id: a\n" + SMALL)
+    status, out, _ = run_cli("validate", changed)
+    assert status == 1
+    assert out.splitlines() == [
+        f"{changed}:1:1: dag_id: dag_id 'a' is already used by {pipelines_dir / 'a.yaml'} "
+        "(DAG ids must be unique: set dag_id or rename the file)",
+        "1 problem in 1 of 1 file",
+    ]
+
+
+def test_folders_worker_processes_and_cache(pipelines_dir, tmp_path, monkeypatch, run_cli):
+    for n in range(30):
+        write(pipelines_dir, f"p{n:02d}.yaml", SMALL)
+    write(pipelines_dir / "..", "outside.yaml", SMALL)
+    write(pipelines_dir, "p17.yaml", BROKEN)
+    monkeypatch.setenv("SAGEMAKER_PIPELINES_CACHE_DIR", str(tmp_path / "cache"))
+    status, out, _ = run_cli("validate", "--jobs", "2", pipelines_dir)
+    assert status == 1
+    assert out.splitlines()[-1] == "2 problems in 1 of 30 files"
+    assert f"{pipelines_dir / 'p17.yaml'}:6:5:" in out
+    assert len(list((tmp_path / "cache").rglob("*.json"))) == 30 * len(environment_names())
+    write(pipelines_dir, "p03.yaml", BROKEN)  # one changed file: the rest comes from the cache
+    status, out, _ = run_cli("validate", "--jobs", "2", pipelines_dir)
+    assert out.splitlines()[-1] == "4 problems in 2 of 30 files"
+
+
+def test_cache_gives_the_same_answers(pipelines_dir, tmp_path, monkeypatch, run_cli):
+    write(pipelines_dir, "bad.yaml", BROKEN)
+    write(pipelines_dir, "good.yaml", SMALL)
+    monkeypatch.setenv("SAGEMAKER_PIPELINES_CACHE_DIR", str(tmp_path / "cache"))
+    first = run_cli("validate", "--format", "json")
+    assert list((tmp_path / "cache").rglob("*.json"))
+    assert run_cli("validate", "--format", "json") == first
+    assert run_cli("validate", "--format", "json", "--no-cache") == first
+
+
+def test_validate_never_imports_airflow():
+    code = (
+        "import sys; from sagemaker_pipelines.cli import main; status = main(['validate']); "
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'airflow', 'dagfactory', 'graphviz'}); "
+        "print(status, heavy)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=subprocess_env(), capture_output=True, text=True
+    )
+    assert result.stdout.splitlines()[-1] == "0 []", result.stderr
+
+
+def test_github_escaping():
+    problem = Problem("pipelines/a,b:c.yaml", 3, 7, "tasks.x", "50% done\r\nnext line", "hint, with: colon")
+    assert github_annotation(problem) == (
+        "::error file=pipelines/a%2Cb%3Ac.yaml,line=3,col=7,title=tasks.x::"
+        "50%25 done%0D%0Anext line (hint, with: colon)"
+    )
+    assert escape_data("100%") == "100%25"
+    whole_file = Problem("pipelines/x.yaml", message="cannot read the file")
+    assert github_annotation(whole_file) == "::error file=pipelines/x.yaml::cannot read the file"
+
+
+def test_colour_only_when_asked():
+    problem = Problem("p.yaml", 1, 2, "tasks", "bad", "hint")
+    assert format_problem(problem) == "p.yaml:1:2: tasks: bad (hint)"
+    coloured = format_problem(problem, colour=True)
+    assert "\033[" in coloured and re.sub(r"\033\[\d+m", "", coloured) == problem.format()
+
+
+def test_summary_wording():
+    assert Summary(5, ["aws", "local"]).text() == "5 pipelines valid (2 environments)"
+    assert Summary(1, ["local"]).text() == "1 pipeline valid (environment local)"
+    problems = [Problem("a.yaml", 1, 1), Problem("a.yaml", 2, 1), Problem("b.yaml", 1, 1)]
+    assert Summary(5, ["aws"], problems).text() == "3 problems in 2 of 5 files"
+
+
+def test_a_broken_environment_file_is_a_problem_too(tmp_path, monkeypatch, run_cli):
+    environments = tmp_path / "environments"
+    shutil.copytree(ENVIRONMENTS, environments)
+    (environments / "local.yaml").write_text("region: 42\n")
+    monkeypatch.setenv("SAGEMAKER_ENVIRONMENTS_DIR", str(environments))
+    status, out, _ = run_cli("validate", PIPELINES / "iris_training.yaml")
+    assert status == 1
+    assert f"{environments / 'local.yaml'}:1:1: missing required field" in out
+    assert "iris_training" not in out  # still checked in aws, and valid there
