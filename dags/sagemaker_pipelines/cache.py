@@ -24,7 +24,7 @@ from typing import Any
 from .checker import CheckResult, check_file, check_text
 from .compiler import CompiledPipeline
 from .environment import Environment
-from .paths import PACKAGE_DIR, display_path, include_path, local_state_dir, schemas_dir
+from .paths import PACKAGE_DIR, display_path, include_dir, include_path, local_state_dir, schemas_dir
 from .problems import Problem
 
 CACHE_VARIABLE = "SAGEMAKER_PIPELINES_CACHE_DIR"  # "off" disables the cache
@@ -66,7 +66,7 @@ class CompileCache:
 
     def key(self, text: str, file: str, environment: Environment) -> str:
         digest = hashlib.sha256()
-        for part in (file, environment.name, environment.text, text):
+        for part in (file, str(include_dir()), environment.name, environment.text, text):
             digest.update(part.encode())
             digest.update(b"\0")
         return digest.hexdigest()

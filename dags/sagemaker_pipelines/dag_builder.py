@@ -47,7 +47,8 @@ def _with_timedeltas(args: dict[str, Any]) -> dict[str, Any]:
 def parse_date(text: str) -> dt.datetime:
     """Dates as the schema allows them; UTC unless an offset is written."""
     value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    # In UTC: dag-factory replaces (rather than converts) any other zone.
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _params(spec: dict[str, dict[str, Any]]) -> dict[str, Any]:
