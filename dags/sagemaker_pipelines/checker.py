@@ -86,8 +86,11 @@ def check_document(doc: Document, text: str, path: Path, environment: Environmen
     schema_problems = check_against_schema(doc.__class__(data, doc.values, doc.keys), file, skip=bad_paths)
     problems += schema_problems
     if schema_problems or problems:
-        # Shapes are not guaranteed: only the shape-independent secret check still runs.
-        problems += [p for p in check_semantics(doc, file, {"tasks": {}}) if p.code == "secret"]
+        # Shapes are not guaranteed, but every check that still applies reports: all problems at once.
+        reported = {p.field for p in problems}
+        problems += [
+            p for p in check_semantics(doc, file, data, shapes_valid=False) if p.field not in reported
+        ]
         return CheckResult(file, dag_id, sorted(set(problems)))
     problems += check_semantics(doc, file, data)
     if problems:

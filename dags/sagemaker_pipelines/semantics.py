@@ -5,6 +5,7 @@ and secrets that do not belong in YAML.
 from __future__ import annotations
 
 import ast
+import contextlib
 import datetime as dt
 import re
 from functools import cache
@@ -35,12 +36,23 @@ _POINTS_TO_SECRET = re.compile(r"(conn_id|_arn)$", re.IGNORECASE)
 
 
 class _Checker:
-    def __init__(self, doc: Document, file: str, data: dict[str, Any]):
+    def __init__(self, doc: Document, file: str, data: dict[str, Any], shapes_valid: bool = True):
         self.doc = doc
         self.file = file
         self.data = data
-        self.tasks: dict[str, dict] = data.get("tasks") or {}
+        tasks = data.get("tasks")
+        self.tasks: dict[str, dict] = tasks if isinstance(tasks, dict) else {}
+        self.shapes_valid = shapes_valid
         self.problems: list[Problem] = []
+
+    def guarded(self, check, *args) -> None:
+        """Run one check; on a document the schema rejected, a check that meets a wrong shape is
+        skipped (the schema already reported it) so that the others still report theirs."""
+        if self.shapes_valid:
+            check(*args)
+            return
+        with contextlib.suppress(TypeError, AttributeError, KeyError, ValueError, IndexError):
+            check(*args)
 
     def add(
         self, path: tuple, message: str, hint: str = "", code: str = "semantics", value: bool = False
@@ -50,16 +62,14 @@ class _Checker:
 
     def run(self) -> list[Problem]:
         self.secrets(self.doc.data, ())
-        self.dates()
-        self.schedule()
+        self.guarded(self.dates)
+        self.guarded(self.schedule)
         for task_id, task in self.tasks.items():
             if not isinstance(task, dict) or task.get("kind") not in {*KINDS, *ALIASES}:
                 continue  # the schema reports it
-            self.dependencies(task_id, task)
-            self.references(task_id, task)
-            self.exclusive_fields(task_id, task)
-            self.include_files(task_id, task)
-        self.cycles()
+            for check in (self.dependencies, self.references, self.exclusive_fields, self.include_files):
+                self.guarded(check, task_id, task)
+        self.guarded(self.cycles)
         return self.problems
 
     def secrets(self, value: Any, path: tuple) -> None:
@@ -264,5 +274,8 @@ def dependencies_of(task_id: str, task: dict, tasks: dict[str, dict]) -> list[st
     return deps
 
 
-def check_semantics(doc: Document, file: str, data: dict[str, Any]) -> list[Problem]:
-    return _Checker(doc, file, data).run()
+def check_semantics(
+    doc: Document, file: str, data: dict[str, Any], shapes_valid: bool = True
+) -> list[Problem]:
+    """Problems beyond the schema; ``shapes_valid=False`` when the schema rejected the document."""
+    return _Checker(doc, file, data, shapes_valid).run()

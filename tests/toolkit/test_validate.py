@@ -36,8 +36,10 @@ def test_broken_file_human_format(pipelines_dir):
         f"{bad}:6:5: tasks.train.instance_typ: unknown field 'instance_typ' in a training task "
         "(did you mean 'instance_type'?)"
     )
-    assert lines[1].startswith(f"{bad}:12:12: tasks.predict.input: '${{s3.nope}}' names nothing")
-    assert lines[-1] == "2 problems in 1 of 2 files"
+    # All problems of the file at once: the schema's, and the semantic one on a well-shaped field.
+    assert lines[1] == f"{bad}:11:12: tasks.predict.model: 'train' is a training task, expected a model task"
+    assert lines[2].startswith(f"{bad}:12:12: tasks.predict.input: '${{s3.nope}}' names nothing")
+    assert lines[-1] == "3 problems in 1 of 2 files"
     assert "\033[" not in result.stdout  # not a terminal: no colour
 
 
@@ -46,7 +48,7 @@ def test_broken_file_github_format(pipelines_dir):
     result = run_module("validate", "--format", "github", bad)
     assert result.returncode == 1
     annotations = [line for line in result.stdout.splitlines() if line.startswith("::")]
-    assert len(annotations) == 2
+    assert len(annotations) == 3
     assert all(ANNOTATION.match(line) for line in annotations), annotations
     assert annotations[0] == (
         f"::error file={bad},line=6,col=5,title=tasks.train.instance_typ::"
@@ -136,12 +138,12 @@ def test_folders_worker_processes_and_cache(pipelines_dir, tmp_path, monkeypatch
     monkeypatch.setenv("SAGEMAKER_PIPELINES_CACHE_DIR", str(tmp_path / "cache"))
     status, out, _ = run_cli("validate", "--jobs", "2", pipelines_dir)
     assert status == 1
-    assert out.splitlines()[-1] == "2 problems in 1 of 30 files"
+    assert out.splitlines()[-1] == "3 problems in 1 of 30 files"
     assert f"{pipelines_dir / 'p17.yaml'}:6:5:" in out
     assert len(list((tmp_path / "cache").rglob("*.json"))) == 30 * len(environment_names())
     write(pipelines_dir, "p03.yaml", BROKEN)  # one changed file: the rest comes from the cache
     status, out, _ = run_cli("validate", "--jobs", "2", pipelines_dir)
-    assert out.splitlines()[-1] == "4 problems in 2 of 30 files"
+    assert out.splitlines()[-1] == "6 problems in 2 of 30 files"
 
 
 def test_cache_gives_the_same_answers(pipelines_dir, tmp_path, monkeypatch, run_cli):
