@@ -7,7 +7,7 @@ DAG builder turns it into Airflow objects.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from .durations import to_seconds
@@ -38,7 +38,8 @@ class CompiledPipeline:
     tasks: list[CompiledTask]
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain data for JSON (shallow: the values are JSON-like already; asdict's deep copy is slow)."""
+        return {**vars(self), "tasks": [dict(vars(t)) for t in self.tasks]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CompiledPipeline:

@@ -47,25 +47,31 @@ class CheckedPipelines:
         return [r for r in self.results if r.ok and r.file not in duplicated]
 
 
+class DagIdOwners:
+    """Which file claimed each DAG id first, for telling later files that the id is taken."""
+
+    def __init__(self) -> None:
+        self.owners: dict[str, str] = {}
+
+    def claim(self, result: CheckResult) -> Problem | None:
+        first = self.owners.setdefault(result.dag_id, result.file)
+        if first == result.file:
+            return None
+        return Problem(
+            result.file,
+            1,
+            1,
+            "dag_id",
+            f"dag_id '{result.dag_id}' is already used by {first}",
+            "DAG ids must be unique: set dag_id or rename the file",
+            code="duplicate",
+        )
+
+
 def duplicate_dag_ids(results: Iterable[CheckResult]) -> list[Problem]:
     """A problem for each file whose DAG id an earlier file (in the given order) already uses."""
-    problems = []
-    owners: dict[str, str] = {}
-    for result in results:
-        first = owners.setdefault(result.dag_id, result.file)
-        if first != result.file:
-            problems.append(
-                Problem(
-                    result.file,
-                    1,
-                    1,
-                    "dag_id",
-                    f"dag_id '{result.dag_id}' is already used by {first}",
-                    "DAG ids must be unique: set dag_id or rename the file",
-                    code="duplicate",
-                )
-            )
-    return problems
+    owners = DagIdOwners()
+    return [problem for result in results if (problem := owners.claim(result))]
 
 
 def check_all(
@@ -110,19 +116,25 @@ def build_all(fileloc: str, environment_name: str | None = None) -> dict[str, An
         environment = load_environment(name)
     except PipelineInvalid as exc:
         return {ERROR_DAG_ID: _error_dag(exc.problems, fileloc)}
-    checked = check_all(environment, cache=CompileCache.default())
+    cache = CompileCache.default()
+    owners = DagIdOwners()
     dags: dict[str, Any] = {}
-    problems = checked.all_problems
-    for result in checked.good():
-        try:
-            dag = build_dag(result.compiled, fileloc)
-            dag.validate()  # what DagBag would run: its failure must name this YAML file, not the loader
-            dags[result.dag_id] = dag
-        except Exception as exc:  # an Airflow-side rejection (e.g. a bad cron) stays this file's problem
-            log.exception("building %s failed", result.file)
-            problems.append(
-                Problem(result.file, 1, 1, "", f"Airflow rejected the DAG: {exc}", code="airflow")
-            )
+    problems: list[Problem] = []
+    # One file at a time, built as soon as it is checked: only the DAGs stay in memory.
+    for path in discover():
+        result = check_file_cached(path, environment, cache)
+        duplicate = owners.claim(result)
+        problems += result.problems + ([duplicate] if duplicate else [])
+        if result.ok and not duplicate:
+            try:
+                dag = build_dag(result.compiled, fileloc)
+                dag.validate()  # what DagBag runs: its failure must name this YAML file, not the loader
+                dags[result.dag_id] = dag
+            except Exception as exc:  # an Airflow-side rejection (e.g. a bad cron) stays this file's problem
+                log.exception("building %s failed", result.file)
+                problems.append(
+                    Problem(result.file, 1, 1, "", f"Airflow rejected the DAG: {exc}", code="airflow")
+                )
     if problems:
         dags[ERROR_DAG_ID] = _error_dag(sorted(problems), fileloc)
     return dags
