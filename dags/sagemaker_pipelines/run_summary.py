@@ -137,11 +137,14 @@ def _size(n: int) -> str:
 def print_summary(summary: dict[str, Any]) -> None:
     head = f"{summary['dag_id']}: {summary['state']} in {summary['seconds']} s"
     out = [f"\n== {head} (environment {summary['environment']})"]
-    width = max(len(t["task_id"]) for t in summary["tasks"]) + 2
-    out.append(f"{'task':<{width}}{'state':<10}{'time':>8}  operator")
+    width = max(len("task"), *(len(t["task_id"]) for t in summary["tasks"])) + 2
+    states = max(len(t["state"]) for t in summary["tasks"]) + 2
+    out.append(f"{'task':<{width}}{'state':<{states}}{'time':>8}  operator")
     for t in summary["tasks"]:
         tries = f" ({t['tries']} tries)" if t["tries"] > 1 else ""
-        out.append(f"{t['task_id']:<{width}}{t['state']:<10}{t['seconds']:>6.1f} s  {t['operator']}{tries}")
+        out.append(
+            f"{t['task_id']:<{width}}{t['state']:<{states}}{t['seconds']:>6.1f} s  {t['operator']}{tries}"
+        )
     out.append(f"S3 objects written ({len(summary['s3_objects'])}):")
     out += [f"  {o['uri']}  ({_size(o['bytes'])})" for o in summary["s3_objects"]]
     for table, rows in summary["warehouse"]["tables"].items():
