@@ -82,7 +82,7 @@ class CompileCache:
             return None
         compiled = CompiledPipeline.from_dict(entry["compiled"]) if entry["compiled"] else None
         problems = [Problem(**p) for p in entry["problems"]]
-        return CheckResult(entry["file"], entry["dag_id"], problems, compiled)
+        return CheckResult(entry["file"], entry["dag_id"], problems, compiled, tuple(entry["dag_id_at"]))
 
     def put(self, key: str, text: str, result: CheckResult) -> None:
         if self.folder is None:
@@ -90,6 +90,7 @@ class CompileCache:
         entry: dict[str, Any] = {
             "file": result.file,
             "dag_id": result.dag_id,
+            "dag_id_at": list(result.dag_id_at),
             "problems": [p.as_dict() for p in result.problems],
             "compiled": result.compiled.as_dict() if result.compiled else None,
             "includes": {ref: _mtime(ref) for ref in set(_INCLUDE_REFERENCE.findall(text))},

@@ -30,6 +30,7 @@ class CheckResult:
     dag_id: str
     problems: list[Problem] = field(default_factory=list)
     compiled: CompiledPipeline | None = None
+    dag_id_at: tuple[int, int] = (1, 1)  # where a duplicate DAG id is reported: the dag_id key, if written
 
     @property
     def ok(self) -> bool:
@@ -68,6 +69,7 @@ def check_document(doc: Document, text: str, path: Path, environment: Environmen
     """Check a parsed pipeline for one environment (parse once, check for each environment)."""
     file = display_path(path)
     dag_id = dag_id_for(path, doc.data)
+    dag_id_at = doc.keys.get(("dag_id",), (1, 1))
     # Pass 1: environment values, which may define the bucket and prefixes themselves.
     first = Resolver(
         doc, file, {"env": env_scope(environment), "dag_id": dag_id_scope(dag_id)}, report_malformed=True
@@ -91,10 +93,10 @@ def check_document(doc: Document, text: str, path: Path, environment: Environmen
         problems += [
             p for p in check_semantics(doc, file, data, shapes_valid=False) if p.field not in reported
         ]
-        return CheckResult(file, dag_id, sorted(set(problems)))
+        return CheckResult(file, dag_id, sorted(set(problems)), dag_id_at=dag_id_at)
     problems += check_semantics(doc, file, data)
     if problems:
-        return CheckResult(file, dag_id, sorted(set(problems)))
+        return CheckResult(file, dag_id, sorted(set(problems)), dag_id_at=dag_id_at)
 
     pipeline = Pipeline(
         dag_id=dag_id,
@@ -114,8 +116,8 @@ def check_document(doc: Document, text: str, path: Path, environment: Environmen
             hint = _request_hint(message)
             problems.append(Problem(file, line, col, field_path(where), message, hint, code="request"))
     if problems:
-        return CheckResult(file, dag_id, problems)
-    return CheckResult(file, dag_id, [], compiled)
+        return CheckResult(file, dag_id, problems, dag_id_at=dag_id_at)
+    return CheckResult(file, dag_id, [], compiled, dag_id_at)
 
 
 def _request_location(doc: Document, task_id: str, message: str) -> tuple:

@@ -59,8 +59,7 @@ class DagIdOwners:
             return None
         return Problem(
             result.file,
-            1,
-            1,
+            *result.dag_id_at,
             "dag_id",
             f"dag_id '{result.dag_id}' is already used by {first}",
             "DAG ids must be unique: set dag_id or rename the file",

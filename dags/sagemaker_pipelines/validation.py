@@ -37,6 +37,7 @@ class FileOutcome:
     file: str
     dag_id: str
     problems: dict[str, list[Problem]]
+    dag_id_at: tuple[int, int] = (1, 1)
 
 
 def pipeline_files(arguments: list[str]) -> list[Path]:
@@ -98,8 +99,8 @@ def check_file_everywhere(
             result = doc if isinstance(doc, CheckResult) else check_document(doc, text, path, env)
             cache.put(key, text, result)
             results[env.name] = result
-    dag_id = results[environments[0].name].dag_id
-    return FileOutcome(file, dag_id, {name: r.problems for name, r in results.items()})
+    first = results[environments[0].name]
+    return FileOutcome(file, first.dag_id, {name: r.problems for name, r in results.items()}, first.dag_id_at)
 
 
 def _worker_count(jobs: int | None) -> int:
@@ -153,8 +154,8 @@ def _cached(path: Path, environments: list[Environment], cache: CompileCache) ->
         if hit is None:
             return None
         results[env.name] = hit
-    dag_id = results[environments[0].name].dag_id
-    return FileOutcome(file, dag_id, {name: r.problems for name, r in results.items()})
+    first = results[environments[0].name]
+    return FileOutcome(file, first.dag_id, {name: r.problems for name, r in results.items()}, first.dag_id_at)
 
 
 def merge_environments(outcome: FileOutcome, names: list[str]) -> list[Problem]:
@@ -187,7 +188,7 @@ def _duplicates(outcomes: list[FileOutcome], given: list[Path]) -> list[Problem]
     chosen = {p.resolve() for p in given}
     others = [p for p in discover() if p.resolve() not in chosen] if given else []
     results = [CheckResult(display_path(p), _dag_id(p)) for p in others]
-    results += [CheckResult(o.file, o.dag_id) for o in outcomes]
+    results += [CheckResult(o.file, o.dag_id, dag_id_at=o.dag_id_at) for o in outcomes]
     checked = {o.file for o in outcomes}
     return [p for p in duplicate_dag_ids(results) if p.file in checked]
 

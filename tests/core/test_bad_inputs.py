@@ -117,7 +117,7 @@ def test_duplicate_dag_id_across_two_files(tmp_path, monkeypatch, local_env):
     assert len(checked.problems) == 1
     problem = checked.problems[0]
     assert Path(problem.file).name == "second.yaml"
-    assert (problem.line, problem.field) == (1, "dag_id")
+    assert (problem.line, problem.column, problem.field) == (3, 1, "dag_id")  # at the dag_id key
     assert "dag_id 'iris_shared' is already used by" in problem.message
     assert "first.yaml" in problem.message
     assert "unique" in problem.hint
