@@ -84,6 +84,20 @@ def check_file_everywhere(
     if isinstance(text, Problem):
         return FileOutcome(text.file, path.stem, {env.name: [text] for env in environments})
     file = display_path(path)
+    results, missing = _cache_hits(text, file, environments, cache)
+    if missing:
+        doc = parse(text, path)
+        for env, key in missing:
+            result = doc if isinstance(doc, CheckResult) else check_document(doc, text, path, env)
+            cache.put(key, text, result)
+            results[env.name] = result
+    return _outcome(file, environments, results)
+
+
+def _cache_hits(
+    text: str, file: str, environments: list[Environment], cache: CompileCache
+) -> tuple[dict[str, CheckResult], list[tuple[Environment, str]]]:
+    """Cached results by environment name, and the (environment, key) pairs still to check."""
     results: dict[str, CheckResult] = {}
     missing = []
     for env in environments:
@@ -93,12 +107,10 @@ def check_file_everywhere(
             missing.append((env, key))
         else:
             results[env.name] = hit
-    if missing:
-        doc = parse(text, path)
-        for env, key in missing:
-            result = doc if isinstance(doc, CheckResult) else check_document(doc, text, path, env)
-            cache.put(key, text, result)
-            results[env.name] = result
+    return results, missing
+
+
+def _outcome(file: str, environments: list[Environment], results: dict[str, CheckResult]) -> FileOutcome:
     first = results[environments[0].name]
     return FileOutcome(file, first.dag_id, {name: r.problems for name, r in results.items()}, first.dag_id_at)
 
@@ -148,14 +160,8 @@ def _cached(path: Path, environments: list[Environment], cache: CompileCache) ->
     if isinstance(text, Problem):
         return None
     file = display_path(path)
-    results = {}
-    for env in environments:
-        hit = cache.get(cache.key(text, file, env))
-        if hit is None:
-            return None
-        results[env.name] = hit
-    first = results[environments[0].name]
-    return FileOutcome(file, first.dag_id, {name: r.problems for name, r in results.items()}, first.dag_id_at)
+    results, missing = _cache_hits(text, file, environments, cache)
+    return None if missing else _outcome(file, environments, results)
 
 
 def merge_environments(outcome: FileOutcome, names: list[str]) -> list[Problem]:
