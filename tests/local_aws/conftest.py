@@ -148,6 +148,28 @@ def wait_transform(sm: Any, name: str, timeout: float = 90) -> dict[str, Any]:
     )
 
 
+def create_endpoint(sm: Any, name: str, model: str) -> None:
+    """An endpoint config serving ``model`` on one variant, and the endpoint ``name`` from it."""
+    sm.create_endpoint_config(
+        EndpointConfigName=f"{name}-config",
+        ProductionVariants=[
+            {
+                "VariantName": "main",
+                "ModelName": model,
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
+
+
+def wait_endpoint(sm: Any, name: str, timeout: float = 60) -> dict[str, Any]:
+    return wait_for(
+        lambda: sm.describe_endpoint(EndpointName=name), "EndpointStatus", ("InService", "Failed"), timeout
+    )
+
+
 def transform_job(sm: Any, name: str, model: str, input_uri: str, output_uri: str, **extra: Any) -> None:
     sm.create_transform_job(
         TransformJobName=name,

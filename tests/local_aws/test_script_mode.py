@@ -12,6 +12,7 @@ from .conftest import (
     SKLEARN_IMAGE,
     SKLEARN_SERVING_IMAGE,
     client,
+    create_endpoint,
     get,
     iris_split,
     pack_source,
@@ -19,7 +20,7 @@ from .conftest import (
     to_csv,
     training_job,
     transform_job,
-    wait_for,
+    wait_endpoint,
     wait_training,
     wait_transform,
 )
@@ -155,21 +156,8 @@ def test_script_exceeding_max_runtime_is_killed(sm, s3):
 
 def test_script_model_endpoint_answers_through_predict_fn(sm, local_aws):
     # Reuses the model of the first test (same module, same server).
-    sm.create_endpoint_config(
-        EndpointConfigName="script-tree-config",
-        ProductionVariants=[
-            {
-                "VariantName": "all",
-                "ModelName": "script-tree-model",
-                "InstanceType": "ml.m5.large",
-                "InitialInstanceCount": 1,
-            }
-        ],
-    )
-    sm.create_endpoint(EndpointName="script-tree", EndpointConfigName="script-tree-config")
-    done = wait_for(
-        lambda: sm.describe_endpoint(EndpointName="script-tree"), "EndpointStatus", ("InService", "Failed")
-    )
+    create_endpoint(sm, "script-tree", "script-tree-model")
+    done = wait_endpoint(sm, "script-tree")
     assert done["EndpointStatus"] == "InService", done.get("FailureReason")
     runtime = client(local_aws, "sagemaker-runtime")
     answer = runtime.invoke_endpoint(

@@ -20,12 +20,14 @@ from .conftest import (
     ROLE,
     SKLEARN_IMAGE,
     client,
+    create_endpoint,
     get,
     iris_split,
     pack_source,
     put,
     to_csv,
     training_job,
+    wait_endpoint,
     wait_for,
     wait_training,
 )
@@ -231,22 +233,9 @@ def test_endpoint_goes_in_service_and_answers(sm, s3, local_aws):
         PrimaryContainer={"Image": KNN_IMAGE, "ModelDataUrl": artifact},
         ExecutionRoleArn=ROLE,
     )
-    sm.create_endpoint_config(
-        EndpointConfigName="ep-knn-config",
-        ProductionVariants=[
-            {
-                "VariantName": "main",
-                "ModelName": "ep-knn",
-                "InstanceType": "ml.m5.large",
-                "InitialInstanceCount": 1,
-            }
-        ],
-    )
-    sm.create_endpoint(EndpointName="ep-knn", EndpointConfigName="ep-knn-config")
+    create_endpoint(sm, "ep-knn", "ep-knn")
     assert sm.describe_endpoint(EndpointName="ep-knn")["EndpointStatus"] == "Creating"
-    done = wait_for(
-        lambda: sm.describe_endpoint(EndpointName="ep-knn"), "EndpointStatus", ("InService", "Failed")
-    )
+    done = wait_endpoint(sm, "ep-knn")
     assert done["EndpointStatus"] == "InService", done.get("FailureReason")
 
     runtime = client(local_aws, "sagemaker-runtime")
@@ -279,21 +268,8 @@ def test_endpoint_with_broken_model_fails(sm):
         PrimaryContainer={"Image": KNN_IMAGE, "ModelDataUrl": f"s3://{BUCKET}/nowhere/model.tar.gz"},
         ExecutionRoleArn=ROLE,
     )
-    sm.create_endpoint_config(
-        EndpointConfigName="ep-missing",
-        ProductionVariants=[
-            {
-                "VariantName": "main",
-                "ModelName": "ep-missing",
-                "InstanceType": "ml.m5.large",
-                "InitialInstanceCount": 1,
-            }
-        ],
-    )
-    sm.create_endpoint(EndpointName="ep-missing", EndpointConfigName="ep-missing")
-    done = wait_for(
-        lambda: sm.describe_endpoint(EndpointName="ep-missing"), "EndpointStatus", ("InService", "Failed")
-    )
+    create_endpoint(sm, "ep-missing", "ep-missing")
+    done = wait_endpoint(sm, "ep-missing")
     assert done["EndpointStatus"] == "Failed"
     assert "nowhere/model.tar.gz" in done["FailureReason"]
 
