@@ -44,9 +44,12 @@ def _model_exists(sagemaker, name: str) -> bool:
 
 
 def _compiled_tasks(env: Environment, dag_id: str) -> list:
+    from .cache import CompileCache
     from .loader import check_all
 
-    return [t for r in check_all(env).good() if r.dag_id == dag_id for t in r.compiled.tasks]
+    # Through the loader's cache: the DagBag that follows checks the same files again.
+    checked = check_all(env, cache=CompileCache.default())
+    return [t for r in checked.good() if r.dag_id == dag_id for t in r.compiled.tasks]
 
 
 def referenced_existing_models(tasks: list) -> set[str]:
