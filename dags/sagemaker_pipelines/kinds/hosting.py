@@ -75,10 +75,9 @@ def endpoint(ctx: TaskContext) -> dict[str, Any]:
     config = deep_merge(
         {"EndpointName": endpoint_name(ctx), "EndpointConfigName": config_name}, ctx.get("config", {})
     )
-    args = ctx.waiting_args()
     return {
         "config": config,
         **ctx.sagemaker_operator_args(),
         **present(operation=ctx.get("operation")),
-        **args,
+        **ctx.waiting_args(),
     }

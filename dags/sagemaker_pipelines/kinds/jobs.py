@@ -190,13 +190,7 @@ def tuning(ctx: TaskContext) -> dict[str, Any]:
         },
     }
     config = _with_upload(deep_merge(config, ctx.get("config", {})), ctx)
-    args = ctx.waiting_args()
-    return {
-        "config": config,
-        **ctx.sagemaker_operator_args(),
-        "wait_for_completion": args["wait_for_completion"],
-        "check_interval": args["check_interval"],
-    }
+    return {"config": config, **ctx.sagemaker_operator_args(), **ctx.waiting_args()}
 
 
 PROCESSING_ROOT = "/opt/ml/processing"
