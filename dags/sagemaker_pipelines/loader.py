@@ -38,10 +38,6 @@ class CheckedPipelines:
     results: list[CheckResult] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
-    @property
-    def all_problems(self) -> list[Problem]:
-        return sorted([p for r in self.results for p in r.problems] + self.problems)
-
     def good(self) -> list[CheckResult]:
         duplicated = {p.file for p in self.problems}
         return [r for r in self.results if r.ok and r.file not in duplicated]
