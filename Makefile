@@ -3,8 +3,8 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 UV_VERSION := 0.13.8
-export PYTHONPATH := $(CURDIR)/dags:$(CURDIR)
-CLI := $(PY) -m sagemaker_pipelines
+export PYTHONPATH := $(CURDIR)/src:$(CURDIR)
+CLI := $(PY) -m sagemaker_pipelines.toolkit
 
 PIPELINE ?= iris_training
 FORMAT ?= human

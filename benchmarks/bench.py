@@ -34,7 +34,7 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT = BENCH_DIR.parent
-for entry in (str(BENCH_DIR), str(PROJECT), str(PROJECT / "dags")):
+for entry in (str(BENCH_DIR), str(PROJECT), str(PROJECT / "src")):
     if entry not in sys.path:
         sys.path.insert(0, entry)
 
@@ -43,7 +43,7 @@ import synth  # noqa: E402
 
 LOADER_FILE = PROJECT / "dags" / "sagemaker_pipelines_loader.py"
 SCHEMA = PROJECT / "schemas" / "pipeline.schema.json"
-CLI_FILE = PROJECT / "dags" / "sagemaker_pipelines" / "cli.py"
+CLI_FILE = PROJECT / "src" / "sagemaker_pipelines" / "toolkit" / "cli.py"
 ENVIRONMENT = "local"
 # Timed runs of one variant (or validator) stop at about this many seconds, at least one run: keeps the
 # default run (N=10,100,1000) around 10 minutes on 2 cores while small sizes get all their runs.
@@ -240,9 +240,9 @@ def time_command(command: list[str], env: dict[str, str], what: str) -> float:
 
 
 def cli_validate_command(env: dict[str, str]) -> list[str]:
-    """``python -m sagemaker_pipelines validate`` as ``make validate`` runs it (its worker processes),
+    """``sagemaker-pipelines validate`` as ``make validate`` runs it (its worker processes),
     but without its cache: the checking itself is timed. check_file alone shows the one-process cost."""
-    command = [sys.executable, "-m", "sagemaker_pipelines", "validate"]
+    command = [sys.executable, "-m", "sagemaker_pipelines.toolkit", "validate"]
     helped = subprocess.run(
         [*command, "--help"], env=env, cwd=PROJECT, capture_output=True, text=True, check=False
     )
@@ -253,7 +253,7 @@ def cli_validate_command(env: dict[str, str]) -> list[str]:
 
 def time_validation(files: list[Path], runs: int, result: SizeResult, env: dict[str, str]) -> None:
     names = [str(f) for f in files]
-    our_env = {**env, "PYTHONPATH": f"{PROJECT / 'dags'}{os.pathsep}{PROJECT}"}
+    our_env = {**env, "PYTHONPATH": f"{PROJECT / 'src'}{os.pathsep}{PROJECT}"}
     our_env["SAGEMAKER_PIPELINES_CACHE_DIR"] = "off"  # time the checking itself, not a cache
     our_env["SAGEMAKER_LOCAL_DIR"] = str(files[0].parent.parent / "local")  # never the project's .local/
     check_jsonschema = Path(sys.executable).parent / "check-jsonschema"
@@ -292,7 +292,7 @@ def time_validation(files: list[Path], runs: int, result: SizeResult, env: dict[
 
 def bench_size(n: int, args, runner: Runner, root: Path, env: dict[str, str]) -> SizeResult:
     from sagemaker_pipelines.checker import check_file
-    from sagemaker_pipelines.environment import load_environment
+    from sagemaker_pipelines.format.environment import load_environment
 
     result = SizeResult(n)
     pipelines = root / "pipelines"
@@ -319,7 +319,7 @@ def bench_size(n: int, args, runner: Runner, root: Path, env: dict[str, str]) ->
     shutil.copy2(LOADER_FILE, ours / LOADER_FILE.name)
     cache = root / "compile-cache"
 
-    package_path = [str(PROJECT / "dags"), str(PROJECT)]
+    package_path = [str(PROJECT / "src"), str(PROJECT)]
     jobs = {
         "hand-written": {"folder": hand, "env": {"AIRFLOW__CORE__DAGS_FOLDER": str(hand)}, "sys_path": []},
         "dag-factory": {
@@ -494,7 +494,9 @@ def report(results: list[SizeResult], args, command: str, runner: Runner, starte
         *(f"- {tool}: `{command}`" for tool, command in results[-1].commands.items()),
     ]
     if not CLI_FILE.exists():
-        lines.append("The CLI (`dags/sagemaker_pipelines/cli.py`) did not exist yet, so it was not timed.")
+        lines.append(
+            "The CLI (`src/sagemaker_pipelines/toolkit/cli.py`) did not exist yet, so it was not timed."
+        )
     notes = [n for res in results for n in res.notes]
     cache_lines = [f"N={res.n}: {res.cache_files} files" for res in results if res.cache_files]
     if cache_lines:

@@ -35,7 +35,11 @@ BASE_IMPORTS = (
 VARIANT_IMPORTS = {
     "hand-written": (),
     "dag-factory": ("dagfactory", "dagfactory.dagbuilder"),
-    "ours": ("sagemaker_pipelines.loader", "sagemaker_pipelines.dag_builder", "dagfactory.dagbuilder"),
+    "ours": (
+        "sagemaker_pipelines.airflow.loader",
+        "sagemaker_pipelines.airflow.dag_builder",
+        "dagfactory.dagbuilder",
+    ),
 }
 TASK_ATTRS = (
     "config",
@@ -103,20 +107,20 @@ def fingerprint(dag) -> dict:
 
 # Stages of our loader timed by ``--stages`` (profile_loader.py): (module, attribute path) to wrap.
 STAGES = (
-    ("check_file (all checking, no cache)", "sagemaker_pipelines.loader", "check_file"),
-    ("check_file_cached (checking + cache)", "sagemaker_pipelines.loader", "check_file_cached"),
-    ("  cache: CompileCache.key", "sagemaker_pipelines.cache", "CompileCache.key"),
-    ("  cache: CompileCache.get", "sagemaker_pipelines.cache", "CompileCache.get"),
-    ("  cache: CompileCache.put", "sagemaker_pipelines.cache", "CompileCache.put"),
-    ("  check_text (cache misses)", "sagemaker_pipelines.cache", "check_text"),
+    ("check_file (all checking, no cache)", "sagemaker_pipelines.airflow.loader", "check_file"),
+    ("check_file_cached (checking + cache)", "sagemaker_pipelines.airflow.loader", "check_file_cached"),
+    ("  cache: CompileCache.key", "sagemaker_pipelines.airflow.cache", "CompileCache.key"),
+    ("  cache: CompileCache.get", "sagemaker_pipelines.airflow.cache", "CompileCache.get"),
+    ("  cache: CompileCache.put", "sagemaker_pipelines.airflow.cache", "CompileCache.put"),
+    ("  check_text (cache misses)", "sagemaker_pipelines.airflow.cache", "check_text"),
     ("    yaml: load_document", "sagemaker_pipelines.checker", "load_document"),
     ("    references: Resolver.resolve", "sagemaker_pipelines.checker", "Resolver.resolve"),
     ("    schema: check_against_schema", "sagemaker_pipelines.checker", "check_against_schema"),
     ("    semantics: check_semantics", "sagemaker_pipelines.checker", "check_semantics"),
     ("    compile: compile_pipeline", "sagemaker_pipelines.checker", "compile_pipeline"),
     ("    botocore: check_compiled", "sagemaker_pipelines.checker", "check_compiled"),
-    ("build_dag (all building)", "sagemaker_pipelines.dag_builder", "build_dag"),
-    ("  dag_factory_config", "sagemaker_pipelines.dag_builder", "dag_factory_config"),
+    ("build_dag (all building)", "sagemaker_pipelines.airflow.dag_builder", "build_dag"),
+    ("  dag_factory_config", "sagemaker_pipelines.airflow.dag_builder", "dag_factory_config"),
     ("  DagBuilder.__init__ (deepcopy)", "dagfactory.dagbuilder", "DagBuilder.__init__"),
     ("  DagBuilder.build", "dagfactory.dagbuilder", "DagBuilder.build"),
     ("    DAG.__init__", "airflow.sdk", "DAG.__init__"),

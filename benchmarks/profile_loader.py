@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.copy2(bench.LOADER_FILE, dags / bench.LOADER_FILE.name)
     cache = workdir / "compile-cache"
     shutil.rmtree(cache, ignore_errors=True)
-    package_path = [str(bench.PROJECT / "dags"), str(bench.PROJECT)]
+    package_path = [str(bench.PROJECT / "src"), str(bench.PROJECT)]
     env = bench.child_env(workdir)
     base = {
         "variant": "ours",

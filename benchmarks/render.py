@@ -3,7 +3,7 @@
 - hand-written: one plain Python DAG file per pipeline (``with DAG(...)`` and operator instantiations);
 - dag-factory: one ``load_yaml_dags`` YAML file per pipeline plus the small Python file that loads them.
 
-Both mirror :func:`sagemaker_pipelines.dag_builder.dag_factory_config` (durations in seconds become
+Both mirror :func:`sagemaker_pipelines.airflow.dag_builder.dag_factory_config` (durations in seconds become
 timedeltas, dates are UTC unless an offset is written, params become ``Param`` objects) so all three
 variants build equal DAGs; the benchmark checks that with a fingerprint of every DAG.
 """

@@ -1,7 +1,7 @@
 """Our validator over many files in one process, without the CLI: ``checker.check_file`` per file.
 
 Usage: ``python validate_child.py --env local FILE...``; exits 1 when any file has problems (listed).
-This is what ``python -m sagemaker_pipelines validate`` does at its core (parse, references, schema,
+This is what ``sagemaker-pipelines validate`` does at its core (parse, references, schema,
 semantics, compile and the botocore request check) for one environment.
 """
 
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from sagemaker_pipelines.checker import check_file
-from sagemaker_pipelines.environment import load_environment
+from sagemaker_pipelines.format.environment import load_environment
 
 
 def main(argv: list[str]) -> int:

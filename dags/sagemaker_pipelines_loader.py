@@ -5,6 +5,6 @@ Airflow parses this file like any DAG file; the YAML pipelines are validated and
 with their YAML file, line and message, while the good ones load.
 """
 
-from sagemaker_pipelines.loader import register
+from sagemaker_pipelines.airflow.loader import register
 
 register(globals(), __file__)

@@ -6,10 +6,10 @@ import shutil
 
 import pytest
 
-from sagemaker_pipelines.cache import CompileCache, check_file_cached
+from sagemaker_pipelines.airflow.cache import CompileCache, check_file_cached
 from sagemaker_pipelines.checker import check_file
-from sagemaker_pipelines.environment import load_environment
-from sagemaker_pipelines.paths import PROJECT_ROOT
+from sagemaker_pipelines.format.environment import load_environment
+from sagemaker_pipelines.paths import CHECKOUT_ROOT
 
 
 @pytest.fixture
@@ -21,9 +21,9 @@ def env():
 def project(tmp_path, monkeypatch):
     """A copy of the examples and include/ that the test may edit."""
     pipelines = tmp_path / "pipelines"
-    shutil.copytree(PROJECT_ROOT / "pipelines", pipelines)
+    shutil.copytree(CHECKOUT_ROOT / "pipelines", pipelines)
     include = tmp_path / "include"
-    shutil.copytree(PROJECT_ROOT / "include", include, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(CHECKOUT_ROOT / "include", include, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setenv("SAGEMAKER_INCLUDE_DIR", str(include))
     return tmp_path
 

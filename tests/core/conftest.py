@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from sagemaker_pipelines.checker import CheckResult, check_text
-from sagemaker_pipelines.environment import Environment, load_environment
-from sagemaker_pipelines.paths import PROJECT_ROOT
+from sagemaker_pipelines.format.environment import Environment, load_environment
+from sagemaker_pipelines.paths import CHECKOUT_ROOT
 
 CORE_DIR = Path(__file__).resolve().parent
 BAD_INPUTS = CORE_DIR / "bad_inputs"
-PIPELINES = PROJECT_ROOT / "pipelines"
-SCHEMAS = PROJECT_ROOT / "schemas"
+PIPELINES = CHECKOUT_ROOT / "pipelines"
+SCHEMAS = CHECKOUT_ROOT / "schemas"
 
 # A small pipeline that passes every check; tests change one thing in it.
 GOOD_PIPELINE = """\

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sagemaker_pipelines import loader
+from sagemaker_pipelines.airflow import loader
 from sagemaker_pipelines.checker import check_text
 from sagemaker_pipelines.problems import Problem
 

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from sagemaker_pipelines.compiler import CompiledPipeline
-from sagemaker_pipelines.kinds.context import deep_merge, sanitize_name, stringify
+from sagemaker_pipelines.compile.compiler import CompiledPipeline
+from sagemaker_pipelines.compile.kinds.context import deep_merge, sanitize_name, stringify
 from sagemaker_pipelines.paths import include_dir
 
 from .conftest import CORE_DIR

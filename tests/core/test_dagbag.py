@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sagemaker_pipelines.paths import DAGS_DIR, PROJECT_ROOT
+from sagemaker_pipelines.paths import CHECKOUT_ROOT, SOURCE_DIR
 
 from .conftest import BAD_INPUTS, PIPELINES
 
@@ -64,14 +64,14 @@ def load_dagbag(tmp_path: Path, pipelines_dir: Path, environment: str) -> dict:
     env.update(
         AIRFLOW_HOME=str(home),
         AIRFLOW__CORE__LOAD_EXAMPLES="false",
-        AIRFLOW__CORE__DAGS_FOLDER=str(DAGS_DIR),
-        PYTHONPATH=os.pathsep.join([str(DAGS_DIR), str(PROJECT_ROOT)]),
+        AIRFLOW__CORE__DAGS_FOLDER=str(CHECKOUT_ROOT / "dags"),
+        PYTHONPATH=os.pathsep.join([str(SOURCE_DIR), str(CHECKOUT_ROOT)]),
         SAGEMAKER_PIPELINES_ENV=environment,
         SAGEMAKER_PIPELINES_DIR=str(pipelines_dir),
     )
     done = subprocess.run(
         [sys.executable, str(PROBE), str(report)],
-        cwd=PROJECT_ROOT,
+        cwd=CHECKOUT_ROOT,
         env=env,
         capture_output=True,
         text=True,
@@ -103,7 +103,7 @@ def test_shipped_pipelines_load_without_import_errors(tmp_path, environment):
     assert tasks_of(report, "iris_deploy") == IRIS_DEPLOY
     assert tasks_of(report, "batch_inference") == batch_inference(environment)
     for dag in report["dags"].values():
-        assert dag["fileloc"] == str(DAGS_DIR / LOADER_FILE)
+        assert dag["fileloc"] == str((CHECKOUT_ROOT / "dags") / LOADER_FILE)
         assert "sagemaker" in dag["tags"]
 
 

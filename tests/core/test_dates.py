@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sagemaker_pipelines.dag_builder import dag_factory_config, parse_date
+from sagemaker_pipelines.airflow.dag_builder import dag_factory_config, parse_date
 
 
 def test_offsets_are_converted_to_utc():

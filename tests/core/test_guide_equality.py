@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from sagemaker_pipelines.checker import check_file
-from sagemaker_pipelines.compiler import CompiledPipeline
+from sagemaker_pipelines.compile.compiler import CompiledPipeline
 
 from .conftest import PIPELINES
 
@@ -182,7 +182,7 @@ def rendered_kwargs(jinja, compiled: CompiledPipeline, task_id: str) -> dict[str
 
 @pytest.fixture(scope="module")
 def compiled():
-    from sagemaker_pipelines.environment import load_environment
+    from sagemaker_pipelines.format.environment import load_environment
 
     environment = load_environment("aws")
     assert (environment.bucket, environment.region, environment.aws_conn_id) == (

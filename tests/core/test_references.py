@@ -7,8 +7,8 @@ import textwrap
 
 import pytest
 
-from sagemaker_pipelines.references import Resolver, dag_id_scope, env_scope, params_scope, s3_scope
-from sagemaker_pipelines.yaml_source import load_document
+from sagemaker_pipelines.format.references import Resolver, dag_id_scope, env_scope, params_scope, s3_scope
+from sagemaker_pipelines.format.yaml_source import load_document
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sagemaker_pipelines.checker import check_file
-from sagemaker_pipelines.request_check import api_path, check_compiled, check_request
+from sagemaker_pipelines.compile.request_check import api_path, check_compiled, check_request
 
 from .conftest import CORE_DIR, PIPELINES
 

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 import pytest
 from jsonschema import Draft202012Validator
 
-from sagemaker_pipelines import images
-from sagemaker_pipelines.kinds import ALIASES, KINDS
-from sagemaker_pipelines.paths import PROJECT_ROOT
-from sagemaker_pipelines.schema_check import check_against_schema, load_schema
-from sagemaker_pipelines.yaml_source import load_document
+from sagemaker_pipelines.compile import images
+from sagemaker_pipelines.compile.kinds import ALIASES, KINDS
+from sagemaker_pipelines.format.schema_check import check_against_schema, load_schema
+from sagemaker_pipelines.format.yaml_source import load_document
+from sagemaker_pipelines.paths import CHECKOUT_ROOT
 
 from .conftest import PIPELINES, SCHEMAS
 
@@ -132,7 +132,7 @@ def test_algorithms_and_frameworks_match_the_image_table():
 
 
 def test_name_lengths_leave_room_for_the_run_suffix():
-    from sagemaker_pipelines.kinds.context import _SUFFIX_BUDGET
+    from sagemaker_pipelines.compile.kinds.context import _SUFFIX_BUDGET
 
     assert PIPELINE["$defs"]["resource_name"]["maxLength"] <= 63 - _SUFFIX_BUDGET
     assert PIPELINE["$defs"]["tuning_task"]["properties"]["name"]["maxLength"] <= 32 - _SUFFIX_BUDGET
@@ -144,7 +144,9 @@ def test_example_pipelines_point_editors_at_the_schema(path):
     assert first == "# yaml-language-server: $schema=../schemas/pipeline.schema.json"
 
 
-@pytest.mark.parametrize("path", sorted((PROJECT_ROOT / "environments").glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted((CHECKOUT_ROOT / "environments").glob("*.yaml")), ids=lambda p: p.name
+)
 def test_environment_files_point_at_their_schema_and_are_valid(path):
     text = path.read_text()
     assert text.splitlines()[0] == "# yaml-language-server: $schema=../schemas/environment.schema.json"

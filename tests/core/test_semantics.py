@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from sagemaker_pipelines.semantics import check_semantics, dependencies_of
-from sagemaker_pipelines.yaml_source import load_document
+from sagemaker_pipelines.format.semantics import check_semantics, dependencies_of
+from sagemaker_pipelines.format.yaml_source import load_document
 
 TRAIN = """\
 train:

@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from sagemaker_pipelines import yaml_source
-from sagemaker_pipelines.yaml_source import YamlProblem, load_document
+from sagemaker_pipelines.format import yaml_source
+from sagemaker_pipelines.format.yaml_source import YamlProblem, load_document
 
 
 def load(text: str):

@@ -12,8 +12,8 @@ import boto3
 import numpy as np
 import pytest
 
-from sagemaker_pipelines.images import algorithm_image_uri, framework_image_uri
-from sagemaker_pipelines.local_aws import LocalAws, start_local_aws
+from sagemaker_pipelines.compile.images import algorithm_image_uri, framework_image_uri
+from sagemaker_pipelines.local.aws import LocalAws, start_local_aws
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/sagemaker"

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from sagemaker_pipelines.local_aws import start_local_aws
+from sagemaker_pipelines.local.aws import start_local_aws
 
 from .conftest import (
     BUCKET,

@@ -1,6 +1,6 @@
 """One real local AWS server and one Airflow home for all end-to-end runs of this folder.
 
-Each pipeline runs the way `make run` runs it - ``python -m sagemaker_pipelines.local_run`` in a fresh
+Each pipeline runs the way `make run` runs it - ``python -m sagemaker_pipelines.local.run`` in a fresh
 process, Airflow's own dag.test() - against a moto server that these fixtures start, so the tests can
 look at what the run really left in S3 and in the warehouse afterwards.
 """
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import boto3
 import pytest
 
-from sagemaker_pipelines.local_aws import start_local_aws
-from sagemaker_pipelines.paths import DAGS_DIR, PROJECT_ROOT
+from sagemaker_pipelines.local.aws import start_local_aws
+from sagemaker_pipelines.paths import CHECKOUT_ROOT, SOURCE_DIR
 
 REGION = "us-east-2"  # environments/local.yaml
 
@@ -61,14 +61,14 @@ def run_pipeline(local_aws, state_dir, tmp_path_factory):
         report = tmp_path_factory.mktemp("report") / "report.json"
         env = {
             **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(DAGS_DIR), str(PROJECT_ROOT)]),
+            "PYTHONPATH": os.pathsep.join([str(SOURCE_DIR), str(CHECKOUT_ROOT)]),
             "SAGEMAKER_LOCAL_AWS_ENDPOINT": local_aws.endpoint_url,
             "SAGEMAKER_PIPELINES_CACHE_DIR": "off",
             **(extra_env or {}),
         }
-        argv = [sys.executable, "-m", "sagemaker_pipelines.local_run", name, "--state-dir", str(state_dir)]
+        argv = [sys.executable, "-m", "sagemaker_pipelines.local.run", name, "--state-dir", str(state_dir)]
         argv += ["--report", str(report)] + (["--logical-date", logical_date] if logical_date else [])
-        done = subprocess.run(argv, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
+        done = subprocess.run(argv, env=env, cwd=CHECKOUT_ROOT, capture_output=True, text=True, timeout=900)
         output = done.stdout + done.stderr
         assert report.exists(), f"no report; the run printed:\n{output[-6000:]}"
         return RunResult(done.returncode, output, json.loads(report.read_text()))

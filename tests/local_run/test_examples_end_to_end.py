@@ -12,8 +12,8 @@ import joblib
 import numpy as np
 import pytest
 
-from sagemaker_pipelines.local_aws import algorithms
-from sagemaker_pipelines.run_summary import parse_prediction
+from sagemaker_pipelines.local.aws import algorithms
+from sagemaker_pipelines.local.summary import parse_prediction
 
 BUCKET = "sagemaker-local"  # environments/local.yaml
 IRIS_INPUT = "iris/processed-input-data"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import textwrap
 
-from sagemaker_pipelines.paths import PROJECT_ROOT
+from sagemaker_pipelines.paths import CHECKOUT_ROOT
 
 FAILING_SCRIPT = textwrap.dedent(
     """
@@ -48,7 +48,7 @@ PIPELINE = textwrap.dedent(
 
 def test_failing_training_script_fails_the_task_with_its_error(run_pipeline, tmp_path):
     include = tmp_path / "include"
-    shutil.copytree(PROJECT_ROOT / "include", include)
+    shutil.copytree(CHECKOUT_ROOT / "include", include)
     (include / "failing").mkdir()
     (include / "failing" / "train.py").write_text(FAILING_SCRIPT)
     pipelines = tmp_path / "pipelines"

@@ -19,11 +19,11 @@ os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="toolkit-airflow-"
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "false")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve().parents[2] / "dags"))
 
-from sagemaker_pipelines import cli
-from sagemaker_pipelines.paths import PROJECT_ROOT
+from sagemaker_pipelines.paths import CHECKOUT_ROOT
+from sagemaker_pipelines.toolkit import cli
 
-PIPELINES = PROJECT_ROOT / "pipelines"
-ENVIRONMENTS = PROJECT_ROOT / "environments"
+PIPELINES = CHECKOUT_ROOT / "pipelines"
+ENVIRONMENTS = CHECKOUT_ROOT / "environments"
 
 # A pipeline with one misspelt field (line 6, column 5) and one unknown reference (line 12, column 12).
 BROKEN = """\
@@ -77,15 +77,15 @@ def run_cli(capsys):
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(["dags", "."]), **extra}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(["src", "."]), **extra}
     return env
 
 
 def run_module(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """``python -m sagemaker_pipelines ARGS`` from the project root, as the Makefile runs it."""
+    """``sagemaker-pipelines ARGS`` from the project root, as the Makefile runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "sagemaker_pipelines", *map(str, args)],
-        cwd=PROJECT_ROOT,
+        [sys.executable, "-m", "sagemaker_pipelines.toolkit", *map(str, args)],
+        cwd=CHECKOUT_ROOT,
         env=env or subprocess_env(),
         capture_output=True,
         text=True,

@@ -9,9 +9,9 @@ import subprocess
 import pytest
 import yaml
 
-from sagemaker_pipelines import local_run
+from sagemaker_pipelines.local import run as local_run
 
-from .conftest import PIPELINES, PROJECT_ROOT, run_module, subprocess_env
+from .conftest import CHECKOUT_ROOT, PIPELINES, run_module, subprocess_env
 
 COMMANDS = ["validate", "render", "graph", "compile", "new", "docs", "run"]
 
@@ -27,7 +27,7 @@ def test_top_level_help_lists_every_command():
 def test_subcommand_help(command, run_cli):
     status, out, _ = run_cli(command, "--help")
     assert status == 0
-    assert out.startswith(f"usage: python -m sagemaker_pipelines {command}")
+    assert out.startswith(f"usage: sagemaker-pipelines {command}")
 
 
 def test_run_forwards_to_the_local_runner(monkeypatch, run_cli):
@@ -38,7 +38,7 @@ def test_run_forwards_to_the_local_runner(monkeypatch, run_cli):
 
 
 def test_pre_commit_hook_validates_changed_pipelines():
-    config = yaml.safe_load((PROJECT_ROOT / ".pre-commit-config.yaml").read_text())
+    config = yaml.safe_load((CHECKOUT_ROOT / ".pre-commit-config.yaml").read_text())
     (hook,) = config["repos"][0]["hooks"]
     assert config["repos"][0]["repo"] == "local"
     assert hook["language"] == "system" and hook["pass_filenames"] is True
@@ -46,16 +46,16 @@ def test_pre_commit_hook_validates_changed_pipelines():
     assert re.search(hook["files"], "pipelines/team/x.yml")
     assert not re.search(hook["files"], "environments/aws.yaml")
     # What pre-commit runs: the entry with the changed files appended, from the repository root.
-    if not (PROJECT_ROOT / ".venv/bin/python").exists():
+    if not (CHECKOUT_ROOT / ".venv/bin/python").exists():
         pytest.skip("no .venv")
     command = [*shlex.split(hook["entry"]), "pipelines/iris_training.yaml"]
-    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, env=subprocess_env())
+    result = subprocess.run(command, cwd=CHECKOUT_ROOT, capture_output=True, text=True, env=subprocess_env())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 pipeline valid" in result.stdout
 
 
 def test_ci_workflow_validates_with_annotations_and_tests():
-    workflow = yaml.safe_load((PROJECT_ROOT / ".github/workflows/ci.yml").read_text())
+    workflow = yaml.safe_load((CHECKOUT_ROOT / ".github/workflows/ci.yml").read_text())
     steps = next(iter(workflow["jobs"].values()))["steps"]
     uses = [s.get("uses", "") for s in steps]
     runs = [s.get("run", "") for s in steps]

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from sagemaker_pipelines.airflow.loader import ERROR_DAG_ID, discover
 from sagemaker_pipelines.checker import check_file
-from sagemaker_pipelines.environment import load_environment
-from sagemaker_pipelines.loader import ERROR_DAG_ID, discover
-from sagemaker_pipelines.pycompile import MARKER, ruff_executable
+from sagemaker_pipelines.format.environment import load_environment
+from sagemaker_pipelines.toolkit.pycompile import MARKER, ruff_executable
 
 from .conftest import BROKEN, PIPELINES, SMALL, write
 
@@ -69,7 +69,7 @@ def assert_same_dag(expected, actual) -> None:
 
 @pytest.fixture(scope="module")
 def compiled_examples(tmp_path_factory):
-    from sagemaker_pipelines.cli import main
+    from sagemaker_pipelines.toolkit.cli import main
 
     out = tmp_path_factory.mktemp("compiled_dags")
     assert main(["compile", "--out", str(out), "--env", "local"]) == 0
@@ -84,13 +84,13 @@ def test_one_readable_file_per_example(compiled_examples):
     assert source.startswith(MARKER)
     assert "from airflow.sdk import DAG, Param" in source
     assert "from airflow.providers.amazon.aws.operators.sagemaker import (" in source
-    assert "from sagemaker_pipelines.runtime import call_include" in source
+    assert "from sagemaker_pipelines.airflow.tasks import call_include" in source
     assert "with DAG(" in source and "python_callable=call_include," in source
     assert '"retry_delay": timedelta(seconds=' in source
     assert re.search(r'"k": Param\(\s*default=3, type="integer"', source)
     assert "train_model >> create_model" in source
     batch = (compiled_examples / "batch_inference.py").read_text()
-    assert "from sagemaker_pipelines.runtime import parse_csv" in batch and "parser=parse_csv," in batch
+    assert "from sagemaker_pipelines.airflow.tasks import parse_csv" in batch and "parser=parse_csv," in batch
     assert 'filename=str(include_path("include/data/test.csv")),' in batch
 
 
@@ -104,7 +104,7 @@ def test_files_are_ruff_formatted(compiled_examples):
 
 
 def test_compiled_examples_equal_the_loaders_dags(compiled_examples):
-    from sagemaker_pipelines.loader import build_all
+    from sagemaker_pipelines.airflow.loader import build_all
 
     expected = build_all(str(PIPELINES.parent / "dags" / "sagemaker_pipelines_loader.py"), "local")
     assert ERROR_DAG_ID not in expected
@@ -116,7 +116,7 @@ def test_compiled_examples_equal_the_loaders_dags(compiled_examples):
 
 @pytest.mark.parametrize("environment", ["local", "aws"])
 def test_every_feature_compiles_to_the_same_dag(environment, tmp_path, run_cli):
-    from sagemaker_pipelines.dag_builder import build_dag
+    from sagemaker_pipelines.airflow.dag_builder import build_dag
 
     out = tmp_path / "out"
     status, _, err = run_cli("compile", FEATURES, "--out", out, "--env", environment)
@@ -144,7 +144,7 @@ def test_invalid_pipelines_are_reported_and_stale_files_pruned(pipelines_dir, tm
 
 
 def test_task_ids_that_are_not_python_names(tmp_path, run_cli):
-    from sagemaker_pipelines.dag_builder import build_dag
+    from sagemaker_pipelines.airflow.dag_builder import build_dag
 
     step = "    kind: python\n    callable: include/iris_data.py:prepare_iris\n"
     pipeline = write(

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from sagemaker_pipelines import docs_gen
-from sagemaker_pipelines.docs_gen import REFERENCE_PATH, default_of, is_stale, render
+from sagemaker_pipelines.toolkit import docs_gen
+from sagemaker_pipelines.toolkit.docs_gen import REFERENCE_PATH, default_of, is_stale, render
 
-from .conftest import PROJECT_ROOT
+from .conftest import CHECKOUT_ROOT
 
-SCHEMAS = {name: PROJECT_ROOT / "schemas" / f"{name}.schema.json" for name in ("pipeline", "environment")}
+SCHEMAS = {name: CHECKOUT_ROOT / "schemas" / f"{name}.schema.json" for name in ("pipeline", "environment")}
 
 
 def test_committed_reference_is_up_to_date():

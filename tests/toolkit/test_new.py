@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sagemaker_pipelines.environment import environment_names
-from sagemaker_pipelines.scaffold import template_names
-from sagemaker_pipelines.validation import validate
+from sagemaker_pipelines.format.environment import environment_names
+from sagemaker_pipelines.toolkit.scaffold import template_names
+from sagemaker_pipelines.toolkit.validation import validate
 
 from .conftest import run_module
 

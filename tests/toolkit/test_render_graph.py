@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from sagemaker_pipelines import graph
-from sagemaker_pipelines.environment import load_environment
-from sagemaker_pipelines.images import algorithm_image_uri
+from sagemaker_pipelines.compile.images import algorithm_image_uri
+from sagemaker_pipelines.format.environment import load_environment
+from sagemaker_pipelines.toolkit import graph
 
 from .conftest import BROKEN, PIPELINES, run_module, write
 

@@ -8,12 +8,12 @@ import shutil
 import subprocess
 import sys
 
-from sagemaker_pipelines.environment import environment_names
-from sagemaker_pipelines.loader import discover
+from sagemaker_pipelines.airflow.loader import discover
+from sagemaker_pipelines.format.environment import environment_names
 from sagemaker_pipelines.problems import Problem
-from sagemaker_pipelines.reporter import Summary, escape_data, format_problem, github_annotation
+from sagemaker_pipelines.toolkit.reporter import Summary, escape_data, format_problem, github_annotation
 
-from .conftest import BROKEN, ENVIRONMENTS, PIPELINES, PROJECT_ROOT, SMALL, run_module, subprocess_env, write
+from .conftest import BROKEN, CHECKOUT_ROOT, ENVIRONMENTS, PIPELINES, SMALL, run_module, subprocess_env, write
 
 ANNOTATION = re.compile(r"^::error file=[^,:]+(,line=\d+,col=\d+)?(,title=[^:,]+)?::.+$")
 
@@ -158,12 +158,12 @@ def test_cache_gives_the_same_answers(pipelines_dir, tmp_path, monkeypatch, run_
 
 def test_validate_never_imports_airflow():
     code = (
-        "import sys; from sagemaker_pipelines.cli import main; status = main(['validate']); "
+        "import sys; from sagemaker_pipelines.toolkit.cli import main; status = main(['validate']); "
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'airflow', 'dagfactory', 'graphviz'}); "
         "print(status, heavy)"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=subprocess_env(), capture_output=True, text=True
+        [sys.executable, "-c", code], cwd=CHECKOUT_ROOT, env=subprocess_env(), capture_output=True, text=True
     )
     assert result.stdout.splitlines()[-1] == "0 []", result.stderr
 

@@ -1,0 +1,149 @@
+"""One pipeline file, top to bottom: load YAML, resolve references, validate, check, compile.
+
+Every stage reports problems as data. A file either compiles (and its requests passed botocore's
+check) or yields the full list of what is wrong with it - never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sagemaker_pipelines.compile.compiler import CompiledPipeline, compile_pipeline
+from sagemaker_pipelines.compile.kinds.context import Pipeline
+from sagemaker_pipelines.compile.request_check import api_path, check_compiled
+from sagemaker_pipelines.format.environment import Environment
+from sagemaker_pipelines.format.references import Resolver, dag_id_scope, env_scope, params_scope, s3_scope
+from sagemaker_pipelines.format.schema_check import check_against_schema, did_you_mean
+from sagemaker_pipelines.format.semantics import check_semantics
+from sagemaker_pipelines.format.yaml_source import Document, YamlProblem, load_document
+from sagemaker_pipelines.paths import display_path
+from sagemaker_pipelines.problems import Problem, field_path
+
+
+@dataclass
+class CheckResult:
+    """What checking one file found: its DAG id, its problems, and its compiled form when clean."""
+
+    file: str
+    dag_id: str
+    problems: list[Problem] = field(default_factory=list)
+    compiled: CompiledPipeline | None = None
+    dag_id_at: tuple[int, int] = (1, 1)  # where a duplicate DAG id is reported: the dag_id key, if written
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def dag_id_for(path: Path, data: object) -> str:
+    if isinstance(data, dict) and isinstance(data.get("dag_id"), str):
+        return data["dag_id"]
+    return path.stem
+
+
+def parse(text: str, path: Path) -> Document | CheckResult:
+    """The YAML document of a pipeline, or the result that says why there is none."""
+    file = display_path(path)
+    try:
+        doc = load_document(text, file)
+    except YamlProblem as exc:
+        return CheckResult(file, path.stem, [exc.problem])
+    if not isinstance(doc.data, dict):
+        found = "an empty file" if doc.data is None else f"a {type(doc.data).__name__}"
+        message = f"found {found}, expected a mapping of pipeline fields"
+        return CheckResult(file, path.stem, [Problem(file, 1, 1, "", message, code="schema")])
+    return doc
+
+
+def check_text(text: str, path: Path, environment: Environment) -> CheckResult:
+    """Check one pipeline's text as if read from ``path``."""
+    doc = parse(text, path)
+    if isinstance(doc, CheckResult):
+        return doc
+    return check_document(doc, text, path, environment)
+
+
+def check_document(doc: Document, text: str, path: Path, environment: Environment) -> CheckResult:
+    """Check a parsed pipeline for one environment (parse once, check for each environment)."""
+    file = display_path(path)
+    dag_id = dag_id_for(path, doc.data)
+    dag_id_at = doc.keys.get(("dag_id",), (1, 1))
+    # Pass 1: environment values, which may define the bucket and prefixes themselves.
+    first = Resolver(
+        doc, file, {"env": env_scope(environment), "dag_id": dag_id_scope(dag_id)}, report_malformed=True
+    )
+    data = first.resolve(doc.data)
+    s3 = data.get("s3") if isinstance(data.get("s3"), dict) else {}
+    bucket = s3.get("bucket") or environment.bucket
+    prefixes = s3.get("prefixes") if isinstance(s3.get("prefixes"), dict) else {}
+    params = data.get("params") if isinstance(data.get("params"), dict) else {}
+    # Pass 2: S3 locations and run parameters.
+    second = Resolver(doc, file, {"s3": s3_scope(bucket, prefixes), "params": params_scope(params)})
+    data = second.resolve(data)
+
+    problems = first.problems + second.problems
+    bad_paths = first.bad_paths | second.bad_paths
+    schema_problems = check_against_schema(doc.__class__(data, doc.values, doc.keys), file, skip=bad_paths)
+    problems += schema_problems
+    if schema_problems or problems:
+        # Shapes are not guaranteed, but every check that still applies reports: all problems at once.
+        reported = {p.field for p in problems}
+        problems += [
+            p for p in check_semantics(doc, file, data, shapes_valid=False) if p.field not in reported
+        ]
+        return CheckResult(file, dag_id, sorted(set(problems)), dag_id_at=dag_id_at)
+    problems += check_semantics(doc, file, data)
+    if problems:
+        return CheckResult(file, dag_id, sorted(set(problems)), dag_id_at=dag_id_at)
+
+    pipeline = Pipeline(
+        dag_id=dag_id,
+        file=file,
+        data=data,
+        environment=environment,
+        bucket=bucket,
+        region=data.get("region", environment.region),
+        role_arn=data.get("role_arn", environment.role_arn),
+        aws_conn_id=data.get("aws_conn_id", environment.aws_conn_id),
+    )
+    compiled = compile_pipeline(pipeline, text)
+    for task_id, messages in check_compiled(compiled).items():
+        for message in messages:
+            where = _request_location(doc, task_id, message)
+            line, col = doc.position(where)
+            hint = _request_hint(message)
+            problems.append(Problem(file, line, col, field_path(where), message, hint, code="request"))
+    if problems:
+        return CheckResult(file, dag_id, problems, dag_id_at=dag_id_at)
+    return CheckResult(file, dag_id, [], compiled, dag_id_at)
+
+
+def _request_location(doc: Document, task_id: str, message: str) -> tuple:
+    """The ``config:`` entry a request problem comes from, when the task wrote one; else the task."""
+    config = ("tasks", task_id, "config")
+    member = api_path(message)
+    for n in range(len(member), 0, -1):
+        where = (*config, *member[:n])
+        if where in doc.keys or where in doc.values:
+            return where
+    return ("tasks", task_id)
+
+
+def _request_hint(message: str) -> str:
+    """Did-you-mean for an unknown API member, from the names botocore lists as valid."""
+    match = re.search(r'Unknown parameter in \S+: "([^"]+)", must be one of: (.*)$', message)
+    return did_you_mean(match[1], match[2].split(", ")) if match else ""
+
+
+def check_file(path: Path, environment: Environment) -> CheckResult:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return CheckResult(
+            display_path(path),
+            path.stem,
+            [Problem(display_path(path), message=f"cannot read the file: {exc}", code="io")],
+        )
+    return check_text(text, path, environment)

@@ -1,0 +1,121 @@
+"""Compile a checked pipeline into operator configs: plain data, ready to cache, print or build.
+
+The result holds only JSON-like values (durations in seconds, dates as text, callables as dotted
+names), so it can be cached by content hash, shown by ``render`` and written out by ``compile``; the
+DAG builder turns it into Airflow objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sagemaker_pipelines.compile.durations import to_seconds
+from sagemaker_pipelines.compile.kinds import KINDS, TaskContext, resolve_kind
+from sagemaker_pipelines.compile.kinds.context import Pipeline
+from sagemaker_pipelines.format.semantics import dependencies_of
+
+_TASK_ARGS = ("retries", "trigger_rule", "pool")
+_TASK_DURATIONS = ("retry_delay", "execution_timeout")
+_DEFAULT_ARG_DURATIONS = ("retry_delay", "max_retry_delay", "execution_timeout")
+
+
+@dataclass
+class CompiledTask:
+    task_id: str
+    kind: str  # the kind after aliases (warehouse_load -> s3_to_sql or s3_to_redshift)
+    operator: str
+    kwargs: dict[str, Any]
+    depends_on: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CompiledPipeline:
+    dag_id: str
+    file: str
+    environment: str
+    dag: dict[str, Any]  # DAG arguments
+    tasks: list[CompiledTask]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for JSON (shallow: the values are JSON-like already; asdict's deep copy is slow)."""
+        return {**vars(self), "tasks": [dict(vars(t)) for t in self.tasks]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CompiledPipeline:
+        return cls(**{**data, "tasks": [CompiledTask(**t) for t in data["tasks"]]})
+
+    def task(self, task_id: str) -> CompiledTask:
+        return next(t for t in self.tasks if t.task_id == task_id)
+
+
+def _default_args(pipeline: Pipeline) -> dict[str, Any]:
+    args = {"owner": "airflow", **pipeline.data.get("default_args", {})}
+    for name in _DEFAULT_ARG_DURATIONS:
+        if name in args:
+            args[name] = to_seconds(args[name])
+    if pipeline.environment.retry_delay is not None:
+        args["retry_delay"] = pipeline.environment.retry_delay
+    return args
+
+
+def _dag_args(pipeline: Pipeline, source_text: str) -> dict[str, Any]:
+    data = pipeline.data
+    doc_md = data.get("doc_md") or data.get("description") or ""
+    where = f"Defined in `{pipeline.file}` (environment `{pipeline.environment.name}`)"
+    doc_md += f"\n\n{where}:\n\n```yaml\n{source_text}\n```\n"
+    args: dict[str, Any] = {
+        "description": data.get("description"),
+        "doc_md": doc_md.strip() + "\n",
+        "schedule": data.get("schedule"),
+        "start_date": data["start_date"],
+        "catchup": data.get("catchup", False),
+        "max_active_runs": data.get("max_active_runs", 1),
+        "tags": sorted({*data.get("tags", []), "sagemaker"}),
+        "default_args": _default_args(pipeline),
+    }
+    for name in ("end_date", "max_active_tasks"):
+        if name in data:
+            args[name] = data[name]
+    if "dagrun_timeout" in data:
+        args["dagrun_timeout"] = to_seconds(data["dagrun_timeout"])
+    if data.get("params"):
+        args["params"] = data["params"]
+    return args
+
+
+def _task_args(ctx: TaskContext) -> dict[str, Any]:
+    args = {name: ctx.get(name) for name in _TASK_ARGS if ctx.get(name) is not None}
+    for name in _TASK_DURATIONS:
+        if ctx.get(name) is not None:
+            args[name] = to_seconds(ctx.get(name))
+    if "retry_delay" in args and ctx.pipeline.environment.retry_delay is not None:
+        args["retry_delay"] = ctx.pipeline.environment.retry_delay
+    if ctx.get("doc"):
+        args["doc_md"] = ctx.get("doc")
+    return args
+
+
+def compile_pipeline(pipeline: Pipeline, source_text: str) -> CompiledPipeline:
+    """Every task through the kinds table, in file order, with its explicit and implied dependencies."""
+    tasks = []
+    for task_id, task in pipeline.tasks.items():
+        ctx = TaskContext(pipeline, task_id, task)
+        kind_name = resolve_kind(ctx)
+        kind = KINDS[kind_name]
+        tasks.append(
+            CompiledTask(
+                task_id=task_id,
+                kind=kind_name,
+                operator=kind.operator,
+                kwargs={**kind.compile(ctx), **_task_args(ctx)},
+                depends_on=dependencies_of(task_id, task, pipeline.tasks),
+            )
+        )
+    return CompiledPipeline(
+        dag_id=pipeline.dag_id,
+        file=pipeline.file,
+        environment=pipeline.environment.name,
+        dag=_dag_args(pipeline, source_text),
+        tasks=tasks,
+    )

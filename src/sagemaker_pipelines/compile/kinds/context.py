@@ -1,0 +1,121 @@
+"""What every task compiler gets: the resolved pipeline, its environment and the task at hand.
+
+Also the conventions all SageMaker kinds share - job names, cross-task references through XCom, the
+resource defaults - so each appears once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sagemaker_pipelines.compile.durations import to_seconds
+from sagemaker_pipelines.format.environment import Environment
+
+RESOURCE_DEFAULTS = {
+    "instance_type": "ml.m5.large",
+    "instance_count": 1,
+    "volume_size": 30,
+    "max_runtime": 86400,
+}
+
+# Appended to every job name: the run's time and the task's try, so reruns and retries never collide.
+RUN_SUFFIX = "-{{ dag_run.run_after | ts_nodash }}-{{ ti.try_number }}"
+RUN_STAMP = "{{ dag_run.run_after | ts_nodash }}"
+_SUFFIX_BUDGET = 20  # "-" + 15 chars of ts_nodash + "-" + up to 3 digits of try number
+
+
+@dataclass
+class Pipeline:
+    """A pipeline after references are resolved: what the kind compilers read."""
+
+    dag_id: str
+    file: str
+    data: dict[str, Any]
+    environment: Environment
+    bucket: str
+    region: str
+    role_arn: str
+    aws_conn_id: str
+
+    @property
+    def tasks(self) -> dict[str, dict[str, Any]]:
+        return self.data["tasks"]
+
+    def default(self, name: str) -> Any:
+        return self.data.get("defaults", {}).get(name, RESOURCE_DEFAULTS[name])
+
+
+@dataclass
+class TaskContext:
+    pipeline: Pipeline
+    task_id: str
+    task: dict[str, Any]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.task.get(name, default)
+
+    def resource(self, name: str) -> Any:
+        value = self.task.get(name, self.pipeline.default(name))
+        return to_seconds(value) if name == "max_runtime" else value
+
+    @property
+    def role_arn(self) -> str:
+        return self.task.get("role_arn", self.pipeline.role_arn)
+
+    def job_name(self, limit: int = 63) -> str:
+        """Templated, unique per run and try, within SageMaker's ``limit`` and name pattern."""
+        base = self.task.get("name") or sanitize_name(f"{self.pipeline.dag_id}-{self.task_id}")
+        return base[: limit - _SUFFIX_BUDGET].rstrip("-") + RUN_SUFFIX
+
+    def default_output(self) -> str:
+        return f"s3://{self.pipeline.bucket}/{self.pipeline.dag_id}/{self.task_id}/"
+
+    def other(self, task_id: str) -> TaskContext:
+        return TaskContext(self.pipeline, task_id, self.pipeline.tasks[task_id])
+
+    def sagemaker_operator_args(self) -> dict[str, Any]:
+        """Arguments every SageMaker operator takes, from the pipeline and environment."""
+        return {"aws_conn_id": self.pipeline.aws_conn_id, "region_name": self.pipeline.region}
+
+    def waiting_args(self) -> dict[str, Any]:
+        return {
+            "wait_for_completion": self.task.get("wait_for_completion", True),
+            "check_interval": self.pipeline.environment.check_interval,
+        }
+
+
+def sanitize_name(text: str) -> str:
+    """Letters, digits and single hyphens: the shape every SageMaker name accepts."""
+    return re.sub(r"-+", "-", re.sub(r"[^A-Za-z0-9]", "-", text)).strip("-") or "job"
+
+
+def xcom(task_id: str, *keys: str) -> str:
+    """A Jinja expression reading a field of another task's returned description."""
+    path = "".join(f"[{json.dumps(k)}]" for k in keys).replace('"', "'")
+    return "{{ ti.xcom_pull(task_ids='" + task_id + "')" + path + " }}"
+
+
+def stringify(value: Any) -> str:
+    """Hyperparameter values as the SageMaker API wants them: strings."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """``config:`` escape hatch: override wins; nested mappings merge; lists are replaced whole."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def present(**fields: Any) -> dict[str, Any]:
+    """Only the fields that were given: optional API fields are left out rather than sent empty."""
+    return {k: v for k, v in fields.items() if v is not None}

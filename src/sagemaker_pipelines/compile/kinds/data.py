@@ -1,0 +1,68 @@
+"""Data movement around the jobs: Python steps, uploads, and loading results into a warehouse."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagemaker_pipelines.compile.kinds.context import TaskContext, present
+from sagemaker_pipelines.paths import include_path
+
+RUNTIME = "sagemaker_pipelines.airflow.tasks"
+
+
+def python(ctx: TaskContext) -> dict[str, Any]:
+    """The callable is imported when the task runs, not when Airflow parses the DAG."""
+    return {
+        "python_callable": f"{RUNTIME}.call_include",
+        "op_kwargs": {"include_callable": ctx.get("callable"), "arguments": ctx.get("arguments", {})},
+    }
+
+
+def s3_upload(ctx: TaskContext) -> dict[str, Any]:
+    return {
+        "filename": str(include_path(ctx.get("file"))),
+        "dest_key": ctx.get("to"),
+        "replace": ctx.get("replace", True),
+        "aws_conn_id": ctx.pipeline.aws_conn_id,
+    }
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def s3_to_redshift(ctx: TaskContext) -> dict[str, Any]:
+    bucket, key = split_s3_uri(ctx.get("from"))
+    warehouse = ctx.pipeline.environment.warehouse
+    return {
+        "s3_bucket": bucket,
+        "s3_key": key,
+        "schema": ctx.get("schema", warehouse.get("schema", "PUBLIC")),
+        "table": ctx.get("table"),
+        "copy_options": ctx.get("copy_options", ["csv"]),
+        "redshift_conn_id": ctx.get("redshift_conn_id", warehouse["conn_id"]),
+        "aws_conn_id": ctx.pipeline.aws_conn_id,
+        **present(method=ctx.get("method"), column_list=ctx.get("columns")),
+    }
+
+
+def s3_to_sql(ctx: TaskContext) -> dict[str, Any]:
+    bucket, key = split_s3_uri(ctx.get("from"))
+    warehouse = ctx.pipeline.environment.warehouse
+    parser = "parse_csv_skip_header" if ctx.get("header") else "parse_csv"
+    return {
+        "s3_bucket": bucket,
+        "s3_key": key,
+        "table": ctx.get("table"),
+        "column_list": ctx.get("columns"),
+        "parser": {"__callable__": f"{RUNTIME}.{parser}"},
+        "sql_conn_id": ctx.get("sql_conn_id", warehouse["conn_id"]),
+        "aws_conn_id": ctx.pipeline.aws_conn_id,
+        **present(schema=ctx.get("schema", warehouse.get("schema"))),
+    }
+
+
+def warehouse_kind(ctx: TaskContext) -> str:
+    """A warehouse_load becomes a Redshift COPY or a SQL insert, as the environment says."""
+    return "s3_to_redshift" if ctx.pipeline.environment.warehouse["type"] == "redshift" else "s3_to_sql"

@@ -1,0 +1,83 @@
+"""Models and endpoints: create a model from a training task, an endpoint config, and the endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagemaker_pipelines.compile.kinds.context import TaskContext, deep_merge, present, sanitize_name, xcom
+from sagemaker_pipelines.compile.kinds.jobs import model_name_of, output_path, script_mode, training_image
+
+# Where each producing kind's returned description names the job whose artifacts a model serves.
+_ARTIFACT_JOB = {
+    "training": ("Training", "TrainingJobName"),
+    "tuning": ("Tuning", "BestTrainingJob", "TrainingJobName"),
+}
+
+
+def _container_from_job(ctx: TaskContext, job_task: str) -> dict[str, Any]:
+    """Image, artifacts and serving environment of the model a training or tuning task produced."""
+    job = ctx.other(job_task)
+    job_name = xcom(job_task, *_ARTIFACT_JOB[job.get("kind")])
+    container = {
+        "Image": training_image(job, serving=True),
+        "ModelDataUrl": f"{output_path(job).rstrip('/')}/{job_name}/output/model.tar.gz",
+    }
+    script = script_mode(job)
+    if script:  # the framework's serving container imports the same script for model_fn/predict_fn
+        container["Environment"] = {
+            "SAGEMAKER_PROGRAM": script["program"],
+            "SAGEMAKER_SUBMIT_DIRECTORY": script["submit_directory"],
+            "SAGEMAKER_REGION": ctx.pipeline.region,
+            "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+        }
+    return container
+
+
+def model(ctx: TaskContext) -> dict[str, Any]:
+    if ctx.get("from"):
+        container = _container_from_job(ctx, ctx.get("from"))
+    else:
+        container = {"Image": ctx.get("image"), "ModelDataUrl": ctx.get("model_data")}
+    if ctx.get("environment"):
+        container["Environment"] = {**container.get("Environment", {}), **ctx.get("environment")}
+    config = {
+        "ExecutionRoleArn": ctx.role_arn,
+        "ModelName": ctx.job_name(),
+        "PrimaryContainer": {"Mode": "SingleModel", **container},
+    }
+    config = deep_merge(config, ctx.get("config", {}))
+    return {"config": config, **ctx.sagemaker_operator_args()}
+
+
+def endpoint_config(ctx: TaskContext) -> dict[str, Any]:
+    variant = {
+        "VariantName": ctx.get("variant_name", "AllTraffic"),
+        "ModelName": model_name_of(ctx),
+        "InitialInstanceCount": ctx.resource("instance_count"),
+        "InstanceType": ctx.resource("instance_type"),
+        "InitialVariantWeight": float(ctx.get("initial_weight", 1.0)),
+    }
+    config = {"EndpointConfigName": ctx.job_name(), "ProductionVariants": [variant]}
+    config = deep_merge(config, ctx.get("config", {}))
+    return {"config": config, **ctx.sagemaker_operator_args()}
+
+
+def endpoint_name(ctx: TaskContext) -> str:
+    """Stable across runs: clients call the endpoint by this name."""
+    return ctx.get("endpoint_name") or sanitize_name(f"{ctx.pipeline.dag_id}-{ctx.task_id}")[:63].rstrip("-")
+
+
+def endpoint(ctx: TaskContext) -> dict[str, Any]:
+    if ctx.get("endpoint_config"):
+        config_name = xcom(ctx.get("endpoint_config"), "EndpointConfig", "EndpointConfigName")
+    else:
+        config_name = ctx.get("endpoint_config_name")
+    config = deep_merge(
+        {"EndpointName": endpoint_name(ctx), "EndpointConfigName": config_name}, ctx.get("config", {})
+    )
+    return {
+        "config": config,
+        **ctx.sagemaker_operator_args(),
+        **present(operation=ctx.get("operation")),
+        **ctx.waiting_args(),
+    }

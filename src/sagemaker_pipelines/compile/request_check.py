@@ -1,0 +1,131 @@
+"""Check generated SageMaker requests offline against botocore's own model of the SageMaker API.
+
+A pipeline that passes is a request AWS would accept in shape: required members present, no unknown
+members (a typo inside ``config:`` is caught here), the right types, lengths and name patterns. Jinja
+templates are replaced by sample values of the right type first, since they are only known at run time.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+import botocore.session
+from botocore.model import Shape
+from botocore.validate import ParamValidator
+
+from sagemaker_pipelines.compile.compiler import CompiledPipeline
+from sagemaker_pipelines.compile.kinds import KINDS
+
+_TEMPLATE = re.compile(r"\{\{.*?\}\}")
+# Fields consumed by the Airflow operator itself, never sent to the API.
+_OPERATOR_ONLY = ("S3Operations",)
+
+
+@cache
+def _service_model():
+    return botocore.session.get_session().get_service_model("sagemaker")
+
+
+@cache
+def _input_shape(operation: str) -> Shape:
+    return _service_model().operation_model(operation).input_shape
+
+
+def _sample(value: Any, shape: Shape | None) -> Any:
+    """Replace Jinja templates by run-time-like values that fit ``shape``."""
+    if isinstance(value, dict):
+        members = (
+            getattr(shape, "members", {}) if shape is not None and shape.type_name == "structure" else {}
+        )
+        value_shape = shape.value if shape is not None and shape.type_name == "map" else None
+        return {k: _sample(v, members.get(k, value_shape)) for k, v in value.items()}
+    if isinstance(value, list):
+        member = shape.member if shape is not None and shape.type_name == "list" else None
+        return [_sample(v, member) for v in value]
+    if isinstance(value, str) and "{{" in value:
+        type_name = shape.type_name if shape is not None else "string"
+        if type_name in ("integer", "long"):
+            return 1
+        if type_name in ("float", "double"):
+            return 1.0
+        if type_name == "boolean":
+            return True
+        if type_name == "string" and shape.enum and _TEMPLATE.fullmatch(value):
+            return shape.enum[0]
+        return _TEMPLATE.sub(_sample_text, value)
+    return value
+
+
+def _sample_text(template: re.Match) -> str:
+    """A run-time-like value of one template: a try number is short, a timestamp or name is not."""
+    return "1" if "try_number" in template.group(0) else "20240101T000000"
+
+
+def _problems_in(params: Any, shape: Shape, where: str) -> list[str]:
+    """Length and pattern limits, which botocore's validator leaves to the service."""
+    found = []
+    if isinstance(params, dict) and shape.type_name == "structure":
+        for key, value in params.items():
+            if key in shape.members:
+                found += _problems_in(value, shape.members[key], f"{where}.{key}" if where else key)
+    elif isinstance(params, list) and shape.type_name == "list":
+        for i, value in enumerate(params):
+            found += _problems_in(value, shape.member, f"{where}[{i}]")
+    elif isinstance(params, str) and shape.type_name == "string":
+        meta = shape.metadata
+        if "max" in meta and len(params) > meta["max"]:
+            found.append(f"{where}: {len(params)} characters, the API allows at most {meta['max']}")
+        pattern = meta.get("pattern")
+        if pattern and len(params) < 2000 and not re.fullmatch(pattern, params, re.DOTALL):
+            found.append(f"{where}: {params!r} does not match the API's pattern {pattern}")
+        if shape.enum and params not in shape.enum:
+            found.append(f"{where}: {params!r} is not one of {', '.join(shape.enum[:8])}")
+    return found
+
+
+def check_request(operation: str, config: dict[str, Any]) -> list[str]:
+    """Messages for everything in ``config`` that the ``operation`` request would reject."""
+    shape = _input_shape(operation)
+    params = _sample({k: v for k, v in config.items() if k not in _OPERATOR_ONLY}, shape)
+    report = ParamValidator().validate(params, shape)
+    # generate_report() is one line per error, with no header line (ParamValidationError adds that).
+    messages = [line.strip() for line in report.generate_report().splitlines() if line.strip()]
+    return messages + _problems_in(params, shape, "")
+
+
+_MESSAGE_PATHS = (
+    re.compile(r'^Unknown parameter in (?P<parent>\S+): "(?P<name>[^"]+)"'),
+    re.compile(r"^Missing required parameter in (?P<parent>\S+):"),
+    re.compile(r"^Invalid \w+ for parameter (?P<parent>[^,\s]+),"),
+    re.compile(r"^(?P<parent>[A-Za-z][\w.\[\]]*): "),
+)
+
+
+def api_path(message: str) -> tuple[str | int, ...]:
+    """The request member a message of :func:`check_request` is about, as keys and list indexes."""
+    message = re.sub(r"^\w+ request: ", "", message)
+    for pattern in _MESSAGE_PATHS:
+        match = pattern.match(message)
+        if match:
+            parent = "" if match["parent"] == "input" else match["parent"]
+            parts: list[str | int] = []
+            for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", parent):
+                parts.append(int(index) if index else name)
+            if match.groupdict().get("name"):
+                parts.append(match["name"])
+            return tuple(parts)
+    return ()
+
+
+def check_compiled(compiled: CompiledPipeline) -> dict[str, list[str]]:
+    """task id -> problems of its SageMaker request, for every task that sends one."""
+    found = {}
+    for task in compiled.tasks:
+        operation = KINDS[task.kind].api_operation
+        if operation:
+            messages = check_request(operation, task.kwargs["config"])
+            if messages:
+                found[task.task_id] = [f"{operation} request: {m}" for m in messages]
+    return found

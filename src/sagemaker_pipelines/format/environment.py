@@ -1,0 +1,109 @@
+"""Environments: the few facts that differ between a laptop and an AWS account.
+
+A pipeline file is the same everywhere; an environment file (``environments/<name>.yaml``) says which
+AWS connection, region, bucket, role and warehouse it runs against. The environment is chosen by the
+``SAGEMAKER_PIPELINES_ENV`` environment variable, else the Airflow Variable ``sagemaker_pipelines_env``,
+else ``local``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sagemaker_pipelines.format.schema_check import check_against_schema
+from sagemaker_pipelines.format.yaml_source import YamlProblem, load_document
+from sagemaker_pipelines.paths import display_path, environments_dir
+from sagemaker_pipelines.problems import PipelineInvalid, Problem
+
+ENV_VARIABLE = "SAGEMAKER_PIPELINES_ENV"
+AIRFLOW_VARIABLE = "sagemaker_pipelines_env"
+DEFAULT_ENVIRONMENT = "local"
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One environment file, validated."""
+
+    name: str
+    file: str
+    text: str  # the file's content: part of the compile cache key
+    aws_conn_id: str
+    region: str
+    bucket: str
+    role_arn: str
+    warehouse: dict[str, str]
+    check_interval: int = 30
+    retry_delay: int | None = None
+    local: bool = False
+    values: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    def lookup(self, name: str) -> Any:
+        """``${env.<name>}``: a per-environment value, or one of the standard fields."""
+        if name in self.values:
+            return self.values[name]
+        if name in ("aws_conn_id", "region", "bucket", "role_arn"):
+            return getattr(self, name)
+        return None
+
+    def names(self) -> list[str]:
+        return sorted({"aws_conn_id", "region", "bucket", "role_arn", *self.values})
+
+
+def environment_names() -> list[str]:
+    return sorted(p.stem for p in environments_dir().glob("*.yaml"))
+
+
+def environment_file(name: str) -> Path:
+    return environments_dir() / f"{name}.yaml"
+
+
+def load_environment(name: str) -> Environment:
+    """Read and validate ``environments/<name>.yaml``; PipelineInvalid lists every problem."""
+    path = environment_file(name)
+    shown = display_path(path)
+    if not path.is_file():
+        known = ", ".join(environment_names()) or "none"
+        raise PipelineInvalid(
+            [Problem(shown, message=f"no environment '{name}' (known: {known})", code="environment")]
+        )
+    text = path.read_text()
+    try:
+        doc = load_document(text, shown)
+    except YamlProblem as exc:
+        raise PipelineInvalid([exc.problem]) from None
+    problems = check_against_schema(doc, shown, schema="environment")
+    if problems:
+        raise PipelineInvalid(problems)
+    data = doc.data
+    return Environment(
+        name=name,
+        file=shown,
+        text=text,
+        aws_conn_id=data["aws_conn_id"],
+        region=data["region"],
+        bucket=data["bucket"],
+        role_arn=data["role_arn"],
+        warehouse=data["warehouse"],
+        check_interval=data.get("check_interval", 30),
+        retry_delay=data.get("retry_delay"),
+        local=data.get("local", False),
+        values=data.get("values", {}),
+        description=data.get("description", ""),
+    )
+
+
+def current_environment_name() -> str:
+    """The environment this process renders pipelines for."""
+    name = os.environ.get(ENV_VARIABLE)
+    if name:
+        return name
+    try:  # an Airflow Variable lets a deployment choose without touching its process environment
+        from airflow.sdk import Variable
+
+        return Variable.get(AIRFLOW_VARIABLE, default=DEFAULT_ENVIRONMENT)
+    except Exception:  # no metadata DB or API server reachable at parse time: keep the default
+        return DEFAULT_ENVIRONMENT

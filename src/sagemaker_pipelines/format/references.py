@@ -1,0 +1,129 @@
+"""``${...}`` references inside string values, resolved on parsed data (never on raw YAML text).
+
+- ``${env.<name>}``: a value of the chosen environment (``bucket``, ``role_arn``, ``values``...);
+- ``${s3.bucket}`` and ``${s3.<prefix>}``: the pipeline's bucket, or ``s3://<bucket>/<prefix>``;
+- ``${params.<name>}``: a run parameter, becoming the Jinja template ``{{ params.<name> }}``;
+- ``${dag_id}``: the pipeline's DAG id.
+
+A string that is exactly one ``${env.x}`` reference takes the value's own type, so a number stays a
+number. Unknown names are problems with a did-you-mean, located at the string that holds them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from sagemaker_pipelines.format.schema_check import did_you_mean
+from sagemaker_pipelines.format.yaml_source import Document
+from sagemaker_pipelines.problems import Problem, field_path
+
+REFERENCE = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?\s*\}")
+
+Lookup = Callable[[str, str | None], tuple[bool, Any, list[str]]]  # -> (found, value, known names)
+
+
+class Resolver:
+    """Resolves references of some scopes, leaving the others for a later pass."""
+
+    def __init__(self, doc: Document, file: str, scopes: dict[str, Lookup], report_malformed: bool = False):
+        self.doc = doc
+        self.file = file
+        self.scopes = scopes
+        self.report_malformed = report_malformed  # one pass reports "${" that starts no reference
+        self.problems: list[Problem] = []
+        self.bad_paths: set[tuple] = set()
+
+    def resolve(self, value: Any, path: tuple = ()) -> Any:
+        if isinstance(value, dict):
+            return {k: self.resolve(v, (*path, k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v, (*path, i)) for i, v in enumerate(value)]
+        if isinstance(value, str) and "${" in value:
+            return self._string(value, path)
+        return value
+
+    def _string(self, text: str, path: tuple) -> Any:
+        if self.report_malformed:
+            for start in (m.start() for m in re.finditer(r"\$\{", text)):
+                if not REFERENCE.match(text, start):
+                    shown = text[start : start + 40]
+                    hint = "write ${env.<name>}, ${s3.<name>}, ${params.<name>} or ${dag_id}, closed by '}'"
+                    self._problem(path, f"malformed reference '{shown}'", hint)
+                    break
+        whole = REFERENCE.fullmatch(text.strip())
+        if whole:
+            found, value = self._lookup(whole, path)
+            if found:
+                return value
+            return text
+
+        def substitute(match: re.Match) -> str:
+            found, value = self._lookup(match, path)
+            return str(value) if found else match.group(0)
+
+        return REFERENCE.sub(substitute, text)
+
+    def _lookup(self, match: re.Match, path: tuple) -> tuple[bool, Any]:
+        scope, name = match.group(1), match.group(2)
+        lookup = self.scopes.get(scope)
+        if lookup is None:
+            if scope in _ALL_SCOPES:
+                return False, None  # resolved by another pass
+            hint = (
+                did_you_mean(scope, _ALL_SCOPES) or "references are ${env.x}, ${s3.x}, ${params.x}, ${dag_id}"
+            )
+            self._problem(path, f"unknown reference '{match.group(0)}'", hint)
+            return False, None
+        found, value, known = lookup(scope, name)
+        if not found:
+            shown = ", ".join(known) if known else "none defined"
+            hint = did_you_mean(name, known) or f"known: {shown}"
+            self._problem(path, f"'{match.group(0)}' names nothing", hint)
+            return False, None
+        return True, value
+
+    def _problem(self, path: tuple, message: str, hint: str) -> None:
+        line, col = self.doc.value_position(path)
+        self.problems.append(Problem(self.file, line, col, field_path(path), message, hint, code="reference"))
+        self.bad_paths.add(path)
+
+
+_ALL_SCOPES = ("env", "s3", "params", "dag_id")
+
+
+def env_scope(environment) -> Lookup:
+    def lookup(_scope: str, name: str | None) -> tuple[bool, Any, list[str]]:
+        value = environment.lookup(name) if name else None
+        return value is not None, value, environment.names()
+
+    return lookup
+
+
+def dag_id_scope(dag_id: str) -> Lookup:
+    def lookup(_scope: str, name: str | None) -> tuple[bool, Any, list[str]]:
+        return name is None, dag_id, []
+
+    return lookup
+
+
+def s3_scope(bucket: str, prefixes: dict[str, str]) -> Lookup:
+    def lookup(_scope: str, name: str | None) -> tuple[bool, Any, list[str]]:
+        known = ["bucket", *sorted(prefixes)]
+        if name == "bucket":
+            return True, bucket, known
+        if name in prefixes:
+            return True, f"s3://{bucket}/{prefixes[name]}", known
+        return False, None, known
+
+    return lookup
+
+
+def params_scope(params: dict[str, Any]) -> Lookup:
+    def lookup(_scope: str, name: str | None) -> tuple[bool, Any, list[str]]:
+        if name in params:
+            return True, "{{ params." + name + " }}", sorted(params)
+        return False, None, sorted(params)
+
+    return lookup

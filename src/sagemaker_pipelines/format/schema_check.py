@@ -1,0 +1,244 @@
+"""Validate a document against a JSON Schema and turn each failure into a located, helpful Problem.
+
+jsonschema's own messages are written for schema authors ("'x' does not match '^s3://...'"); a data
+scientist needs "found 'x', expected an S3 URI like s3://bucket/prefix" and, for a typo, the key they
+meant. The wording comes from the schema itself (``title`` of the failing subschema), so the schema stays
+the one source of what is allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema import Draft202012Validator
+
+from sagemaker_pipelines.format.yaml_source import Document
+from sagemaker_pipelines.paths import schemas_dir
+from sagemaker_pipelines.problems import Problem, field_path
+
+
+@cache
+def load_schema(name: str) -> dict:
+    """``pipeline`` or ``environment``: the parsed schema file."""
+    return json.loads((schemas_dir() / f"{name}.schema.json").read_text())
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(load_schema(name))
+
+
+@cache
+def _task_validators() -> tuple[Draft202012Validator, dict[str, Draft202012Validator]]:
+    """The pipeline schema split at the task: a validator for everything but the tasks' kind-specific
+    fields, and one validator per kind (the ``then`` of each ``if kind == ...`` branch).
+
+    Same schema, same answers; but each task is checked against its own kind only, instead of
+    evaluating every kind's ``if`` for every task (that was 70% of validation time).
+    """
+    schema = load_schema("pipeline")
+    task = schema["$defs"]["task"]
+    shallow = {
+        **schema,
+        "$defs": {**schema["$defs"], "task": {k: v for k, v in task.items() if k != "allOf"}},
+    }
+    per_kind = {
+        branch["if"]["properties"]["kind"]["const"]: Draft202012Validator(
+            {"$defs": schema["$defs"], "$ref": branch["then"]["$ref"]}
+        )
+        for branch in task["allOf"]
+    }
+    return Draft202012Validator(shallow), per_kind
+
+
+def _schema_errors(name: str, data: Any) -> Iterator[tuple[tuple, jsonschema.ValidationError]]:
+    """(path prefix, error) for every failure of ``data``."""
+    if name != "pipeline":
+        yield from (((), e) for e in validator(name).iter_errors(data))
+        return
+    top, per_kind = _task_validators()
+    yield from (((), e) for e in top.iter_errors(data))
+    tasks = data.get("tasks") if isinstance(data, dict) else None
+    for task_id, task in (tasks or {}).items() if isinstance(tasks, dict) else ():
+        kind = task.get("kind") if isinstance(task, dict) else None
+        if isinstance(kind, str) and kind in per_kind:
+            yield from ((("tasks", task_id), e) for e in per_kind[kind].iter_errors(task))
+
+
+def did_you_mean(word: Any, choices: list[str] | tuple[str, ...]) -> str:
+    if not isinstance(word, str):
+        return ""
+    matches = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+    if not matches:
+        lowered = {str(c).lower(): str(c) for c in choices}
+        if word.lower() in lowered:
+            matches = [lowered[word.lower()]]
+    return f"did you mean '{matches[0]}'?" if matches else ""
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _allowed_list(values: list) -> str:
+    shown = ", ".join(str(v) if v is not None else "null" for v in values[:12])
+    return shown + (f", ... ({len(values)} in all)" if len(values) > 12 else "")
+
+
+_TYPE_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def _type_words(expected: Any) -> str:
+    if expected is None:
+        return ""
+    types = expected if isinstance(expected, list) else [expected]
+    return " or ".join(_TYPE_WORDS.get(t, str(t)) for t in types)
+
+
+def _branch_words(branch: dict, root: dict) -> str:
+    """How to name one oneOf/anyOf branch: its title, the title of what it refers to, or its type."""
+    ref = branch.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        target = root.get("$defs", {}).get(ref.removeprefix("#/$defs/"), {})
+        branch = {**target, **{k: v for k, v in branch.items() if k != "$ref"}}
+    return branch.get("title") or _type_words(branch.get("type"))
+
+
+def _found(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "null"
+    return _short(value)
+
+
+def _branch_kind(error: jsonschema.ValidationError) -> str:
+    title = error.schema.get("title") if isinstance(error.schema, dict) else None
+    return f" of {title}" if title else ""
+
+
+def _explain(
+    error: jsonschema.ValidationError, root: dict | None = None, outer_title: str | None = None
+) -> tuple[tuple, str, str]:
+    """(path, message, hint) for one jsonschema error.
+
+    ``root`` is the whole schema (for the titles of ``$ref`` branches); ``outer_title`` names what the
+    enclosing oneOf/anyOf expects, for a branch error whose own schema has no title.
+    """
+    path = tuple(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    value = error.instance
+    title = schema.get("title")
+    kind = error.validator
+    if len(error.schema_path) >= 2 and error.schema_path[-2] == "propertyNames" and isinstance(value, str):
+        path = (*path, value)  # a bad key: jsonschema gives the mapping's path, point at the key itself
+    if kind == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        extras = [k for k in value if k not in schema.get("properties", {})]
+        key = extras[0] if extras else "?"
+        hint = did_you_mean(key, allowed) or (f"allowed: {_allowed_list(allowed)}" if allowed else "")
+        where = f" in {title}" if title else ""
+        return (*path, key), f"unknown field '{key}'{where}", hint
+    if kind == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        where = f" {title}" if title else ""
+        return path, f"missing required field '{missing}'" + (f" for{where}" if where else ""), ""
+    if kind in ("enum", "const"):
+        allowed = schema["enum"] if kind == "enum" else [schema["const"]]
+        # A long list says less than its title ("a SageMaker training instance type"); did-you-mean helps.
+        expected = title if title and len(allowed) > 12 else f"one of: {_allowed_list(allowed)}"
+        return path, f"found {_found(value)}, expected {expected}", did_you_mean(value, allowed)
+    if kind == "type":
+        return path, f"found {_found(value)}, expected {_type_words(schema.get('type'))}", ""
+    if kind == "pattern":
+        expected = title or outer_title or f"a string matching {schema['pattern']}"
+        return path, f"found {_found(value)}, expected {expected}", ""
+    if kind == "maxLength":
+        return path, f"{_found(value)} is {len(value)} characters, at most {schema['maxLength']} allowed", ""
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return path, f"found {_found(value)}, must be {error.message.split(' is ', 1)[-1]}", ""
+    if kind == "propertyNames":
+        bad = error.instance if not isinstance(error.instance, dict) else "?"
+        return path, f"invalid name {_found(bad)}", ""
+    if kind == "not":
+        return path, f"{_found(value)} is not allowed here", ""
+    if kind in ("oneOf", "anyOf"):
+        # Prefer the message of the branch whose type matches: it is the specific one.
+        specific = _best_context(error)
+        if specific is not None:
+            return _explain(specific, root, title or outer_title)
+        options = [_branch_words(s, root or {}) for s in schema.get(kind, []) if isinstance(s, dict)]
+        options = [o for o in options if o]
+        return path, f"found {_found(value)}, expected {' or '.join(options) or 'another form'}", ""
+    if kind in ("minProperties", "minItems"):
+        return path, "must not be empty", ""
+    if kind == "uniqueItems":
+        return path, "has duplicate entries", ""
+    return path, error.message, ""
+
+
+def _best_context(error: jsonschema.ValidationError) -> jsonschema.ValidationError | None:
+    """Inside a oneOf, the error of the branch whose type matched the value, if exactly one did."""
+    by_branch: dict[int, list] = {}
+    for sub in error.context or []:
+        by_branch.setdefault(sub.schema_path[0] if sub.schema_path else -1, []).append(sub)
+    type_ok = [errs for errs in by_branch.values() if not any(e.validator == "type" for e in errs)]
+    if len(type_ok) == 1:
+        return type_ok[0][0]
+    return None
+
+
+def _flatten(errors) -> list[jsonschema.ValidationError]:
+    """Expand allOf/if-then wrappers so each leaf failure is reported on its own."""
+    out = []
+    for error in errors:
+        if error.validator in ("allOf", "if", "then", "$ref") and error.context:
+            out.extend(_flatten(error.context))
+        else:
+            out.append(error)
+    return out
+
+
+def check_against_schema(
+    doc: Document, file: str, schema: str = "pipeline", skip: set[tuple] = frozenset()
+) -> list[Problem]:
+    """Every schema failure of ``doc`` as a Problem (all at once, sorted by position)."""
+    problems = []
+    seen = set()
+    for prefix, error in _schema_errors(schema, doc.data):
+        for leaf in _flatten([error]):
+            problems.extend(_problem(doc, file, schema, prefix, leaf, skip, seen))
+    return sorted(problems)
+
+
+def _problem(
+    doc: Document, file: str, schema: str, prefix: tuple, error: jsonschema.ValidationError, skip, seen: set
+) -> list[Problem]:
+    path, message, hint = _explain(error, load_schema(schema))
+    path = (*prefix, *path)
+    if any(path[: len(s)] == s for s in skip) or (path, message) in seen:
+        return []
+    seen.add((path, message))
+    line, col = doc.position(path)
+    return [Problem(file, line, col, field_path(path), message, hint, code="schema")]
+
+
+def schema_path(name: str) -> Path:
+    return schemas_dir() / f"{name}.schema.json"

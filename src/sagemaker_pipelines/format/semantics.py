@@ -1,0 +1,281 @@
+"""Checks the schema cannot express: the task graph, cross-task references, files under include/,
+and secrets that do not belong in YAML.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import datetime as dt
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sagemaker_pipelines.compile.kinds import ALIASES, KINDS
+from sagemaker_pipelines.format.schema_check import did_you_mean
+from sagemaker_pipelines.format.yaml_source import Document
+from sagemaker_pipelines.paths import include_dir, include_path
+from sagemaker_pipelines.problems import Problem, field_path
+
+_SECRET_KEY = re.compile(
+    r"(^|[_\-.])(password|passwd|pwd|secret|secret[_-]?key|access[_-]?key([_-]?id)?|api[_-]?key|token"
+    r"|private[_-]?key|credentials?)($|[_\-.])",
+    re.IGNORECASE,
+)
+_SECRET_VALUE = [
+    (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key id"),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
+    (re.compile(r"\bxox[baprs]-[0-9A-Za-z-]{10,}"), "a Slack token"),
+    (re.compile(r"\bgh[pousr]_[0-9A-Za-z]{30,}"), "a GitHub token"),
+]
+# Keys whose names look secret but hold none: SageMaker fields and the project's own.
+_NOT_SECRET = {"max_tokens", "tokenizer", "token_count"}
+# Keys that say where a secret is kept (as the hint recommends), not the secret: api_key_conn_id, secret_arn.
+_POINTS_TO_SECRET = re.compile(r"(conn_id|_arn)$", re.IGNORECASE)
+
+
+class _Checker:
+    def __init__(self, doc: Document, file: str, data: dict[str, Any], shapes_valid: bool = True):
+        self.doc = doc
+        self.file = file
+        self.data = data
+        tasks = data.get("tasks")
+        self.tasks: dict[str, dict] = tasks if isinstance(tasks, dict) else {}
+        self.shapes_valid = shapes_valid
+        self.problems: list[Problem] = []
+
+    def guarded(self, check, *args) -> None:
+        """Run one check; on a document the schema rejected, a check that meets a wrong shape is
+        skipped (the schema already reported it) so that the others still report theirs."""
+        if self.shapes_valid:
+            check(*args)
+            return
+        with contextlib.suppress(TypeError, AttributeError, KeyError, ValueError, IndexError):
+            check(*args)
+
+    def add(
+        self, path: tuple, message: str, hint: str = "", code: str = "semantics", value: bool = False
+    ) -> None:
+        line, col = self.doc.value_position(path) if value else self.doc.position(path)
+        self.problems.append(Problem(self.file, line, col, field_path(path), message, hint, code=code))
+
+    def run(self) -> list[Problem]:
+        self.secrets(self.doc.data, ())
+        self.guarded(self.dates)
+        self.guarded(self.schedule)
+        for task_id, task in self.tasks.items():
+            if not isinstance(task, dict) or task.get("kind") not in {*KINDS, *ALIASES}:
+                continue  # the schema reports it
+            for check in (self.dependencies, self.references, self.exclusive_fields, self.include_files):
+                self.guarded(check, task_id, task)
+        self.guarded(self.cycles)
+        return self.problems
+
+    def secrets(self, value: Any, path: tuple) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if (
+                    isinstance(key, str)
+                    and _SECRET_KEY.search(key)
+                    and key.lower() not in _NOT_SECRET
+                    and not _POINTS_TO_SECRET.search(key)
+                ):
+                    self.add(
+                        (*path, key),
+                        f"'{key}' looks like a secret; secrets must not be written in pipeline YAML",
+                        "keep them in an Airflow connection or secrets backend and refer to its conn_id",
+                        code="secret",
+                    )
+                self.secrets(item, (*path, key))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                self.secrets(item, (*path, i))
+        elif isinstance(value, str):
+            for pattern, what in _SECRET_VALUE:
+                if pattern.search(value):
+                    self.add(
+                        path,
+                        f"this value looks like {what}; secrets must not be written in pipeline YAML",
+                        "keep them in an Airflow connection or secrets backend",
+                        code="secret",
+                        value=True,
+                    )
+
+    def dates(self) -> None:
+        """The schema checks a date's shape; only parsing finds 2021-02-30 (Airflow would reject it)."""
+        parsed = {}
+        for name in ("start_date", "end_date"):
+            text = self.data.get(name)
+            if not isinstance(text, str):
+                continue
+            try:
+                value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError as exc:
+                self.add((name,), f"'{text}' is not a real date: {exc}", "e.g. 2021-07-31", value=True)
+                continue
+            parsed[name] = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        if len(parsed) == 2 and parsed["end_date"] < parsed["start_date"]:
+            self.add(("end_date",), "end_date is before start_date", value=True)
+
+    def schedule(self) -> None:
+        """The schema checks a cron's shape; Airflow's own parser (croniter) finds values out of range."""
+        cron = self.data.get("schedule")
+        if not isinstance(cron, str) or cron.startswith("@") or cron == "none":
+            return
+        from croniter import CroniterBadCronError, CroniterBadDateError, croniter
+
+        try:
+            croniter(cron)
+        except (CroniterBadCronError, CroniterBadDateError) as exc:
+            hint = "fields: minute (0-59) hour (0-23) day-of-month (1-31) month (1-12) day-of-week (0-6)"
+            self.add(("schedule",), f"'{cron}' is not a valid cron expression: {exc}", hint, value=True)
+
+    def dependencies(self, task_id: str, task: dict) -> None:
+        for i, dep in enumerate(task.get("depends_on") or []):
+            path = ("tasks", task_id, "depends_on", i)
+            if dep == task_id:
+                self.add(path, f"task '{task_id}' depends on itself", value=True)
+            elif dep not in self.tasks:
+                hint = did_you_mean(dep, list(self.tasks)) or f"tasks: {', '.join(self.tasks)}"
+                self.add(path, f"depends on unknown task '{dep}'", hint, value=True)
+
+    def references(self, task_id: str, task: dict) -> None:
+        kind = KINDS.get(task["kind"])
+        for field, allowed in (kind.references if kind else {}).items():
+            target = task.get(field)
+            if target is None:
+                continue
+            path = ("tasks", task_id, field)
+            if target not in self.tasks:
+                hint = did_you_mean(target, list(self.tasks)) or f"tasks: {', '.join(self.tasks)}"
+                self.add(path, f"names unknown task '{target}'", hint, value=True)
+            elif target == task_id:
+                self.add(path, "a task cannot refer to itself", value=True)
+            elif (self.tasks[target] or {}).get("kind") not in allowed:
+                found = (self.tasks[target] or {}).get("kind")
+                expected = _a(" or ".join(allowed))
+                self.add(path, f"'{target}' is {_a(found)} task, expected {expected} task", value=True)
+
+    def exclusive_fields(self, task_id: str, task: dict) -> None:
+        kind = KINDS.get(task["kind"])
+        base = ("tasks", task_id)
+        for group in kind.one_of if kind else ():
+            given = [f for f in group if f in task]
+            if len(given) != 1:
+                what = "one of" if not given else "only one of"
+                self.add(
+                    base,
+                    f"{_a(task['kind'])} task needs {what}: {', '.join(group)}",
+                    f"found {', '.join(given)}" if given else "",
+                )
+        if "entry_point" in task and "framework" not in task and task["kind"] in ("training", "tuning"):
+            self.add(base, "script mode (entry_point) needs a framework", "e.g. framework: sklearn")
+        if "framework" in task and "entry_point" not in task:
+            self.add((*base, "framework"), "framework is only used with entry_point (script mode)")
+        if task["kind"] == "model" and "image" in task and "model_data" not in task:
+            self.add(base, "a model with an image needs model_data (the model.tar.gz to serve)")
+        if task["kind"] == "processing" and "command" in task and "image" not in task:
+            self.add((*base, "command"), "command is only used with a custom image")
+        if task["kind"] == "tuning":
+            for name, spec in (task.get("ranges") or {}).items():
+                path = (*base, "ranges", name)
+                if spec.get("type") == "categorical" and "values" not in spec:
+                    self.add(path, "a categorical range needs values")
+                elif spec.get("type") in ("integer", "continuous"):
+                    if "min" not in spec or "max" not in spec:
+                        self.add(path, f"{_a(spec['type'])} range needs min and max")
+                    elif spec["min"] > spec["max"]:
+                        self.add(path, f"min ({spec['min']}) is greater than max ({spec['max']})")
+
+    def include_files(self, task_id: str, task: dict) -> None:
+        for field in ("callable", "entry_point", "file"):
+            value = task.get(field)
+            if not isinstance(value, str):
+                continue
+            path = ("tasks", task_id, field)
+            file_part, _, function = value.partition(":") if field == "callable" else (value, "", "")
+            target = include_path(file_part)
+            if not target.is_relative_to(include_dir()):
+                self.add(
+                    path,
+                    f"'{file_part}' is outside include/",
+                    "code and files may only come from include/",
+                    code="include",
+                    value=True,
+                )
+            elif not target.is_file():
+                self.add(path, f"'{file_part}' does not exist", code="include", value=True)
+            elif function and function not in _top_level_functions(target, target.stat().st_mtime_ns):
+                functions = sorted(_top_level_functions(target, target.stat().st_mtime_ns))
+                hint = did_you_mean(function, functions) or f"functions: {', '.join(functions) or 'none'}"
+                self.add(
+                    path, f"'{file_part}' defines no function '{function}'", hint, code="include", value=True
+                )
+
+    def cycles(self) -> None:
+        graph = {
+            t: dependencies_of(t, task, self.tasks)
+            for t, task in self.tasks.items()
+            if isinstance(task, dict)
+        }
+        state: dict[str, int] = {}
+        stack: list[str] = []
+
+        def visit(node: str) -> list[str] | None:
+            state[node] = 1
+            stack.append(node)
+            for dep in graph.get(node, ()):
+                if state.get(dep) == 1:
+                    return [*stack[stack.index(dep) :], dep]
+                if dep in graph and dep not in state:
+                    found = visit(dep)
+                    if found:
+                        return found
+            stack.pop()
+            state[node] = 2
+            return None
+
+        for node in graph:
+            if node not in state:
+                cycle = visit(node)
+                if cycle:
+                    self.add(
+                        ("tasks", cycle[0]),
+                        "dependency cycle: " + " -> ".join(reversed(cycle)),
+                        "a task cannot (indirectly) wait for itself",
+                    )
+                    return
+
+
+def _a(word: str) -> str:
+    """``word`` with its indefinite article: a training task, an endpoint task."""
+    return f"{'an' if str(word)[:1] in 'aeiou' else 'a'} {word}"
+
+
+@cache
+def _top_level_functions(path: Path, _mtime: int) -> frozenset[str]:
+    """Function names a file defines, read without importing (and so without running) it."""
+    try:
+        tree = ast.parse(path.read_text(), str(path))
+    except (SyntaxError, UnicodeDecodeError):
+        return frozenset()
+    return frozenset(n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef))
+
+
+def dependencies_of(task_id: str, task: dict, tasks: dict[str, dict]) -> list[str]:
+    """Explicit depends_on plus the tasks a task refers to (a model needs its training job first)."""
+    deps = [d for d in task.get("depends_on") or [] if d in tasks and d != task_id]
+    kind = KINDS.get(task.get("kind"))
+    for field in kind.references if kind else ():
+        target = task.get(field)
+        if target in tasks and target != task_id and target not in deps:
+            deps.append(target)
+    return deps
+
+
+def check_semantics(
+    doc: Document, file: str, data: dict[str, Any], shapes_valid: bool = True
+) -> list[Problem]:
+    """Problems beyond the schema; ``shapes_valid=False`` when the schema rejected the document."""
+    return _Checker(doc, file, data, shapes_valid).run()

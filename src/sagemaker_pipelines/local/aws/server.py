@@ -1,0 +1,226 @@
+"""Start and stop the local AWS endpoint: one moto server process with the SageMaker patches.
+
+The server is a separate process (``python -m sagemaker_pipelines.local.aws.server``) so a test, a DAG run
+or a developer shell can share one endpoint over plain HTTP, exactly like AWS, and so jobs that crash or
+hang cannot take the caller down. It binds port 0 (a free port) and writes the port it got to
+``<state-dir>/server.json`` once it accepts connections; ``start_local_aws`` waits for that file and for an
+HTTP answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sagemaker_pipelines.paths import SOURCE_DIR as _SOURCE_DIR
+
+READY_FILE = "server.json"
+PYCACHE_DIR = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sagemaker-pipelines-local-aws"
+)
+LOG_FILE = "server.log"
+
+
+@dataclass
+class LocalAws:
+    """A running local endpoint. Use as a context manager, or call ``stop()`` (also done at exit)."""
+
+    endpoint_url: str
+    port: int
+    pid: int
+    log_path: Path
+    state_dir: Path
+    _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Terminate the server (it stops its running jobs), killing it after ``timeout`` seconds."""
+        proc = self._process
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def client_kwargs(self, region: str = "us-east-1") -> dict[str, str]:
+        """Keyword arguments for ``boto3.client(service, **kwargs)`` against this endpoint."""
+        return {
+            "endpoint_url": self.endpoint_url,
+            "region_name": region,
+            "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing",
+        }
+
+    def __enter__(self) -> LocalAws:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def start_local_aws(state_dir: Path, *, timeout: float = 60.0, verbose: bool = False) -> LocalAws:
+    """Start the server as a subprocess with its state (job folders, logs) under ``state_dir``."""
+    state_dir = Path(state_dir).resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    ready = state_dir / READY_FILE
+    ready.unlink(missing_ok=True)
+    log_path = state_dir / LOG_FILE
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(_SOURCE_DIR), *filter(None, [env.get("PYTHONPATH")])])
+    if "PYTHONPYCACHEPREFIX" not in env:
+        # Compiled bytecode outside the source trees, so that the server and every job process do not
+        # recompile scikit-learn & co. from source when PYTHONDONTWRITEBYTECODE is set (10 s+ per import).
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(PYCACHE_DIR)
+    argv = [
+        sys.executable,
+        "-m",
+        "sagemaker_pipelines.local.aws.server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--state-dir",
+        str(state_dir),
+    ] + (["--verbose"] if verbose else [])
+    with log_path.open("ab") as log_file:
+        proc = subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=state_dir)
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"local AWS server exited with code {proc.returncode}:\n{_tail(log_path)}")
+        if ready.is_file():
+            try:
+                info = json.loads(ready.read_text())
+            except ValueError:
+                info = {}
+            if info.get("pid") == proc.pid and _answers(f"http://127.0.0.1:{info['port']}"):
+                break
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"local AWS server did not start within {timeout} s:\n{_tail(log_path)}")
+        time.sleep(0.1)
+    port = int(info["port"])
+    aws = LocalAws(f"http://127.0.0.1:{port}", port, proc.pid, log_path, state_dir, proc)
+    atexit.register(aws.stop)
+    return aws
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/moto-api/data.json", timeout=2):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def _warm_moto(app: Any) -> None:
+    """Build moto's S3 and SageMaker apps now (seconds each on first use) rather than on the first request."""
+    for service in ("s3", "sagemaker", "sagemakerruntime"):
+        try:
+            app.app_instances.setdefault(service, app.create_app(service))
+        except Exception:  # an optimisation only
+            logging.getLogger("local_aws").warning("could not pre-build the %s app", service, exc_info=True)
+
+
+def _prewarm() -> None:
+    """Import the ML libraries in the background: importing scikit-learn takes seconds on a small machine,
+    better spent before the first job than during it."""
+    import importlib
+
+    for module in ("joblib", "sklearn.neighbors", "sklearn.linear_model", "sklearn.metrics", "xgboost"):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve until SIGTERM/SIGINT, then stop the running job processes."""
+    parser = argparse.ArgumentParser(description="Local AWS endpoint (moto) whose SageMaker jobs really run")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--state-dir", type=Path, default=Path(".local-aws"))
+    parser.add_argument("--verbose", action="store_true", help="log every HTTP request")
+    args = parser.parse_args(argv)
+    state_dir = args.state_dir.resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stdout,
+        force=True,
+    )
+    logging.getLogger("werkzeug").setLevel(logging.INFO if args.verbose else logging.WARNING)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    from sagemaker_pipelines.local.aws.install import install
+    from sagemaker_pipelines.local.aws.sandbox import kill_all_children
+
+    install(state_dir)
+    app = DomainDispatcherApplication(create_backend_app)
+    _warm_moto(app)
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    port = server.server_port
+
+    def on_signal(signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    tmp = state_dir / (READY_FILE + ".tmp")
+    tmp.write_text(json.dumps({"port": port, "pid": os.getpid(), "host": args.host}))
+    tmp.replace(state_dir / READY_FILE)
+    logging.getLogger("local_aws").info("serving on http://%s:%d (state in %s)", args.host, port, state_dir)
+    print(f"LOCAL_AWS_READY port={port}", flush=True)
+    threading.Thread(target=_prewarm, name="prewarm", daemon=True).start()
+    try:
+        server.serve_forever()
+    finally:
+        logging.getLogger("local_aws").info("shutting down")
+        kill_all_children()
+        server.server_close()
+        (state_dir / READY_FILE).unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""What a local environment needs before a pipeline runs: bucket, "existing" model, warehouse tables.
+
+On AWS all three exist already. Locally the bucket is created on the emulator; a transform that
+names a model by the environment's ``existing_model_name`` gets one made first by a real training
+job on the emulator (``include/census_model.py``), so batch inference has something real to use; and
+the tables that ``s3_to_sql`` tasks load are created in the SQLite warehouse (as text columns).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import ClientError
+
+from sagemaker_pipelines.compile.images import algorithm_image_uri
+from sagemaker_pipelines.format.environment import Environment
+
+
+def clients(env: Environment, endpoint_url: str) -> tuple:
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=env.region
+    )
+    return session.client("s3", endpoint_url=endpoint_url), session.client(
+        "sagemaker", endpoint_url=endpoint_url
+    )
+
+
+def ensure_bucket(s3, bucket: str, region: str) -> None:
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError:
+        extra = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        s3.create_bucket(Bucket=bucket, **extra)
+
+
+def _model_exists(sagemaker, name: str) -> bool:
+    try:
+        sagemaker.describe_model(ModelName=name)
+        return True
+    except ClientError:
+        return False
+
+
+def _compiled_tasks(env: Environment, dag_id: str) -> list:
+    from sagemaker_pipelines.airflow.cache import CompileCache
+    from sagemaker_pipelines.airflow.loader import check_all
+
+    # Through the loader's cache: the DagBag that follows checks the same files again.
+    checked = check_all(env, cache=CompileCache.default())
+    return [t for r in checked.good() if r.dag_id == dag_id for t in r.compiled.tasks]
+
+
+def referenced_existing_models(tasks: list) -> set[str]:
+    """Literal model names of the pipeline's transform and endpoint-config tasks."""
+    names = set()
+    for task in tasks:
+        config = task.kwargs.get("config", {})
+        variants = config.get("ProductionVariants", [])
+        candidates = [config.get("ModelName"), *(v.get("ModelName") for v in variants)]
+        names |= {n for n in candidates if isinstance(n, str) and "{{" not in n}
+    return names
+
+
+def create_warehouse_tables(tasks: list, warehouse_db: Path) -> None:
+    with sqlite3.connect(warehouse_db) as db:
+        for task in tasks:
+            if task.kind == "s3_to_sql":
+                columns = ", ".join(f'"{c}" TEXT' for c in task.kwargs["column_list"])
+                db.execute(f'CREATE TABLE IF NOT EXISTS "{task.kwargs["table"]}" ({columns})')
+
+
+def prepare(env: Environment, endpoint_url: str, dag_id: str, warehouse_db: Path) -> None:
+    s3, sagemaker = clients(env, endpoint_url)
+    ensure_bucket(s3, env.bucket, env.region)
+    tasks = _compiled_tasks(env, dag_id)
+    create_warehouse_tables(tasks, warehouse_db)
+    wanted = env.values.get("existing_model_name")
+    if wanted and wanted in referenced_existing_models(tasks) and not _model_exists(sagemaker, wanted):
+        from include.census_model import create_existing_model
+
+        print(f"creating the existing model '{wanted}' (XGBoost trained on census-like data)", flush=True)
+        create_existing_model(
+            sagemaker,
+            s3,
+            model_name=wanted,
+            bucket=env.bucket,
+            role_arn=env.role_arn,
+            image=algorithm_image_uri("xgboost", env.region),
+        )

@@ -1,0 +1,169 @@
+"""``make run``: run one pipeline end to end on this machine, with no AWS account.
+
+The DAG that runs is the one Airflow loads from the YAML - the same provider operators sending the
+same requests through boto3 over HTTP - only the environment differs: the AWS connection points at
+a moto server on 127.0.0.1 that really runs the jobs (``local/aws``), and the warehouse connection at
+a SQLite file. Airflow gets its own home under ``.local/`` (SQLite metadata, made on first use) and
+the DAG runs with Airflow's own ``dag.test()``, task by task, logging as it goes.
+
+Everything this starts is stopped on the way out: on success, on failure and on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from sagemaker_pipelines.paths import SOURCE_DIR, dags_dir, local_state_dir, project_root
+
+LOADER_FILE = dags_dir() / "sagemaker_pipelines_loader.py"
+ENDPOINT_VARIABLE = "SAGEMAKER_LOCAL_AWS_ENDPOINT"  # reuse a running server (tests) instead of starting one
+
+
+def airflow_settings(state_dir: Path, environment: str) -> dict[str, str]:
+    """Airflow reads its settings once, at import: these must be in os.environ before that."""
+    home = state_dir / "airflow"
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir()),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "false",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "300",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        "SAGEMAKER_PIPELINES_ENV": environment,
+        "PYTHONPATH": os.pathsep.join(
+            [str(SOURCE_DIR), str(project_root()), os.environ.get("PYTHONPATH", "")]
+        ),
+        # Nothing may reach a real AWS account by accident: fake credentials, no shared config files.
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+
+
+def connection_settings(env, endpoint_url: str, warehouse_db: Path) -> dict[str, str]:
+    """Airflow connections as environment variables: the only thing that differs from AWS."""
+    aws = {
+        "conn_type": "aws",
+        "login": "testing",
+        "password": "testing",
+        "extra": {"endpoint_url": endpoint_url, "region_name": env.region},
+    }
+    warehouse = {"conn_type": "sqlite", "host": str(warehouse_db)}
+    return {
+        f"AIRFLOW_CONN_{env.aws_conn_id.upper().replace('-', '_')}": json.dumps(aws),
+        f"AIRFLOW_CONN_{env.warehouse['conn_id'].upper().replace('-', '_')}": json.dumps(warehouse),
+        "AWS_DEFAULT_REGION": env.region,
+    }
+
+
+def _reexec_if_airflow_loaded(argv: list[str]) -> None:
+    """Airflow settings are read at import; if something imported it already, start afresh."""
+    if "airflow" in sys.modules and not os.environ.get("_SAGEMAKER_RUN_REEXEC"):
+        os.environ["_SAGEMAKER_RUN_REEXEC"] = "1"
+        os.execv(sys.executable, [sys.executable, "-m", "sagemaker_pipelines.toolkit", "run", *argv])
+
+
+def _init_airflow_db(home: Path) -> None:
+    if (home / "airflow.db").exists():
+        return
+    print(f"first run: creating Airflow's metadata database in {home}", flush=True)
+    from airflow.utils.db import initdb
+
+    initdb()
+
+
+def _load_dag(dag_id: str):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(LOADER_FILE))
+    if dag_id not in bag.dags:
+        errors = "\n".join(bag.import_errors.values())
+        raise SystemExit(f"pipeline '{dag_id}' did not load.\n{errors or 'no such pipeline'}")
+    return bag.dags[dag_id]
+
+
+def _parse_date(text: str):
+    from sagemaker_pipelines.airflow.dag_builder import parse_date
+
+    return parse_date(text)
+
+
+def _stop_on_sigterm() -> None:
+    def handler(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def run_pipeline(
+    pipeline: str,
+    environment: str,
+    state_dir: Path,
+    report_path: Path | None,
+    logical_date: str | None = None,
+) -> int:
+    """Run ``pipeline`` once; print (and optionally write) the summary; 0 when the run succeeded."""
+    from sagemaker_pipelines.format.environment import load_environment
+    from sagemaker_pipelines.local.aws import start_local_aws
+    from sagemaker_pipelines.local.summary import collect_summary, print_summary
+
+    env = load_environment(environment)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    settings = airflow_settings(state_dir, environment)
+    os.environ.update(settings)
+    _stop_on_sigterm()
+    with ExitStack() as stack:
+        endpoint_url = os.environ.get(ENDPOINT_VARIABLE)
+        if not endpoint_url:
+            server = stack.enter_context(start_local_aws(state_dir / "aws"))
+            endpoint_url = server.endpoint_url
+            print(
+                f"local AWS endpoint: {endpoint_url} (moto, pid {server.pid}, log {server.log_path})",
+                flush=True,
+            )
+        warehouse_db = state_dir / "warehouse.db"
+        os.environ.update(connection_settings(env, endpoint_url, warehouse_db))
+
+        from sagemaker_pipelines.local import provision
+
+        provision.prepare(env, endpoint_url, pipeline, warehouse_db)
+        _init_airflow_db(Path(settings["AIRFLOW_HOME"]))
+        dag = _load_dag(pipeline)
+        started = time.time()
+        print(f"running {dag.dag_id} ({len(dag.tasks)} tasks) in environment '{env.name}'", flush=True)
+        dag_run = dag.test(logical_date=_parse_date(logical_date)) if logical_date else dag.test()
+        summary = collect_summary(dag, dag_run, env, endpoint_url, warehouse_db, started)
+    print_summary(summary)
+    if report_path:
+        report_path.write_text(json.dumps(summary, indent=2, default=str))
+    return 0 if summary["state"] == "success" else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="sagemaker_pipelines run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("pipeline", nargs="?", default="iris_training", help="pipeline name (file stem)")
+    parser.add_argument("--env", default="local", help="environment (default: local)")
+    parser.add_argument("--state-dir", type=Path, default=None, help="scratch folder (default: .local/)")
+    parser.add_argument("--report", type=Path, default=None, help="also write the summary as JSON here")
+    parser.add_argument("--logical-date", default=None, help="logical date of the run (default: now)")
+    args = parser.parse_args(argv)
+    _reexec_if_airflow_loaded(argv)
+    state_dir = (args.state_dir or local_state_dir()).resolve()
+    try:
+        return run_pipeline(args.pipeline, args.env, state_dir, args.report, args.logical_date)
+    except KeyboardInterrupt:
+        print("\ninterrupted: stopped everything this run started", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""The summary `make run` prints: tasks, S3 objects written, warehouse rows and model accuracy.
+
+Collected from Airflow's metadata database (task instances and XComs), the S3 endpoint the run
+used, and the warehouse database - the real outputs, not what the run meant to do.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sagemaker_pipelines.local.provision import clients
+
+
+def _returned(dag_run, task_id: str) -> Any:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        query = XComModel.get_many(
+            run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id, key="return_value"
+        )
+        row = session.scalars(query).first()
+        return XComModel.deserialize_value(row) if row is not None else None
+
+
+def _objects_written(s3, since: float) -> list[dict[str, Any]]:
+    written = []
+    for bucket in s3.list_buckets().get("Buckets", []):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket["Name"]):
+            for obj in page.get("Contents", []):
+                if obj["LastModified"].timestamp() >= since - 1:
+                    written.append({"uri": f"s3://{bucket['Name']}/{obj['Key']}", "bytes": obj["Size"]})
+    return sorted(written, key=lambda o: o["uri"])
+
+
+def _read(s3, uri: str) -> str | None:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    try:
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    except Exception:
+        return None
+
+
+def parse_prediction(line: str) -> float:
+    """A prediction as a number, from CSV (``2.0``) or JSON (``{"predicted_label": 2.0}``) output."""
+    line = line.strip()
+    if line.startswith("{"):
+        value = json.loads(line)
+        for key in ("predicted_label", "score", "label"):
+            if key in value:
+                return float(value[key])
+        raise ValueError(f"no prediction in {line}")
+    return float(line.split(",")[0])
+
+
+def _accuracy(s3, description: dict[str, Any]) -> dict[str, Any] | None:
+    """Accuracy where labels exist: ``<input>_labels.csv`` beside a transform's input file."""
+    transform = description.get("Transform", {})
+    source = (
+        transform.get("TransformInput", {}).get("DataSource", {}).get("S3DataSource", {}).get("S3Uri", "")
+    )
+    output = transform.get("TransformOutput", {}).get("S3OutputPath", "")
+    if not source.endswith(".csv") or not output:
+        return None
+    labels_text = _read(s3, source[: -len(".csv")] + "_labels.csv")
+    predictions_text = _read(s3, f"{output.rstrip('/')}/{source.rsplit('/', 1)[-1]}.out")
+    if labels_text is None or predictions_text is None:
+        return None
+    labels = [float(x.split(",")[0]) for x in labels_text.splitlines() if x.strip()]
+    predictions = [parse_prediction(x) for x in predictions_text.splitlines() if x.strip()]
+    correct = sum(1 for p, y in zip(predictions, labels, strict=False) if round(p) == round(y))
+    return {
+        "accuracy": correct / len(labels),
+        "correct": correct,
+        "records": len(labels),
+        "predictions": len(predictions),
+    }
+
+
+def _table_rows(warehouse_db: Path, table: str) -> int | None:
+    if not warehouse_db.exists():
+        return None
+    with sqlite3.connect(warehouse_db) as db:
+        try:
+            return db.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+        except sqlite3.Error:
+            return None
+
+
+def collect_summary(
+    dag, dag_run, env, endpoint_url: str, warehouse_db: Path, started: float
+) -> dict[str, Any]:
+    s3, _ = clients(env, endpoint_url)
+    tasks = []
+    accuracy = {}
+    loaded = {}
+    for ti in sorted(
+        dag_run.get_task_instances(), key=lambda t: t.start_date or datetime.max.replace(tzinfo=UTC)
+    ):
+        tasks.append(
+            {
+                "task_id": ti.task_id,
+                "operator": type(dag.get_task(ti.task_id)).__name__,
+                "state": str(ti.state),
+                "seconds": round(ti.duration or 0, 1),
+                "tries": ti.try_number,
+            }
+        )
+        operator = tasks[-1]["operator"]
+        if operator == "SageMakerTransformOperator" and str(ti.state) == "success":
+            found = _accuracy(s3, _returned(dag_run, ti.task_id) or {})
+            if found:
+                accuracy[ti.task_id] = found
+        if operator == "S3ToSqlOperator":
+            table = dag.get_task(ti.task_id).table
+            loaded[table] = _table_rows(warehouse_db, table)
+    return {
+        "dag_id": dag.dag_id,
+        "environment": env.name,
+        "state": str(dag_run.state),
+        "seconds": round(datetime.now(UTC).timestamp() - started, 1),
+        "tasks": tasks,
+        "s3_objects": _objects_written(s3, started),
+        "warehouse": {"database": str(warehouse_db), "tables": loaded},
+        "accuracy": accuracy,
+    }
+
+
+def _size(n: int) -> str:
+    return f"{n} B" if n < 1024 else f"{n / 1024:.1f} KB" if n < 1024**2 else f"{n / 1024**2:.1f} MB"
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    head = f"{summary['dag_id']}: {summary['state']} in {summary['seconds']} s"
+    out = [f"\n== {head} (environment {summary['environment']})"]
+    width = max(len("task"), *(len(t["task_id"]) for t in summary["tasks"])) + 2
+    states = max(len(t["state"]) for t in summary["tasks"]) + 2
+    out.append(f"{'task':<{width}}{'state':<{states}}{'time':>8}  operator")
+    for t in summary["tasks"]:
+        tries = f" ({t['tries']} tries)" if t["tries"] > 1 else ""
+        out.append(
+            f"{t['task_id']:<{width}}{t['state']:<{states}}{t['seconds']:>6.1f} s  {t['operator']}{tries}"
+        )
+    out.append(f"S3 objects written ({len(summary['s3_objects'])}):")
+    out += [f"  {o['uri']}  ({_size(o['bytes'])})" for o in summary["s3_objects"]]
+    for table, rows in summary["warehouse"]["tables"].items():
+        out.append(f"Warehouse: table {table} has {rows} rows ({summary['warehouse']['database']})")
+    for task_id, a in summary["accuracy"].items():
+        score = f"{a['accuracy']:.3f} ({a['correct']}/{a['records']})"
+        out.append(f"Accuracy of {task_id} on the held-out split: {score}")
+    print("\n".join(out), flush=True)

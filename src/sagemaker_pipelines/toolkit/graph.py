@@ -1,0 +1,134 @@
+"""``graph``: a pipeline's task graph as SVG and PNG (Graphviz) and as Mermaid text.
+
+Each node shows the task id, its kind and, for SageMaker jobs and endpoints, the instance type. The
+Mermaid file renders in GitHub Markdown and needs no Graphviz; SVG and PNG need the ``dot`` binary.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
+
+# Node colours by what a task does: (group, fill, border).
+_JOBS = ("training", "tuning", "processing", "transform")
+_HOSTING = ("model", "endpoint_config", "endpoint")
+_STYLES = {
+    "job": ("#dbeafe", "#1d4ed8"),
+    "hosting": ("#dcfce7", "#15803d"),
+    "sensor": ("#fef9c3", "#a16207"),
+    "data": ("#f3f4f6", "#4b5563"),
+}
+
+
+def group(kind: str) -> str:
+    if kind in _JOBS:
+        return "job"
+    if kind in _HOSTING:
+        return "hosting"
+    if kind.endswith("_sensor"):
+        return "sensor"
+    return "data"
+
+
+def instance_type(task: CompiledTask) -> str | None:
+    """The first ``InstanceType`` in the task's request (training, transform, processing, endpoint)."""
+
+    def find(value: Any) -> str | None:
+        if isinstance(value, dict):
+            if isinstance(value.get("InstanceType"), str):
+                return value["InstanceType"]
+            values = list(value.values())
+        elif isinstance(value, list):
+            values = value
+        else:
+            return None
+        for item in values:
+            found = find(item)
+            if found:
+                return found
+        return None
+
+    return find(task.kwargs.get("config"))
+
+
+def _node_id(task_id: str) -> str:
+    """A Mermaid-safe node id ('end' and '-' would confuse its parser)."""
+    return "t_" + re.sub(r"[^A-Za-z0-9_]", "_", task_id)
+
+
+def mermaid(compiled: CompiledPipeline) -> str:
+    lines = ["flowchart LR"]
+    ids = {t.task_id: _node_id(t.task_id) for t in compiled.tasks}
+    for task in compiled.tasks:
+        parts = [task.task_id, task.kind]
+        if instance_type(task):
+            parts.append(instance_type(task))
+        label = "<br/>".join(p.replace('"', "#quot;") for p in parts)
+        lines.append(f'    {ids[task.task_id]}["{label}"]')
+    for task in compiled.tasks:
+        for upstream in task.depends_on:
+            lines.append(f"    {ids[upstream]} --> {ids[task.task_id]}")
+    for name, (fill, stroke) in _STYLES.items():
+        members = [ids[t.task_id] for t in compiled.tasks if group(t.kind) == name]
+        if members:
+            lines.append(f"    classDef {name} fill:{fill},stroke:{stroke},color:#111827")
+            lines.append(f"    class {','.join(members)} {name}")
+    return "\n".join(lines) + "\n"
+
+
+def digraph(compiled: CompiledPipeline):
+    """The graph as a ``graphviz.Digraph`` (left to right, one rounded box per task)."""
+    import graphviz
+
+    dot = graphviz.Digraph(compiled.dag_id, comment=f"{compiled.dag_id} ({compiled.file})")
+    dot.attr(rankdir="LR", fontname="Helvetica", label=compiled.dag_id, labelloc="t", fontsize="16")
+    dot.attr("node", shape="box", style="rounded,filled", fontname="Helvetica", fontsize="12")
+    dot.attr("edge", color="#6b7280", arrowsize="0.8")
+    for task in compiled.tasks:
+        fill, stroke = _STYLES[group(task.kind)]
+        detail = task.kind + (f"<br/>{html.escape(instance_type(task))}" if instance_type(task) else "")
+        label = f'<<b>{html.escape(task.task_id)}</b><br/><font point-size="10">{detail}</font>>'
+        dot.node(task.task_id, label=label, fillcolor=fill, color=stroke)
+    for task in compiled.tasks:
+        for upstream in task.depends_on:
+            dot.edge(upstream, task.task_id)
+    return dot
+
+
+@dataclass
+class Written:
+    paths: list[Path] = field(default_factory=list)
+    mermaid: str = ""
+    dot_missing: bool = False
+
+
+def write_graphs(compiled: CompiledPipeline, out: Path) -> Written:
+    """``<out>/<dag_id>.mmd``, and ``.svg`` and ``.png`` when Graphviz's ``dot`` is installed."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = Written(mermaid=mermaid(compiled))
+    mmd = out / f"{compiled.dag_id}.mmd"
+    mmd.write_text(written.mermaid, encoding="utf-8")
+    written.paths.append(mmd)
+    if shutil.which("dot") is None:
+        written.dot_missing = True
+        return written
+    import graphviz
+
+    dot = digraph(compiled)
+    for fmt in ("svg", "png"):
+        path = out / f"{compiled.dag_id}.{fmt}"
+        if fmt == "png":  # sharper bitmap; SVG scales by itself
+            dot.attr(dpi="144")
+        try:
+            path.write_bytes(dot.pipe(format=fmt))
+        except graphviz.ExecutableNotFound:  # pragma: no cover - removed between which() and here
+            written.dot_missing = True
+            return written
+        written.paths.append(path)
+    return written

@@ -1,0 +1,92 @@
+"""``render``: what a pipeline becomes - DAG arguments, and per task its operator and full request.
+
+Everything comes from the compiled pipeline, so what is shown is exactly what the DAG builder and the
+``compile`` command use. Jinja templates (job names, XCom references, ``{{ params.x }}``) are shown as
+written; Airflow fills them in when the task runs.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
+from sagemaker_pipelines.compile.kinds import KINDS
+
+_INDENT = "    "
+_SECONDS = ("retry_delay", "execution_timeout", "max_retry_delay", "dagrun_timeout", "timeout")
+
+
+def render_json(compiled: CompiledPipeline) -> str:
+    data = compiled.as_dict()
+    for task in data["tasks"]:
+        task["operator_class"] = task["operator"].rsplit(".", 1)[-1]
+        task["api_operation"] = KINDS[task["kind"]].api_operation
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _value(name: str, value: Any, indent: str) -> list[str]:
+    """``name: value``; mappings and lists as indented JSON below the name."""
+    if isinstance(value, dict) and set(value) == {"__callable__"}:
+        return [f"{indent}{name}: {value['__callable__']} (function)"]
+    compact = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict | list) and value and len(indent + name + compact) > 100:
+        body = _pretty(value).splitlines()
+        return [f"{indent}{name}: {body[0]}", *(f"{indent}{line}" for line in body[1:])]
+    if isinstance(value, str) and "\n" in value:
+        lines = value.rstrip("\n").splitlines()
+        return [f"{indent}{name}: |", *(f"{indent}{_INDENT}{line}" for line in lines)]
+    text = compact if not isinstance(value, str) else value
+    if name in _SECONDS and isinstance(value, int):
+        text += " (seconds)"
+    return [f"{indent}{name}: {text}"]
+
+
+def _dag_lines(compiled: CompiledPipeline) -> list[str]:
+    lines = ["DAG arguments"]
+    for name, value in compiled.dag.items():
+        if name == "doc_md":
+            count = len(value.splitlines())
+            lines.append(f"{_INDENT}doc_md: {count} lines of Markdown (the description and the YAML source)")
+            continue
+        if name == "default_args":
+            lines.append(f"{_INDENT}default_args:")
+            for arg, arg_value in value.items():
+                lines += _value(arg, arg_value, _INDENT * 2)
+            continue
+        lines += _value(name, value, _INDENT)
+    return lines
+
+
+def _task_lines(task: CompiledTask) -> list[str]:
+    cls = task.operator.rsplit(".", 1)[-1]
+    operation = KINDS[task.kind].api_operation
+    lines = [
+        f"{task.task_id}  ({task.kind} -> {cls})",
+        f"{_INDENT}operator: {task.operator}",
+        f"{_INDENT}depends on: {', '.join(task.depends_on) if task.depends_on else '(nothing)'}",
+    ]
+    for name, value in task.kwargs.items():
+        if name == "config" and operation:
+            lines.append(f"{_INDENT}config: the {operation} request")
+            lines += [f"{_INDENT * 2}{line}" for line in _pretty(value).splitlines()]
+            continue
+        lines += _value(name, value, _INDENT)
+    return lines
+
+
+def render_text(compiled: CompiledPipeline) -> str:
+    lines = [
+        f"{compiled.dag_id}  ({compiled.file}, environment {compiled.environment})",
+        "",
+        *_dag_lines(compiled),
+        "",
+        f"Tasks ({len(compiled.tasks)}, in file order)",
+    ]
+    for task in compiled.tasks:
+        lines += ["", *_task_lines(task)]
+    return "\n".join(lines) + "\n"
