@@ -11,7 +11,7 @@ FORMAT ?= human
 FILES ?=
 N ?=
 
-.PHONY: install lock lint format test validate render graph compile new docs run bench clean
+.PHONY: install lock lint format test validate render graph compile new sync docs run bench clean
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,7 @@ $(VENV)/.installed: requirements.txt
 
 # Re-resolve requirements.in into the pinned lock (needs the package registry).
 lock: $(VENV)/.installed
+	$(VENV)/bin/uv pip compile -q --python-version 3.11 requirements-runtime.in -o requirements-runtime.txt
 	$(VENV)/bin/uv pip compile -q --python-version 3.11 requirements.in -o requirements.txt
 
 lint: install
@@ -53,6 +54,9 @@ compile: install
 
 new: install
 	$(CLI) new $(NAME) --template $(or $(TEMPLATE),training)
+
+sync: install
+	$(CLI) sync
 
 docs: install
 	$(CLI) docs

@@ -41,7 +41,6 @@ for entry in (str(BENCH_DIR), str(PROJECT), str(PROJECT / "src")):
 import render  # noqa: E402
 import synth  # noqa: E402
 
-LOADER_FILE = PROJECT / "dags" / "sagemaker_pipelines_loader.py"
 SCHEMA = PROJECT / "schemas" / "pipeline.schema.json"
 CLI_FILE = PROJECT / "src" / "sagemaker_pipelines" / "toolkit" / "cli.py"
 ENVIRONMENT = "local"
@@ -290,6 +289,13 @@ def time_validation(files: list[Path], runs: int, result: SizeResult, env: dict[
 # ------------------------------------------------------------------------------------------ sizes
 
 
+def write_dag_files(pipelines: list[Path], folder: Path) -> None:
+    """Our variant's DAG folder: one generated DAG file per pipeline, as ``make sync`` writes them."""
+    from sagemaker_pipelines.toolkit import sync
+
+    sync.apply(sync.plan(pipelines, folder))
+
+
 def bench_size(n: int, args, runner: Runner, root: Path, env: dict[str, str]) -> SizeResult:
     from sagemaker_pipelines.checker import check_file
     from sagemaker_pipelines.format.environment import load_environment
@@ -315,8 +321,7 @@ def bench_size(n: int, args, runner: Runner, root: Path, env: dict[str, str]) ->
     factory = root / "dag_factory"
     render.write_dag_factory(factory, compiled)
     ours = root / "ours_dags"
-    ours.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(LOADER_FILE, ours / LOADER_FILE.name)
+    write_dag_files(files, ours)
     cache = root / "compile-cache"
 
     package_path = [str(PROJECT / "src"), str(PROJECT)]

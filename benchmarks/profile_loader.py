@@ -53,10 +53,10 @@ def main(argv: list[str] | None = None) -> int:
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="sagemaker-profile-"))
     pipelines = workdir / "pipelines"
-    synth.write_pipelines(pipelines, args.n, args.seed)
+    files = synth.write_pipelines(pipelines, args.n, args.seed)
     dags = workdir / "ours_dags"
     dags.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(bench.LOADER_FILE, dags / bench.LOADER_FILE.name)
+    bench.write_dag_files(files, dags)
     cache = workdir / "compile-cache"
     shutil.rmtree(cache, ignore_errors=True)
     package_path = [str(bench.PROJECT / "src"), str(bench.PROJECT)]

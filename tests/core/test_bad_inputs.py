@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sagemaker_pipelines.airflow import loader
+from sagemaker_pipelines import project
 from sagemaker_pipelines.checker import check_text
 from sagemaker_pipelines.problems import Problem
 
@@ -111,7 +111,7 @@ def test_duplicate_dag_id_across_two_files(tmp_path, monkeypatch, local_env):
         shutil.copy(source, tmp_path / source.name)
     monkeypatch.setenv("SAGEMAKER_PIPELINES_DIR", str(tmp_path))
 
-    checked = loader.check_all(local_env)
+    checked = project.check_all(local_env)
 
     assert [r.ok for r in checked.results] == [True, True]
     assert len(checked.problems) == 1

@@ -1,24 +1,23 @@
-"""The pipelines as Airflow itself sees them: its DagBag over the DAGs folder, in a fresh interpreter per
-scenario (Airflow reads its settings at import, so nothing is shared or cached between scenarios)."""
+"""The pipelines as Airflow's DagBag sees them, over a DAGs folder, in a fresh interpreter per scenario
+(Airflow reads its settings at import, so nothing is shared between scenarios). What the real
+dag-processor does with the result is proven in tests/airflow/test_dag_processor.py."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from sagemaker_pipelines.paths import CHECKOUT_ROOT, SOURCE_DIR
+from sagemaker_pipelines.paths import CHECKOUT_ROOT
+from tests.projects import clean_env, make_project
 
-from .conftest import BAD_INPUTS, PIPELINES
+from .conftest import BAD_INPUTS, GOOD_PIPELINE, PIPELINES
 
 PROBE = Path(__file__).with_name("dagbag_probe.py")
-LOADER_FILE = "sagemaker_pipelines_loader.py"
 
 _SM = "airflow.providers.amazon.aws.operators.sagemaker"
 IRIS_TRAINING = {
@@ -55,19 +54,17 @@ def batch_inference(environment: str) -> dict:
     }
 
 
-def load_dagbag(tmp_path: Path, pipelines_dir: Path, environment: str) -> dict:
-    """Run Airflow's DagBag in a subprocess with a throwaway AIRFLOW_HOME; its JSON report."""
+def load_dagbag(tmp_path: Path, dags_dir: Path, environment: str) -> dict:
+    """Run Airflow's DagBag over ``dags_dir`` in a subprocess with a throwaway AIRFLOW_HOME; its report."""
     home = tmp_path / "airflow_home"
     home.mkdir()
     report = tmp_path / "dagbag.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SAGEMAKER_"))}
-    env.update(
+    env = clean_env(
         AIRFLOW_HOME=str(home),
         AIRFLOW__CORE__LOAD_EXAMPLES="false",
-        AIRFLOW__CORE__DAGS_FOLDER=str(CHECKOUT_ROOT / "dags"),
-        PYTHONPATH=os.pathsep.join([str(SOURCE_DIR), str(CHECKOUT_ROOT)]),
+        AIRFLOW__CORE__DAGS_FOLDER=str(dags_dir),
         SAGEMAKER_PIPELINES_ENV=environment,
-        SAGEMAKER_PIPELINES_DIR=str(pipelines_dir),
+        SAGEMAKER_PIPELINES_CACHE_DIR=str(tmp_path / "cache"),
     )
     done = subprocess.run(
         [sys.executable, str(PROBE), str(report)],
@@ -95,15 +92,15 @@ def shipped_dag_ids() -> set[str]:
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("environment", ["local", "aws"])
 def test_shipped_pipelines_load_without_import_errors(tmp_path, environment):
-    report = load_dagbag(tmp_path, PIPELINES, environment)
+    report = load_dagbag(tmp_path, CHECKOUT_ROOT / "dags", environment)  # the committed DAG files
 
     assert report["import_errors"] == {}
     assert set(report["dags"]) == shipped_dag_ids()
     assert tasks_of(report, "iris_training") == IRIS_TRAINING
     assert tasks_of(report, "iris_deploy") == IRIS_DEPLOY
     assert tasks_of(report, "batch_inference") == batch_inference(environment)
-    for dag in report["dags"].values():
-        assert dag["fileloc"] == str((CHECKOUT_ROOT / "dags") / LOADER_FILE)
+    for dag_id, dag in report["dags"].items():
+        assert dag["fileloc"] == str(CHECKOUT_ROOT / "dags" / f"{dag_id}.py")  # one DAG file per pipeline
         assert "sagemaker" in dag["tags"]
 
 
@@ -135,29 +132,44 @@ tasks:
 
 @pytest.mark.timeout(300)
 def test_broken_pipelines_are_import_errors_and_good_ones_still_load(tmp_path):
-    folder = tmp_path / "pipelines"
-    folder.mkdir()
-    for source in PIPELINES.glob("*.yaml"):
-        shutil.copy(source, folder / source.name)
-    (folder / "broken_typo.yaml").write_text(BROKEN_TYPO)
-    (folder / "broken_graph.yaml").write_text(BROKEN_GRAPH)
+    project = make_project(
+        tmp_path / "project", {"broken_typo.yaml": BROKEN_TYPO, "broken_graph.yaml": BROKEN_GRAPH}
+    )
 
-    report = load_dagbag(tmp_path, folder, "local")
+    report = load_dagbag(tmp_path, project / "dags", "local")
 
     assert set(report["dags"]) == shipped_dag_ids()
     assert tasks_of(report, "iris_training") == IRIS_TRAINING
     assert tasks_of(report, "batch_inference") == batch_inference("local")
-    # Airflow keys import errors by the Python file that made the DAGs: one entry names every problem.
-    assert len(report["import_errors"]) == 1
-    (key, message), *_ = report["import_errors"].items()
-    assert key.endswith(LOADER_FILE)
-    typo = re.search(r"broken_typo\.yaml:(\d+):(\d+): (\S+): (.*)", message)
-    graph = re.search(r"broken_graph\.yaml:(\d+):(\d+): (\S+): (.*)", message)
-    assert typo and graph, message
+    # Airflow keys import errors by DAG file: each broken pipeline is an error of its own file alone.
+    assert sorted(Path(key).name for key in report["import_errors"]) == ["broken_graph.py", "broken_typo.py"]
+    errors = {Path(key).stem: message for key, message in report["import_errors"].items()}
+    typo = re.fullmatch(
+        r"PipelineInvalid: pipelines/broken_typo\.yaml:(\d+):(\d+): (\S+): (.*)", errors["broken_typo"]
+    )
+    graph = re.fullmatch(
+        r"PipelineInvalid: pipelines/broken_graph\.yaml:(\d+):(\d+): (\S+): (.*)", errors["broken_graph"]
+    )
+    assert typo and graph, errors
     assert typo.groups()[:3] == ("6", "5", "tasks.train.instance_typ")
     assert "unknown field 'instance_typ'" in typo[4] and "did you mean 'instance_type'?" in typo[4]
     assert graph.groups()[:3] == ("9", "18", "tasks.train.depends_on[0]")
     assert "depends on unknown task 'prepair'" in graph[4] and "did you mean 'prepare'?" in graph[4]
-    assert "Traceback" not in message
+    assert "Traceback" not in errors["broken_typo"] + errors["broken_graph"]
     # The corpus file of the same mistake agrees with what Airflow shows.
     assert (BAD_INPUTS / "typo_task_key.yaml").read_text() == BROKEN_TYPO
+
+
+def test_an_orphaned_or_renamed_dag_file_says_how_to_fix_it(tmp_path):
+    project = make_project(tmp_path / "project", shipped=False, pipelines={"small.yaml": GOOD_PIPELINE})
+    dag_file = project / "dags" / "small.py"
+    (project / "dags" / "gone.py").write_text(dag_file.read_text().replace("small.yaml", "gone.yaml"))
+    (project / "dags" / "renamed.py").write_text(dag_file.read_text())
+
+    report = load_dagbag(tmp_path, project / "dags", "local")
+
+    assert set(report["dags"]) == {"small"}
+    errors = {Path(key).stem: message for key, message in report["import_errors"].items()}
+    assert "builds pipelines/gone.yaml, which does not exist" in errors["gone"]
+    assert "run `make sync`" in errors["gone"]
+    assert "pipelines/small.yaml:1:1: dag_id: the pipeline's DAG id is 'small'" in errors["renamed"]

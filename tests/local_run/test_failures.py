@@ -57,7 +57,11 @@ def test_failing_training_script_fails_the_task_with_its_error(run_pipeline, tmp
 
     result = run_pipeline(
         "failing_script",
-        extra_env={"SAGEMAKER_PIPELINES_DIR": str(pipelines), "SAGEMAKER_INCLUDE_DIR": str(include)},
+        extra_env={
+            "SAGEMAKER_PIPELINES_DIR": str(pipelines),
+            "SAGEMAKER_INCLUDE_DIR": str(include),
+            "SAGEMAKER_DAGS_DIR": str(tmp_path / "dags"),
+        },
     )
     assert result.returncode == 1
     assert result.report["state"] == "failed"

@@ -95,10 +95,12 @@ def run_module(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
 
 @pytest.fixture
 def pipelines_dir(tmp_path, monkeypatch) -> Path:
-    """An empty pipelines folder that the CLI (and its subprocesses) use instead of pipelines/."""
+    """An empty pipelines folder that the CLI (and its subprocesses) use instead of pipelines/, with its
+    own DAG folder beside it."""
     folder = tmp_path / "pipelines"
     folder.mkdir()
     monkeypatch.setenv("SAGEMAKER_PIPELINES_DIR", str(folder))
+    monkeypatch.setenv("SAGEMAKER_DAGS_DIR", str(tmp_path / "dags"))
     return folder
 
 

@@ -38,6 +38,9 @@ def test_new_through_python_dash_m(pipelines_dir):
     assert result.returncode == 0, result.stderr
     assert (pipelines_dir / "from_cli.yaml").is_file()  # the default template: training
     assert "kind: training" in (pipelines_dir / "from_cli.yaml").read_text()
+    dag_file = pipelines_dir.parent / "dags" / "from_cli.py"  # Airflow sees it at once: no Python to write
+    assert f'pipeline="{pipelines_dir / "from_cli.yaml"}")' in dag_file.read_text()
+    assert f"wrote {dag_file}" in result.stdout
 
 
 def test_refuses_to_overwrite_without_force(pipelines_dir, run_cli):

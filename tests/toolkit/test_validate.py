@@ -8,9 +8,9 @@ import shutil
 import subprocess
 import sys
 
-from sagemaker_pipelines.airflow.loader import discover
 from sagemaker_pipelines.format.environment import environment_names
 from sagemaker_pipelines.problems import Problem
+from sagemaker_pipelines.project import discover
 from sagemaker_pipelines.toolkit.reporter import Summary, escape_data, format_problem, github_annotation
 
 from .conftest import BROKEN, CHECKOUT_ROOT, ENVIRONMENTS, PIPELINES, SMALL, run_module, subprocess_env, write

@@ -1,86 +1,24 @@
-"""Turn every pipeline under ``pipelines/`` into an Airflow DAG; never let one bad file hide the rest.
+"""Build the DAG of one pipeline for the DAG file Airflow is parsing: nothing else is read.
 
-Good pipelines become DAGs. Problems of all the bad ones are gathered into one stand-in DAG whose
-``validate()`` raises them, because that is how Airflow's DagBag records an import error (the Broken DAG
-banner and the import errors list) while still loading the module's other DAGs. All problems share one
-entry since Airflow keys import errors by the Python file that made the DAGs.
+Every pipeline has its own small generated DAG file, ``dags/<dag_id>.py`` (written by
+``sagemaker-pipelines sync``), that calls :func:`load_pipeline`. Airflow keys import errors, staleness,
+parse timeouts, parse processes and DAG versions by DAG file, so a broken, slow or crashing pipeline
+affects only its own DAG, and a task runner parses only the pipeline whose task it runs.
+
+A broken pipeline becomes a stand-in DAG whose ``validate()`` raises every problem: that is how Airflow
+records an import error (the Broken DAG banner, ``/api/v2/importErrors``) with the YAML file, line and
+message, without a Python traceback the data scientist did not write.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sagemaker_pipelines.airflow.cache import CompileCache, check_file_cached
-from sagemaker_pipelines.checker import CheckResult, check_file
-from sagemaker_pipelines.format.environment import Environment, current_environment_name, load_environment
-from sagemaker_pipelines.paths import pipelines_dir
 from sagemaker_pipelines.problems import PipelineInvalid, Problem
 
 log = logging.getLogger(__name__)
-
-ERROR_DAG_ID = "sagemaker_pipelines_errors"
-
-
-def discover(folder: Path | None = None) -> list[Path]:
-    """Every ``*.yaml``/``*.yml`` below the pipelines folder, in a stable order."""
-    root = folder or pipelines_dir()
-    return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-
-
-@dataclass
-class CheckedPipelines:
-    """Every file's result, plus problems that span files (duplicate DAG ids)."""
-
-    results: list[CheckResult] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-
-    def good(self) -> list[CheckResult]:
-        duplicated = {p.file for p in self.problems}
-        return [r for r in self.results if r.ok and r.file not in duplicated]
-
-
-class DagIdOwners:
-    """Which file claimed each DAG id first, for telling later files that the id is taken."""
-
-    def __init__(self) -> None:
-        self.owners: dict[str, str] = {}
-
-    def claim(self, result: CheckResult) -> Problem | None:
-        first = self.owners.setdefault(result.dag_id, result.file)
-        if first == result.file:
-            return None
-        return Problem(
-            result.file,
-            *result.dag_id_at,
-            "dag_id",
-            f"dag_id '{result.dag_id}' is already used by {first}",
-            "DAG ids must be unique: set dag_id or rename the file",
-            code="duplicate",
-        )
-
-
-def duplicate_dag_ids(results: Iterable[CheckResult]) -> list[Problem]:
-    """A problem for each file whose DAG id an earlier file (in the given order) already uses."""
-    owners = DagIdOwners()
-    return [problem for result in results if (problem := owners.claim(result))]
-
-
-def check_all(
-    environment: Environment, files: list[Path] | None = None, cache: CompileCache | None = None
-) -> CheckedPipelines:
-    """Check each file on its own (answered from ``cache`` when given), then the ids across files."""
-    checked = CheckedPipelines()
-    for path in discover() if files is None else files:
-        result = (
-            check_file(path, environment) if cache is None else check_file_cached(path, environment, cache)
-        )
-        checked.results.append(result)
-    checked.problems = duplicate_dag_ids(checked.results)
-    return checked
 
 
 class _ProblemsDag:
@@ -92,50 +30,86 @@ class _ProblemsDag:
         raise PipelineInvalid(self.problems)
 
 
-def _error_dag(problems: list[Problem], fileloc: str):
+def error_dag(dag_id: str, problems: list[Problem], fileloc: str) -> Any:
+    """The stand-in Airflow records as this DAG file's import error."""
     from airflow.sdk import DAG
 
-    cls = type("InvalidPipelines", (_ProblemsDag, DAG), {})
-    dag = cls(dag_id=ERROR_DAG_ID, schedule=None, description="Pipelines that failed validation")
-    dag.problems = problems
+    cls = type("InvalidPipeline", (_ProblemsDag, DAG), {})
+    dag = cls(dag_id=dag_id, schedule=None, description="This pipeline failed validation")
+    dag.problems = sorted(problems)
     dag.fileloc = fileloc
     return dag
 
 
-def build_all(fileloc: str, environment_name: str | None = None) -> dict[str, Any]:
-    """dag_id -> DAG for every good pipeline, plus the error DAG when any pipeline is broken."""
-    from sagemaker_pipelines.airflow.dag_builder import build_dag
+def _problem(file: str, message: str, hint: str = "", code: str = "dag_file") -> Problem:
+    return Problem(file, 1, 1, "", message, hint, code=code)
 
-    name = environment_name or current_environment_name()
+
+def build_pipeline(dag_file: Path, pipeline: Path, environment_name: str | None = None) -> Any:
+    """The DAG of ``pipeline``, or the stand-in that carries its problems; never raises."""
+    from sagemaker_pipelines.paths import display_path
+
+    dag_id = dag_file.stem
+    shown = display_path(pipeline)
     try:
-        environment = load_environment(name)
+        return _build(dag_file, pipeline, environment_name)
     except PipelineInvalid as exc:
-        return {ERROR_DAG_ID: _error_dag(exc.problems, fileloc)}
-    cache = CompileCache.default()
-    owners = DagIdOwners()
-    dags: dict[str, Any] = {}
-    problems: list[Problem] = []
-    # One file at a time, built as soon as it is checked: only the DAGs stay in memory.
-    for path in discover():
-        result = check_file_cached(path, environment, cache)
-        duplicate = owners.claim(result)
-        problems += result.problems + ([duplicate] if duplicate else [])
-        if result.ok and not duplicate:
-            try:
-                dag = build_dag(result.compiled, fileloc)
-                dag.validate()  # what DagBag runs: its failure must name this YAML file, not the loader
-                dags[result.dag_id] = dag
-            except Exception as exc:  # an Airflow-side rejection (e.g. a bad cron) stays this file's problem
-                log.exception("building %s failed", result.file)
-                problems.append(
-                    Problem(result.file, 1, 1, "", f"Airflow rejected the DAG: {exc}", code="airflow")
+        return error_dag(dag_id, exc.problems, str(dag_file))
+    except Exception as exc:  # a bug of ours or a library's must still name the pipeline, not hide it
+        log.exception("checking or building %s failed", shown)
+        problem = _problem(shown, f"internal error while loading this pipeline: {type(exc).__name__}: {exc}")
+        return error_dag(dag_id, [problem], str(dag_file))
+
+
+def _build(dag_file: Path, pipeline: Path, environment_name: str | None) -> Any:
+    from sagemaker_pipelines.airflow.cache import CompileCache, check_file_cached
+    from sagemaker_pipelines.airflow.dag_builder import build_dag
+    from sagemaker_pipelines.format.environment import current_environment_name, load_environment
+    from sagemaker_pipelines.paths import display_path
+
+    shown = display_path(pipeline)
+    if not pipeline.is_file():
+        raise PipelineInvalid(
+            [
+                _problem(
+                    display_path(dag_file),
+                    f"this DAG file builds {shown}, which does not exist",
+                    "run `make sync` to remove DAG files of deleted pipelines",
                 )
-    if problems:
-        dags[ERROR_DAG_ID] = _error_dag(sorted(problems), fileloc)
-    return dags
+            ]
+        )
+    environment = load_environment(environment_name or current_environment_name())  # raises with problems
+    result = check_file_cached(pipeline, environment, CompileCache.default())
+    if result.problems:
+        raise PipelineInvalid(result.problems)
+    if result.dag_id != dag_file.stem:
+        raise PipelineInvalid(
+            [
+                Problem(
+                    shown,
+                    *result.dag_id_at,
+                    "dag_id",
+                    f"the pipeline's DAG id is '{result.dag_id}' but its DAG file is {dag_file.name}",
+                    "run `make sync` to rename the DAG file",
+                    code="dag_file",
+                )
+            ]
+        )
+    try:
+        dag = build_dag(result.compiled, str(dag_file))
+        dag.validate()  # what Airflow runs: its failure must name this YAML file, not the DAG file
+    except Exception as exc:  # an Airflow-side rejection (e.g. a bad cron) stays this pipeline's problem
+        log.exception("building %s failed", shown)
+        raise PipelineInvalid([_problem(shown, f"Airflow rejected the DAG: {exc}", code="airflow")]) from exc
+    return dag
 
 
-def register(namespace: dict[str, Any], fileloc: str) -> None:
-    """Put the DAGs where Airflow's importer finds them: the loader module's globals."""
-    for dag_id, dag in build_all(fileloc).items():
-        namespace[f"dag__{dag_id}"] = dag
+def load_pipeline(dag_file: str, *, project: str, pipeline: str) -> Any:
+    """Entry point of a generated DAG file: ``project`` is relative to the DAG file's folder, ``pipeline``
+    to the project. The project becomes the root for ``environments/`` and ``include/`` unless
+    ``SAGEMAKER_PIPELINES_ROOT`` says otherwise, so an installed package serves the bundle it is in."""
+    from sagemaker_pipelines.paths import project_root, use_bundle_root
+
+    here = Path(dag_file).resolve()
+    use_bundle_root(here.parent / project)
+    return build_pipeline(here, project_root() / pipeline)

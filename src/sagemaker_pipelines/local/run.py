@@ -20,9 +20,15 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from sagemaker_pipelines.paths import SOURCE_DIR, dags_dir, local_state_dir, project_root
+from sagemaker_pipelines.paths import (
+    SOURCE_DIR,
+    dags_dir,
+    display_path,
+    local_state_dir,
+    pipelines_dir,
+    project_root,
+)
 
-LOADER_FILE = dags_dir() / "sagemaker_pipelines_loader.py"
 ENDPOINT_VARIABLE = "SAGEMAKER_LOCAL_AWS_ENDPOINT"  # reuse a running server (tests) instead of starting one
 
 
@@ -80,14 +86,32 @@ def _init_airflow_db(home: Path) -> None:
     initdb()
 
 
-def _load_dag(dag_id: str):
+def _dag_file(pipeline: str) -> Path:
+    """The pipeline's own DAG file, written first when missing or stale (as ``make sync`` would)."""
+    from sagemaker_pipelines.airflow.dag_file import render
+    from sagemaker_pipelines.project import dag_id_of, find_pipeline
+
+    path = find_pipeline(pipeline)
+    if path is None:
+        raise SystemExit(f"no pipeline '{pipeline}' under {display_path(pipelines_dir())}")
+    target = dags_dir() / f"{dag_id_of(path)}.py"
+    content = render(path, target.parent)
+    if not target.is_file() or target.read_text(encoding="utf-8") != content:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content, encoding="utf-8")
+        print(f"wrote {display_path(target)}", flush=True)
+    return target
+
+
+def _load_dag(dag_file: Path):
+    """The DAG as Airflow's DagBag loads it from the pipeline's DAG file, or exit with its import error."""
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(LOADER_FILE))
-    if dag_id not in bag.dags:
+    bag = DagBag(dag_folder=str(dag_file))
+    if len(bag.dags) != 1:
         errors = "\n".join(bag.import_errors.values())
-        raise SystemExit(f"pipeline '{dag_id}' did not load.\n{errors or 'no such pipeline'}")
-    return bag.dags[dag_id]
+        raise SystemExit(f"{display_path(dag_file)} did not load.\n{errors}")
+    return next(iter(bag.dags.values()))
 
 
 def _parse_date(text: str):
@@ -136,7 +160,7 @@ def run_pipeline(
 
         provision.prepare(env, endpoint_url, pipeline, warehouse_db)
         _init_airflow_db(Path(settings["AIRFLOW_HOME"]))
-        dag = _load_dag(pipeline)
+        dag = _load_dag(_dag_file(pipeline))
         started = time.time()
         print(f"running {dag.dag_id} ({len(dag.tasks)} tasks) in environment '{env.name}'", flush=True)
         dag_run = dag.test(logical_date=_parse_date(logical_date)) if logical_date else dag.test()

@@ -108,6 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
     p = commands.add_parser(
+        "sync",
+        help="write one Airflow DAG file per pipeline into dags/",
+        description="Write dags/<dag_id>.py for every pipeline whose DAG file is missing or stale, and "
+        "remove generated DAG files whose pipeline is gone.",
+    )
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything would change")
+
+    p = commands.add_parser(
         "docs",
         help="generate docs/pipeline-reference.md from the schemas",
         description="Write docs/pipeline-reference.md from schemas/pipeline.schema.json and "
@@ -141,7 +149,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _pipeline_path(spec: str) -> Path:
-    from sagemaker_pipelines.toolkit.scaffold import find_pipeline
+    from sagemaker_pipelines.project import find_pipeline
 
     path = find_pipeline(spec)
     if path is None:
@@ -218,7 +226,7 @@ def _graph(args: argparse.Namespace) -> int:
 
 
 def _compile(args: argparse.Namespace) -> int:
-    from sagemaker_pipelines.airflow.loader import discover
+    from sagemaker_pipelines.project import discover
     from sagemaker_pipelines.toolkit.pycompile import compile_folder
 
     paths = [_pipeline_path(spec) for spec in args.pipelines] if args.pipelines else discover()
@@ -247,10 +255,14 @@ def _new(args: argparse.Namespace) -> int:
     except ScaffoldError as exc:
         raise CommandError(str(exc)) from None
     from sagemaker_pipelines.paths import display_path
+    from sagemaker_pipelines.toolkit import sync
     from sagemaker_pipelines.toolkit.validation import validate
 
     print(f"wrote {display_path(path)}")
-
+    changes = sync.plan([path])
+    sync.apply(changes)
+    for dag_file in changes.write:
+        print(f"wrote {display_path(dag_file)}")
     summary = validate([str(path)])
     if not summary.valid:  # a template that stopped matching the schema: say so loudly
         from sagemaker_pipelines.toolkit.reporter import report
@@ -260,6 +272,32 @@ def _new(args: argparse.Namespace) -> int:
     print(
         f"it validates ({summary.text()}); edit it, then: make validate && make render PIPELINE={args.name}"
     )
+    return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from sagemaker_pipelines.paths import display_path
+    from sagemaker_pipelines.toolkit import sync
+    from sagemaker_pipelines.toolkit.reporter import print_problems
+
+    changes = sync.plan()
+    if args.check:
+        stale = sync.problems_of(changes) + changes.problems
+        print_problems(stale)
+        if stale:
+            print(f"{len(stale)} DAG files out of step: run 'make sync'", file=sys.stderr)
+            return 1
+        print(f"{len(changes.unchanged)} DAG files up to date")
+        return 0
+    sync.apply(changes)
+    for path in changes.write:
+        print(f"wrote {display_path(path)}")
+    for path in changes.remove:
+        print(f"removed {display_path(path)} (its pipeline is gone)")
+    print(f"{len(changes.unchanged)} DAG files were already up to date")
+    if changes.problems:  # a DAG id used twice: only its first pipeline gets the file
+        print_problems(changes.problems)
+        return 1
     return 0
 
 
@@ -291,6 +329,7 @@ _HANDLERS = {
     "graph": _graph,
     "compile": _compile,
     "new": _new,
+    "sync": _sync,
     "docs": _docs,
 }
 

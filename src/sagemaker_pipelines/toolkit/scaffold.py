@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sagemaker_pipelines.airflow.loader import discover
-from sagemaker_pipelines.checker import CheckResult, dag_id_for, parse
 from sagemaker_pipelines.paths import display_path, pipelines_dir
+from sagemaker_pipelines.project import dag_id_of, discover
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 DAG_ID = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")  # schemas/pipeline.schema.json: properties.dag_id
@@ -56,27 +55,6 @@ def create(name: str, template: str, force: bool = False, folder: Path | None = 
 def dag_id_owner(dag_id: str, folder: Path, besides: Path) -> Path | None:
     """Another pipeline file whose DAG id is ``dag_id``."""
     for other in discover(folder) if folder.is_dir() else []:
-        if other.resolve() == besides.resolve():
-            continue
-        try:
-            doc = parse(other.read_text(encoding="utf-8"), other)
-        except (OSError, UnicodeDecodeError):
-            continue
-        found = doc.dag_id if isinstance(doc, CheckResult) else dag_id_for(other, doc.data)
-        if found == dag_id:
+        if other.resolve() != besides.resolve() and dag_id_of(other) == dag_id:
             return other
     return None
-
-
-def find_pipeline(spec: str) -> Path | None:
-    """A pipeline given as a path, or as a file stem under the pipelines folder (any depth)."""
-    path = Path(spec)
-    if path.suffix in (".yaml", ".yml") and path.is_file():
-        return path
-    folder = pipelines_dir()
-    for suffix in (".yaml", ".yml"):
-        candidate = folder / f"{spec}{suffix}"
-        if candidate.is_file():
-            return candidate
-    matches = [p for p in discover(folder) if p.stem == spec] if folder.is_dir() else []
-    return matches[0] if matches else None

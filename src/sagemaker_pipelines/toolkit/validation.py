@@ -16,11 +16,12 @@ from functools import partial
 from pathlib import Path
 
 from sagemaker_pipelines.airflow.cache import CompileCache
-from sagemaker_pipelines.airflow.loader import discover, duplicate_dag_ids
-from sagemaker_pipelines.checker import CheckResult, check_document, dag_id_for, parse
+from sagemaker_pipelines.checker import CheckResult, check_document, parse
 from sagemaker_pipelines.format.environment import Environment, environment_names, load_environment
-from sagemaker_pipelines.paths import display_path
+from sagemaker_pipelines.paths import dags_dir, display_path, pipelines_dir
 from sagemaker_pipelines.problems import PipelineInvalid, Problem
+from sagemaker_pipelines.project import dag_id_of, discover, duplicate_dag_ids
+from sagemaker_pipelines.toolkit import sync
 from sagemaker_pipelines.toolkit.reporter import Summary
 
 PARALLEL_MIN = 24  # below this many files to check, worker processes cost more than they save
@@ -180,23 +181,26 @@ def merge_environments(outcome: FileOutcome, names: list[str]) -> list[Problem]:
     return merged
 
 
-def _dag_id(path: Path) -> str:
-    text = _read(path)
-    if isinstance(text, Problem):
-        return path.stem
-    doc = parse(text, path)
-    return doc.dag_id if isinstance(doc, CheckResult) else dag_id_for(path, doc.data)
-
-
 def _duplicates(outcomes: list[FileOutcome], given: list[Path]) -> list[Problem]:
     """DAG ids used twice; given files are also compared with the other pipelines (pre-commit passes
     only the changed files) and come last, so the problem is reported on them."""
     chosen = {p.resolve() for p in given}
     others = [p for p in discover() if p.resolve() not in chosen] if given else []
-    results = [CheckResult(display_path(p), _dag_id(p)) for p in others]
+    results = [CheckResult(display_path(p), dag_id_of(p)) for p in others]
     results += [CheckResult(o.file, o.dag_id, dag_id_at=o.dag_id_at) for o in outcomes]
     checked = {o.file for o in outcomes}
     return [p for p in duplicate_dag_ids(results) if p.file in checked]
+
+
+def _dag_file_problems(paths: list[Path], whole_project: bool) -> list[Problem]:
+    """Missing, stale or orphaned DAG files of the project's pipelines. Files outside the pipelines folder
+    have none, and neither does a pipelines folder without a DAG folder (a scratch folder checked in CI)."""
+    if not dags_dir().is_dir():
+        return []
+    if whole_project:
+        return sync.problems_of(sync.plan())
+    inside = [p for p in paths if p.resolve().is_relative_to(pipelines_dir())]
+    return sync.problems_of(sync.plan(inside)) if inside else []
 
 
 def validate(
@@ -219,4 +223,5 @@ def validate(
         for outcome in outcomes:
             problems.extend(merge_environments(outcome, checked))
         problems.extend(_duplicates(outcomes, paths if arguments else []))
+    problems.extend(_dag_file_problems(paths, whole_project=not arguments))
     return Summary(files=len(paths), environments=names, problems=sorted(set(problems)))
