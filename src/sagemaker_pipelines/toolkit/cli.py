@@ -122,6 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("pipeline", nargs="?", default="iris_training", metavar="PIPELINE")
     _add_env(p, "environment (default: local)")
+
+    commands.add_parser(
+        "airflow",
+        help="run a real Airflow here (UI, scheduler, triggerer) on the local AWS; see 'airflow --help'",
+        description="Start Airflow's processes against the local AWS endpoint; Ctrl-C stops them all.",
+        add_help=False,
+    )
     return parser
 
 
@@ -285,6 +292,12 @@ def _run(argv: list[str]) -> int:
     return run_main(argv)
 
 
+def _airflow(argv: list[str]) -> int:
+    from sagemaker_pipelines.local.stack import main as stack_main
+
+    return stack_main(argv)
+
+
 _HANDLERS = {
     "validate": _validate,
     "render": _render,
@@ -299,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "run":  # everything after 'run' belongs to the local runner's own parser
         return _run(argv[1:])
+    if argv and argv[0] == "airflow":  # likewise for the local Airflow stack
+        return _airflow(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
