@@ -70,6 +70,9 @@ class _Code:
         if isinstance(value, dict):
             if set(value) == {"__callable__"}:
                 return self.callable(value["__callable__"])
+            if set(value) == {"__callable__", "__kwargs__"}:  # a call, as the DAG builder makes it
+                args = ", ".join(f"{k}={self.literal(v)}" for k, v in value["__kwargs__"].items())
+                return f"{self.callable(value['__callable__'])}({args})"
             items = ", ".join(f"{self.literal(k)}: {self.literal(v)}" for k, v in value.items())
             return "{" + items + "}"
         if isinstance(value, list):
