@@ -123,6 +123,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pipeline", nargs="?", default="iris_training", metavar="PIPELINE")
     _add_env(p, "environment (default: local)")
 
+    p = commands.add_parser(
+        "iam-policy",
+        help="print the least-privilege IAM policy the pipelines' requests need",
+        description="Print the IAM policy (JSON) for the identity Airflow's workers use: the SageMaker "
+        "calls of every task on their resource ARNs, iam:PassRole of their roles to SageMaker, and S3 read "
+        "and write on the prefixes they use - generated from the compiled requests of one environment.",
+    )
+    p.add_argument("pipelines", nargs="*", metavar="PIPELINE", help="names or paths (default: all)")
+    _add_env(p)
+
     commands.add_parser(
         "airflow",
         help="run a real Airflow here (UI, scheduler, triggerer) on the local AWS; see 'airflow --help'",
@@ -292,6 +302,23 @@ def _run(argv: list[str]) -> int:
     return run_main(argv)
 
 
+def _iam_policy(args: argparse.Namespace) -> int:
+    from sagemaker_pipelines.airflow.loader import discover
+    from sagemaker_pipelines.checker import check_file
+    from sagemaker_pipelines.toolkit import iam_policy
+
+    paths = [_pipeline_path(spec) for spec in args.pipelines] if args.pipelines else discover()
+    environment, problems = _environment(args.env)
+    if environment is None:
+        return _report_invalid(problems)
+    results = [check_file(path, environment) for path in paths]
+    problems = [p for r in results for p in r.problems]
+    if problems:
+        return _report_invalid(problems)
+    print(iam_policy.render(iam_policy.policy([r.compiled for r in results], environment)), end="")
+    return 0
+
+
 def _airflow(argv: list[str]) -> int:
     from sagemaker_pipelines.local.stack import main as stack_main
 
@@ -305,6 +332,7 @@ _HANDLERS = {
     "compile": _compile,
     "new": _new,
     "docs": _docs,
+    "iam-policy": _iam_policy,
 }
 
 
