@@ -12,6 +12,7 @@ FILES ?=
 N ?=
 PORT ?= 8080
 EXECUTOR ?= local
+DAGS ?=
 # ENV only from the command line: a shell's own ENV variable (sh's startup file) must not leak in.
 IAM_ENV := $(if $(filter command line,$(origin ENV)),$(ENV),aws)
 
@@ -69,7 +70,7 @@ run: install
 
 # A real Airflow (UI on 127.0.0.1:PORT, scheduler, dag-processor, triggerer) on the local AWS endpoint.
 airflow: install
-	$(CLI) airflow --port $(PORT) --executor $(EXECUTOR)
+	$(CLI) airflow --port $(PORT) --executor $(EXECUTOR) $(if $(DAGS),--dags $(DAGS))
 
 # The least-privilege IAM policy of the pipelines' requests in one environment.
 iam-policy: install

@@ -271,7 +271,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", default="local", help="a local environment (default: local)")
     parser.add_argument("--state-dir", type=Path, default=None, help="default: .local/airflow-stack/")
     parser.add_argument("--redis-port", type=int, default=0, help="celery: Redis port (default: a free one)")
+    parser.add_argument(
+        "--dags",
+        type=Path,
+        default=None,
+        help="Airflow's DAG folder (default: dags/; e.g. build/compiled_dags)",
+    )
     args = parser.parse_args(argv)
+    if args.dags:  # read by paths.dags_dir(), which the Airflow settings take the DAG folder from
+        os.environ["SAGEMAKER_DAGS_DIR"] = str(args.dags.resolve())
     state_dir = (args.state_dir or local_state_dir() / "airflow-stack").resolve()
     redis_port = (args.redis_port or free_port()) if args.executor == "celery" else None
     config = StackConfig(state_dir, args.port, args.executor, args.env, redis_port)
