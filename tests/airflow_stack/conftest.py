@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -27,6 +28,10 @@ from typing import Any
 
 import psutil
 import pytest
+
+# Tests here that import Airflow in this process get a throw-away home (the stacks have their own).
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-stack-tests-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "false")
 
 from sagemaker_pipelines.local.processes import free_port
 from sagemaker_pipelines.local.stack import READY_LINE
