@@ -69,7 +69,8 @@ def start_child(name: str, argv: list[str], env: dict[str, str], log_dir: Path, 
     return Child(name, argv, log_path, process)
 
 
-def _tree(pid: int) -> list[psutil.Process]:
+def process_tree(pid: int) -> list[psutil.Process]:
+    """The process and all its descendants, as they are now."""
     try:
         root = psutil.Process(pid)
         return [root, *root.children(recursive=True)]
@@ -82,7 +83,8 @@ def _signal_group(pid: int, signum: int) -> None:
         os.killpg(pid, signum)
 
 
-def _alive(processes: list[psutil.Process]) -> list[psutil.Process]:
+def alive(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """Those of ``processes`` still running (a zombie has finished; only its parent's wait is missing)."""
     alive = []
     for proc in processes:
         try:
@@ -97,7 +99,7 @@ def stop_all(children: list[Child], grace: float = 20.0) -> list[psutil.Process]
     """Stop ``children`` (last started first) and their descendants; return whatever is still alive."""
     snapshot: list[psutil.Process] = []
     for child in children:
-        snapshot += _tree(child.pid)
+        snapshot += process_tree(child.pid)
     for child in reversed(children):
         if child.running:
             _signal_group(child.pid, signal.SIGTERM)
@@ -108,11 +110,11 @@ def stop_all(children: list[Child], grace: float = 20.0) -> list[psutil.Process]
     # What outlived its parent or the grace period: the group first, then anything that left it.
     for child in children:
         _signal_group(child.pid, signal.SIGKILL)
-    for proc in _alive(snapshot):
+    for proc in alive(snapshot):
         with contextlib.suppress(psutil.NoSuchProcess):
             proc.kill()
     for child in children:
         with contextlib.suppress(subprocess.TimeoutExpired):
             child.process.wait(timeout=5)
-    psutil.wait_procs(_alive(snapshot), timeout=5)
-    return _alive(snapshot)
+    psutil.wait_procs(alive(snapshot), timeout=5)
+    return alive(snapshot)

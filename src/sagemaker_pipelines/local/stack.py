@@ -28,7 +28,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from sagemaker_pipelines.local.processes import Child, free_port, start_child, stop_all
+from sagemaker_pipelines.local.processes import Child, alive, free_port, process_tree, start_child, stop_all
 from sagemaker_pipelines.local.stack_settings import (
     EXECUTORS,
     StackConfig,
@@ -37,6 +37,7 @@ from sagemaker_pipelines.local.stack_settings import (
     stack_settings,
 )
 from sagemaker_pipelines.paths import display_path, local_state_dir, project_root
+from sagemaker_pipelines.problems import PipelineInvalid
 
 READY_LINE = "AIRFLOW_STACK_READY"  # printed once everything answers; tests wait for it
 COMPONENTS = ("metadatabase", "scheduler", "dag_processor", "triggerer")
@@ -171,10 +172,11 @@ class Stack:
 
     def stop(self) -> list:
         """Stop every child and the AWS endpoint; the processes still alive afterwards (none, normally)."""
+        aws_tree = process_tree(self.aws.pid) if self.aws is not None else []  # the server and its jobs
         leftovers = stop_all(self.children)
         if self.aws is not None:
             self.aws.stop()
-        return leftovers
+        return leftovers + alive(aws_tree)
 
 
 class _Provisioning(threading.Thread):
@@ -251,6 +253,9 @@ def run_stack(config: StackConfig) -> int:
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         status = 1
+    except PipelineInvalid as exc:  # the environment file: unknown or invalid
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        status = 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
         count = len(stack.children) + (stack.aws is not None)
@@ -259,7 +264,7 @@ def run_stack(config: StackConfig) -> int:
             shown = ", ".join(f"{p.pid}" for p in leftovers)
             print(f"stopped {count} processes, but these are still alive: {shown}", file=sys.stderr)
             status = 1
-        else:
+        elif count:
             print(f"stopped {count} processes and everything they started; none left", flush=True)
     return status
 
