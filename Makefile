@@ -10,8 +10,13 @@ PIPELINE ?= iris_training
 FORMAT ?= human
 FILES ?=
 N ?=
+PORT ?= 8080
+EXECUTOR ?= local
+DAGS ?=
+# ENV only from the command line: a shell's own ENV variable (sh's startup file) must not leak in.
+IAM_ENV := $(if $(filter command line,$(origin ENV)),$(ENV),aws)
 
-.PHONY: install lock lint format test validate render graph compile new sync docs run bench clean
+.PHONY: install lock lint format test validate render graph compile new sync docs run airflow iam-policy bench clean
 
 install: $(VENV)/.installed
 
@@ -22,6 +27,9 @@ $(VENV)/.installed: requirements.txt
 	@command -v dot >/dev/null || { echo "installing Graphviz (apt-get)"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
 	  || echo "warning: Graphviz could not be installed; 'make graph' will write Mermaid only"; }
+	@command -v redis-server >/dev/null || { echo "installing Redis (apt-get), for make airflow EXECUTOR=celery"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null) \
+	  || echo "warning: Redis could not be installed; 'make airflow EXECUTOR=celery' will not start"; }
 	@touch $@
 
 # Re-resolve requirements.in into the pinned lock (needs the package registry).
@@ -63,6 +71,14 @@ docs: install
 
 run: install
 	$(CLI) run $(PIPELINE)
+
+# A real Airflow (UI on 127.0.0.1:PORT, scheduler, dag-processor, triggerer) on the local AWS endpoint.
+airflow: install
+	$(CLI) airflow --port $(PORT) --executor $(EXECUTOR) $(if $(DAGS),--dags $(DAGS))
+
+# The least-privilege IAM policy of the pipelines' requests in one environment.
+iam-policy: install
+	$(CLI) iam-policy --env $(IAM_ENV)
 
 bench: install
 	$(PY) benchmarks/bench.py $(if $(N),--sizes $(N))

@@ -73,6 +73,12 @@ def _literal(value: Any, indent: int) -> str:
     return text.replace("\n", "\n" + " " * indent)
 
 
+def _without_guard(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The local environment's ``pre_execute`` guard is left out of the other variants: they run without
+    the project's package on the path, and it only ever runs with a task (ours pays for building it)."""
+    return {k: v for k, v in kwargs.items() if k != "pre_execute"}
+
+
 def _check_plain(value: Any) -> None:
     """Compiled kwargs of the benchmark's kinds are JSON-like (no ``__callable__`` markers)."""
     if isinstance(value, dict):
@@ -131,9 +137,10 @@ def hand_written_dag(compiled) -> str:
     ]
     names = {}
     for i, task in enumerate(compiled.tasks):
-        _check_plain(task.kwargs)
+        task_kwargs = _without_guard(task.kwargs)
+        _check_plain(task_kwargs)
         var = names[task.task_id] = f"t{i}"
-        kwargs = {"task_id": task.task_id, **_with_timedeltas(task.kwargs)}
+        kwargs = {"task_id": task.task_id, **_with_timedeltas(task_kwargs)}
         lines.append(f"    {var} = {task.operator.rpartition('.')[2]}(")
         lines.extend(f"        {k}={_literal(v, 8)}," for k, v in kwargs.items())
         lines.append("    )")
@@ -167,8 +174,9 @@ def dag_factory_config(compiled) -> dict[str, Any]:
         config[name] = value
     tasks = {}
     for task in compiled.tasks:
-        _check_plain(task.kwargs)
-        kwargs = {k: _yaml_timedelta(v) if k in SECONDS_ARGS else v for k, v in task.kwargs.items()}
+        task_kwargs = _without_guard(task.kwargs)
+        _check_plain(task_kwargs)
+        kwargs = {k: _yaml_timedelta(v) if k in SECONDS_ARGS else v for k, v in task_kwargs.items()}
         tasks[task.task_id] = {"operator": task.operator, "dependencies": list(task.depends_on), **kwargs}
     config["tasks"] = tasks
     return {compiled.dag_id: config}

@@ -30,6 +30,17 @@ def use_bundle_root(root: Path) -> None:
     _bundle_root = root.resolve()
 
 
+def use_project_of(dag_file: str | Path) -> Path:
+    """For a DAG file written by ``compile``: its project is the nearest folder above it that holds
+    ``include/`` or ``pipelines/`` (``<bundle>/dags/x.py`` or ``<checkout>/build/compiled_dags/x.py``).
+    With the package installed (``pip install .``), that is how the file finds ``include/``."""
+    for folder in Path(dag_file).resolve().parents:
+        if (folder / "include").is_dir() or (folder / "pipelines").is_dir():
+            use_bundle_root(folder)
+            break
+    return project_root()
+
+
 def project_root() -> Path:
     value = os.environ.get(ROOT_VARIABLE)
     if value:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from sagemaker_pipelines.checker import check_file
 from sagemaker_pipelines.format.environment import load_environment
+from sagemaker_pipelines.paths import CHECKOUT_ROOT
 from sagemaker_pipelines.project import discover
 from sagemaker_pipelines.toolkit.pycompile import MARKER, ruff_executable
 
@@ -84,13 +88,16 @@ def test_one_readable_file_per_example(compiled_examples):
     assert source.startswith(MARKER)
     assert "from airflow.sdk import DAG, Param" in source
     assert "from airflow.providers.amazon.aws.operators.sagemaker import (" in source
-    assert "from sagemaker_pipelines.airflow.tasks import call_include" in source
+    assert "from sagemaker_pipelines.airflow.tasks import LoopbackOnly, call_include" in source
+    # The local environment's guard, as the DAG builder attaches it (airflow.tasks.LoopbackOnly).
+    assert 'pre_execute=LoopbackOnly(environment="local", aws_conn_id="aws_local"),' in source
     assert "with DAG(" in source and "python_callable=call_include," in source
     assert '"retry_delay": timedelta(seconds=' in source
     assert re.search(r'"k": Param\(\s*default=3, type="integer"', source)
     assert "train_model >> create_model" in source
     batch = (compiled_examples / "batch_inference.py").read_text()
-    assert "from sagemaker_pipelines.airflow.tasks import parse_csv" in batch and "parser=parse_csv," in batch
+    assert "from sagemaker_pipelines.airflow.tasks import LoopbackOnly, parse_csv" in batch
+    assert "parser=parse_csv," in batch
     assert 'filename=str(include_path("include/data/test.csv")),' in batch
 
 
@@ -161,3 +168,33 @@ def test_task_ids_that_are_not_python_names(tmp_path, run_cli):
     assert "task_1st >> class_task" in source
     result = check_file(pipeline, load_environment("local"))
     assert_same_dag(build_dag(result.compiled), dag_bag(out)["odd_ids"])
+
+
+def test_compiled_files_import_with_only_the_installed_package(tmp_path):
+    """As the README says: a compiled file in a project's dags/ imports wherever the runtime package is
+    installed, with no PYTHONPATH entry for the project and no variable; it finds that project's include/."""
+    from sagemaker_pipelines.paths import SOURCE_DIR
+
+    site = tmp_path / "site-packages"  # the package alone, as `pip install .` puts it: no checkout above
+    shutil.copytree(SOURCE_DIR / "sagemaker_pipelines", site / "sagemaker_pipelines")
+    project = tmp_path / "bundle"
+    shutil.copytree(CHECKOUT_ROOT / "include", project / "include")
+    from sagemaker_pipelines.toolkit.cli import main
+
+    assert main(["compile", "--out", str(project / "dags"), "--env", "local"]) == 0
+    probe = (
+        "import sys; from airflow.dag_processing.dagbag import DagBag;"
+        f"bag = DagBag(dag_folder={str(project / 'dags')!r});"
+        "assert not bag.import_errors, bag.import_errors;"
+        "import sagemaker_pipelines;"
+        "print(sorted(bag.dags), sagemaker_pipelines.__file__,"
+        " bag.dags['batch_inference'].task_dict['upload_data'].filename)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAGEMAKER_")}
+    env["PYTHONPATH"] = str(site)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "['batch_inference', 'iris_deploy', 'iris_script_mode', 'iris_training']" in done.stdout
+    assert str(site) in done.stdout and str(project / "include" / "data" / "test.csv") in done.stdout

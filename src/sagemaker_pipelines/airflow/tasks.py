@@ -1,7 +1,8 @@
 """Functions the generated tasks call when they run (never at DAG parse time).
 
-Only these functions are referenced by dotted name from compiled pipelines; a pipeline's own code
-comes from ``include/`` through :func:`call_include`, imported when its task runs.
+Only these functions (and the :class:`LoopbackOnly` guard) are referenced by dotted name from compiled
+pipelines; a pipeline's own code comes from ``include/`` through :func:`call_include`, imported when its
+task runs.
 """
 
 from __future__ import annotations
@@ -9,11 +10,16 @@ from __future__ import annotations
 import csv
 import importlib.util
 import inspect
+import ipaddress
+import os
 import sys
+import urllib.parse
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sagemaker_pipelines.format.environment import AIRFLOW_VARIABLE, ENV_VARIABLE
 from sagemaker_pipelines.paths import include_dir, include_path
 
 
@@ -57,3 +63,55 @@ def parse_csv(filepath: str) -> list[list[str]]:
 
 def parse_csv_skip_header(filepath: str) -> list[list[str]]:
     return list(_rows(filepath, skip_header=True))
+
+
+def is_loopback_url(url: str) -> bool:
+    """True for http(s)://127.x.x.x, [::1] or localhost: this machine, never an AWS account."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class LoopbackOnly:
+    """``pre_execute`` of every task in a loopback-only environment (``local``; ``endpoint: loopback-only``).
+
+    A DAG built for the local environment on a real deployment would send its requests wherever the AWS
+    connection points - or, with no such connection, to AWS with whatever credentials the worker has.
+    Before any request, this fails the task unless the connection's endpoints are on this machine.
+    """
+
+    environment: str
+    aws_conn_id: str
+
+    def endpoints(self) -> list[str | None]:
+        """The connection's endpoint and its per-service overrides; None stands for AWS's own endpoints."""
+        from airflow.sdk import BaseHook
+
+        try:
+            extra = BaseHook.get_connection(self.aws_conn_id).extra_dejson
+        except Exception as exc:  # AirflowNotFoundException and friends: no such connection here
+            raise self.refusal(f"there is no connection '{self.aws_conn_id}' ({exc})") from None
+        main = extra.get("endpoint_url") or os.environ.get("AWS_ENDPOINT_URL")
+        services = extra.get("service_config") or {}
+        return [main, *(s.get("endpoint_url") for s in services.values() if isinstance(s, dict))]
+
+    def refusal(self, reason: str) -> Exception:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        return AirflowFailException(
+            f"environment '{self.environment}' only talks to an AWS endpoint on this machine (127.0.0.1), "
+            f"but {reason}. This Airflow is running the '{self.environment}' environment, probably by "
+            f"accident: choose this deployment's environment with the {ENV_VARIABLE} environment variable "
+            f"or the Airflow Variable {AIRFLOW_VARIABLE} (e.g. 'aws'); see docs/deploy.md"
+        )
+
+    def __call__(self, context: Any = None) -> None:
+        for endpoint in self.endpoints():
+            if endpoint is None or not is_loopback_url(endpoint):
+                shown = f"points at {endpoint}" if endpoint else "has no endpoint_url (that is: AWS itself)"
+                raise self.refusal(f"connection '{self.aws_conn_id}' {shown}")

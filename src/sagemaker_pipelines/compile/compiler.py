@@ -16,6 +16,7 @@ from sagemaker_pipelines.compile.kinds.context import Pipeline
 from sagemaker_pipelines.format.semantics import dependencies_of
 
 _TASK_ARGS = ("retries", "trigger_rule", "pool")
+LOOPBACK_GUARD = "sagemaker_pipelines.airflow.tasks.LoopbackOnly"
 _TASK_DURATIONS = ("retry_delay", "execution_timeout")
 _DEFAULT_ARG_DURATIONS = ("retry_delay", "max_retry_delay", "execution_timeout")
 
@@ -93,6 +94,10 @@ def _task_args(ctx: TaskContext) -> dict[str, Any]:
         args["retry_delay"] = ctx.pipeline.environment.retry_delay
     if ctx.get("doc"):
         args["doc_md"] = ctx.get("doc")
+    environment = ctx.pipeline.environment
+    if environment.loopback_only:  # checked when the task runs: see airflow.tasks.LoopbackOnly
+        guard = {"environment": environment.name, "aws_conn_id": ctx.pipeline.aws_conn_id}
+        args["pre_execute"] = {"__callable__": LOOPBACK_GUARD, "__kwargs__": guard}
     return args
 
 

@@ -21,6 +21,7 @@ from sagemaker_pipelines.problems import PipelineInvalid, Problem
 ENV_VARIABLE = "SAGEMAKER_PIPELINES_ENV"
 AIRFLOW_VARIABLE = "sagemaker_pipelines_env"
 DEFAULT_ENVIRONMENT = "local"
+LOOPBACK_ONLY = "loopback-only"  # ``endpoint:`` value whose tasks refuse any endpoint off this machine
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class Environment:
     check_interval: int = 30
     retry_delay: int | None = None
     local: bool = False
+    loopback_only: bool = False  # tasks refuse an AWS endpoint off this machine (``endpoint: loopback-only``)
+    deferrable: bool | None = None  # default of the SageMaker tasks' ``deferrable``; None: Airflow's default
     values: dict[str, Any] = field(default_factory=dict)
     description: str = ""
 
@@ -67,9 +70,9 @@ def load_environment(name: str) -> Environment:
     shown = display_path(path)
     if not path.is_file():
         known = ", ".join(environment_names()) or "none"
-        raise PipelineInvalid(
-            [Problem(shown, message=f"no environment '{name}' (known: {known})", code="environment")]
-        )
+        hint = f"choose one with ${ENV_VARIABLE} or the Airflow Variable {AIRFLOW_VARIABLE}"
+        message = f"no environment '{name}' (known: {known})"
+        raise PipelineInvalid([Problem(shown, message=message, hint=hint, code="environment")])
     text = path.read_text()
     try:
         doc = load_document(text, shown)
@@ -91,6 +94,8 @@ def load_environment(name: str) -> Environment:
         check_interval=data.get("check_interval", 30),
         retry_delay=data.get("retry_delay"),
         local=data.get("local", False),
+        loopback_only=data.get("endpoint", LOOPBACK_ONLY if data.get("local") else "any") == LOOPBACK_ONLY,
+        deferrable=data.get("deferrable"),
         values=data.get("values", {}),
         description=data.get("description", ""),
     )

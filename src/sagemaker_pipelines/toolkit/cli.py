@@ -130,6 +130,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("pipeline", nargs="?", default="iris_training", metavar="PIPELINE")
     _add_env(p, "environment (default: local)")
+
+    p = commands.add_parser(
+        "iam-policy",
+        help="print the least-privilege IAM policy the pipelines' requests need",
+        description="Print the IAM policy (JSON) for the identity Airflow's workers use: the SageMaker "
+        "calls of every task on their resource ARNs, iam:PassRole of their roles to SageMaker, and S3 read "
+        "and write on the prefixes they use - generated from the compiled requests of one environment.",
+    )
+    p.add_argument("pipelines", nargs="*", metavar="PIPELINE", help="names or paths (default: all)")
+    _add_env(p)
+
+    commands.add_parser(
+        "airflow",
+        help="run a real Airflow here (UI, scheduler, triggerer) on the local AWS; see 'airflow --help'",
+        description="Start Airflow's processes against the local AWS endpoint; Ctrl-C stops them all.",
+        add_help=False,
+    )
     return parser
 
 
@@ -323,6 +340,29 @@ def _run(argv: list[str]) -> int:
     return run_main(argv)
 
 
+def _iam_policy(args: argparse.Namespace) -> int:
+    from sagemaker_pipelines.checker import check_file
+    from sagemaker_pipelines.project import discover
+    from sagemaker_pipelines.toolkit import iam_policy
+
+    paths = [_pipeline_path(spec) for spec in args.pipelines] if args.pipelines else discover()
+    environment, problems = _environment(args.env)
+    if environment is None:
+        return _report_invalid(problems)
+    results = [check_file(path, environment) for path in paths]
+    problems = [p for r in results for p in r.problems]
+    if problems:
+        return _report_invalid(problems)
+    print(iam_policy.render(iam_policy.policy([r.compiled for r in results], environment)), end="")
+    return 0
+
+
+def _airflow(argv: list[str]) -> int:
+    from sagemaker_pipelines.local.stack import main as stack_main
+
+    return stack_main(argv)
+
+
 _HANDLERS = {
     "validate": _validate,
     "render": _render,
@@ -331,6 +371,7 @@ _HANDLERS = {
     "new": _new,
     "sync": _sync,
     "docs": _docs,
+    "iam-policy": _iam_policy,
 }
 
 
@@ -338,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "run":  # everything after 'run' belongs to the local runner's own parser
         return _run(argv[1:])
+    if argv and argv[0] == "airflow":  # likewise for the local Airflow stack
+        return _airflow(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -2,9 +2,10 @@
 
 The files need neither dag-factory nor the YAML: a ``with DAG(...)`` block, one operator per task with
 its arguments as Python literals (requests as dict literals, durations as ``timedelta``), and ``a >> b``
-dependencies; ruff formats them. They still import :mod:`sagemaker_pipelines.airflow.tasks` (the functions
-tasks call when they run) and :func:`sagemaker_pipelines.paths.include_path` (files under include/), so
-they run with ``dags/`` on the Python path, as Airflow's DAG folder puts it.
+dependencies; ruff formats them. They still import the installed runtime package (``pip install .``):
+:mod:`sagemaker_pipelines.airflow.tasks` (the functions tasks call when they run) and
+:mod:`sagemaker_pipelines.paths`, which finds the project's ``include/`` from the file's own location
+(:func:`~sagemaker_pipelines.paths.use_project_of`), so they need no PYTHONPATH and no variable.
 """
 
 from __future__ import annotations
@@ -70,6 +71,9 @@ class _Code:
         if isinstance(value, dict):
             if set(value) == {"__callable__"}:
                 return self.callable(value["__callable__"])
+            if set(value) == {"__callable__", "__kwargs__"}:  # a call, as the DAG builder makes it
+                args = ", ".join(f"{k}={self.literal(v)}" for k, v in value["__kwargs__"].items())
+                return f"{self.callable(value['__callable__'])}({args})"
             items = ", ".join(f"{self.literal(k)}: {self.literal(v)}" for k, v in value.items())
             return "{" + items + "}"
         if isinstance(value, list):
@@ -180,6 +184,7 @@ def python_source(compiled: CompiledPipeline) -> str:
     """The DAG file of one compiled pipeline (unformatted; :func:`format_files` formats it)."""
     code = _Code()
     code.name("airflow.sdk.DAG")
+    use_project = code.name("sagemaker_pipelines.paths.use_project_of")
     operators: dict[str, str] = {}
     for task in compiled.tasks:
         operators[task.task_id] = code.name(task.operator)
@@ -208,6 +213,8 @@ def python_source(compiled: CompiledPipeline) -> str:
         _triple_quoted(docstring),
         "",
         code.import_lines(),
+        "",
+        f"{use_project}(__file__)  # include/ is the one beside this file's project, wherever it is deployed",
         "",
         f"DOC_MD = {_triple_quoted(compiled.dag.get('doc_md') or '')}",
         "",

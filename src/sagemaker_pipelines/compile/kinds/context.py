@@ -81,9 +81,12 @@ class TaskContext:
         return {"aws_conn_id": self.pipeline.aws_conn_id, "region_name": self.pipeline.region}
 
     def waiting_args(self) -> dict[str, Any]:
+        """How the job and endpoint operators wait; ``deferrable`` only when the task or environment says."""
+        deferrable = self.task.get("deferrable", self.pipeline.environment.deferrable)
         return {
             "wait_for_completion": self.task.get("wait_for_completion", True),
             "check_interval": self.pipeline.environment.check_interval,
+            **present(deferrable=deferrable),
         }
 
 

@@ -1,0 +1,216 @@
+"""``iam-policy``: the least-privilege IAM policy of the identity Airflow's workers use, from the requests.
+
+Generated from what the pipelines compile to in one environment, not from a hand-kept list: for each
+task, the SageMaker calls its operator (or sensor, or trigger) makes, on the ARNs of the names it uses
+(job names end in the run's timestamp, so their ARNs are ``<name>-*`` patterns, lower-cased as SageMaker
+writes them); ``iam:PassRole`` on every role a request hands to SageMaker, only to SageMaker; and S3 read
+and write on the bucket prefixes the requests and transfers name. The SageMaker execution role (what
+the jobs themselves may read and write) is a separate policy and not generated here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
+from sagemaker_pipelines.format.environment import Environment
+
+POLICY_VERSION = "2012-10-17"
+SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
+
+# The SageMaker calls each kind makes: (API operation, resource type of its ARN, where the name is).
+# A "describe" follows every create (existence check before, result or waiting after).
+_CALLS: dict[str, list[tuple[str, str, str]]] = {
+    "training": [("CreateTrainingJob", "training-job", "TrainingJobName")],
+    "tuning": [
+        ("CreateHyperParameterTuningJob", "hyper-parameter-tuning-job", "HyperParameterTuningJobName")
+    ],
+    "processing": [("CreateProcessingJob", "processing-job", "ProcessingJobName")],
+    "transform": [
+        ("CreateTransformJob", "transform-job", "TransformJobName"),
+        ("DescribeModel", "model", "ModelName"),
+    ],
+    "model": [("CreateModel", "model", "ModelName")],
+    "endpoint_config": [("CreateEndpointConfig", "endpoint-config", "EndpointConfigName")],
+    "endpoint": [
+        ("CreateEndpoint", "endpoint", "EndpointName"),
+        ("DescribeEndpointConfig", "endpoint-config", "EndpointConfigName"),
+    ],
+}
+_SENSED = {  # sensors: the describe call they poll, its resource type and the request field of that name
+    "training_sensor": ("DescribeTrainingJob", "training-job", "TrainingJobName"),
+    "transform_sensor": ("DescribeTransformJob", "transform-job", "TransformJobName"),
+    "tuning_sensor": (
+        "DescribeHyperParameterTuningJob",
+        "hyper-parameter-tuning-job",
+        "HyperParameterTuningJobName",
+    ),
+    "endpoint_sensor": ("DescribeEndpoint", "endpoint", "EndpointName"),
+}
+_ROLE_FIELDS = ("RoleArn", "ExecutionRoleArn")
+_S3_READ_WRITE = ["s3:GetObject", "s3:PutObject"]  # HeadObject needs GetObject too
+_XCOM = re.compile(r"ti\.xcom_pull\(task_ids='([^']+)'\)")
+
+
+def describe_of(operation: str) -> str:
+    """``CreateTrainingJob`` -> ``DescribeTrainingJob``: how the operators check and wait."""
+    return re.sub(r"^(Create|Update)", "Describe", operation)
+
+
+def name_pattern(value: str) -> str:
+    """A name as an ARN pattern: up to its first template, then ``*``; lower case as in SageMaker ARNs."""
+    fixed, templated, _ = value.partition("{{")
+    return fixed.lower() + ("*" if templated else "")
+
+
+class _Arns:
+    def __init__(self, environment: Environment) -> None:
+        parts = environment.role_arn.split(":")
+        self.partition, self.account, self.region = parts[1], parts[4], environment.region
+
+    def sagemaker(self, resource_type: str, name: str) -> str:
+        return f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:{resource_type}/{name}"
+
+    def s3(self, bucket: str, key: str | None = None) -> str:
+        return f"arn:{self.partition}:s3:::{bucket}" + ("" if key is None else f"/{key}")
+
+
+def _name_of(tasks: dict[str, CompiledTask], value: str, field: str) -> str:
+    """The name pattern of a field; one that reads another task's result is that task's own name."""
+    match = _XCOM.search(value)
+    if match and match.group(1) in tasks:
+        config = tasks[match.group(1)].kwargs.get("config", {})
+        if field in config:
+            return _name_of(tasks, config[field], field)
+    return name_pattern(value)
+
+
+def _sagemaker_calls(task: CompiledTask, tasks: dict[str, CompiledTask]) -> Iterator[tuple[str, str, str]]:
+    """(action, resource type, name pattern) of every SageMaker call the task makes."""
+    config = task.kwargs.get("config", {})
+    for operation, resource_type, field in _CALLS.get(task.kind, []):
+        if field not in config:
+            continue
+        name = _name_of(tasks, config[field], field)
+        if (
+            task.kind == "endpoint"
+            and operation == "CreateEndpoint"
+            and task.kwargs.get("operation") == "update"
+        ):
+            operation = "UpdateEndpoint"
+        yield f"sagemaker:{operation}", resource_type, name
+        if operation.startswith(("Create", "Update")):
+            yield f"sagemaker:{describe_of(operation)}", resource_type, name
+        if "Tags" in config:
+            yield "sagemaker:AddTags", resource_type, name
+    if task.kind in _SENSED:
+        action, resource_type, field = _SENSED[task.kind]
+        value = task.kwargs.get("job_name") or task.kwargs.get("endpoint_name") or ""
+        yield f"sagemaker:{action}", resource_type, _name_of(tasks, value, field)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _s3_locations(task: CompiledTask) -> Iterator[tuple[str, str]]:
+    """(bucket, key pattern) of every S3 location the task names: URIs, uploads and transfers."""
+    for text in _strings(task.kwargs):
+        for uri in re.findall(r"s3://[^\s'\"]+", text):
+            bucket, _, key = uri.removeprefix("s3://").partition("/")
+            yield bucket, key
+    for upload in task.kwargs.get("config", {}).get("S3Operations", {}).get("S3Upload", []):
+        yield upload["Bucket"], upload["Key"]
+    kwargs = task.kwargs
+    for bucket_arg, key_arg in (
+        ("dest_bucket", "dest_key"),
+        ("s3_bucket", "s3_key"),
+        ("bucket_name", "bucket_key"),
+    ):
+        if isinstance(kwargs.get(bucket_arg), str) and isinstance(kwargs.get(key_arg), str):
+            yield kwargs[bucket_arg], kwargs[key_arg]
+
+
+def _key_pattern(key: str) -> str:
+    """Up to the first template, then ``*``: ``code/{{ ts }}/x.tar.gz`` -> ``code/*``. A plain key gets a
+    ``*`` too: output locations are prefixes that jobs write below (``results`` -> ``results/x.out``)."""
+    return key.partition("{{")[0] + "*"
+
+
+def _roles(task: CompiledTask) -> Iterator[str]:
+    def walk(value: Any) -> Iterator[str]:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key in _ROLE_FIELDS and isinstance(item, str):
+                    yield item
+                else:
+                    yield from walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from walk(item)
+
+    yield from walk(task.kwargs.get("config", {}))
+
+
+def policy(pipelines: Iterable[CompiledPipeline], environment: Environment) -> dict[str, Any]:
+    """The IAM policy document (JSON-ready) that lets these pipelines' tasks run, and nothing more."""
+    arns = _Arns(environment)
+    by_resource: dict[str, set[str]] = defaultdict(set)
+    roles: set[str] = set()
+    objects: set[str] = set()
+    buckets: set[str] = set()
+    for pipeline in pipelines:
+        tasks = {t.task_id: t for t in pipeline.tasks}
+        for task in pipeline.tasks:
+            for action, resource_type, name in _sagemaker_calls(task, tasks):
+                by_resource[arns.sagemaker(resource_type, name)].add(action)
+            roles.update(_roles(task))
+            for bucket, key in _s3_locations(task):
+                objects.add(arns.s3(bucket, _key_pattern(key)))
+                buckets.add(arns.s3(bucket))
+    statements = []
+    grouped: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for resource, actions in by_resource.items():
+        grouped[tuple(sorted(actions))].append(resource)
+    for index, (actions, resources) in enumerate(sorted(grouped.items()), start=1):
+        statements.append(_statement(f"SageMaker{index}", list(actions), sorted(resources)))
+    if roles:
+        condition = {"StringEquals": {"iam:PassedToService": SAGEMAKER_PRINCIPAL}}
+        statements.append(_statement("PassRoleToSageMaker", ["iam:PassRole"], sorted(roles), condition))
+    if objects:
+        statements.append(_statement("S3ReadWrite", _S3_READ_WRITE, _widest(objects)))
+        # Unconditioned: with it, S3 answers a missing key with 404 (which the hooks expect), not 403.
+        statements.append(_statement("S3List", ["s3:ListBucket"], sorted(buckets)))
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def _widest(patterns: set[str]) -> list[str]:
+    """Drop the patterns another one covers (``a/b*`` covers ``a/b/c.csv*``): a shorter, equal policy."""
+    ordered = sorted(patterns)
+    kept: list[str] = []
+    for pattern in ordered:
+        if not any(pattern.startswith(k.removesuffix("*")) for k in kept):
+            kept.append(pattern)
+    return kept
+
+
+def _statement(sid: str, actions: list[str], resources: list[str], condition: dict | None = None) -> dict:
+    statement: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2) + "\n"

@@ -1,0 +1,213 @@
+"""A real ``make airflow`` stack for a module of tests: its own processes, port, state and pipelines.
+
+The stack runs exactly as ``make airflow`` runs it (``python -m sagemaker_pipelines.toolkit airflow``),
+in its own session like a terminal's foreground job, on free ports, with a temporary state folder and a
+temporary copy of the pipelines, so a test can add a broken file without touching the project. Tests
+talk to it only through its REST API (no token: the all-admins mode) and the local AWS endpoint it
+started. Scheduled runs are switched off (``[scheduler] use_job_schedule``) so that unpausing a DAG
+runs only what a test triggers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+# Tests here that import Airflow in this process get a throw-away home (the stacks have their own).
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-stack-tests-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "false")
+
+from sagemaker_pipelines.local.processes import free_port
+from sagemaker_pipelines.local.stack import READY_LINE
+from sagemaker_pipelines.paths import CHECKOUT_ROOT, SOURCE_DIR
+
+EXAMPLES = ("batch_inference", "iris_deploy", "iris_script_mode", "iris_training")
+HERE = Path(__file__).parent
+START_TIMEOUT = 300
+
+
+@dataclass
+class Api:
+    """The REST API of a running stack, as plain HTTP with JSON."""
+
+    base: str
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as exc:
+            raise AssertionError(f"{method} {path}: HTTP {exc.code} {exc.read().decode()[:500]}") from None
+
+    def get(self, path: str) -> Any:
+        return self.call("GET", path)
+
+    def dag_ids(self) -> set[str]:
+        return {d["dag_id"] for d in self.get("/api/v2/dags?limit=100")["dags"]}
+
+    def trigger(self, dag_id: str, conf: dict | None = None) -> str:
+        """Unpause (as a user does in the UI) and trigger a run; its run id."""
+        self.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+        run = self.call("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf or {}})
+        return run["dag_run_id"]
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
+        tis = self.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
+        return {ti["task_id"]: ti["state"] for ti in tis}
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 240) -> str:
+        """Poll the run until it finishes; its final state (a failure explains itself)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")["state"]
+            if state in ("success", "failed"):
+                return state
+            time.sleep(2)
+        raise AssertionError(
+            f"{dag_id} {run_id} still running after {timeout} s: {self.task_states(dag_id, run_id)}"
+        )
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
+        content = self.get(path + "?full_content=true")["content"]
+        if isinstance(content, list):
+            return "\n".join(json.dumps(item) if not isinstance(item, str) else item for item in content)
+        return str(content)
+
+
+@dataclass
+class RunningStack:
+    process: subprocess.Popen
+    api: Api
+    state_dir: Path
+    pipelines: Path
+    output_path: Path
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def aws_endpoint(self) -> str:
+        info = json.loads((self.state_dir / "aws" / "server.json").read_text())
+        return f"http://127.0.0.1:{info['port']}"
+
+    def descendants(self) -> list[psutil.Process]:
+        try:
+            return psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
+    def interrupt(self, timeout: float = 90) -> int:
+        """Ctrl-C: SIGINT to the stack's process group, as a terminal sends it; its exit status."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        return self.process.wait(timeout=timeout)
+
+
+def _copy_pipelines(target: Path, names: tuple[str, ...], extra: tuple[Path, ...]) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(CHECKOUT_ROOT / "pipelines" / f"{name}.yaml", target)
+    for path in extra:
+        shutil.copy(path, target)
+    return target
+
+
+def start_stack(
+    tmp: Path, *, executor: str = "local", pipelines: tuple[str, ...] = EXAMPLES, extra=()
+) -> RunningStack:
+    """Start the stack and wait for its ready line (it prints it once every component is healthy)."""
+    folder = _copy_pipelines(tmp / "pipelines", pipelines, tuple(extra))
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(SOURCE_DIR), str(CHECKOUT_ROOT), os.environ.get("PYTHONPATH", "")]
+        ),
+        "SAGEMAKER_PIPELINES_DIR": str(folder),
+        "SAGEMAKER_DAGS_DIR": str(tmp / "dags"),  # the stack writes each pipeline's DAG file there
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+    }
+    env.pop("SAGEMAKER_PIPELINES_ENV", None)
+    argv = [sys.executable, "-m", "sagemaker_pipelines.toolkit", "airflow", "--port", str(port)]
+    argv += ["--executor", executor, "--state-dir", str(tmp / "state")]
+    output_path = tmp / "stack.out"
+    process = subprocess.Popen(
+        argv,
+        cwd=CHECKOUT_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    stack = RunningStack(process, Api(f"http://127.0.0.1:{port}"), tmp / "state", folder, output_path)
+    ready = threading.Event()
+
+    def pump() -> None:
+        with output_path.open("w") as copy:
+            for line in process.stdout:
+                stack.lines.append(line)
+                copy.write(line)
+                copy.flush()
+                if line.startswith(READY_LINE):
+                    ready.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = time.monotonic() + START_TIMEOUT
+    while not ready.wait(1):
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_stack(stack)
+            raise AssertionError(f"the stack did not come up:\n{stack.output[-5000:]}")
+    return stack
+
+
+def stop_stack(stack: RunningStack) -> None:
+    """Teardown for a stack a test did not stop itself: Ctrl-C, then SIGKILL whatever is left."""
+    if stack.process.poll() is not None:
+        return
+    processes = [psutil.Process(stack.process.pid), *stack.descendants()]
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        stack.interrupt()
+    for proc in processes:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            continue
+
+
+def wait_until(predicate, timeout: float, what: str, interval: float = 2.0):
+    """The predicate's first truthy value, polling; an AssertionError naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"{what}: not within {timeout:.0f} s (last: {last!r})")
+
+
+@pytest.fixture(scope="module")
+def deferred_pipeline() -> Path:
+    return HERE / "pipelines" / "iris_deferred.yaml"

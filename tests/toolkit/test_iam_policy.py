@@ -1,0 +1,205 @@
+"""``iam-policy``: every call a rendered request needs is allowed, on its own resource, and little else.
+
+What a task needs is derived here independently of the generator: from the compiled requests (the
+name each one gives its resource, rendered as a run would render it) and from botocore's model of the
+SageMaker API (the operation each kind sends, the ``Describe`` counterpart the operators check and wait
+with, the request members that hand a role to SageMaker and those holding S3 locations). A small
+evaluator of IAM's matching rules (wildcards, conditions) then asks the generated policy.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+import botocore.session
+import pytest
+
+from sagemaker_pipelines.checker import check_file
+from sagemaker_pipelines.compile.kinds import KINDS
+from sagemaker_pipelines.format.environment import environment_names, load_environment
+from sagemaker_pipelines.project import discover
+from sagemaker_pipelines.toolkit import iam_policy
+
+from .conftest import PIPELINES
+
+EVERY_KIND = Path(__file__).parents[1] / "core" / "good_inputs" / "every_kind.yaml"
+RUN = "20210731T000000-1"  # what `{{ dag_run.run_after | ts_nodash }}-{{ ti.try_number }}` renders to
+SAGEMAKER = botocore.session.get_session().get_service_model("sagemaker")
+S3_OPERATIONS = set(botocore.session.get_session().get_service_model("s3").operation_names)
+S3_LIST_ACTIONS = {"s3:ListBucket"}  # the IAM action of ListObjects and ListObjectsV2
+
+
+def render(value: str) -> str:
+    return re.sub(
+        r"\{\{.*?\}\}", "x", value.replace("{{ dag_run.run_after | ts_nodash }}-{{ ti.try_number }}", RUN)
+    )
+
+
+def allowed(policy: dict, action: str, resource: str, context: dict[str, str] | None = None) -> bool:
+    """IAM's rule for Allow statements: action and resource match a pattern, every condition holds."""
+    context = context or {}
+    for statement in policy["Statement"]:
+        if statement["Effect"] != "Allow":
+            continue
+        if not any(fnmatchcase(action, a) for a in statement["Action"]):
+            continue
+        if not any(fnmatchcase(resource, r) for r in statement["Resource"]):
+            continue
+        conditions = statement.get("Condition", {})
+        ok = True
+        for operator, pairs in conditions.items():
+            for key, wanted in pairs.items():
+                wanted = wanted if isinstance(wanted, list) else [wanted]
+                got = context.get(key)
+                match = fnmatchcase if operator == "StringLike" else str.__eq__
+                ok &= got is not None and any(match(got, w) for w in wanted)
+        if ok:
+            return True
+    return False
+
+
+def resource_type(operation: str) -> str:
+    """``CreateHyperParameterTuningJob`` -> ``hyper-parameter-tuning-job``, as in SageMaker's ARNs."""
+    noun = re.sub(r"^(Create|Describe|Update)", "", operation)
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", noun).lower()
+
+
+def walk_request(shape, value, path=""):
+    """(member name, botocore shape, value) of every member of a request, following botocore's model."""
+    if shape.type_name == "structure" and isinstance(value, dict):
+        for name, item in value.items():
+            member = shape.members[name]  # an unknown member would be a request_check bug
+            yield name, member, item
+            yield from walk_request(member, item, f"{path}.{name}")
+    elif shape.type_name == "list" and isinstance(value, list):
+        for item in value:
+            yield from walk_request(shape.member, item, path)
+    elif shape.type_name == "map" and isinstance(value, dict):
+        for item in value.values():
+            yield from walk_request(shape.value, item, path)
+
+
+def needs(compiled, arn) -> list[tuple[str, str, dict]]:
+    """(action, resource ARN, request context) of every call the pipeline's tasks make."""
+    tasks = {t.task_id: t for t in compiled.tasks}
+    wanted = []
+
+    def name_in(task_id: str, member: str) -> str:
+        value = tasks[task_id].kwargs["config"][member]
+        ref = re.search(r"task_ids='([^']+)'", value)
+        return name_in(ref.group(1), member) if ref else render(value)
+
+    for task in compiled.tasks:
+        operation = KINDS[task.kind].api_operation
+        config = task.kwargs.get("config", {})
+        if operation:
+            op = SAGEMAKER.operation_model(operation)
+            noun = resource_type(operation)
+            member = operation.removeprefix("Create") + "Name"
+            assert member in op.input_shape.required_members, (operation, member)
+            describe = "Describe" + operation.removeprefix("Create")
+            assert describe in SAGEMAKER.operation_names
+            target = arn("sagemaker", f"{noun}/{name_in(task.task_id, member).lower()}")
+            wanted += [(f"sagemaker:{operation}", target, {}), (f"sagemaker:{describe}", target, {})]
+            request = {
+                k: v for k, v in config.items() if k != "S3Operations"
+            }  # the operator's, not the API's
+            for upload in config.get("S3Operations", {}).get("S3Upload", []):  # done before the request
+                wanted.append(
+                    ("s3:PutObject", f"arn:aws:s3:::{upload['Bucket']}/{render(upload['Key'])}", {})
+                )
+            for name, shape, value in walk_request(op.input_shape, request):
+                if name.endswith("RoleArn") and shape.type_name == "string":
+                    wanted.append(("iam:PassRole", value, {"iam:PassedToService": "sagemaker.amazonaws.com"}))
+                if isinstance(value, str) and value.startswith("s3://"):
+                    bucket, _, key = render(value).removeprefix("s3://").partition("/")
+                    wanted += [
+                        (f"s3:{a}", f"arn:aws:s3:::{bucket}/{key}", {}) for a in ("GetObject", "PutObject")
+                    ]
+            if task.kind == "transform":  # the operator describes the model it transformed with
+                model = name_in(task.task_id, "ModelName").lower()
+                wanted.append(("sagemaker:DescribeModel", arn("sagemaker", f"model/{model}"), {}))
+        if task.kind.endswith("_sensor") and task.kind != "s3_key_sensor":
+            watched = KINDS[task.kind.removesuffix("_sensor")].api_operation
+            describe = "Describe" + watched.removeprefix("Create")
+            assert describe in SAGEMAKER.operation_names
+            value = task.kwargs.get("job_name") or task.kwargs["endpoint_name"]
+            ref = re.search(r"task_ids='([^']+)'", value)
+            name = name_in(ref.group(1), watched.removeprefix("Create") + "Name") if ref else render(value)
+            wanted.append(
+                (f"sagemaker:{describe}", arn("sagemaker", f"{resource_type(watched)}/{name.lower()}"), {})
+            )
+    return wanted
+
+
+@pytest.fixture(scope="module", params=environment_names())
+def compiled(request):
+    environment = load_environment(request.param)
+    results = [check_file(path, environment) for path in [*discover(PIPELINES), EVERY_KIND]]
+    assert all(r.ok for r in results), [p for r in results for p in r.problems]
+    pipelines = [r.compiled for r in results]
+    return environment, pipelines, iam_policy.policy(pipelines, environment)
+
+
+def _arn_maker(environment):
+    account = environment.role_arn.split(":")[4]
+
+    def arn(service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{environment.region}:{account}:{resource}"
+
+    return arn
+
+
+def test_every_call_a_rendered_request_needs_is_allowed(compiled):
+    environment, pipelines, policy = compiled
+    arn = _arn_maker(environment)
+    checked = 0
+    for pipeline in pipelines:
+        for action, resource, context in needs(pipeline, arn):
+            assert allowed(policy, action, resource, context), (pipeline.dag_id, action, resource)
+            checked += 1
+    assert checked > 40  # every kind of every example, not a vacuous loop
+
+
+def test_every_action_is_a_real_api_operation(compiled):
+    _, _, policy = compiled
+    for statement in policy["Statement"]:
+        for action in statement["Action"]:
+            service, _, operation = action.partition(":")
+            if service == "sagemaker":
+                assert operation in SAGEMAKER.operation_names, action
+            elif service == "s3":
+                assert operation in S3_OPERATIONS or action in S3_LIST_ACTIONS, action
+            else:
+                assert action == "iam:PassRole", action
+
+
+def test_least_privilege(compiled):
+    environment, _, policy = compiled
+    arn = _arn_maker(environment)
+    for statement in policy["Statement"]:
+        assert "*" not in statement["Action"] and "*" not in statement["Resource"]
+        assert all(":*" not in a for a in statement["Action"])
+    # Another job's name, another action, another bucket, another role, another service: all denied.
+    assert not allowed(policy, "sagemaker:CreateTrainingJob", arn("sagemaker", "training-job/someone-else-1"))
+    assert not allowed(policy, "sagemaker:DeleteModel", arn("sagemaker", "model/train-iris-1"))
+    assert not allowed(policy, "s3:GetObject", "arn:aws:s3:::another-bucket/iris/results/x")
+    assert not allowed(policy, "s3:DeleteObject", f"arn:aws:s3:::{environment.bucket}/iris/results/x")
+    role = environment.role_arn
+    assert allowed(policy, "iam:PassRole", role, {"iam:PassedToService": "sagemaker.amazonaws.com"})
+    assert not allowed(policy, "iam:PassRole", role, {"iam:PassedToService": "ec2.amazonaws.com"})
+    assert not allowed(policy, "iam:PassRole", role.replace(":role/", ":role/admin-"), {})
+
+
+def test_cli_prints_the_policy_for_one_environment(run_cli):
+    status, out, _ = run_cli("iam-policy", "--env", "aws")
+    assert status == 0
+    document = json.loads(out)
+    assert document["Version"] == "2012-10-17"
+    assert any(
+        "arn:aws:iam::559345414282:role/SageMakerExecutionRole" in s["Resource"]
+        for s in document["Statement"]
+    )
