@@ -11,7 +11,7 @@ FORMAT ?= human
 FILES ?=
 N ?=
 
-.PHONY: install lock lint format test validate render graph compile new sync docs run bench clean
+.PHONY: install lock lint format test validate render graph compile new sync schemas docs run bench clean
 
 install: $(VENV)/.installed
 
@@ -58,7 +58,11 @@ new: install
 sync: install
 	$(CLI) sync
 
-docs: install
+# The schemas' generated parts (instance types, the editors' authored view), then the reference.
+schemas: install
+	$(CLI) schemas
+
+docs: schemas
 	$(CLI) docs
 
 run: install

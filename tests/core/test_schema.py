@@ -141,7 +141,7 @@ def test_name_lengths_leave_room_for_the_run_suffix():
 @pytest.mark.parametrize("path", sorted(PIPELINES.glob("*.yaml")), ids=lambda p: p.name)
 def test_example_pipelines_point_editors_at_the_schema(path):
     first = path.read_text().splitlines()[0]
-    assert first == "# yaml-language-server: $schema=../schemas/pipeline.schema.json"
+    assert first == "# yaml-language-server: $schema=../schemas/pipeline.authored.schema.json"
 
 
 @pytest.mark.parametrize(

@@ -124,6 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if the file is stale")
 
     p = commands.add_parser(
+        "schemas",
+        help="regenerate the schemas' generated parts and the editors' view",
+        description="Rewrite the instance-type lists of schemas/pipeline.schema.json (botocore) and "
+        "schemas/pipeline.authored.schema.json, the schema of pipelines as written, for editors.",
+    )
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file is stale")
+
+    p = commands.add_parser(
         "run",
         help="run a pipeline locally (moto + local jobs); see 'run --help'",
         description="Run a pipeline on this machine. Options after the pipeline go to the local runner.",
@@ -317,6 +325,22 @@ def _docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schemas(args: argparse.Namespace) -> int:
+    from sagemaker_pipelines.paths import display_path
+    from sagemaker_pipelines.toolkit.generators import files
+
+    if args.check:
+        stale = files.stale_files()
+        for path in stale:
+            print(f"{display_path(path)} is stale: run 'make schemas' and commit it", file=sys.stderr)
+        return 1 if stale else 0
+    written = files.write_files()
+    for path in written:
+        print(f"wrote {display_path(path)}")
+    print("generated files are up to date" if not written else f"{len(written)} files rewritten")
+    return 0
+
+
 def _run(argv: list[str]) -> int:
     from sagemaker_pipelines.local.run import main as run_main
 
@@ -331,6 +355,7 @@ _HANDLERS = {
     "new": _new,
     "sync": _sync,
     "docs": _docs,
+    "schemas": _schemas,
 }
 
 
