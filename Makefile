@@ -13,7 +13,9 @@ N ?=
 
 .PHONY: install lock lint format test validate render graph compile new sync schemas docs run bench clean
 
-install: $(VENV)/.installed
+EDITOR := tools/editor
+
+install: $(VENV)/.installed $(EDITOR)/node_modules/.installed
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -23,6 +25,12 @@ $(VENV)/.installed: requirements.txt
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
 	  || echo "warning: Graphviz could not be installed; 'make graph' will write Mermaid only"; }
 	@touch $@
+
+# The editors' YAML language server, pinned by package-lock.json (tests/editor drives it over LSP).
+$(EDITOR)/node_modules/.installed: $(EDITOR)/package.json $(EDITOR)/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  (cd $(EDITOR) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) && touch $@; \
+	else echo "warning: npm (Node.js 20) not found; the editor tests (tests/editor) will fail"; fi
 
 # Re-resolve requirements.in into the pinned lock (needs the package registry).
 lock: $(VENV)/.installed
