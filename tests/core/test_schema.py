@@ -250,3 +250,17 @@ def test_every_unknown_key_of_a_mapping_is_reported_where_it_is():
         (8, 5, "tasks.train.volum_size", "did you mean 'volume_size'?"),
         (9, 5, "tasks.train.max_runtim", "did you mean 'max_runtime'?"),
     ]
+
+
+def test_instance_type_lists_are_botocores_own():
+    """Each ``*_instance_type`` enum is the SageMaker API's list for that request field, as the pinned
+    botocore models it; a botocore upgrade that changes a list fails here until ``make schemas``."""
+    import botocore.session
+
+    from sagemaker_pipelines.toolkit.generators.instance_types import SHAPES
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    lists = {name: node for name, node in PIPELINE["$defs"].items() if name.endswith("_instance_type")}
+    assert set(lists) == set(SHAPES)
+    for name, shape in SHAPES.items():
+        assert lists[name]["enum"] == sorted(model.shape_for(shape).enum), f"{name} differs from {shape}"
