@@ -17,10 +17,13 @@ EDITOR := tools/editor
 
 install: $(VENV)/.installed $(EDITOR)/node_modules/.installed
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-image-data.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(VENV)/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 	$(VENV)/bin/uv pip sync -q --compile-bytecode --python $(PY) requirements.txt
+	@# The SDK's image data, which make schemas reads (never imported; its dependencies conflict with
+	@# Airflow's): after the sync, which removes what requirements.txt does not list.
+	$(VENV)/bin/uv pip install -q --no-deps --python $(PY) -r requirements-image-data.txt
 	@command -v dot >/dev/null || { echo "installing Graphviz (apt-get)"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
 	  || echo "warning: Graphviz could not be installed; 'make graph' will write Mermaid only"; }
@@ -66,7 +69,8 @@ new: install
 sync: install
 	$(CLI) sync
 
-# The schemas' generated parts (instance types, the editors' authored view), then the reference.
+# The generated files: compile/image_data.json (SageMaker SDK image data), the schema's instance types
+# (botocore), algorithms, regions and framework versions, and the editors' authored view; then the docs.
 schemas: install
 	$(CLI) schemas
 

@@ -162,7 +162,11 @@ def _explain(
         expected = title if title and len(allowed) > 12 else f"one of: {_allowed_list(allowed)}"
         return path, f"found {_found(value)}, expected {expected}", did_you_mean(value, allowed)
     if kind == "type":
-        return path, f"found {_found(value)}, expected {_type_words(schema.get('type'))}", ""
+        quote = (
+            isinstance(value, int | float) and not isinstance(value, bool) and schema.get("type") == "string"
+        )
+        hint = "put it in quotes: YAML reads it as a number" if quote else ""
+        return path, f"found {_found(value)}, expected {_type_words(schema.get('type'))}", hint
     if kind == "pattern":
         expected = title or outer_title or f"a string matching {schema['pattern']}"
         return path, f"found {_found(value)}, expected {expected}", ""
@@ -245,9 +249,15 @@ def check_against_schema(
     """Every schema failure of ``doc`` as a Problem (all at once, sorted by position)."""
     problems = []
     seen = set()
-    for prefix, error in _schema_errors(schema, doc.data):
-        for leaf in _flatten([error]):
-            problems.extend(_problem(doc, file, schema, prefix, leaf, skip, seen))
+    leaves = [
+        (prefix, leaf) for prefix, error in _schema_errors(schema, doc.data) for leaf in _flatten([error])
+    ]
+    # A value of the wrong type is one mistake: its type is the problem, not also the values it misses.
+    mistyped = {(*prefix, *leaf.absolute_path) for prefix, leaf in leaves if leaf.validator == "type"}
+    for prefix, leaf in leaves:
+        if leaf.validator in ("enum", "const") and (*prefix, *leaf.absolute_path) in mistyped:
+            continue
+        problems.extend(_problem(doc, file, schema, prefix, leaf, skip, seen))
     return sorted(problems)
 
 

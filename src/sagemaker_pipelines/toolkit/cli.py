@@ -126,10 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "schemas",
         help="regenerate the schemas' generated parts and the editors' view",
-        description="Rewrite the instance-type lists of schemas/pipeline.schema.json (botocore) and "
-        "schemas/pipeline.authored.schema.json, the schema of pipelines as written, for editors.",
+        description="Rewrite compile/image_data.json (the SageMaker SDK's image data), the generated "
+        "lists of schemas/pipeline.schema.json (instance types from botocore; algorithms, regions and "
+        "framework versions) and schemas/pipeline.authored.schema.json, the schema editors use.",
     )
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file is stale")
+    p.add_argument(
+        "--sdk-wheel", type=Path, metavar="WHEEL", help="read a sagemaker-core wheel, not the installed one"
+    )
 
     p = commands.add_parser(
         "run",
@@ -329,16 +333,19 @@ def _schemas(args: argparse.Namespace) -> int:
     from sagemaker_pipelines.paths import display_path
     from sagemaker_pipelines.toolkit.generators import files
 
-    if args.check:
-        stale = files.stale_files()
-        for path in stale:
+    generated = files.generate(args.sdk_wheel)
+    for note in generated.notes:
+        print(f"note: {note}", file=sys.stderr)
+    stale = generated.stale()
+    for path in stale:
+        if args.check:
             print(f"{display_path(path)} is stale: run 'make schemas' and commit it", file=sys.stderr)
-        return 1 if stale else 0
-    written = files.write_files()
-    for path in written:
-        print(f"wrote {display_path(path)}")
-    print("generated files are up to date" if not written else f"{len(written)} files rewritten")
-    return 0
+        else:
+            path.write_text(generated.files[path], encoding="utf-8")
+            print(f"wrote {display_path(path)}")
+    if not stale:
+        print("the generated files are up to date")
+    return 1 if stale and args.check else 0
 
 
 def _run(argv: list[str]) -> int:
