@@ -10,6 +10,15 @@ PIPELINE ?= iris_training
 FORMAT ?= human
 FILES ?=
 N ?=
+# ENV=<name>: the environment of validate (default: every one), render, graph and compile (default:
+# $$SAGEMAKER_PIPELINES_ENV or local). A shell's own ENV (sh's start-up file: a path) is not a name.
+ifeq ($(origin ENV),environment)
+ifneq ($(findstring /,$(ENV)),)
+ENV :=
+endif
+endif
+ALLOW_LOCAL ?=
+ENV_FLAG = $(if $(ENV),--env $(ENV))
 
 .PHONY: install lock lint format test validate render graph compile new sync schemas docs run bench clean
 
@@ -52,16 +61,17 @@ test: install lint
 	$(PY) -m pytest
 
 validate: install
-	$(CLI) validate --format $(FORMAT) $(FILES)
+	$(CLI) validate --format $(FORMAT) $(ENV_FLAG) $(FILES)
 
 render: install
-	$(CLI) render $(PIPELINE)
+	$(CLI) render $(PIPELINE) $(ENV_FLAG)
 
 graph: install
-	$(CLI) graph $(PIPELINE)
+	$(CLI) graph $(PIPELINE) $(ENV_FLAG)
 
+# The files carry one environment's bucket, role and connection: local (the emulator) only if asked.
 compile: install
-	$(CLI) compile
+	$(CLI) compile $(ENV_FLAG) $(if $(ALLOW_LOCAL),--allow-local)
 
 new: install
 	$(CLI) new $(NAME) --template $(or $(TEMPLATE),training)

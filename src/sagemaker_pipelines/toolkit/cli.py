@@ -85,13 +85,19 @@ def build_parser() -> argparse.ArgumentParser:
         "compile",
         help="write pipelines as plain Python DAG files",
         description="Write each pipeline as a readable, ruff-formatted Python DAG file that builds the "
-        "same DAG as the YAML loader.",
+        "same DAG as the YAML loader, for one environment: its bucket, role and connection are written "
+        "into the files. A local (emulator) environment needs --allow-local.",
     )
     p.add_argument("pipelines", nargs="*", metavar="PIPELINE", help="names or paths (default: all)")
     p.add_argument(
         "--out", type=Path, default=None, metavar="DIR", help="output folder (default: build/compiled_dags)"
     )
-    _add_env(p)
+    _add_env(p, f"environment the files are for (default: ${ENV_VARIABLE} or {DEFAULT_ENVIRONMENT})")
+    p.add_argument(
+        "--allow-local",
+        action="store_true",
+        help="compile for a local environment (the emulator on 127.0.0.1)",
+    )
 
     p = commands.add_parser(
         "new",
@@ -245,6 +251,13 @@ def _compile(args: argparse.Namespace) -> int:
     environment, problems = _environment(args.env)
     if environment is None:
         return _report_invalid(problems)
+    if environment.local and not args.allow_local:
+        raise CommandError(
+            f"'{environment.name}' is a local environment: its emulator bucket, role and connection would be "
+            "written into the DAG files. Choose where they run (--env aws, make compile ENV=aws), or pass "
+            "--allow-local (make compile ENV=local ALLOW_LOCAL=1)"
+        )
+    print(f"environment {environment.name}: region {environment.region}, bucket {environment.bucket}")
     outcome = compile_folder(paths, environment, args.out, prune=not args.pipelines)
     for path in outcome.written:
         print(f"wrote {path}")
