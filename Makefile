@@ -61,17 +61,17 @@ test: install lint
 	$(PY) -m pytest
 
 validate: install
-	$(CLI) validate --format $(FORMAT) $(ENV_FLAG) $(FILES)
+	@$(CLI) validate --format $(FORMAT) $(ENV_FLAG) $(FILES)
 
 render: install
-	$(CLI) render $(PIPELINE) $(ENV_FLAG)
+	@$(CLI) render $(PIPELINE) $(ENV_FLAG)
 
 graph: install
-	$(CLI) graph $(PIPELINE) $(ENV_FLAG)
+	@$(CLI) graph $(PIPELINE) $(ENV_FLAG)
 
 # The files carry one environment's bucket, role and connection: local (the emulator) only if asked.
 compile: install
-	$(CLI) compile $(ENV_FLAG) $(if $(ALLOW_LOCAL),--allow-local)
+	@$(CLI) compile $(ENV_FLAG) $(if $(ALLOW_LOCAL),--allow-local)
 
 new: install
 	$(CLI) new $(NAME) --template $(or $(TEMPLATE),training)
