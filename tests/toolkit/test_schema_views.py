@@ -213,3 +213,17 @@ def test_the_view_of_a_new_kind_follows_the_source():
     )
     errors = [tuple(e.absolute_path) for e in view.iter_errors(load_document(text, "p.yaml").data)]
     assert errors == [("tasks", "d")]  # the unknown field 'bogus', found through the demo branch
+
+
+def test_schemas_check_names_a_stale_file_and_schemas_rewrites_it(tmp_path, monkeypatch, capsys):
+    source, view = tmp_path / "pipeline.schema.json", tmp_path / "pipeline.authored.schema.json"
+    source.write_text(files.source_schema_path().read_text())
+    view.write_text("{}")
+    monkeypatch.setattr(files, "source_schema_path", lambda: source)
+    monkeypatch.setattr(files, "authored_schema_path", lambda: view)
+    assert files.run(check=True) == 1
+    assert "pipeline.authored.schema.json is stale: run 'make schemas'" in capsys.readouterr().err
+    assert view.read_text() == "{}"
+    assert files.run() == 0
+    assert json.loads(view.read_text()) == AUTHORED
+    assert files.run(check=True) == 0

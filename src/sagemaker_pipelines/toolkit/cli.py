@@ -343,22 +343,9 @@ def _docs(args: argparse.Namespace) -> int:
 
 
 def _schemas(args: argparse.Namespace) -> int:
-    from sagemaker_pipelines.paths import display_path
     from sagemaker_pipelines.toolkit.generators import files
 
-    generated = files.generate(args.sdk_wheel)
-    for note in generated.notes:
-        print(f"note: {note}", file=sys.stderr)
-    stale = generated.stale()
-    for path in stale:
-        if args.check:
-            print(f"{display_path(path)} is stale: run 'make schemas' and commit it", file=sys.stderr)
-        else:
-            path.write_text(generated.files[path], encoding="utf-8")
-            print(f"wrote {display_path(path)}")
-    if not stale:
-        print("the generated files are up to date")
-    return 1 if stale and args.check else 0
+    return files.run(check=args.check, sdk_wheel=args.sdk_wheel)
 
 
 def _run(argv: list[str]) -> int:

@@ -9,11 +9,12 @@ change it, formatted as committed.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sagemaker_pipelines.compile.images import DATA_PATH
-from sagemaker_pipelines.paths import schemas_dir
+from sagemaker_pipelines.paths import display_path, schemas_dir
 from sagemaker_pipelines.toolkit.generators import image_data, instance_types, schema_views
 
 
@@ -57,3 +58,20 @@ def generate(sdk_wheel: Path | None = None) -> Generated:
     out.files[source_schema_path()] = schema_views.render(source)
     out.files[authored_schema_path()] = schema_views.render(schema_views.authored_view(source))
     return out
+
+
+def run(check: bool = False, sdk_wheel: Path | None = None) -> int:
+    """``sagemaker-pipelines schemas [--check]``: write the stale files, or (check) name them and exit 1."""
+    generated = generate(sdk_wheel)
+    for note in generated.notes:
+        print(f"note: {note}", file=sys.stderr)
+    stale = generated.stale()
+    for path in stale:
+        if check:
+            print(f"{display_path(path)} is stale: run 'make schemas' and commit it", file=sys.stderr)
+        else:
+            path.write_text(generated.files[path], encoding="utf-8")
+            print(f"wrote {display_path(path)}")
+    if not stale:
+        print("the generated files are up to date")
+    return 1 if stale and check else 0
