@@ -13,17 +13,30 @@ N ?=
 PORT ?= 8080
 EXECUTOR ?= local
 DAGS ?=
-# ENV only from the command line: a shell's own ENV variable (sh's startup file) must not leak in.
-IAM_ENV := $(if $(filter command line,$(origin ENV)),$(ENV),aws)
+# ENV=<name>: the environment of validate (default: every one), render, graph and compile (default:
+# $$SAGEMAKER_PIPELINES_ENV or local). A shell's own ENV (sh's start-up file: a path) is not a name.
+ifeq ($(origin ENV),environment)
+ifneq ($(findstring /,$(ENV)),)
+ENV :=
+endif
+endif
+ALLOW_LOCAL ?=
+ENV_FLAG = $(if $(ENV),--env $(ENV))
+IAM_ENV := $(or $(ENV),aws)
 
-.PHONY: install lock lint format test validate render graph compile new sync docs run airflow iam-policy bench clean
+.PHONY: install lock lint format test validate render graph compile new sync schemas docs run airflow iam-policy bench clean
 
-install: $(VENV)/.installed
+EDITOR := tools/editor
 
-$(VENV)/.installed: requirements.txt
+install: $(VENV)/.installed $(EDITOR)/node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-image-data.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(VENV)/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 	$(VENV)/bin/uv pip sync -q --compile-bytecode --python $(PY) requirements.txt
+	@# The SDK's image data, which make schemas reads (never imported; its dependencies conflict with
+	@# Airflow's): after the sync, which removes what requirements.txt does not list.
+	$(VENV)/bin/uv pip install -q --no-deps --python $(PY) -r requirements-image-data.txt
 	@command -v dot >/dev/null || { echo "installing Graphviz (apt-get)"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
 	  || echo "warning: Graphviz could not be installed; 'make graph' will write Mermaid only"; }
@@ -31,6 +44,12 @@ $(VENV)/.installed: requirements.txt
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null) \
 	  || echo "warning: Redis could not be installed; 'make airflow EXECUTOR=celery' will not start"; }
 	@touch $@
+
+# The editors' YAML language server, pinned by package-lock.json (tests/editor drives it over LSP).
+$(EDITOR)/node_modules/.installed: $(EDITOR)/package.json $(EDITOR)/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  (cd $(EDITOR) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) && touch $@; \
+	else echo "warning: npm (Node.js 20) not found; the editor tests (tests/editor) will fail"; fi
 
 # Re-resolve requirements.in into the pinned lock (needs the package registry).
 lock: $(VENV)/.installed
@@ -49,16 +68,17 @@ test: install lint
 	$(PY) -m pytest
 
 validate: install
-	$(CLI) validate --format $(FORMAT) $(FILES)
+	@$(CLI) validate --format $(FORMAT) $(ENV_FLAG) $(FILES)
 
 render: install
-	$(CLI) render $(PIPELINE)
+	@$(CLI) render $(PIPELINE) $(ENV_FLAG)
 
 graph: install
-	$(CLI) graph $(PIPELINE)
+	@$(CLI) graph $(PIPELINE) $(ENV_FLAG)
 
+# The files carry one environment's bucket, role and connection: local (the emulator) only if asked.
 compile: install
-	$(CLI) compile
+	@$(CLI) compile $(ENV_FLAG) $(if $(ALLOW_LOCAL),--allow-local)
 
 new: install
 	$(CLI) new $(NAME) --template $(or $(TEMPLATE),training)
@@ -66,7 +86,12 @@ new: install
 sync: install
 	$(CLI) sync
 
-docs: install
+# The generated files: compile/image_data.json (SageMaker SDK image data), the schema's instance types
+# (botocore), algorithms, regions and framework versions, and the editors' authored view; then the docs.
+schemas: install
+	$(CLI) schemas
+
+docs: schemas
 	$(CLI) docs
 
 run: install

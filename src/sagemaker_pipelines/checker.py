@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, compile_pipeline
+from sagemaker_pipelines.compile.images import unavailable_images
 from sagemaker_pipelines.compile.kinds.context import Pipeline
 from sagemaker_pipelines.compile.request_check import api_path, check_compiled
 from sagemaker_pipelines.format.environment import Environment
@@ -95,6 +96,9 @@ def check_document(doc: Document, text: str, path: Path, environment: Environmen
         ]
         return CheckResult(file, dag_id, sorted(set(problems)), dag_id_at=dag_id_at)
     problems += check_semantics(doc, file, data)
+    region = data.get("region", environment.region)
+    for where, message, hint in unavailable_images(data["tasks"], region):  # what this region lacks
+        problems.append(Problem(file, *doc.position(where), field_path(where), message, hint, code="image"))
     if problems:
         return CheckResult(file, dag_id, sorted(set(problems)), dag_id_at=dag_id_at)
 
@@ -104,7 +108,7 @@ def check_document(doc: Document, text: str, path: Path, environment: Environmen
         data=data,
         environment=environment,
         bucket=bucket,
-        region=data.get("region", environment.region),
+        region=region,
         role_arn=data.get("role_arn", environment.role_arn),
         aws_conn_id=data.get("aws_conn_id", environment.aws_conn_id),
     )

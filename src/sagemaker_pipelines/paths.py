@@ -49,9 +49,16 @@ def project_root() -> Path:
 
 
 def runtime_source_files() -> list[Path]:
-    """The runtime's Python files: what a compiled pipeline depends on besides its inputs."""
+    """The runtime's Python files and data (the image table): what a compiled pipeline depends on besides
+    its inputs."""
     top = sorted(PACKAGE_DIR.glob("*.py"))
-    return top + sorted(f for sub in RUNTIME_SUBPACKAGES for f in (PACKAGE_DIR / sub).rglob("*.py"))
+    files = (
+        f
+        for sub in RUNTIME_SUBPACKAGES
+        for kind in ("*.py", "*.json")
+        for f in (PACKAGE_DIR / sub).rglob(kind)
+    )
+    return top + sorted(files)
 
 
 def _dir(variable: str, name: str) -> Path:

@@ -141,7 +141,7 @@ def test_name_lengths_leave_room_for_the_run_suffix():
 @pytest.mark.parametrize("path", sorted(PIPELINES.glob("*.yaml")), ids=lambda p: p.name)
 def test_example_pipelines_point_editors_at_the_schema(path):
     first = path.read_text().splitlines()[0]
-    assert first == "# yaml-language-server: $schema=../schemas/pipeline.schema.json"
+    assert first == "# yaml-language-server: $schema=../schemas/pipeline.authored.schema.json"
 
 
 @pytest.mark.parametrize(
@@ -228,3 +228,39 @@ def test_schema_messages_are_written_for_people(data, field, message, hint):
     assert message in found[0].message
     assert hint in found[0].hint
     assert "^" not in found[0].message, "no raw regular expressions in messages"
+
+
+def test_every_unknown_key_of_a_mapping_is_reported_where_it_is():
+    """jsonschema reports a mapping's unknown keys as one error; each is a typo of its own."""
+    text = (
+        "start_date: 2024-01-01\n"
+        "schedul: '@daily'\n"
+        "tasks:\n"
+        "  train:\n"
+        "    kind: training\n"
+        "    algorithm: knn\n"
+        "    instance_typ: ml.m5.large\n"
+        "    volum_size: 3\n"
+        "    max_runtim: 1h\n"
+    )
+    found = check_against_schema(load_document(text, "p.yaml"), "p.yaml")
+    assert [(p.line, p.column, p.field, p.hint) for p in found] == [
+        (2, 1, "schedul", "did you mean 'schedule'?"),
+        (7, 5, "tasks.train.instance_typ", "did you mean 'instance_type'?"),
+        (8, 5, "tasks.train.volum_size", "did you mean 'volume_size'?"),
+        (9, 5, "tasks.train.max_runtim", "did you mean 'max_runtime'?"),
+    ]
+
+
+def test_instance_type_lists_are_botocores_own():
+    """Each ``*_instance_type`` enum is the SageMaker API's list for that request field, as the pinned
+    botocore models it; a botocore upgrade that changes a list fails here until ``make schemas``."""
+    import botocore.session
+
+    from sagemaker_pipelines.toolkit.generators.instance_types import SHAPES
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    lists = {name: node for name, node in PIPELINE["$defs"].items() if name.endswith("_instance_type")}
+    assert set(lists) == set(SHAPES)
+    for name, shape in SHAPES.items():
+        assert lists[name]["enum"] == sorted(model.shape_for(shape).enum), f"{name} differs from {shape}"

@@ -76,7 +76,7 @@ def compiled_examples(tmp_path_factory):
     from sagemaker_pipelines.toolkit.cli import main
 
     out = tmp_path_factory.mktemp("compiled_dags")
-    assert main(["compile", "--out", str(out), "--env", "local"]) == 0
+    assert main(["compile", "--out", str(out), "--env", "local", "--allow-local"]) == 0
     return out
 
 
@@ -123,7 +123,7 @@ def test_every_feature_compiles_to_the_same_dag(environment, tmp_path, run_cli):
     from sagemaker_pipelines.airflow.dag_builder import build_dag
 
     out = tmp_path / "out"
-    status, _, err = run_cli("compile", FEATURES, "--out", out, "--env", environment)
+    status, _, err = run_cli("compile", FEATURES, "--out", out, "--env", environment, "--allow-local")
     assert status == 0, err
     result = check_file(FEATURES, load_environment(environment))
     assert_same_dag(build_dag(result.compiled), dag_bag(out)["features"])
@@ -140,7 +140,7 @@ def test_invalid_pipelines_are_reported_and_stale_files_pruned(pipelines_dir, tm
     (out / "gone.py").write_text(MARKER + "\n")
     (out / "bad.py").write_text(MARKER + "\n")  # the last good version of a now broken pipeline
     (out / "mine.py").write_text("# not generated\n")
-    status, stdout, _ = run_cli("compile", "--out", out)
+    status, stdout, _ = run_cli("compile", "--out", out, "--allow-local")
     assert status == 1
     assert f"{pipelines_dir / 'bad.yaml'}:6:5:" in stdout
     assert sorted(p.name for p in out.iterdir()) == ["bad.py", "good.py", "mine.py"]
@@ -162,7 +162,7 @@ def test_task_ids_that_are_not_python_names(tmp_path, run_cli):
         + f"  class:\n{step}    depends_on: ['1st']\n",
     )
     out = tmp_path / "out"
-    assert run_cli("compile", pipeline, "--out", out)[0] == 0
+    assert run_cli("compile", pipeline, "--out", out, "--allow-local")[0] == 0
     source = (out / "odd_ids.py").read_text()
     assert "call_include_task = PythonOperator(" in source and "python_callable=call_include," in source
     assert "task_1st >> class_task" in source

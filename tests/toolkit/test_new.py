@@ -11,7 +11,7 @@ from sagemaker_pipelines.toolkit.validation import validate
 from .conftest import run_module
 
 TEMPLATES = ["batch-inference", "deploy", "training"]
-SCHEMA_LINE = "# yaml-language-server: $schema=../schemas/pipeline.schema.json"
+SCHEMA_LINE = "# yaml-language-server: $schema=../schemas/pipeline.authored.schema.json"
 
 
 def test_the_three_templates_ship():

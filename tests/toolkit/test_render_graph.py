@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -82,3 +83,20 @@ def test_readme_graph_is_committed():
     graphs = PIPELINES.parent / "docs" / "graphs"
     assert (graphs / "iris_training.mmd").is_file()
     assert {p.suffix for p in graphs.glob("iris_training.*")} >= {".mmd", ".svg", ".png"}
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "groups"),
+    [("iris_training", "job hosting data"), ("iris_deploy", "job hosting sensor data")],
+)
+def test_graph_has_a_legend_of_the_colours_it_uses(pipeline, groups, tmp_path, run_cli):
+    assert run_cli("graph", pipeline, "--out", tmp_path)[0] == 0
+    mmd = (tmp_path / f"{pipeline}.mmd").read_text()
+    assert 'subgraph legend["Legend"]' in mmd and "legend_read[" in mmd
+    shown = [name for name in ("job", "hosting", "sensor", "data") if f"legend_{name}[" in mmd]
+    assert shown == groups.split()
+    for name in shown:  # each legend entry has its group's colours
+        assert re.search(rf"^    class \S*legend_{name}\S* {name}$", mmd, re.M), name
+    if shutil.which("dot") is not None:
+        svg = (tmp_path / f"{pipeline}.svg").read_text()
+        assert "SageMaker job: training, tuning, processing, transform" in svg and "each box: task id" in svg

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -149,13 +150,8 @@ def _explain(
     kind = error.validator
     if len(error.schema_path) >= 2 and error.schema_path[-2] == "propertyNames" and isinstance(value, str):
         path = (*path, value)  # a bad key: jsonschema gives the mapping's path, point at the key itself
-    if kind == "additionalProperties":
-        allowed = sorted(schema.get("properties", {}))
-        extras = [k for k in value if k not in schema.get("properties", {})]
-        key = extras[0] if extras else "?"
-        hint = did_you_mean(key, allowed) or (f"allowed: {_allowed_list(allowed)}" if allowed else "")
-        where = f" in {title}" if title else ""
-        return (*path, key), f"unknown field '{key}'{where}", hint
+    if kind == "additionalProperties":  # _explain_all makes one problem per unknown key
+        return _unknown_key(path, (_extra_keys(error) or ["?"])[0], schema)
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         where = f" {title}" if title else ""
@@ -166,7 +162,11 @@ def _explain(
         expected = title if title and len(allowed) > 12 else f"one of: {_allowed_list(allowed)}"
         return path, f"found {_found(value)}, expected {expected}", did_you_mean(value, allowed)
     if kind == "type":
-        return path, f"found {_found(value)}, expected {_type_words(schema.get('type'))}", ""
+        quote = (
+            isinstance(value, int | float) and not isinstance(value, bool) and schema.get("type") == "string"
+        )
+        hint = "put it in quotes: YAML reads it as a number" if quote else ""
+        return path, f"found {_found(value)}, expected {_type_words(schema.get('type'))}", hint
     if kind == "pattern":
         expected = title or outer_title or f"a string matching {schema['pattern']}"
         return path, f"found {_found(value)}, expected {expected}", ""
@@ -192,6 +192,33 @@ def _explain(
     if kind == "uniqueItems":
         return path, "has duplicate entries", ""
     return path, error.message, ""
+
+
+def _extra_keys(error: jsonschema.ValidationError) -> list[str]:
+    """The keys of a mapping its schema does not allow, in the file's order."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    known = schema.get("properties", {})
+    patterns = list(schema.get("patternProperties", {}))
+    return [k for k in error.instance if k not in known and not any(re.search(p, k) for p in patterns)]
+
+
+def _unknown_key(path: tuple, key: str, schema: dict) -> tuple[tuple, str, str]:
+    allowed = sorted(schema.get("properties", {}))
+    hint = did_you_mean(key, allowed) or (f"allowed: {_allowed_list(allowed)}" if allowed else "")
+    where = f" in {schema['title']}" if schema.get("title") else ""
+    return (*path, key), f"unknown field '{key}'{where}", hint
+
+
+def _explain_all(error: jsonschema.ValidationError, root: dict) -> list[tuple[tuple, str, str]]:
+    """Every (path, message, hint) one error stands for: jsonschema reports all the unknown keys of a
+    mapping as one error, and each of them is a typo of its own to show where it is."""
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        path = tuple(error.absolute_path)
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        keys = _extra_keys(error)
+        if keys:
+            return [_unknown_key(path, key, schema) for key in keys]
+    return [_explain(error, root)]
 
 
 def _best_context(error: jsonschema.ValidationError) -> jsonschema.ValidationError | None:
@@ -222,22 +249,30 @@ def check_against_schema(
     """Every schema failure of ``doc`` as a Problem (all at once, sorted by position)."""
     problems = []
     seen = set()
-    for prefix, error in _schema_errors(schema, doc.data):
-        for leaf in _flatten([error]):
-            problems.extend(_problem(doc, file, schema, prefix, leaf, skip, seen))
+    leaves = [
+        (prefix, leaf) for prefix, error in _schema_errors(schema, doc.data) for leaf in _flatten([error])
+    ]
+    # A value of the wrong type is one mistake: its type is the problem, not also the values it misses.
+    mistyped = {(*prefix, *leaf.absolute_path) for prefix, leaf in leaves if leaf.validator == "type"}
+    for prefix, leaf in leaves:
+        if leaf.validator in ("enum", "const") and (*prefix, *leaf.absolute_path) in mistyped:
+            continue
+        problems.extend(_problem(doc, file, schema, prefix, leaf, skip, seen))
     return sorted(problems)
 
 
 def _problem(
     doc: Document, file: str, schema: str, prefix: tuple, error: jsonschema.ValidationError, skip, seen: set
 ) -> list[Problem]:
-    path, message, hint = _explain(error, load_schema(schema))
-    path = (*prefix, *path)
-    if any(path[: len(s)] == s for s in skip) or (path, message) in seen:
-        return []
-    seen.add((path, message))
-    line, col = doc.position(path)
-    return [Problem(file, line, col, field_path(path), message, hint, code="schema")]
+    problems = []
+    for path, message, hint in _explain_all(error, load_schema(schema)):
+        path = (*prefix, *path)
+        if any(path[: len(s)] == s for s in skip) or (path, message) in seen:
+            continue
+        seen.add((path, message))
+        line, col = doc.position(path)
+        problems.append(Problem(file, line, col, field_path(path), message, hint, code="schema"))
+    return problems
 
 
 def schema_path(name: str) -> Path:

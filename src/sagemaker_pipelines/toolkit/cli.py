@@ -13,10 +13,9 @@ import sys
 from pathlib import Path
 
 from sagemaker_pipelines.format.environment import DEFAULT_ENVIRONMENT, ENV_VARIABLE
+from sagemaker_pipelines.toolkit.parser import build_parser
 
 USAGE_ERROR = 2
-
-_DESCRIPTION = "Declarative Amazon SageMaker pipelines on Airflow: validate, inspect and generate them."
 
 
 class CommandError(Exception):
@@ -26,128 +25,6 @@ class CommandError(Exception):
 def default_environment() -> str:
     """``$SAGEMAKER_PIPELINES_ENV`` or ``local``; unlike the DAG loader, never asks Airflow."""
     return os.environ.get(ENV_VARIABLE) or DEFAULT_ENVIRONMENT
-
-
-def _add_env(parser: argparse.ArgumentParser, help_text: str | None = None) -> None:
-    parser.add_argument(
-        "--env",
-        metavar="NAME",
-        default=None,
-        help=help_text or f"environment of environments/ (default: ${ENV_VARIABLE} or {DEFAULT_ENVIRONMENT})",
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sagemaker-pipelines", description=_DESCRIPTION)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    p = commands.add_parser(
-        "validate",
-        help="check pipelines in every environment",
-        description="Check pipeline files (default: all under pipelines/) in every environment of "
-        "environments/, or only in --env. Exit 0 when all are valid, 1 when any is not.",
-    )
-    p.add_argument("files", nargs="*", metavar="FILE", help="pipeline files or folders (default: all)")
-    p.add_argument(
-        "--format",
-        choices=("human", "json", "github"),
-        default="human",
-        help="human: one line per problem (default); json: machine-readable; "
-        "github: GitHub Actions annotations",
-    )
-    _add_env(p, "check only in this environment (default: every environment)")
-    p.add_argument("--no-cache", action="store_true", help="ignore the compile cache under .local/")
-    p.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes (default: CPUs)")
-
-    p = commands.add_parser(
-        "render",
-        help="show what a pipeline becomes: DAG, operators, full SageMaker requests",
-        description="Print a pipeline's DAG arguments and, per task, its kind, operator class, "
-        "dependencies and operator arguments, with every SageMaker request in full.",
-    )
-    p.add_argument("pipeline", metavar="PIPELINE", help="pipeline name (file stem under pipelines/) or path")
-    _add_env(p)
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
-
-    p = commands.add_parser(
-        "graph",
-        help="draw a pipeline's task graph (SVG, PNG, Mermaid)",
-        description="Write <out>/<dag_id>.svg and .png (Graphviz) and .mmd (Mermaid) of a pipeline's "
-        "tasks; each node shows the task id, its kind and instance type.",
-    )
-    p.add_argument("pipeline", metavar="PIPELINE", help="pipeline name (file stem under pipelines/) or path")
-    p.add_argument(
-        "--out", type=Path, default=None, metavar="DIR", help="output folder (default: docs/graphs)"
-    )
-    _add_env(p)
-
-    p = commands.add_parser(
-        "compile",
-        help="write pipelines as plain Python DAG files",
-        description="Write each pipeline as a readable, ruff-formatted Python DAG file that builds the "
-        "same DAG as the YAML loader.",
-    )
-    p.add_argument("pipelines", nargs="*", metavar="PIPELINE", help="names or paths (default: all)")
-    p.add_argument(
-        "--out", type=Path, default=None, metavar="DIR", help="output folder (default: build/compiled_dags)"
-    )
-    _add_env(p)
-
-    p = commands.add_parser(
-        "new",
-        help="start a pipeline from a template",
-        description="Write pipelines/NAME.yaml from a template; it validates as written.",
-    )
-    p.add_argument("name", metavar="NAME", help="the new pipeline's DAG id (letters, digits, _ . -)")
-    p.add_argument(
-        "--template",
-        choices=("training", "batch-inference", "deploy"),
-        default="training",
-        help="what the pipeline does (default: training)",
-    )
-    p.add_argument("--force", action="store_true", help="overwrite an existing file")
-
-    p = commands.add_parser(
-        "sync",
-        help="write one Airflow DAG file per pipeline into dags/",
-        description="Write dags/<dag_id>.py for every pipeline whose DAG file is missing or stale, and "
-        "remove generated DAG files whose pipeline is gone.",
-    )
-    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything would change")
-
-    p = commands.add_parser(
-        "docs",
-        help="generate docs/pipeline-reference.md from the schemas",
-        description="Write docs/pipeline-reference.md from schemas/pipeline.schema.json and "
-        "schemas/environment.schema.json.",
-    )
-    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if the file is stale")
-
-    p = commands.add_parser(
-        "run",
-        help="run a pipeline locally (moto + local jobs); see 'run --help'",
-        description="Run a pipeline on this machine. Options after the pipeline go to the local runner.",
-    )
-    p.add_argument("pipeline", nargs="?", default="iris_training", metavar="PIPELINE")
-    _add_env(p, "environment (default: local)")
-
-    p = commands.add_parser(
-        "iam-policy",
-        help="print the least-privilege IAM policy the pipelines' requests need",
-        description="Print the IAM policy (JSON) for the identity Airflow's workers use: the SageMaker "
-        "calls of every task on their resource ARNs, iam:PassRole of their roles to SageMaker, and S3 read "
-        "and write on the prefixes they use - generated from the compiled requests of one environment.",
-    )
-    p.add_argument("pipelines", nargs="*", metavar="PIPELINE", help="names or paths (default: all)")
-    _add_env(p)
-
-    commands.add_parser(
-        "airflow",
-        help="run a real Airflow here (UI, scheduler, triggerer) on the local AWS; see 'airflow --help'",
-        description="Start Airflow's processes against the local AWS endpoint; Ctrl-C stops them all.",
-        add_help=False,
-    )
-    return parser
 
 
 # --- commands ----------------------------------------------------------------------------------------
@@ -250,6 +127,13 @@ def _compile(args: argparse.Namespace) -> int:
     environment, problems = _environment(args.env)
     if environment is None:
         return _report_invalid(problems)
+    if environment.local and not args.allow_local:
+        raise CommandError(
+            f"'{environment.name}' is a local environment: its emulator bucket, role and connection would be "
+            "written into the DAG files. Choose where they run (--env aws, make compile ENV=aws), or pass "
+            "--allow-local (make compile ENV=local ALLOW_LOCAL=1)"
+        )
+    print(f"environment {environment.name}: region {environment.region}, bucket {environment.bucket}")
     outcome = compile_folder(paths, environment, args.out, prune=not args.pipelines)
     for path in outcome.written:
         print(f"wrote {path}")
@@ -334,6 +218,12 @@ def _docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schemas(args: argparse.Namespace) -> int:
+    from sagemaker_pipelines.toolkit.generators import files
+
+    return files.run(check=args.check, sdk_wheel=args.sdk_wheel)
+
+
 def _run(argv: list[str]) -> int:
     from sagemaker_pipelines.local.run import main as run_main
 
@@ -372,6 +262,7 @@ _HANDLERS = {
     "sync": _sync,
     "docs": _docs,
     "iam-policy": _iam_policy,
+    "schemas": _schemas,
 }
 
 

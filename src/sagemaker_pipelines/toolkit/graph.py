@@ -1,7 +1,8 @@
 """``graph``: a pipeline's task graph as SVG and PNG (Graphviz) and as Mermaid text.
 
-Each node shows the task id, its kind and, for SageMaker jobs and endpoints, the instance type. The
-Mermaid file renders in GitHub Markdown and needs no Graphviz; SVG and PNG need the ``dot`` binary.
+Each node shows the task id, its kind and, for SageMaker jobs and endpoints, the instance type; its colour
+says what the task does, and a legend names the colours the graph uses. The Mermaid file renders in
+GitHub Markdown and needs no Graphviz; SVG and PNG need the ``dot`` binary.
 """
 
 from __future__ import annotations
@@ -24,6 +25,20 @@ _STYLES = {
     "sensor": ("#fef9c3", "#a16207"),
     "data": ("#f3f4f6", "#4b5563"),
 }
+# What the legend calls each group.
+_MEANING = {
+    "job": "SageMaker job: training, tuning, processing, transform",
+    "hosting": "model, endpoint config, endpoint",
+    "sensor": "sensor: waits for a job, an endpoint or a file",
+    "data": "Python, S3 and warehouse tasks",
+}
+_HOW_TO_READ = "each box: task id, kind, instance type; an arrow runs from a task to one that waits for it"
+
+
+def legend(compiled: CompiledPipeline) -> list[tuple[str, str]]:
+    """(group, meaning) of each group the pipeline's tasks fall in, in a fixed order."""
+    present = {group(t.kind) for t in compiled.tasks}
+    return [(name, meaning) for name, meaning in _MEANING.items() if name in present]
 
 
 def group(kind: str) -> str:
@@ -74,31 +89,51 @@ def mermaid(compiled: CompiledPipeline) -> str:
     for task in compiled.tasks:
         for upstream in task.depends_on:
             lines.append(f"    {ids[upstream]} --> {ids[task.task_id]}")
+    lines.append('    subgraph legend["Legend"]')
+    lines.append("        direction TB")
+    lines.append(f'        legend_read["{_HOW_TO_READ}"]')
+    lines.extend(f'        legend_{name}["{meaning}"]' for name, meaning in legend(compiled))
+    lines.append("    end")
     for name, (fill, stroke) in _STYLES.items():
         members = [ids[t.task_id] for t in compiled.tasks if group(t.kind) == name]
         if members:
             lines.append(f"    classDef {name} fill:{fill},stroke:{stroke},color:#111827")
-            lines.append(f"    class {','.join(members)} {name}")
+            lines.append(f"    class {','.join([*members, f'legend_{name}'])} {name}")
+    lines.append("    style legend_read fill:#ffffff,stroke:#ffffff,color:#374151")
     return "\n".join(lines) + "\n"
 
 
 def digraph(compiled: CompiledPipeline):
-    """The graph as a ``graphviz.Digraph`` (left to right, one rounded box per task)."""
+    """The graph as a ``graphviz.Digraph`` (left to right, one rounded box per task, the legend below)."""
     import graphviz
 
     dot = graphviz.Digraph(compiled.dag_id, comment=f"{compiled.dag_id} ({compiled.file})")
-    dot.attr(rankdir="LR", fontname="Helvetica", label=compiled.dag_id, labelloc="t", fontsize="16")
+    dot.attr(rankdir="LR", fontname="Helvetica", label=_legend_label(compiled), labelloc="b")
     dot.attr("node", shape="box", style="rounded,filled", fontname="Helvetica", fontsize="12")
     dot.attr("edge", color="#6b7280", arrowsize="0.8")
-    for task in compiled.tasks:
-        fill, stroke = _STYLES[group(task.kind)]
-        detail = task.kind + (f"<br/>{html.escape(instance_type(task))}" if instance_type(task) else "")
-        label = f'<<b>{html.escape(task.task_id)}</b><br/><font point-size="10">{detail}</font>>'
-        dot.node(task.task_id, label=label, fillcolor=fill, color=stroke)
+    with dot.subgraph(name="cluster_tasks") as tasks:  # a frameless box: the DAG id on top
+        tasks.attr(label=compiled.dag_id, labelloc="t", fontsize="16", penwidth="0")
+        for task in compiled.tasks:
+            fill, stroke = _STYLES[group(task.kind)]
+            detail = task.kind + (f"<br/>{html.escape(instance_type(task))}" if instance_type(task) else "")
+            label = f'<<b>{html.escape(task.task_id)}</b><br/><font point-size="10">{detail}</font>>'
+            tasks.node(task.task_id, label=label, fillcolor=fill, color=stroke)
     for task in compiled.tasks:
         for upstream in task.depends_on:
             dot.edge(upstream, task.task_id)
     return dot
+
+
+def _legend_label(compiled: CompiledPipeline) -> str:
+    """The legend as a Graphviz HTML label: one coloured cell per group, and how to read a box."""
+    cells = "".join(
+        f'<td bgcolor="{_STYLES[name][0]}" color="{_STYLES[name][1]}" border="1" cellpadding="5">'
+        f"{html.escape(meaning)}</td>"
+        for name, meaning in legend(compiled)
+    )
+    span = len(legend(compiled)) or 1
+    how = f'<tr><td colspan="{span}"><font color="#374151">{html.escape(_HOW_TO_READ)}</font></td></tr>'
+    return f'<<font point-size="10"><table border="0" cellspacing="6"><tr>{cells}</tr>{how}</table></font>>'
 
 
 @dataclass

@@ -14,6 +14,10 @@ from sagemaker_pipelines.paths import display_path, pipelines_dir
 from sagemaker_pipelines.project import dag_id_of, discover
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+# A template points editors at the schema from where it lives (in the package); the pipeline it becomes
+# lives in pipelines/, next to the project's schemas/.
+_SCHEMA_FROM_TEMPLATE = "$schema=../../schemas/"
+_SCHEMA_FROM_PIPELINE = "$schema=../schemas/"
 DAG_ID = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")  # schemas/pipeline.schema.json: properties.dag_id
 
 
@@ -32,7 +36,8 @@ def template_text(template: str, name: str) -> str:
     table = re.sub(r"\W", "_", name)
     if table[0].isdigit():
         table = "_" + table
-    return path.read_text(encoding="utf-8").replace("__NAME__", name).replace("__TABLE__", table)
+    text = path.read_text(encoding="utf-8").replace(_SCHEMA_FROM_TEMPLATE, _SCHEMA_FROM_PIPELINE, 1)
+    return text.replace("__NAME__", name).replace("__TABLE__", table)
 
 
 def create(name: str, template: str, force: bool = False, folder: Path | None = None) -> Path:

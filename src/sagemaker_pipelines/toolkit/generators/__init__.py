@@ -1,0 +1,8 @@
+"""Files generated from other sources, never edited by hand (``make schemas``; tests fail when stale).
+
+- ``instance_types``: the schema's instance-type enums, from botocore's model of the SageMaker API;
+- ``image_data``: ``compile/image_data.json`` and the schema's algorithm, framework, version and region
+  lists, from the image data the SageMaker Python SDK publishes (sagemaker-core's ``image_uri_config``);
+- ``schema_views``: ``schemas/pipeline.authored.schema.json``, the schema of a pipeline as written (with
+  ``${...}`` references), which editors and check-jsonschema use, from ``pipeline.schema.json``.
+"""

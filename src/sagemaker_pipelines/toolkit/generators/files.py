@@ -1,0 +1,77 @@
+"""``schemas``: write (or, with ``--check``, compare) every generated file from its sources.
+
+In order: ``compile/image_data.json`` from the SageMaker SDK's image data; the source schema's generated
+parts (instance types from botocore; algorithms, regions and framework versions from the image data);
+then the authored view, derived from the source schema. A file is rewritten only when its sources
+change it, formatted as committed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sagemaker_pipelines.compile.images import DATA_PATH
+from sagemaker_pipelines.paths import display_path, schemas_dir
+from sagemaker_pipelines.toolkit.generators import image_data, instance_types, schema_views
+
+
+def source_schema_path() -> Path:
+    return schemas_dir() / "pipeline.schema.json"
+
+
+def authored_schema_path() -> Path:
+    return schemas_dir() / f"{schema_views.AUTHORED_NAME}.schema.json"
+
+
+@dataclass
+class Generated:
+    """Every generated file and the text its sources give it; ``notes`` say what could not be checked."""
+
+    files: dict[Path, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def stale(self) -> list[Path]:
+        return [
+            p for p, text in self.files.items() if not p.is_file() or p.read_text(encoding="utf-8") != text
+        ]
+
+
+def generate(sdk_wheel: Path | None = None) -> Generated:
+    """What the sources say today: the image data from ``sdk_wheel`` or the installed sagemaker-core.
+    Without either, the committed image data stands (and a note says it was not compared)."""
+    out = Generated()
+    try:
+        version, configs = (
+            image_data.wheel_configs(sdk_wheel) if sdk_wheel else image_data.installed_configs()
+        )
+    except image_data.ImageDataMissing as exc:
+        out.notes.append(f"{exc}; compile/image_data.json was not compared with it")
+        data = json.loads(DATA_PATH.read_text(encoding="utf-8"))
+    else:
+        data = image_data.build(version, configs)
+        out.files[DATA_PATH] = image_data.render(data)
+    source = json.loads(source_schema_path().read_text(encoding="utf-8"))
+    source = image_data.apply(instance_types.apply(source), data)
+    out.files[source_schema_path()] = schema_views.render(source)
+    out.files[authored_schema_path()] = schema_views.render(schema_views.authored_view(source))
+    return out
+
+
+def run(check: bool = False, sdk_wheel: Path | None = None) -> int:
+    """``sagemaker-pipelines schemas [--check]``: write the stale files, or (check) name them and exit 1."""
+    generated = generate(sdk_wheel)
+    for note in generated.notes:
+        print(f"note: {note}", file=sys.stderr)
+    stale = generated.stale()
+    for path in stale:
+        if check:
+            print(f"{display_path(path)} is stale: run 'make schemas' and commit it", file=sys.stderr)
+        else:
+            path.write_text(generated.files[path], encoding="utf-8")
+            print(f"wrote {display_path(path)}")
+    if not stale:
+        print("the generated files are up to date")
+    return 1 if stale and check else 0
