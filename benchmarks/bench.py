@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -49,7 +50,7 @@ for entry in (str(BENCH_DIR), str(PROJECT), str(PROJECT / "src")):
 import dag_processor  # noqa: E402
 import render  # noqa: E402
 import synth  # noqa: E402
-from results import ENVIRONMENT, SizeResult, report  # noqa: E402
+from results import ENVIRONMENT, REFERENCE_LABEL, SizeResult, report  # noqa: E402
 
 SCHEMA = PROJECT / "schemas" / "pipeline.schema.json"
 CLI_FILE = PROJECT / "src" / "sagemaker_pipelines" / "toolkit" / "cli.py"
@@ -60,14 +61,14 @@ VALIDATION_BUDGET_S = 50.0
 VARIANTS = ("hand-written", "dag-factory", "ours")
 # Task start: these first pipelines exist at every N and are the same files (synth is seeded per index).
 TASK_START_FILES = 5
-TASK_START_REPS = 5
+TASK_START_REPS = 7
 TASK_START_REFERENCE_N = 10
 # dag-processor passes: (label, home, empty the compile cache first). The first pass of each variant
 # fills the empty database; the re-parse passes after it are what Airflow repeats every 30 seconds.
 PASSES = (
     ("hand-written first", "hand-written", False),
-    ("hand-written", "hand-written", False),
     ("ours first (cold)", "ours", True),
+    ("hand-written", "hand-written", False),
     ("ours", "ours", False),
     ("ours (cold)", "ours", True),
 )
@@ -183,32 +184,40 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def timed_runs(
-    runner: Runner,
-    variant: str,
-    runs: int,
-    result: SizeResult,
-    label: str,
-    before: Callable[[], None] | None = None,
-    **job,
-) -> None:
-    """``runs`` timed runs (fewer when one run is slow); the first one also fingerprints. ``before``
-    runs before each one (untimed), e.g. to empty the compile cache."""
-    done: list[dict] = []
+@dataclass
+class Timed:
+    """One labelled series of DagBag runs: ``before`` runs untimed before each (e.g. empty the cache)."""
+
+    label: str
+    variant: str
+    job: dict
+    before: Callable[[], None] | None = None
+
+
+def timed_runs(runner: Runner, runs: int, result: SizeResult, *series: Timed) -> None:
+    """``runs`` rounds of one run of each series in turn (fewer rounds when a round is slow), so that
+    the load of a shared machine drifts over all of them alike; a job's fingerprint is taken once."""
+    done: dict[str, list[dict]] = {s.label: [] for s in series}
     target = runs
-    while len(done) < target:
-        if before is not None:
-            before()
-        r = runner.run(variant, **job)
-        check_run(r, result.n, f"{label} run {len(done) + 1}")
-        done.append(r)
-        log(
-            f"  {label:<13} run {len(done)}: fill {r['fill_s']:.2f}s, peak RSS {r['peak_rss'] / 2**20:.0f} MB"
-        )
-        job.pop("fingerprint", None)
-        if len(done) == 1:
-            target = budgeted_runs(runs, r["fill_s"], result, label)
-    result.runs[label] = done
+    for round_number in range(1, runs + 1):
+        if round_number > target:
+            break
+        for one in series:
+            if one.before is not None:
+                one.before()
+            r = runner.run(one.variant, **one.job)
+            check_run(r, result.n, f"{one.label} run {round_number}")
+            done[one.label].append(r)
+            log(
+                f"  {one.label:<13} run {round_number}: fill {r['fill_s']:.2f}s, "
+                f"peak RSS {r['peak_rss'] / 2**20:.0f} MB"
+            )
+            one.job.pop("fingerprint", None)
+        if round_number == 1:
+            first = sum(d[0]["fill_s"] for d in done.values())
+            label = " + ".join(done) if len(done) > 1 else next(iter(done))
+            target = budgeted_runs(runs, first, result, label, RUN_BUDGET_S * len(series))
+    result.runs.update(done)
 
 
 def budgeted_runs(
@@ -218,8 +227,8 @@ def budgeted_runs(
     target = min(runs, max(1, int(budget // max(first_s, 1e-9))))
     if target < runs:
         result.notes.append(
-            f"N={result.n}: {label} took {first_s:.0f} s per run, so it had {target} timed "
-            f"run{'s' if target > 1 else ''} instead of {runs} (budget {budget:.0f} s)"
+            f"N={result.n}: {label} took {first_s:.0f} s per run (per round: one run of each), so it had "
+            f"{target} timed run{'s' if target > 1 else ''} instead of {runs} (budget {budget:.0f} s)"
         )
     return target
 
@@ -312,33 +321,31 @@ def ours_job(root: Path, folder: Path, pipelines: Path, cache: Path) -> dict:
     }
 
 
-def measure_task_start(runner: Runner, result: SizeResult, jobs: dict[str, dict]) -> None:
+def measure_task_start(runner: Runner, result: SizeResult, jobs: dict[str, tuple[str, dict]]) -> None:
     """What a task runner loads: one DAG file, in a fresh process that has imported the ``airflow.*``
-    modules the file names, for each of the first pipelines, several times; ours with a warm cache."""
-    for variant, job in jobs.items():
-        per_file: dict[str, list[float]] = {}
+    modules the file names, for each of the first pipelines, several times; ours with a warm cache.
+    ``jobs``: label -> (variant, DagBag job); the runs take turns, so load drifts over all alike."""
+    times: dict[str, dict[str, list[float]]] = {label: {} for label in jobs}
+    for _ in range(TASK_START_REPS):
         for index in range(min(TASK_START_FILES, result.n)):
-            dag_file = job["folder"] / f"{synth.dag_id(index)}.py"
-            times = []
-            for _ in range(TASK_START_REPS):
+            for label, (variant, job) in jobs.items():
+                dag_file = job["folder"] / f"{synth.dag_id(index)}.py"
                 r = runner.run(variant, **{**job, "folder": dag_file}, task_start=True)
-                check_run(r, 1, f"task start of {dag_file.name} ({variant})")
-                times.append(r["fill_s"])
-            per_file[dag_file.stem] = times
-        result.task_start[variant] = per_file
-        log(f"  task start    {variant:<13}: {1000 * result.task_start_s(variant):.1f} ms per DAG file")
+                check_run(r, 1, f"task start of {dag_file.name} ({label})")
+                times[label].setdefault(dag_file.stem, []).append(r["fill_s"])
+    result.task_start.update(times)
+    for label in jobs:
+        log(f"  task start    {label:<13}: {1000 * result.task_start_s(label):.1f} ms per DAG file")
 
 
-def task_start_reference(args, runner: Runner, root: Path) -> float:
-    """Ours' task start at N=10, when N=10 is not one of the sizes: the ratio's denominator."""
+def task_start_reference(args, runner: Runner, root: Path) -> dict:
+    """The project of N=10 pipelines whose task start is the ratio's denominator at every N, measured
+    in turn with each N's own: its DAG folder and a warm cache."""
     files = synth.write_pipelines(root / "pipelines", TASK_START_REFERENCE_N, args.seed)
     job = ours_job(root, root / "ours_dags", root / "pipelines", root / "compile-cache")
     write_dag_files(files, job["folder"])
     check_run(runner.run("ours", **job), len(files), "task-start reference warm-up")  # fills the cache
-    reference = SizeResult(TASK_START_REFERENCE_N)
-    log(f"N={TASK_START_REFERENCE_N}: task start reference")
-    measure_task_start(runner, reference, {"ours": job})
-    return reference.task_start_s()
+    return job
 
 
 def dag_processor_passes(
@@ -361,7 +368,13 @@ def dag_processor_passes(
 
 
 def bench_size(
-    n: int, args, runner: Runner, root: Path, env: dict[str, str], homes: dict[str, dag_processor.AirflowHome]
+    n: int,
+    args,
+    runner: Runner,
+    root: Path,
+    env: dict[str, str],
+    homes: dict[str, dag_processor.AirflowHome],
+    reference: dict,
 ) -> SizeResult:
     from sagemaker_pipelines.checker import check_file
     from sagemaker_pipelines.format.environment import load_environment
@@ -405,22 +418,36 @@ def bench_size(
     warm = runner.run("hand-written", **jobs["hand-written"], fingerprint=prints["hand-written"])
     check_run(warm, n, "hand-written warm-up")
     log(f"  hand-written  warm-up (untimed, writes .pyc): fill {warm['fill_s']:.2f}s")
-    timed_runs(runner, "hand-written", args.runs, result, "hand-written", **jobs["hand-written"])
     factory_job = {**jobs["dag-factory"], "fingerprint": prints["dag-factory"]}
-    timed_runs(runner, "dag-factory", args.runs, result, "dag-factory", **factory_job)
-    # Ours cold: each run starts with an empty compile cache. Ours: the runs after, with what they left.
-    empty_cache = lambda: shutil.rmtree(cache, ignore_errors=True)  # noqa: E731
-    cold_job = {**jobs["ours"], "fingerprint": prints["ours"]}
-    timed_runs(runner, "ours", args.runs, result, "ours (cold)", before=empty_cache, **cold_job)
+    timed_runs(runner, args.runs, result, Timed("dag-factory", "dag-factory", factory_job))
+    # Rounds of hand-written, ours cold (each run from an empty compile cache) and ours (the cache that
+    # cold run left: what Airflow's periodic re-parse sees), so the ratios compare runs minutes apart.
+    timed_runs(
+        runner,
+        args.runs,
+        result,
+        Timed("hand-written", "hand-written", dict(jobs["hand-written"])),
+        Timed(
+            "ours (cold)",
+            "ours",
+            {**jobs["ours"], "fingerprint": prints["ours"]},
+            before=lambda: shutil.rmtree(cache, ignore_errors=True),
+        ),
+        Timed("ours", "ours", dict(jobs["ours"])),
+    )
     result.cache_files = sum(1 for p in cache.rglob("*") if p.is_file()) if cache.exists() else 0
     if result.cache_files:
         log(f"  compile cache detected: {result.cache_files} files under {cache} after a cold run")
-    timed_runs(runner, "ours", args.runs, result, "ours", **jobs["ours"])
 
     compare_fingerprints(prints, n)
     log(f"N={n}: the three variants built identical DAGs (fingerprints of all {n} DAGs match)")
 
-    measure_task_start(runner, result, {v: jobs[v] for v in ("hand-written", "ours")})
+    task_start_jobs = {
+        "hand-written": ("hand-written", jobs["hand-written"]),
+        "ours": ("ours", jobs["ours"]),
+        REFERENCE_LABEL: ("ours", reference),
+    }
+    measure_task_start(runner, result, task_start_jobs)
     time_validation(files, args.runs, result, env)
     if homes:
         dag_processor_passes(result, homes, jobs, cache)
@@ -482,21 +509,15 @@ def main(argv: list[str] | None = None) -> int:
         args.migrate_s = ", ".join(f"{v}: {s:.0f} s" for v, s in migrations.items()) or "not run"
         log(f"airflow db migrate for the dag-processor passes: {args.migrate_s}")
         args.parsing_processes = homes["ours"].config("dag_processor", "parsing_processes") if homes else "-"
-        reference = None
-        if TASK_START_REFERENCE_N not in sizes:
-            reference = task_start_reference(args, runner, workdir / f"task-start-n{TASK_START_REFERENCE_N}")
+        reference = task_start_reference(args, runner, workdir / f"task-start-n{TASK_START_REFERENCE_N}")
         for n in sizes:
-            results.append(bench_size(n, args, runner, workdir / f"n{n}", env, homes))
-            if n == TASK_START_REFERENCE_N:
-                reference = results[-1].task_start_s()
+            results.append(bench_size(n, args, runner, workdir / f"n{n}", env, homes, reference))
     except (BenchError, dag_processor.PassError) as exc:
         print(f"\nBENCHMARK FAILED: {exc}", file=sys.stderr)
         print(f"(files kept in {workdir})", file=sys.stderr)
         return 1
     finally:
         runner.close()
-    for res in results:
-        res.task_start_reference = reference
     if args.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -12,14 +12,16 @@ Two ways to get that fresh process (``bench.py`` picks one):
 Inside the child only the DagBag fill is timed. The variant's own libraries (dag-factory; our package
 with jsonschema and botocore) are imported first and timed separately. A ``task_start`` job instead
 imports only the ``airflow.*`` modules its one DAG file names (what the dag-processor pre-imports;
-untimed) and then times the DagBag of that file, our package's imports included: what a task runner
-pays to load the DAG of the task it runs. Peak RSS is
+untimed), freezes the garbage collector as Airflow's executors do before forking a task, and then
+times the DagBag of that file, our package's imports included: what a task runner pays to load the
+DAG of the task it runs. Peak RSS is
 ``getrusage(RUSAGE_SELF).ru_maxrss`` (it includes the Airflow baseline, identical for every variant);
 the RSS just before the fill is reported too.
 """
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -216,6 +218,10 @@ def run_job(job: dict) -> dict:
     for module in file_imports(job["folder"]) if job.get("task_start") else VARIANT_IMPORTS[job["variant"]]:
         importlib.import_module(module)
     import_s = time.perf_counter() - start
+    if job.get("task_start"):
+        # Airflow's LocalExecutor, Celery worker and dag-processor call gc.freeze() before they fork, so
+        # a task runner's garbage collections do not scan what its parent had imported.
+        gc.freeze()
 
     import psutil
     from airflow.dag_processing.dagbag import DagBag

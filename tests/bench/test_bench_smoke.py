@@ -1,8 +1,7 @@
 """Smoke test of the parse-time benchmark (benchmarks/bench.py): it runs end to end at N=10.
 
 No timing assertions: only that it finishes, writes its tables and ends with the machine-readable lines
-(the dag-processor line, then the bench line) whose ratios and times are positive numbers. At N=10 the
-task-start ratio is ours at N=10 over itself, so exactly 1.00.
+(the dag-processor line, then the bench line) whose ratios and times are positive numbers.
 """
 
 from __future__ import annotations
@@ -35,13 +34,12 @@ def test_bench_runs_at_n10(tmp_path):
     match = FINAL_LINE.fullmatch(last)
     assert match, f"unexpected final line: {last!r}"
     assert all(float(ratio) > 0 for ratio in match.groups())
-    assert match.group(6) == "1.00"  # task-start at the reference size
     processor = DAG_PROCESSOR_LINE.fullmatch(processor_line)
     assert processor, f"unexpected dag-processor line: {processor_line!r}"
     assert all(float(value) > 0 for value in processor.groups())
 
     table = out.read_text()
-    for label in ("ours", "ours (cold)", "hand-written", "dag-factory"):
+    for label in ("ours", "ours (cold)", "hand-written", "dag-factory", "ours, N=10"):
         assert f"| 10 | {label} |" in table
     for label in ("hand-written first", "hand-written", "ours first (cold)", "ours", "ours (cold)"):
         assert re.search(rf"^\| 10 \| {re.escape(label)} \| \d+\.\d \| .* \| 10 \|$", table, re.M), label
