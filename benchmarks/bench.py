@@ -6,30 +6,39 @@
 For each size N it generates N synthetic pipelines (seeded, 4-12 SageMaker tasks each), checks and
 compiles every one of them with ``checker.check_file`` (the benchmark stops if any is invalid), and
 writes the same DAGs two more ways from the compiled configs: hand-written Python files and
-dag-factory ``load_yaml_dags`` YAML. Then, for each variant, it fills a cold Airflow ``DagBag`` in a
-fresh process several times (see ``dagbag_child.py``), checks that exactly N DAGs and no import errors
-came out and that the three variants built equal DAGs, and times the validation of the N files by our
-checker against ``check-jsonschema``. The table goes to RESULTS.md; stdout ends with one line per N:
+dag-factory ``load_yaml_dags`` YAML; ours is one generated DAG file per pipeline, as ``make sync``
+writes them. Then:
 
+1. for each variant, it fills a cold Airflow ``DagBag`` in a fresh process several times (see
+   ``dagbag_child.py``), ours both with an empty compile cache (cold) and with the cache those runs
+   left (warm, what Airflow's periodic re-parse sees), and checks that exactly N DAGs and no import
+   errors came out and that the three variants built equal DAGs;
+2. task start: the time to load one DAG file in a fresh process that has imported what the
+   dag-processor pre-imports, for the same first pipelines at every N, divided by the same at N=10;
+3. one real ``airflow dag-processor --num-runs 1`` pass per variant and cache state (see
+   ``dag_processor.py``), wall time and Airflow's own per-file durations;
+4. the validation of the N files by our checker against ``check-jsonschema``.
+
+The table goes to RESULTS.md; stdout ends with two lines per N (each one line):
+
+    dag-processor N=1000 ours/hand-written=1.02 cold/hand-written=1.20 hand-written=250.1s ours=255.3s \
+cold=300.2s slowest-file=0.95s
     bench N=1000 ours/hand-written=1.21 ours/dag-factory=0.18 validate/check-jsonschema=0.40 \
-memory ours/hand-written=1.05   (one line)
+memory ours/hand-written=1.05 cold/hand-written=2.10 task-start=1.01
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -38,17 +47,31 @@ for entry in (str(BENCH_DIR), str(PROJECT), str(PROJECT / "src")):
     if entry not in sys.path:
         sys.path.insert(0, entry)
 
+import dag_processor  # noqa: E402
 import render  # noqa: E402
 import synth  # noqa: E402
+from results import ENVIRONMENT, REFERENCE_LABEL, SizeResult, report  # noqa: E402
 
 SCHEMA = PROJECT / "schemas" / "pipeline.schema.json"
 CLI_FILE = PROJECT / "src" / "sagemaker_pipelines" / "toolkit" / "cli.py"
-ENVIRONMENT = "local"
 # Timed runs of one variant (or validator) stop at about this many seconds, at least one run: keeps the
 # default run (N=10,100,1000) around 10 minutes on 2 cores while small sizes get all their runs.
 RUN_BUDGET_S = 90.0
 VALIDATION_BUDGET_S = 50.0
 VARIANTS = ("hand-written", "dag-factory", "ours")
+# Task start: these first pipelines exist at every N and are the same files (synth is seeded per index).
+TASK_START_FILES = 5
+TASK_START_REPS = 7
+TASK_START_REFERENCE_N = 10
+# dag-processor passes: (label, home, empty the compile cache first). The first pass of each variant
+# fills the empty database; the re-parse passes after it are what Airflow repeats every 30 seconds.
+PASSES = (
+    ("hand-written first", "hand-written", False),
+    ("ours first (cold)", "ours", True),
+    ("hand-written", "hand-written", False),
+    ("ours", "ours", False),
+    ("ours (cold)", "ours", True),
+)
 
 
 class BenchError(RuntimeError):
@@ -157,59 +180,44 @@ def _first_difference(a, b, path: str = "") -> str:
     return f"{path or '<root>'}: {json.dumps(a)[:300]} != {json.dumps(b)[:300]}"
 
 
-@dataclass
-class SizeResult:
-    n: int
-    tasks: int = 0
-    runs: dict[str, list[dict]] = field(default_factory=dict)  # variant -> timed runs
-    validation: dict[str, list[float]] = field(default_factory=dict)  # tool -> wall seconds
-    notes: list[str] = field(default_factory=list)
-    cache_files: int = 0
-    commands: dict[str, str] = field(default_factory=dict)  # validation tool -> command line
-
-    def median(self, variant: str, key: str = "fill_s") -> float:
-        return statistics.median(r[key] for r in self.runs[variant])
-
-    def ratios(self) -> dict[str, float]:
-        validator = "ours (CLI)" if "ours (CLI)" in self.validation else "ours (check_file)"
-        return {
-            "ours/hand-written": self.median("ours") / self.median("hand-written"),
-            "ours/dag-factory": self.median("ours") / self.median("dag-factory"),
-            "validate/check-jsonschema": statistics.median(self.validation[validator])
-            / statistics.median(self.validation["check-jsonschema"]),
-            "memory ours/hand-written": self.median("ours", "peak_rss")
-            / self.median("hand-written", "peak_rss"),
-        }
-
-    def final_line(self) -> str:
-        r = self.ratios()
-        return (
-            f"bench N={self.n} ours/hand-written={r['ours/hand-written']:.2f} "
-            f"ours/dag-factory={r['ours/dag-factory']:.2f} "
-            f"validate/check-jsonschema={r['validate/check-jsonschema']:.2f} "
-            f"memory ours/hand-written={r['memory ours/hand-written']:.2f}"
-        )
-
-
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def timed_runs(runner: Runner, variant: str, runs: int, result: SizeResult, label: str, **job) -> None:
-    """``runs`` timed runs (fewer when one run is slow); the first one also fingerprints."""
-    done: list[dict] = []
+@dataclass
+class Timed:
+    """One labelled series of DagBag runs: ``before`` runs untimed before each (e.g. empty the cache)."""
+
+    label: str
+    variant: str
+    job: dict
+    before: Callable[[], None] | None = None
+
+
+def timed_runs(runner: Runner, runs: int, result: SizeResult, *series: Timed) -> None:
+    """``runs`` rounds of one run of each series in turn (fewer rounds when a round is slow), so that
+    the load of a shared machine drifts over all of them alike; a job's fingerprint is taken once."""
+    done: dict[str, list[dict]] = {s.label: [] for s in series}
     target = runs
-    while len(done) < target:
-        r = runner.run(variant, **job)
-        check_run(r, result.n, f"{label} run {len(done) + 1}")
-        done.append(r)
-        log(
-            f"  {label:<13} run {len(done)}: fill {r['fill_s']:.2f}s, peak RSS {r['peak_rss'] / 2**20:.0f} MB"
-        )
-        job.pop("fingerprint", None)
-        if len(done) == 1:
-            target = budgeted_runs(runs, r["fill_s"], result, label)
-    result.runs[label] = done
+    for round_number in range(1, runs + 1):
+        if round_number > target:
+            break
+        for one in series:
+            if one.before is not None:
+                one.before()
+            r = runner.run(one.variant, **one.job)
+            check_run(r, result.n, f"{one.label} run {round_number}")
+            done[one.label].append(r)
+            log(
+                f"  {one.label:<13} run {round_number}: fill {r['fill_s']:.2f}s, "
+                f"peak RSS {r['peak_rss'] / 2**20:.0f} MB"
+            )
+            one.job.pop("fingerprint", None)
+        if round_number == 1:
+            first = sum(d[0]["fill_s"] for d in done.values())
+            label = " + ".join(done) if len(done) > 1 else next(iter(done))
+            target = budgeted_runs(runs, first, result, label, RUN_BUDGET_S * len(series))
+    result.runs.update(done)
 
 
 def budgeted_runs(
@@ -219,8 +227,8 @@ def budgeted_runs(
     target = min(runs, max(1, int(budget // max(first_s, 1e-9))))
     if target < runs:
         result.notes.append(
-            f"N={result.n}: {label} took {first_s:.0f} s per run, so it had {target} timed "
-            f"run{'s' if target > 1 else ''} instead of {runs} (budget {budget:.0f} s)"
+            f"N={result.n}: {label} took {first_s:.0f} s per run (per round: one run of each), so it had "
+            f"{target} timed run{'s' if target > 1 else ''} instead of {runs} (budget {budget:.0f} s)"
         )
     return target
 
@@ -296,7 +304,78 @@ def write_dag_files(pipelines: list[Path], folder: Path) -> None:
     sync.apply(sync.plan(pipelines, folder))
 
 
-def bench_size(n: int, args, runner: Runner, root: Path, env: dict[str, str]) -> SizeResult:
+def ours_job(root: Path, folder: Path, pipelines: Path, cache: Path) -> dict:
+    """The DagBag job of our variant: its DAG folder, where its pipelines and compile cache are."""
+    package_path = [str(PROJECT / "src"), str(PROJECT)]
+    return {
+        "folder": folder,
+        "env": {
+            "AIRFLOW__CORE__DAGS_FOLDER": str(folder),
+            "SAGEMAKER_PIPELINES_DIR": str(pipelines),
+            "SAGEMAKER_PIPELINES_ENV": ENVIRONMENT,
+            "SAGEMAKER_PIPELINES_CACHE_DIR": str(cache),
+            "SAGEMAKER_LOCAL_DIR": str(root / "local"),
+            "PYTHONPATH": os.pathsep.join(package_path),
+        },
+        "sys_path": package_path,
+    }
+
+
+def measure_task_start(runner: Runner, result: SizeResult, jobs: dict[str, tuple[str, dict]]) -> None:
+    """What a task runner loads: one DAG file, in a fresh process that has imported the ``airflow.*``
+    modules the file names, for each of the first pipelines, several times; ours with a warm cache.
+    ``jobs``: label -> (variant, DagBag job); the runs take turns, so load drifts over all alike."""
+    times: dict[str, dict[str, list[float]]] = {label: {} for label in jobs}
+    for _ in range(TASK_START_REPS):
+        for index in range(min(TASK_START_FILES, result.n)):
+            for label, (variant, job) in jobs.items():
+                dag_file = job["folder"] / f"{synth.dag_id(index)}.py"
+                r = runner.run(variant, **{**job, "folder": dag_file}, task_start=True)
+                check_run(r, 1, f"task start of {dag_file.name} ({label})")
+                times[label].setdefault(dag_file.stem, []).append(r["fill_s"])
+    result.task_start.update(times)
+    for label in jobs:
+        log(f"  task start    {label:<13}: {1000 * result.task_start_s(label):.1f} ms per DAG file")
+
+
+def task_start_reference(args, runner: Runner, root: Path) -> dict:
+    """The project of N=10 pipelines whose task start is the ratio's denominator at every N, measured
+    in turn with each N's own: its DAG folder and a warm cache."""
+    files = synth.write_pipelines(root / "pipelines", TASK_START_REFERENCE_N, args.seed)
+    job = ours_job(root, root / "ours_dags", root / "pipelines", root / "compile-cache")
+    write_dag_files(files, job["folder"])
+    check_run(runner.run("ours", **job), len(files), "task-start reference warm-up")  # fills the cache
+    return job
+
+
+def dag_processor_passes(
+    result: SizeResult, homes: dict[str, dag_processor.AirflowHome], jobs: dict[str, dict], cache: Path
+) -> None:
+    """The passes of PASSES, each variant from its freshly migrated database."""
+    expected = {synth.dag_id(i) for i in range(result.n)}
+    for home in homes.values():
+        home.reset()
+    for label, variant, empty_cache in PASSES:
+        if empty_cache:
+            shutil.rmtree(cache, ignore_errors=True)
+        env = {k: v for k, v in jobs[variant]["env"].items() if k != "AIRFLOW__CORE__DAGS_FOLDER"}
+        done = homes[variant].run_pass(label, jobs[variant]["folder"], expected, env)
+        result.passes[label] = done
+        log(
+            f"  dag-processor {label:<19}: {done.wall_s:.1f}s wall, files {done.parse_sum_s:.1f}s in all, "
+            f"slowest {done.parse_max_s:.2f}s ({done.slowest})"
+        )
+
+
+def bench_size(
+    n: int,
+    args,
+    runner: Runner,
+    root: Path,
+    env: dict[str, str],
+    homes: dict[str, dag_processor.AirflowHome],
+    reference: dict,
+) -> SizeResult:
     from sagemaker_pipelines.checker import check_file
     from sagemaker_pipelines.format.environment import load_environment
 
@@ -324,7 +403,6 @@ def bench_size(n: int, args, runner: Runner, root: Path, env: dict[str, str]) ->
     write_dag_files(files, ours)
     cache = root / "compile-cache"
 
-    package_path = [str(PROJECT / "src"), str(PROJECT)]
     jobs = {
         "hand-written": {"folder": hand, "env": {"AIRFLOW__CORE__DAGS_FOLDER": str(hand)}, "sys_path": []},
         "dag-factory": {
@@ -332,18 +410,7 @@ def bench_size(n: int, args, runner: Runner, root: Path, env: dict[str, str]) ->
             "env": {"AIRFLOW__CORE__DAGS_FOLDER": str(factory)},
             "sys_path": [],
         },
-        "ours": {
-            "folder": ours,
-            "env": {
-                "AIRFLOW__CORE__DAGS_FOLDER": str(ours),
-                "SAGEMAKER_PIPELINES_DIR": str(pipelines),
-                "SAGEMAKER_PIPELINES_ENV": ENVIRONMENT,
-                "SAGEMAKER_PIPELINES_CACHE_DIR": str(cache),
-                "SAGEMAKER_LOCAL_DIR": str(root / "local"),
-                "PYTHONPATH": os.pathsep.join(package_path),
-            },
-            "sys_path": package_path,
-        },
+        "ours": ours_job(root, ours, pipelines, cache),
     }
     prints = {v: root / f"fingerprint-{v}.json" for v in VARIANTS}
 
@@ -351,171 +418,43 @@ def bench_size(n: int, args, runner: Runner, root: Path, env: dict[str, str]) ->
     warm = runner.run("hand-written", **jobs["hand-written"], fingerprint=prints["hand-written"])
     check_run(warm, n, "hand-written warm-up")
     log(f"  hand-written  warm-up (untimed, writes .pyc): fill {warm['fill_s']:.2f}s")
-    timed_runs(runner, "hand-written", args.runs, result, "hand-written", **jobs["hand-written"])
     factory_job = {**jobs["dag-factory"], "fingerprint": prints["dag-factory"]}
-    timed_runs(runner, "dag-factory", args.runs, result, "dag-factory", **factory_job)
-    # Ours: the first run starts with an empty compile cache; the later runs find whatever it left.
-    shutil.rmtree(cache, ignore_errors=True)
-    timed_runs(runner, "ours", 1, result, "ours (cold)", **jobs["ours"], fingerprint=prints["ours"])
+    timed_runs(runner, args.runs, result, Timed("dag-factory", "dag-factory", factory_job))
+    # Rounds of hand-written, ours cold (each run from an empty compile cache) and ours (the cache that
+    # cold run left: what Airflow's periodic re-parse sees), so the ratios compare runs minutes apart.
+    timed_runs(
+        runner,
+        args.runs,
+        result,
+        Timed("hand-written", "hand-written", dict(jobs["hand-written"])),
+        Timed(
+            "ours (cold)",
+            "ours",
+            {**jobs["ours"], "fingerprint": prints["ours"]},
+            before=lambda: shutil.rmtree(cache, ignore_errors=True),
+        ),
+        Timed("ours", "ours", dict(jobs["ours"])),
+    )
     result.cache_files = sum(1 for p in cache.rglob("*") if p.is_file()) if cache.exists() else 0
     if result.cache_files:
-        log(f"  compile cache detected: {result.cache_files} files under {cache} after the cold run")
-    timed_runs(runner, "ours", args.runs, result, "ours", **jobs["ours"])
+        log(f"  compile cache detected: {result.cache_files} files under {cache} after a cold run")
 
     compare_fingerprints(prints, n)
     log(f"N={n}: the three variants built identical DAGs (fingerprints of all {n} DAGs match)")
 
+    task_start_jobs = {
+        "hand-written": ("hand-written", jobs["hand-written"]),
+        "ours": ("ours", jobs["ours"]),
+        REFERENCE_LABEL: ("ours", reference),
+    }
+    measure_task_start(runner, result, task_start_jobs)
     time_validation(files, args.runs, result, env)
+    if homes:
+        dag_processor_passes(result, homes, jobs, cache)
     return result
 
 
-# ---------------------------------------------------------------------------------------- report
-
-
-def _version(package: str) -> str:
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "not installed"
-
-
-def machine() -> dict[str, str]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import psutil
-    import yaml
-
-    return {
-        "cores": str(os.cpu_count()),
-        "cpu": cpu,
-        "memory": f"{psutil.virtual_memory().total / 2**30:.0f} GiB",
-        "os": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(),
-        "versions": ", ".join(
-            f"{p} {_version(p)}"
-            for p in (
-                "apache-airflow",
-                "apache-airflow-providers-amazon",
-                "dag-factory",
-                "check-jsonschema",
-                "jsonschema",
-                "botocore",
-                "PyYAML",
-            )
-        )
-        + f" (libyaml: {'yes' if yaml.__with_libyaml__ else 'no'})",
-    }
-
-
-def _mb(value: float) -> str:
-    return f"{value / 2**20:.0f}"
-
-
-def report(results: list[SizeResult], args, command: str, runner: Runner, started: float) -> str:
-    info = machine()
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    mode = "spawned interpreter per run" if args.spawn else "forked from a server with Airflow imported"
-    lines = [
-        "# Parse-time benchmark",
-        "",
-        f"Generated {now} by `{command}` in {time.perf_counter() - started:.0f} s.",
-        "",
-        f"- Machine: {info['cores']} cores, {info['cpu']}, {info['memory']} RAM, {info['os']}",
-        f"- Python {info['python']}; {info['versions']}",
-        f"- Load average at the start: {args.load_at_start}; at the end: {load} (1, 5, 15 min). Other "
-        "processes on the machine add noise to the timings; compare ratios, and re-run when in doubt.",
-        f"- Pipelines: synthetic (benchmarks/synth.py, seed {args.seed}), 4-12 SageMaker tasks each "
-        "(processing, training with knn/xgboost/linear-learner, model, transform, endpoint config, "
-        f"endpoint), environment `{ENVIRONMENT}`",
-        f"- Each run fills a cold `DagBag` in a fresh process ({mode}); only the fill is timed. "
-        "Airflow and the SageMaker operator modules are imported before; each variant's own libraries "
-        'too, timed separately ("lib imports").',
-        "- hand-written: one Python file per DAG, rendered from the compiled configs; one untimed run "
-        "first writes the .pyc files. dag-factory: one `load_yaml_dags` YAML per DAG plus one loader "
-        "file. ours: a dags folder holding only `sagemaker_pipelines_loader.py`.",
-        "- ours (cold) is the first run with an empty compile cache; ours is the median of the runs "
-        "after it (what Airflow's periodic re-parse sees); the ratios use it.",
-        "- All variants built identical DAGs (fingerprint of DAG args, tasks, operator kwargs, edges).",
-        "",
-        "## DagBag fill",
-        "",
-        "| N | variant | runs | median fill (s) | min-max (s) | ms per DAG | peak RSS (MB) "
-        "| RSS growth (MB) | lib imports (s) | DAGs | tasks |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for res in results:
-        for label in ("hand-written", "dag-factory", "ours (cold)", "ours"):
-            runs = res.runs[label]
-            fills = [r["fill_s"] for r in runs]
-            median = statistics.median(fills)
-            growth = statistics.median(r["peak_rss"] - r["rss_before"] for r in runs)
-            lines.append(
-                f"| {res.n} | {label} | {len(runs)} | {median:.2f} | {min(fills):.2f}-{max(fills):.2f} "
-                f"| {1000 * median / res.n:.1f} | {_mb(res.median(label, 'peak_rss'))} | {_mb(growth)} "
-                f"| {res.median(label, 'import_s'):.2f} | {runs[0]['dags']} | {runs[0]['tasks']} |"
-            )
-    lines += [
-        "",
-        "## Ratios",
-        "",
-        "| N | ours/hand-written | ours/dag-factory | ours (cold)/hand-written | "
-        "memory ours/hand-written | validate/check-jsonschema |",
-        "|---:|---:|---:|---:|---:|---:|",
-    ]
-    for res in results:
-        r = res.ratios()
-        cold = res.median("ours (cold)") / res.median("hand-written")
-        lines.append(
-            f"| {res.n} | {r['ours/hand-written']:.2f} | {r['ours/dag-factory']:.2f} | {cold:.2f} "
-            f"| {r['memory ours/hand-written']:.2f} | {r['validate/check-jsonschema']:.2f} |"
-        )
-    lines += [
-        "",
-        "## Validation of the N files (wall time of each command, interpreter start included)",
-        "",
-        "| N | tool | runs | median (s) | ms per file |",
-        "|---:|---|---:|---:|---:|",
-    ]
-    for res in results:
-        for tool, times in res.validation.items():
-            median = statistics.median(times)
-            lines.append(f"| {res.n} | {tool} | {len(times)} | {median:.2f} | {1000 * median / res.n:.1f} |")
-    lines += [
-        "",
-        "ours (check_file) calls `checker.check_file` for every file with the "
-        f"`{ENVIRONMENT}` environment (YAML, references, schema, semantics, compile, botocore check); "
-        "check-jsonschema checks the schema only, on the raw YAML. Every tool exits 0 on these files. "
-        "ours (CLI) is `make validate` as users run it (worker processes, one per core) with its cache "
-        "off; check_file is the same work in one process. "
-        "The ratio uses the CLI when it exists, else check_file. Commands:",
-        "",
-        *(f"- {tool}: `{command}`" for tool, command in results[-1].commands.items()),
-    ]
-    if not CLI_FILE.exists():
-        lines.append(
-            "The CLI (`src/sagemaker_pipelines/toolkit/cli.py`) did not exist yet, so it was not timed."
-        )
-    notes = [n for res in results for n in res.notes]
-    cache_lines = [f"N={res.n}: {res.cache_files} files" for res in results if res.cache_files]
-    if cache_lines:
-        notes.append("Compile cache detected after the cold run (" + "; ".join(cache_lines) + ").")
-    else:
-        notes.append("No compile cache files were written by the loader: warm runs redo all the work.")
-    if runner.airflow_import_s is not None:
-        notes.append(
-            f"Importing Airflow and the operator modules (untimed) took {runner.airflow_import_s:.1f} s."
-        )
-    lines += ["", "## Notes", "", *(f"- {n}" for n in notes), "", "## Final lines", "", "```"]
-    lines += [res.final_line() for res in results]
-    lines += ["```", ""]
-    return "\n".join(lines)
+# -------------------------------------------------------------------------------------------- main
 
 
 def child_env(workdir: Path) -> dict[str, str]:
@@ -543,6 +482,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "RESULTS.md")
     parser.add_argument("--workdir", type=Path, help="keep the generated files here (default: a temp dir)")
     parser.add_argument("--spawn", action="store_true", help="a new interpreter per run instead of fork")
+    parser.add_argument(
+        "--no-dag-processor", action="store_true", help="skip the dag-processor passes (quick runs)"
+    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     if not sizes or min(sizes) < 1 or args.runs < 1:
@@ -555,12 +497,22 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     env = child_env(workdir)
     runner = Runner(workdir, env, args.spawn)
+    homes = {
+        v: dag_processor.AirflowHome(workdir / f"dag-processor-{v}", env) for v in ("hand-written", "ours")
+    }
+    if args.no_dag_processor:
+        homes = {}
     results = []
     try:
         runner.start()
+        migrations = {variant: home.migrate() for variant, home in homes.items()}
+        args.migrate_s = ", ".join(f"{v}: {s:.0f} s" for v, s in migrations.items()) or "not run"
+        log(f"airflow db migrate for the dag-processor passes: {args.migrate_s}")
+        args.parsing_processes = homes["ours"].config("dag_processor", "parsing_processes") if homes else "-"
+        reference = task_start_reference(args, runner, workdir / f"task-start-n{TASK_START_REFERENCE_N}")
         for n in sizes:
-            results.append(bench_size(n, args, runner, workdir / f"n{n}", env))
-    except BenchError as exc:
+            results.append(bench_size(n, args, runner, workdir / f"n{n}", env, homes, reference))
+    except (BenchError, dag_processor.PassError) as exc:
         print(f"\nBENCHMARK FAILED: {exc}", file=sys.stderr)
         print(f"(files kept in {workdir})", file=sys.stderr)
         return 1
@@ -569,13 +521,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    text = report(results, args, command.strip(), runner, started)
+    notes = []
+    if runner.airflow_import_s is not None:
+        notes.append(
+            f"Importing Airflow and the operator modules (untimed) took {runner.airflow_import_s:.1f} s."
+        )
+    notes.append(f"airflow db migrate (untimed, once per variant) took {args.migrate_s}.")
+    task_start = (TASK_START_FILES, TASK_START_REPS)
+    text = report(results, args, command.strip(), started, notes, CLI_FILE.exists(), task_start)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     print()
     print(text.split("## DagBag fill", 1)[1].split("## Final lines", 1)[0].strip())
     print(f"\nwritten to {args.out}")
     for res in results:
+        if res.passes:
+            print(res.dag_processor_line())
         print(res.final_line())
     return 0
 

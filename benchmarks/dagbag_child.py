@@ -10,13 +10,18 @@ Two ways to get that fresh process (``bench.py`` picks one):
 - spawn: ``python dagbag_child.py --job '<json>'`` does the imports and runs one job in this process.
 
 Inside the child only the DagBag fill is timed. The variant's own libraries (dag-factory; our package
-with jsonschema and botocore) are imported first and timed separately. Peak RSS is
+with jsonschema and botocore) are imported first and timed separately. A ``task_start`` job instead
+imports only the ``airflow.*`` modules its one DAG file names (what the dag-processor pre-imports;
+untimed), freezes the garbage collector as Airflow's executors do before forking a task, and then
+times the DagBag of that file, our package's imports included: what a task runner pays to load the
+DAG of the task it runs. Peak RSS is
 ``getrusage(RUSAGE_SELF).ru_maxrss`` (it includes the Airflow baseline, identical for every variant);
 the RSS just before the fill is reported too.
 """
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -70,6 +75,13 @@ def preimport() -> float:
     return time.perf_counter() - start
 
 
+def file_imports(path: str) -> list[str]:
+    """The ``airflow.*`` modules a DAG file imports, found as Airflow's dag-processor finds them."""
+    from airflow.utils.file import iter_airflow_imports
+
+    return list(iter_airflow_imports(path))
+
+
 def _plain(value):
     return json.loads(json.dumps(value, default=str, sort_keys=True))
 
@@ -107,18 +119,19 @@ def fingerprint(dag) -> dict:
 
 # Stages of our loader timed by ``--stages`` (profile_loader.py): (module, attribute path) to wrap.
 STAGES = (
-    ("check_file (all checking, no cache)", "sagemaker_pipelines.airflow.loader", "check_file"),
-    ("check_file_cached (checking + cache)", "sagemaker_pipelines.airflow.loader", "check_file_cached"),
+    ("environment (load_environment_cached)", "sagemaker_pipelines.airflow.cache", "load_environment_cached"),
+    ("check_file_cached (checking + cache)", "sagemaker_pipelines.airflow.cache", "check_file_cached"),
     ("  cache: CompileCache.key", "sagemaker_pipelines.airflow.cache", "CompileCache.key"),
     ("  cache: CompileCache.get", "sagemaker_pipelines.airflow.cache", "CompileCache.get"),
     ("  cache: CompileCache.put", "sagemaker_pipelines.airflow.cache", "CompileCache.put"),
     ("  check_text (cache misses)", "sagemaker_pipelines.airflow.cache", "check_text"),
-    ("    yaml: load_document", "sagemaker_pipelines.checker", "load_document"),
-    ("    references: Resolver.resolve", "sagemaker_pipelines.checker", "Resolver.resolve"),
-    ("    schema: check_against_schema", "sagemaker_pipelines.checker", "check_against_schema"),
-    ("    semantics: check_semantics", "sagemaker_pipelines.checker", "check_semantics"),
-    ("    compile: compile_pipeline", "sagemaker_pipelines.checker", "compile_pipeline"),
-    ("    botocore: check_compiled", "sagemaker_pipelines.checker", "check_compiled"),
+    # The checker imports its stages when it runs them: their own modules are patched.
+    ("    yaml: load_document", "sagemaker_pipelines.format.yaml_source", "load_document"),
+    ("    references: Resolver.resolve", "sagemaker_pipelines.format.references", "Resolver.resolve"),
+    ("    schema: check_against_schema", "sagemaker_pipelines.format.schema_check", "check_against_schema"),
+    ("    semantics: check_semantics", "sagemaker_pipelines.format.semantics", "check_semantics"),
+    ("    compile: compile_pipeline", "sagemaker_pipelines.compile.compiler", "compile_pipeline"),
+    ("    botocore: check_compiled", "sagemaker_pipelines.compile.request_check", "check_compiled"),
     ("build_dag (all building)", "sagemaker_pipelines.airflow.dag_builder", "build_dag"),
     ("  dag_factory_config", "sagemaker_pipelines.airflow.dag_builder", "dag_factory_config"),
     ("  DagBuilder.__init__ (deepcopy)", "dagfactory.dagbuilder", "DagBuilder.__init__"),
@@ -202,9 +215,13 @@ def run_job(job: dict) -> dict:
         sys.path.insert(0, entry)
 
     start = time.perf_counter()
-    for module in VARIANT_IMPORTS[job["variant"]]:
+    for module in file_imports(job["folder"]) if job.get("task_start") else VARIANT_IMPORTS[job["variant"]]:
         importlib.import_module(module)
     import_s = time.perf_counter() - start
+    if job.get("task_start"):
+        # Airflow's LocalExecutor, Celery worker and dag-processor call gc.freeze() before they fork, so
+        # a task runner's garbage collections do not scan what its parent had imported.
+        gc.freeze()
 
     import psutil
     from airflow.dag_processing.dagbag import DagBag

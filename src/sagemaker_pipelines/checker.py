@@ -2,6 +2,10 @@
 
 Every stage reports problems as data. A file either compiles (and its requests passed botocore's
 check) or yields the full list of what is wrong with it - never a traceback.
+
+The stages are imported where they run: a DAG file whose pipeline is answered from the compile cache
+needs :class:`CheckResult` only, and Airflow parses each DAG file in a fresh process, so importing the
+checking machinery there would be paid once per file and per task start.
 """
 
 from __future__ import annotations
@@ -9,18 +13,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sagemaker_pipelines.compile.compiler import CompiledPipeline, compile_pipeline
-from sagemaker_pipelines.compile.images import unavailable_images
-from sagemaker_pipelines.compile.kinds.context import Pipeline
-from sagemaker_pipelines.compile.request_check import api_path, check_compiled
-from sagemaker_pipelines.format.environment import Environment
-from sagemaker_pipelines.format.references import Resolver, dag_id_scope, env_scope, params_scope, s3_scope
-from sagemaker_pipelines.format.schema_check import check_against_schema, did_you_mean
-from sagemaker_pipelines.format.semantics import check_semantics
-from sagemaker_pipelines.format.yaml_source import Document, YamlProblem, load_document
 from sagemaker_pipelines.paths import display_path
 from sagemaker_pipelines.problems import Problem, field_path
+
+if TYPE_CHECKING:
+    from sagemaker_pipelines.compile.compiler import CompiledPipeline
+    from sagemaker_pipelines.format.environment import Environment
+    from sagemaker_pipelines.format.yaml_source import Document
 
 
 @dataclass
@@ -46,6 +47,8 @@ def dag_id_for(path: Path, data: object) -> str:
 
 def parse(text: str, path: Path) -> Document | CheckResult:
     """The YAML document of a pipeline, or the result that says why there is none."""
+    from sagemaker_pipelines.format.yaml_source import YamlProblem, load_document
+
     file = display_path(path)
     try:
         doc = load_document(text, file)
@@ -68,20 +71,28 @@ def check_text(text: str, path: Path, environment: Environment) -> CheckResult:
 
 def check_document(doc: Document, text: str, path: Path, environment: Environment) -> CheckResult:
     """Check a parsed pipeline for one environment (parse once, check for each environment)."""
+    from sagemaker_pipelines.compile.compiler import compile_pipeline
+    from sagemaker_pipelines.compile.images import unavailable_images
+    from sagemaker_pipelines.compile.kinds.context import Pipeline
+    from sagemaker_pipelines.compile.request_check import check_compiled
+    from sagemaker_pipelines.format import references as refs
+    from sagemaker_pipelines.format.schema_check import check_against_schema
+    from sagemaker_pipelines.format.semantics import check_semantics
+
     file = display_path(path)
     dag_id = dag_id_for(path, doc.data)
     dag_id_at = doc.keys.get(("dag_id",), (1, 1))
     # Pass 1: environment values, which may define the bucket and prefixes themselves.
-    first = Resolver(
-        doc, file, {"env": env_scope(environment), "dag_id": dag_id_scope(dag_id)}, report_malformed=True
-    )
+    scopes = {"env": refs.env_scope(environment), "dag_id": refs.dag_id_scope(dag_id)}
+    first = refs.Resolver(doc, file, scopes, report_malformed=True)
     data = first.resolve(doc.data)
     s3 = data.get("s3") if isinstance(data.get("s3"), dict) else {}
     bucket = s3.get("bucket") or environment.bucket
     prefixes = s3.get("prefixes") if isinstance(s3.get("prefixes"), dict) else {}
     params = data.get("params") if isinstance(data.get("params"), dict) else {}
     # Pass 2: S3 locations and run parameters.
-    second = Resolver(doc, file, {"s3": s3_scope(bucket, prefixes), "params": params_scope(params)})
+    scopes = {"s3": refs.s3_scope(bucket, prefixes), "params": refs.params_scope(params)}
+    second = refs.Resolver(doc, file, scopes)
     data = second.resolve(data)
 
     problems = first.problems + second.problems
@@ -126,6 +137,8 @@ def check_document(doc: Document, text: str, path: Path, environment: Environmen
 
 def _request_location(doc: Document, task_id: str, message: str) -> tuple:
     """The ``config:`` entry a request problem comes from, when the task wrote one; else the task."""
+    from sagemaker_pipelines.compile.request_check import api_path
+
     config = ("tasks", task_id, "config")
     member = api_path(message)
     for n in range(len(member), 0, -1):
@@ -137,6 +150,8 @@ def _request_location(doc: Document, task_id: str, message: str) -> tuple:
 
 def _request_hint(message: str) -> str:
     """Did-you-mean for an unknown API member, from the names botocore lists as valid."""
+    from sagemaker_pipelines.format.schema_check import did_you_mean
+
     match = re.search(r'Unknown parameter in \S+: "([^"]+)", must be one of: (.*)$', message)
     return did_you_mean(match[1], match[2].split(", ")) if match else ""
 

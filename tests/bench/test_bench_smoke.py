@@ -1,7 +1,7 @@
 """Smoke test of the parse-time benchmark (benchmarks/bench.py): it runs end to end at N=10.
 
-No timing assertions: only that it finishes, writes its table and ends with the machine-readable line
-whose ratios are positive numbers.
+No timing assertions: only that it finishes, writes its tables and ends with the machine-readable lines
+(the dag-processor line, then the bench line) whose ratios and times are positive numbers.
 """
 
 from __future__ import annotations
@@ -12,25 +12,36 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+NUMBER = r"(\d+\.\d{2})"
 FINAL_LINE = re.compile(
-    r"bench N=10 ours/hand-written=(\d+\.\d{2}) ours/dag-factory=(\d+\.\d{2}) "
-    r"validate/check-jsonschema=(\d+\.\d{2}) memory ours/hand-written=(\d+\.\d{2})"
+    rf"bench N=10 ours/hand-written={NUMBER} ours/dag-factory={NUMBER} "
+    rf"validate/check-jsonschema={NUMBER} memory ours/hand-written={NUMBER} "
+    rf"cold/hand-written={NUMBER} task-start={NUMBER}"
+)
+DAG_PROCESSOR_LINE = re.compile(
+    rf"dag-processor N=10 ours/hand-written={NUMBER} cold/hand-written={NUMBER} "
+    r"hand-written=(\d+\.\d)s ours=(\d+\.\d)s cold=(\d+\.\d)s slowest-file=(\d+\.\d{2})s"
 )
 
 
 def test_bench_runs_at_n10(tmp_path):
     out = tmp_path / "RESULTS.md"
     command = [sys.executable, "benchmarks/bench.py", "--sizes", "10", "--runs", "1", "--out", str(out)]
-    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
 
-    last = proc.stdout.strip().splitlines()[-1]
+    *_, processor_line, last = proc.stdout.strip().splitlines()
     match = FINAL_LINE.fullmatch(last)
     assert match, f"unexpected final line: {last!r}"
     assert all(float(ratio) > 0 for ratio in match.groups())
+    processor = DAG_PROCESSOR_LINE.fullmatch(processor_line)
+    assert processor, f"unexpected dag-processor line: {processor_line!r}"
+    assert all(float(value) > 0 for value in processor.groups())
 
     table = out.read_text()
-    assert "| 10 | ours |" in table
-    assert "| 10 | hand-written |" in table
-    assert "| 10 | dag-factory |" in table
-    assert last in table
+    for label in ("ours", "ours (cold)", "hand-written", "dag-factory", "ours, N=10"):
+        assert f"| 10 | {label} |" in table
+    for label in ("hand-written first", "hand-written", "ours first (cold)", "ours", "ours (cold)"):
+        assert re.search(rf"^\| 10 \| {re.escape(label)} \| \d+\.\d \| .* \| 10 \|$", table, re.M), label
+    assert "## Task start" in table and "## dag-processor pass" in table
+    assert last in table and processor_line in table

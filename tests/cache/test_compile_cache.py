@@ -6,10 +6,11 @@ import shutil
 
 import pytest
 
-from sagemaker_pipelines.airflow.cache import CompileCache, check_file_cached
+from sagemaker_pipelines.airflow.cache import CompileCache, check_file_cached, load_environment_cached
 from sagemaker_pipelines.checker import check_file
 from sagemaker_pipelines.format.environment import load_environment
 from sagemaker_pipelines.paths import CHECKOUT_ROOT
+from sagemaker_pipelines.problems import PipelineInvalid
 
 
 @pytest.fixture
@@ -85,3 +86,40 @@ def test_unwritable_cache_folder_means_no_cache(project, env, tmp_path):
 def test_cache_can_be_turned_off(monkeypatch):
     monkeypatch.setenv("SAGEMAKER_PIPELINES_CACHE_DIR", "off")
     assert CompileCache.default().folder is None
+
+
+@pytest.fixture
+def environments(tmp_path, monkeypatch):
+    """A copy of environments/ that the test may edit."""
+    folder = tmp_path / "environments"
+    shutil.copytree(CHECKOUT_ROOT / "environments", folder)
+    monkeypatch.setenv("SAGEMAKER_ENVIRONMENTS_DIR", str(folder))
+    return folder
+
+
+def test_environment_from_the_cache_equals_a_fresh_load(environments, tmp_path):
+    cache = CompileCache(tmp_path / "cache")
+    first = load_environment_cached("local", cache)
+    assert len(list((tmp_path / "cache").glob("env-*.json"))) == 1
+    second = load_environment_cached("local", cache)
+    assert first == second == load_environment("local")
+
+
+def test_changed_environment_is_read_again(environments, tmp_path):
+    cache = CompileCache(tmp_path / "cache")
+    assert load_environment_cached("local", cache).check_interval != 7
+    path = environments / "local.yaml"
+    path.write_text(path.read_text().replace("check_interval: 1\n", "check_interval: 7\n"))
+    assert load_environment_cached("local", cache).check_interval == 7
+
+
+def test_broken_environment_is_never_cached(environments, tmp_path):
+    cache = CompileCache(tmp_path / "cache")
+    (environments / "broken.yaml").write_text("region: [\n")
+    for _ in range(2):
+        with pytest.raises(PipelineInvalid) as raised:
+            load_environment_cached("broken", cache)
+        assert raised.value.problems[0].file.endswith("broken.yaml")
+    with pytest.raises(PipelineInvalid, match="no environment 'nope'"):
+        load_environment_cached("nope", cache)
+    assert not list((tmp_path / "cache").glob("env-*.json"))

@@ -181,7 +181,7 @@ def test_compiled_files_import_with_only_the_installed_package(tmp_path):
     shutil.copytree(CHECKOUT_ROOT / "include", project / "include")
     from sagemaker_pipelines.toolkit.cli import main
 
-    assert main(["compile", "--out", str(project / "dags"), "--env", "local"]) == 0
+    assert main(["compile", "--out", str(project / "dags"), "--env", "local", "--allow-local"]) == 0
     probe = (
         "import sys; from airflow.dag_processing.dagbag import DagBag;"
         f"bag = DagBag(dag_folder={str(project / 'dags')!r});"

@@ -13,6 +13,7 @@ be written just means no cache.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -23,7 +24,7 @@ from typing import Any
 
 from sagemaker_pipelines.checker import CheckResult, check_file, check_text
 from sagemaker_pipelines.compile.compiler import CompiledPipeline
-from sagemaker_pipelines.format.environment import Environment
+from sagemaker_pipelines.format.environment import Environment, environment_file, load_environment
 from sagemaker_pipelines.paths import (
     display_path,
     include_dir,
@@ -78,12 +79,28 @@ class CompileCache:
             digest.update(b"\0")
         return digest.hexdigest()
 
-    def get(self, key: str) -> CheckResult | None:
+    def _read(self, name: str) -> Any:
         if self.folder is None:
             return None
         try:
-            entry = json.loads((self.folder / f"{key}.json").read_text())
+            return json.loads((self.folder / f"{name}.json").read_text())
         except (OSError, ValueError):
+            return None
+
+    def _write(self, name: str, entry: Any) -> None:
+        if self.folder is None:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            temporary = self.folder / f".{name}.{os.getpid()}.tmp"
+            temporary.write_text(json.dumps(entry))
+            temporary.replace(self.folder / f"{name}.json")
+        except OSError:
+            self.folder = None  # read-only deployment: run without a cache
+
+    def get(self, key: str) -> CheckResult | None:
+        entry = self._read(key)
+        if entry is None:
             return None
         if any(_mtime(path) != mtime for path, mtime in entry["includes"].items()):
             return None
@@ -102,13 +119,7 @@ class CompileCache:
             "compiled": result.compiled.as_dict() if result.compiled else None,
             "includes": {ref: _mtime(ref) for ref in set(_INCLUDE_REFERENCE.findall(text))},
         }
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            temporary = self.folder / f".{key}.{os.getpid()}.tmp"
-            temporary.write_text(json.dumps(entry))
-            temporary.replace(self.folder / f"{key}.json")
-        except OSError:
-            self.folder = None  # read-only deployment: run without a cache
+        self._write(key, entry)
 
 
 def check_file_cached(path: Path, environment: Environment, cache: CompileCache) -> CheckResult:
@@ -123,3 +134,37 @@ def check_file_cached(path: Path, environment: Environment, cache: CompileCache)
         result = check_text(text, path, environment)
         cache.put(key, text, result)
     return result
+
+
+def load_environment_cached(name: str, cache: CompileCache) -> Environment:
+    """:func:`environment.load_environment`, answered from the cache while the file's bytes (and the
+    schema and code, through the cache's folder) are unchanged: Airflow parses every DAG file in a
+    fresh process, and this spares each one the YAML parse and schema check of the same small file."""
+    path = environment_file(name)
+    try:
+        text = path.read_text() if cache.folder is not None else None
+    except OSError:
+        text = None
+    if text is None:
+        return load_environment(name)  # no cache, or a file it cannot read: raises, naming what is wrong
+    shown = display_path(path)
+    digest = hashlib.sha256("\0".join(("environment", name, shown, text)).encode()).hexdigest()
+    entry = cache._read(f"env-{digest}")
+    if isinstance(entry, dict):
+        try:
+            return Environment(**entry)
+        except TypeError:
+            pass  # not an entry of this code version's Environment: load the file
+    environment = load_environment(name)
+    stored = dataclasses.asdict(environment)
+    if environment.text == text and environment.file == shown and _survives_json(stored):
+        cache._write(f"env-{digest}", stored)
+    return environment
+
+
+def _survives_json(data: dict[str, Any]) -> bool:
+    """Whether JSON gives ``data`` back unchanged (not so for, say, a mapping with integer keys)."""
+    try:
+        return json.loads(json.dumps(data)) == data
+    except (TypeError, ValueError):
+        return False

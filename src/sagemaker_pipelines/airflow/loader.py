@@ -50,43 +50,43 @@ def build_pipeline(dag_file: Path, pipeline: Path, environment_name: str | None 
     from sagemaker_pipelines.paths import display_path
 
     dag_id = dag_file.stem
-    shown = display_path(pipeline)
     try:
         return _build(dag_file, pipeline, environment_name)
     except PipelineInvalid as exc:
         return error_dag(dag_id, exc.problems, str(dag_file))
     except Exception as exc:  # a bug of ours or a library's must still name the pipeline, not hide it
+        shown = display_path(pipeline)
         log.exception("checking or building %s failed", shown)
         problem = _problem(shown, f"internal error while loading this pipeline: {type(exc).__name__}: {exc}")
         return error_dag(dag_id, [problem], str(dag_file))
 
 
 def _build(dag_file: Path, pipeline: Path, environment_name: str | None) -> Any:
-    from sagemaker_pipelines.airflow.cache import CompileCache, check_file_cached
+    from sagemaker_pipelines.airflow.cache import CompileCache, check_file_cached, load_environment_cached
     from sagemaker_pipelines.airflow.dag_builder import build_dag
-    from sagemaker_pipelines.format.environment import current_environment_name, load_environment
+    from sagemaker_pipelines.format.environment import current_environment_name
     from sagemaker_pipelines.paths import display_path
 
-    shown = display_path(pipeline)
     if not pipeline.is_file():
         raise PipelineInvalid(
             [
                 _problem(
                     display_path(dag_file),
-                    f"this DAG file builds {shown}, which does not exist",
+                    f"this DAG file builds {display_path(pipeline)}, which does not exist",
                     "run `make sync` to remove DAG files of deleted pipelines",
                 )
             ]
         )
-    environment = load_environment(environment_name or current_environment_name())  # raises with problems
-    result = check_file_cached(pipeline, environment, CompileCache.default())
+    cache = CompileCache.default()
+    environment = load_environment_cached(environment_name or current_environment_name(), cache)  # may raise
+    result = check_file_cached(pipeline, environment, cache)
     if result.problems:
         raise PipelineInvalid(result.problems)
     if result.dag_id != dag_file.stem:
         raise PipelineInvalid(
             [
                 Problem(
-                    shown,
+                    result.file,
                     *result.dag_id_at,
                     "dag_id",
                     f"the pipeline's DAG id is '{result.dag_id}' but its DAG file is {dag_file.name}",
@@ -99,8 +99,9 @@ def _build(dag_file: Path, pipeline: Path, environment_name: str | None) -> Any:
         dag = build_dag(result.compiled, str(dag_file))
         dag.validate()  # what Airflow runs: its failure must name this YAML file, not the DAG file
     except Exception as exc:  # an Airflow-side rejection (e.g. a bad cron) stays this pipeline's problem
-        log.exception("building %s failed", shown)
-        raise PipelineInvalid([_problem(shown, f"Airflow rejected the DAG: {exc}", code="airflow")]) from exc
+        log.exception("building %s failed", result.file)
+        problem = _problem(result.file, f"Airflow rejected the DAG: {exc}", code="airflow")
+        raise PipelineInvalid([problem]) from exc
     return dag
 
 
