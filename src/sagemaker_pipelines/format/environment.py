@@ -39,6 +39,8 @@ class Environment:
     retry_delay: int | None = None
     local: bool = False
     values: dict[str, Any] = field(default_factory=dict)
+    print_log: bool | None = None  # None: on unless local (the emulator's logs are files, not CloudWatch)
+    operator_defaults: dict[str, Any] = field(default_factory=dict)
     description: str = ""
 
     def lookup(self, name: str) -> Any:
@@ -93,6 +95,8 @@ def load_environment(name: str) -> Environment:
         local=data.get("local", False),
         values=data.get("values", {}),
         description=data.get("description", ""),
+        print_log=data.get("print_log"),
+        operator_defaults=data.get("operator_defaults", {}),
     )
 
 

@@ -65,7 +65,8 @@ class _Checker:
         self.guarded(self.dates)
         self.guarded(self.schedule)
         for task_id, task in self.tasks.items():
-            if not isinstance(task, dict) or task.get("kind") not in {*KINDS, *ALIASES}:
+            kind = task.get("kind") if isinstance(task, dict) else None
+            if not isinstance(kind, str) or kind not in {*KINDS, *ALIASES}:
                 continue  # the schema reports it
             for check in (self.dependencies, self.references, self.exclusive_fields, self.include_files):
                 self.guarded(check, task_id, task)
@@ -266,7 +267,7 @@ def _top_level_functions(path: Path, _mtime: int) -> frozenset[str]:
 def dependencies_of(task_id: str, task: dict, tasks: dict[str, dict]) -> list[str]:
     """Explicit depends_on plus the tasks a task refers to (a model needs its training job first)."""
     deps = [d for d in task.get("depends_on") or [] if d in tasks and d != task_id]
-    kind = KINDS.get(task.get("kind"))
+    kind = KINDS.get(task.get("kind")) if isinstance(task.get("kind"), str) else None
     for field in kind.references if kind else ():
         target = task.get(field)
         if target in tasks and target != task_id and target not in deps:

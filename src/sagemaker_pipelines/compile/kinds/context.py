@@ -25,6 +25,7 @@ RESOURCE_DEFAULTS = {
 RUN_SUFFIX = "-{{ dag_run.run_after | ts_nodash }}-{{ ti.try_number }}"
 RUN_STAMP = "{{ dag_run.run_after | ts_nodash }}"
 _SUFFIX_BUDGET = 20  # "-" + 15 chars of ts_nodash + "-" + up to 3 digits of try number
+_DURATION_OPTIONS = ("max_ingestion_time",)
 
 
 @dataclass
@@ -80,11 +81,28 @@ class TaskContext:
         """Arguments every SageMaker operator takes, from the pipeline and environment."""
         return {"aws_conn_id": self.pipeline.aws_conn_id, "region_name": self.pipeline.region}
 
-    def waiting_args(self) -> dict[str, Any]:
+    def waiting_args(self, *options: str) -> dict[str, Any]:
+        """How a SageMaker operator waits: ``wait_for_completion``, ``check_interval`` and those of the
+        ``options`` (operator arguments such as ``max_ingestion_time``) the task or environment sets."""
+        check_interval = self.task.get("check_interval", self.pipeline.environment.check_interval)
         return {
             "wait_for_completion": self.task.get("wait_for_completion", True),
-            "check_interval": self.pipeline.environment.check_interval,
+            "check_interval": to_seconds(check_interval),
+            **self.operator_options(*options),
         }
+
+    def operator_options(self, *names: str) -> dict[str, Any]:
+        """Operator arguments the task sets, else the environment's ``operator_defaults`` (else the
+        operator's own default, by leaving them out); ``print_log`` defaults to the environment's."""
+        environment = self.pipeline.environment
+        found: dict[str, Any] = {}
+        for name in names:
+            value = self.task.get(name, environment.operator_defaults.get(name))
+            if name == "print_log" and value is None:
+                value = environment.print_log if environment.print_log is not None else not environment.local
+            if value is not None:
+                found[name] = to_seconds(value) if name in _DURATION_OPTIONS else value
+        return found
 
 
 def sanitize_name(text: str) -> str:

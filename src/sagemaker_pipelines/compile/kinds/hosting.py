@@ -79,5 +79,5 @@ def endpoint(ctx: TaskContext) -> dict[str, Any]:
         "config": config,
         **ctx.sagemaker_operator_args(),
         **present(operation=ctx.get("operation")),
-        **ctx.waiting_args(),
+        **ctx.waiting_args("max_ingestion_time"),
     }

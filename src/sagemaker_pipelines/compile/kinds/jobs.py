@@ -21,6 +21,17 @@ from sagemaker_pipelines.compile.kinds.context import (
 )
 from sagemaker_pipelines.paths import include_path
 
+# Operator arguments each job operator takes besides wait_for_completion and check_interval.
+_TRAINING_OPTIONS = (
+    "max_ingestion_time",
+    "max_attempts",
+    "action_if_job_exists",
+    "check_if_job_exists",
+    "print_log",
+)
+_PROCESSING_OPTIONS = ("max_ingestion_time", "max_attempts", "action_if_job_exists", "print_log")
+_TRANSFORM_OPTIONS = ("max_ingestion_time", "max_attempts", "action_if_job_exists", "check_if_job_exists")
+
 
 def source_key(ctx: TaskContext) -> str:
     """Where script mode's sourcedir.tar.gz goes: per run, so a rerun never serves stale code."""
@@ -142,7 +153,7 @@ def training(ctx: TaskContext) -> dict[str, Any]:
     if ctx.get("environment"):
         config["Environment"] = ctx.get("environment")
     config = _with_upload(deep_merge(config, ctx.get("config", {})), ctx)
-    return {"config": config, **ctx.sagemaker_operator_args(), **ctx.waiting_args(), "print_log": False}
+    return {"config": config, **ctx.sagemaker_operator_args(), **ctx.waiting_args(*_TRAINING_OPTIONS)}
 
 
 _RANGE_KEYS = {"integer": "IntegerParameterRanges", "continuous": "ContinuousParameterRanges"}
@@ -197,7 +208,7 @@ def tuning(ctx: TaskContext) -> dict[str, Any]:
         },
     }
     config = _with_upload(deep_merge(config, ctx.get("config", {})), ctx)
-    return {"config": config, **ctx.sagemaker_operator_args(), **ctx.waiting_args()}
+    return {"config": config, **ctx.sagemaker_operator_args(), **ctx.waiting_args("max_ingestion_time")}
 
 
 PROCESSING_ROOT = "/opt/ml/processing"
@@ -279,7 +290,7 @@ def processing(ctx: TaskContext) -> dict[str, Any]:
     config = deep_merge(config, ctx.get("config", {}))
     if upload:
         config["S3Operations"] = {"S3Upload": [upload]}
-    return {"config": config, **ctx.sagemaker_operator_args(), **ctx.waiting_args()}
+    return {"config": config, **ctx.sagemaker_operator_args(), **ctx.waiting_args(*_PROCESSING_OPTIONS)}
 
 
 def model_name_of(ctx: TaskContext, field: str = "model", literal: str = "model_name") -> str:
@@ -318,4 +329,4 @@ def transform(ctx: TaskContext) -> dict[str, Any]:
         ),
     }
     config = deep_merge(config, ctx.get("config", {}))
-    return {"config": config, **ctx.sagemaker_operator_args(), **ctx.waiting_args()}
+    return {"config": config, **ctx.sagemaker_operator_args(), **ctx.waiting_args(*_TRANSFORM_OPTIONS)}

@@ -23,6 +23,7 @@ def _sensor_args(ctx: TaskContext) -> dict[str, Any]:
             timeout=to_seconds(ctx.get("timeout")) if ctx.get("timeout") is not None else None,
             mode=ctx.get("mode"),
         ),
+        **ctx.operator_options("soft_fail"),
     }
 
 
@@ -30,7 +31,7 @@ def job_sensor(ctx: TaskContext) -> dict[str, Any]:
     name = xcom(ctx.get("job"), *_WATCHED[ctx.get("kind")]) if ctx.get("job") else ctx.get("job_name")
     args = {"job_name": name, **ctx.sagemaker_operator_args(), **_sensor_args(ctx)}
     if ctx.get("kind") == "training_sensor":
-        args["print_log"] = False
+        args.update(ctx.operator_options("print_log"))
     return args
 
 
