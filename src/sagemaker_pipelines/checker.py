@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, compile_pipeline
-from sagemaker_pipelines.compile.kinds.context import Pipeline
+from sagemaker_pipelines.compile.kinds.context import NAME_KEYS, Pipeline
 from sagemaker_pipelines.compile.request_check import api_path, check_compiled
 from sagemaker_pipelines.format.environment import Environment
 from sagemaker_pipelines.format.references import Resolver, dag_id_scope, env_scope, params_scope, s3_scope
@@ -111,7 +111,7 @@ def check_document(doc: Document, text: str, path: Path, environment: Environmen
     compiled = compile_pipeline(pipeline, text)
     for task_id, messages in check_compiled(compiled).items():
         for message in messages:
-            where = _request_location(doc, task_id, message)
+            where = _request_location(doc, task_id, message, compiled.task(task_id).kwargs.get("config"))
             line, col = doc.position(where)
             hint = _request_hint(message)
             problems.append(Problem(file, line, col, field_path(where), message, hint, code="request"))
@@ -120,15 +120,42 @@ def check_document(doc: Document, text: str, path: Path, environment: Environmen
     return CheckResult(file, dag_id, [], compiled, dag_id_at)
 
 
-def _request_location(doc: Document, task_id: str, message: str) -> tuple:
+def _request_location(doc: Document, task_id: str, message: str, request: object = None) -> tuple:
     """The ``config:`` entry a request problem comes from, when the task wrote one; else the task."""
     config = ("tasks", task_id, "config")
-    member = api_path(message)
+    member = _written_indexes(doc, config, api_path(message), request)
     for n in range(len(member), 0, -1):
         where = (*config, *member[:n])
         if where in doc.keys or where in doc.values:
             return where
     return ("tasks", task_id)
+
+
+def _written_indexes(doc: Document, config: tuple, member: tuple, request: object) -> tuple:
+    """``member`` with each list index of the request turned into the index of the same named item in
+    the ``config:`` the task wrote (``config:`` merges lists of named items by name, see deep_merge)."""
+    out: list = []
+    for part in member:
+        if isinstance(part, int) and isinstance(request, list) and part < len(request):
+            item = request[part]
+            request = item
+            name_key = next((k for k in NAME_KEYS if isinstance(item, dict) and k in item), None)
+            written = doc.data
+            for key in (*config, *out):
+                written = written.get(key) if isinstance(written, dict) else None
+            if name_key and isinstance(written, list):
+                same = [
+                    i
+                    for i, w in enumerate(written)
+                    if isinstance(w, dict) and w.get(name_key) == item[name_key]
+                ]
+                if not same:  # a generated item the task did not write: the problem is not in its config
+                    return tuple(out)
+                part = same[0]
+        else:
+            request = request.get(part) if isinstance(request, dict) else None
+        out.append(part)
+    return tuple(out)
 
 
 def _request_hint(message: str) -> str:

@@ -7,6 +7,8 @@ Only these documented differences are normalised, each with its own assertion:
 - job and model names carry a per-run suffix (``-<ts_nodash>-<try>``), so reruns never collide: ours must
   start with the guide's base name and match SageMaker's name pattern;
 - the role ARN: the guide has the placeholder ``'your-role-arn'``, ours is the environment's role;
+- the built-in KNN image: the guide's URI is untagged (``:latest``), ours carries the tag the SageMaker
+  SDK gives it (``knn:1``, the same image, pinned to the algorithm's major version);
 - the Redshift load: we COPY the transform's output object (``.../output/test.csv.out``) into a declared
   column list, the guide the whole output prefix with no column list.
 """
@@ -215,12 +217,19 @@ def normalise(ours: dict, guide: dict, names: tuple[str, ...], roles: tuple[str,
     return ours, guide
 
 
+def sdk_tagged(container: dict, guide_container: dict, key: str) -> None:
+    """The documented image difference: ours is the guide's untagged URI plus the SDK's ``:1``."""
+    assert container[key] == guide_container[key] + ":1", container[key]
+    container[key] = guide_container[key]
+
+
 def test_training_config_equals_the_guide(jinja, compiled):
     pipelines, environment = compiled
     kwargs = rendered_kwargs(jinja, pipelines["iris_training"], "train_model")
     ours, guide = normalise(
         kwargs["config"], GUIDE_TRAINING_CONFIG, ("TrainingJobName",), ("RoleArn",), environment.role_arn
     )
+    sdk_tagged(ours["AlgorithmSpecification"], guide["AlgorithmSpecification"], "TrainingImage")
     assert ours == guide
     assert kwargs["aws_conn_id"] == GUIDE_AWS_CONN_ID
     assert kwargs["wait_for_completion"] is True  # as the guide passes it
@@ -232,6 +241,7 @@ def test_model_config_equals_the_guide(jinja, compiled):
     ours, guide = normalise(
         kwargs["config"], GUIDE_MODEL_CONFIG, ("ModelName",), ("ExecutionRoleArn",), environment.role_arn
     )
+    sdk_tagged(ours["PrimaryContainer"], guide["PrimaryContainer"], "Image")
     assert ours == guide
     assert kwargs["aws_conn_id"] == GUIDE_AWS_CONN_ID
 

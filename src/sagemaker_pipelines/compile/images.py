@@ -79,10 +79,10 @@ class Framework:
 
 
 ALGORITHMS: dict[str, Algorithm] = {
-    # First-party algorithms are published untagged (":1" and ":latest" resolve to the same image);
-    # the guide uses the untagged URI, so the compiler does too.
-    "knn": Algorithm("knn", "knn", None, _FIRST_PARTY_ACCOUNTS),
-    "linear-learner": Algorithm("linear-learner", "linear-learner", None, _FIRST_PARTY_ACCOUNTS),
+    # First-party algorithms carry the tag the SageMaker SDK's image_uris.retrieve() gives them (":1",
+    # the algorithm's major version): the guide's untagged URI means ":latest", which AWS advises against.
+    "knn": Algorithm("knn", "knn", "1", _FIRST_PARTY_ACCOUNTS),
+    "linear-learner": Algorithm("linear-learner", "linear-learner", "1", _FIRST_PARTY_ACCOUNTS),
     "xgboost": Algorithm("xgboost", "sagemaker-xgboost", "1.7-1", _FRAMEWORK_ACCOUNTS),
 }
 

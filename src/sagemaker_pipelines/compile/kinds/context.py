@@ -123,14 +123,44 @@ def stringify(value: Any) -> str:
     return str(value)
 
 
+# Lists of named items in SageMaker requests: ``config:`` merges their entries by this name.
+NAME_KEYS = ("ChannelName", "InputName", "OutputName", "VariantName", "Name")
+
+
 def deep_merge(base: dict, override: dict) -> dict:
-    """``config:`` escape hatch: override wins; nested mappings merge; lists are replaced whole."""
+    """``config:`` escape hatch: override wins; nested mappings merge; lists of named items (channels,
+    processing inputs and outputs, production variants, ...) merge item by item by their name, new names
+    appended; any other list is replaced whole."""
     merged = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = deep_merge(merged[key], value)
+        elif isinstance(value, list) and isinstance(merged.get(key), list):
+            merged[key] = _merge_named(merged[key], value)
         else:
             merged[key] = value
+    return merged
+
+
+def _name_key(items: list) -> str | None:
+    """The key that names every item of ``items`` (all mappings), if there is one."""
+    if not items or not all(isinstance(i, dict) for i in items):
+        return None
+    return next((k for k in NAME_KEYS if all(isinstance(i.get(k), str) for i in items)), None)
+
+
+def _merge_named(base: list, override: list) -> list:
+    key = _name_key(base)
+    if key is None or _name_key(override) != key:
+        return override
+    merged = list(base)
+    positions = {item[key]: i for i, item in enumerate(merged)}
+    for item in override:
+        if item[key] in positions:
+            merged[positions[item[key]]] = deep_merge(merged[positions[item[key]]], item)
+        else:
+            positions[item[key]] = len(merged)
+            merged.append(item)
     return merged
 
 

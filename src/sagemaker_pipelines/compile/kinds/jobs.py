@@ -146,7 +146,7 @@ def training(ctx: TaskContext) -> dict[str, Any]:
     config = {
         "AlgorithmSpecification": algorithm_specification(ctx),
         "HyperParameters": hyperparameters(ctx),
-        "InputDataConfig": input_channels(ctx),
+        **present(InputDataConfig=input_channels(ctx) or None),  # optional in the API, never empty
         **_training_resources(ctx),
         "TrainingJobName": ctx.job_name(),
     }
@@ -202,7 +202,7 @@ def tuning(ctx: TaskContext) -> dict[str, Any]:
         "TrainingJobDefinition": {
             "AlgorithmSpecification": algorithm_specification(ctx),
             "StaticHyperParameters": hyperparameters(ctx),
-            "InputDataConfig": input_channels(ctx),
+            **present(InputDataConfig=input_channels(ctx) or None),
             **_training_resources(ctx),
             **present(Environment=ctx.get("environment")),
         },
