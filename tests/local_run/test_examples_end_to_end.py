@@ -101,10 +101,10 @@ def test_deploy_reaches_in_service_and_answers(run_pipeline, local_aws):
     assert result.returncode == 0, result.output[-4000:]
     assert result.task("wait_for_endpoint")["state"] == "success"
     sagemaker = boto3.client("sagemaker", **local_aws.client_kwargs("us-east-2"))
-    assert sagemaker.describe_endpoint(EndpointName="iris-knn")["EndpointStatus"] == "InService"
+    assert sagemaker.describe_endpoint(EndpointName="Iris-KNN")["EndpointStatus"] == "InService"
     runtime = boto3.client("sagemaker-runtime", **local_aws.client_kwargs("us-east-2"))
     answer = runtime.invoke_endpoint(
-        EndpointName="iris-knn", ContentType="text/csv", Body=b"5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n"
+        EndpointName="Iris-KNN", ContentType="text/csv", Body=b"5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n"
     )
     body = answer["Body"].read().decode()
     labels = [parse_prediction(line) for line in body.splitlines() if line.strip()]

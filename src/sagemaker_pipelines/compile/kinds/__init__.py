@@ -104,7 +104,8 @@ KINDS: dict[str, Kind] = {
     "s3_to_redshift": Kind(
         "airflow.providers.amazon.aws.transfers.s3_to_redshift.S3ToRedshiftOperator", data.s3_to_redshift
     ),
-    "s3_to_sql": Kind("airflow.providers.amazon.aws.transfers.s3_to_sql.S3ToSqlOperator", data.s3_to_sql),
+    # The provider's S3ToSqlOperator, loading a whole prefix too (as a Redshift COPY does).
+    "s3_to_sql": Kind("sagemaker_pipelines.airflow.warehouse.S3ToSqlOperator", data.s3_to_sql),
 }
 
 # Kinds that become another kind depending on the environment.
