@@ -10,11 +10,20 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sagemaker_pipelines.compile.compiler import CompiledPipeline, compile_pipeline
+from sagemaker_pipelines.compile.compiler import CompiledPipeline, TaskCompileError, compile_pipeline
+from sagemaker_pipelines.compile.kinds import KINDS
 from sagemaker_pipelines.compile.kinds.context import NAME_KEYS, Pipeline
 from sagemaker_pipelines.compile.request_check import api_path, check_compiled
 from sagemaker_pipelines.format.environment import Environment
-from sagemaker_pipelines.format.references import Resolver, dag_id_scope, env_scope, params_scope, s3_scope
+from sagemaker_pipelines.format.references import (
+    Resolver,
+    TaskOutputs,
+    dag_id_scope,
+    env_scope,
+    params_scope,
+    s3_scope,
+    unrendered_outputs,
+)
 from sagemaker_pipelines.format.schema_check import check_against_schema, did_you_mean
 from sagemaker_pipelines.format.semantics import check_semantics
 from sagemaker_pipelines.format.yaml_source import Document, YamlProblem, load_document
@@ -82,10 +91,16 @@ def check_document(doc: Document, text: str, path: Path, environment: Environmen
     # Pass 2: S3 locations and run parameters.
     second = Resolver(doc, file, {"s3": s3_scope(bucket, prefixes), "params": params_scope(params)})
     data = second.resolve(data)
+    # Pass 3: outputs of other tasks, which read the other tasks' resolved fields.
+    outputs = TaskOutputs(data.get("tasks") if isinstance(data.get("tasks"), dict) else {}, bucket, dag_id)
+    third = Resolver(doc, file, {"tasks": outputs})
+    data = third.resolve(data)
 
-    problems = first.problems + second.problems
-    bad_paths = first.bad_paths | second.bad_paths
-    schema_problems = check_against_schema(doc.__class__(data, doc.values, doc.keys), file, skip=bad_paths)
+    problems = first.problems + second.problems + third.problems
+    bad_paths = first.bad_paths | second.bad_paths | third.bad_paths
+    schema_problems = check_against_schema(
+        doc.__class__(data, doc.values, doc.keys), file, skip=bad_paths, runtime=outputs.runtime_paths
+    )
     problems += schema_problems
     if schema_problems or problems:
         # Shapes are not guaranteed, but every check that still applies reports: all problems at once.
@@ -108,7 +123,17 @@ def check_document(doc: Document, text: str, path: Path, environment: Environmen
         role_arn=data.get("role_arn", environment.role_arn),
         aws_conn_id=data.get("aws_conn_id", environment.aws_conn_id),
     )
-    compiled = compile_pipeline(pipeline, text)
+    try:
+        compiled = compile_pipeline(pipeline, text)
+    except TaskCompileError as exc:  # only a run-time value where the compiler needs a real one does this
+        where = sorted(p for p in outputs.runtime_paths if p[:2] == ("tasks", exc.task_id)) or [
+            ("tasks", exc.task_id)
+        ]
+        message = "a task output is only known at run time; this field is needed when the DAG is built"
+        return CheckResult(file, dag_id, _located(doc, file, where, message), dag_id_at=dag_id_at)
+    problems += _unrendered(doc, file, compiled, data, outputs.runtime_paths)
+    if problems:
+        return CheckResult(file, dag_id, problems, dag_id_at=dag_id_at)
     for task_id, messages in check_compiled(compiled).items():
         for message in messages:
             where = _request_location(doc, task_id, message, compiled.task(task_id).kwargs.get("config"))
@@ -118,6 +143,36 @@ def check_document(doc: Document, text: str, path: Path, environment: Environmen
     if problems:
         return CheckResult(file, dag_id, problems, dag_id_at=dag_id_at)
     return CheckResult(file, dag_id, [], compiled, dag_id_at)
+
+
+def _located(doc: Document, file: str, paths: list[tuple], message: str, hint: str = "") -> list[Problem]:
+    problems = []
+    for path in paths:
+        line, col = doc.value_position(path)
+        problems.append(Problem(file, line, col, field_path(path), message, hint, code="reference"))
+    return problems
+
+
+_OUTPUT_TEMPLATE = re.compile(r"\{\{(?:(?!\}\}).)*xcom_pull(?:(?!\}\}).)*\}\}")  # one {{ ... }} reading XCom
+
+
+def _unrendered(
+    doc: Document, file: str, compiled: CompiledPipeline, data: dict, runtime: set
+) -> list[Problem]:
+    """Task outputs in fields that do not reach an argument the operator renders (see unrendered_outputs)."""
+    problems = []
+    for path in sorted(runtime):
+        value = data
+        for key in path:
+            value = value[key]
+        task = compiled.task(path[1])
+        templates = _OUTPUT_TEMPLATE.findall(value) if isinstance(value, str) else []
+        if unrendered_outputs(task.kwargs, KINDS[task.kind].templated, templates):
+            operator = task.operator.rpartition(".")[2]
+            message = f"a task output cannot be used here: {operator} does not render this field at run time"
+            hint = f"it renders {', '.join(KINDS[task.kind].templated)}"
+            problems += _located(doc, file, [path], message, hint)
+    return problems
 
 
 def _request_location(doc: Document, task_id: str, message: str, request: object = None) -> tuple:

@@ -20,6 +20,14 @@ _TASK_DURATIONS = ("retry_delay", "execution_timeout")
 _DEFAULT_ARG_DURATIONS = ("retry_delay", "max_retry_delay", "execution_timeout")
 
 
+class TaskCompileError(ValueError):
+    """A checked task the compiler could not turn into arguments (a run-time value where it needs one)."""
+
+    def __init__(self, task_id: str, error: Exception) -> None:
+        super().__init__(f"task {task_id}: {error}")
+        self.task_id = task_id
+
+
 @dataclass
 class CompiledTask:
     task_id: str
@@ -103,12 +111,16 @@ def compile_pipeline(pipeline: Pipeline, source_text: str) -> CompiledPipeline:
         ctx = TaskContext(pipeline, task_id, task)
         kind_name = resolve_kind(ctx)
         kind = KINDS[kind_name]
+        try:
+            kwargs = {**kind.compile(ctx), **_task_args(ctx)}
+        except (ValueError, TypeError, KeyError) as exc:
+            raise TaskCompileError(task_id, exc) from exc
         tasks.append(
             CompiledTask(
                 task_id=task_id,
                 kind=kind_name,
                 operator=kind.operator,
-                kwargs={**kind.compile(ctx), **_task_args(ctx)},
+                kwargs=kwargs,
                 depends_on=dependencies_of(task_id, task, pipeline.tasks),
             )
         )

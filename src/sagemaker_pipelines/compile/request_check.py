@@ -54,8 +54,14 @@ def _sample(value: Any, shape: Shape | None) -> Any:
             return True
         if type_name == "string" and shape.enum and _TEMPLATE.fullmatch(value):
             return shape.enum[0]
-        return _TEMPLATE.sub(_sample_text, value)
+        sampled = _TEMPLATE.sub(_sample_text, value)
+        return _RunTimeText(sampled) if "xcom_pull" in value else sampled
     return value
+
+
+class _RunTimeText(str):
+    """A sample of a value that embeds another task's output: its form is only known at run time, so
+    length, pattern and enum limits are not judged on it (its type still is)."""
 
 
 def _sample_text(template: re.Match) -> str:
@@ -73,7 +79,7 @@ def _problems_in(params: Any, shape: Shape, where: str) -> list[str]:
     elif isinstance(params, list) and shape.type_name == "list":
         for i, value in enumerate(params):
             found += _problems_in(value, shape.member, f"{where}[{i}]")
-    elif isinstance(params, str) and shape.type_name == "string":
+    elif isinstance(params, str) and shape.type_name == "string" and not isinstance(params, _RunTimeText):
         meta = shape.metadata
         if "max" in meta and len(params) > meta["max"]:
             found.append(f"{where}: {len(params)} characters, the API allows at most {meta['max']}")

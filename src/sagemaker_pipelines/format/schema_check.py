@@ -216,14 +216,29 @@ def _flatten(errors) -> list[jsonschema.ValidationError]:
     return out
 
 
+# Failures about a value's form, which a value known only at run time (a task output) cannot be judged by.
+_VALUE_VALIDATORS = frozenset(
+    {"type", "pattern", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}
+    | {"minLength", "maxLength", "oneOf", "anyOf", "format", "multipleOf"}
+)
+
+
 def check_against_schema(
-    doc: Document, file: str, schema: str = "pipeline", skip: set[tuple] = frozenset()
+    doc: Document,
+    file: str,
+    schema: str = "pipeline",
+    skip: set[tuple] = frozenset(),
+    runtime: set[tuple] = frozenset(),
 ) -> list[Problem]:
-    """Every schema failure of ``doc`` as a Problem (all at once, sorted by position)."""
+    """Every schema failure of ``doc`` as a Problem (all at once, sorted by position). ``skip``: paths
+    (and what is below them) already reported; ``runtime``: paths of values known only at run time, whose
+    form is not judged (every other rule still is)."""
     problems = []
     seen = set()
     for prefix, error in _schema_errors(schema, doc.data):
         for leaf in _flatten([error]):
+            if leaf.validator in _VALUE_VALIDATORS and (*prefix, *leaf.absolute_path) in runtime:
+                continue
             problems.extend(_problem(doc, file, schema, prefix, leaf, skip, seen))
     return sorted(problems)
 

@@ -178,6 +178,24 @@ class _Checker:
             self.add(base, "a model with an image needs model_data (the model.tar.gz to serve)")
         if task["kind"] == "processing" and "command" in task and "image" not in task:
             self.add((*base, "command"), "command is only used with a custom image")
+        if task["kind"] == "processing":
+            for name, spec in (task.get("reports") or {}).items():
+                outputs = task.get("outputs") or {}
+                if spec.get("output") not in outputs:
+                    hint = (
+                        did_you_mean(spec.get("output"), list(outputs))
+                        or f"outputs: {', '.join(outputs) or 'none'}"
+                    )
+                    self.add(
+                        (*base, "reports", name, "output"),
+                        f"no output '{spec.get('output')}'",
+                        hint,
+                        value=True,
+                    )
+            if task.get("reports") and task.get("wait_for_completion") is False:
+                self.add(
+                    (*base, "reports"), "reports are read when the job ends: they need wait_for_completion"
+                )
         if task["kind"] == "tuning":
             for name, spec in (task.get("ranges") or {}).items():
                 path = (*base, "ranges", name)
@@ -186,7 +204,7 @@ class _Checker:
                 elif spec.get("type") in ("integer", "continuous"):
                     if "min" not in spec or "max" not in spec:
                         self.add(path, f"{_a(spec['type'])} range needs min and max")
-                    elif spec["min"] > spec["max"]:
+                    elif _numbers(spec["min"], spec["max"]) and spec["min"] > spec["max"]:
                         self.add(path, f"min ({spec['min']}) is greater than max ({spec['max']})")
 
     def include_files(self, task_id: str, task: dict) -> None:
@@ -264,12 +282,37 @@ def _top_level_functions(path: Path, _mtime: int) -> frozenset[str]:
     return frozenset(n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef))
 
 
+def _numbers(*values: Any) -> bool:
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+
+
+_XCOM_PULL = re.compile(r"xcom_pull\(task_ids='([A-Za-z0-9_-]+)'")
+
+
+def _pulled(value: Any, found: list[str]) -> list[str]:
+    """Tasks whose XCom a value reads (task outputs, ``${tasks.<id>.<output>}``, become these)."""
+    if isinstance(value, str):
+        if "xcom_pull" in value:
+            found += [t for t in _XCOM_PULL.findall(value) if t not in found]
+    elif isinstance(value, dict):
+        for item in value.values():
+            _pulled(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _pulled(item, found)
+    return found
+
+
 def dependencies_of(task_id: str, task: dict, tasks: dict[str, dict]) -> list[str]:
-    """Explicit depends_on plus the tasks a task refers to (a model needs its training job first)."""
+    """Explicit depends_on, the tasks a task refers to (a model needs its training job first) and the
+    tasks whose outputs it uses."""
     deps = [d for d in task.get("depends_on") or [] if d in tasks and d != task_id]
     kind = KINDS.get(task.get("kind")) if isinstance(task.get("kind"), str) else None
     for field in kind.references if kind else ():
         target = task.get(field)
+        if isinstance(target, str) and target in tasks and target != task_id and target not in deps:
+            deps.append(target)
+    for target in _pulled(task, []):
         if target in tasks and target != task_id and target not in deps:
             deps.append(target)
     return deps

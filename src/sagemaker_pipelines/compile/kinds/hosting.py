@@ -49,13 +49,17 @@ def model(ctx: TaskContext) -> dict[str, Any]:
     return {"config": config, **ctx.sagemaker_operator_args()}
 
 
+def _weight(value: Any) -> Any:
+    return value if isinstance(value, str) and "{{" in value else float(value)
+
+
 def endpoint_config(ctx: TaskContext) -> dict[str, Any]:
     variant = {
         "VariantName": ctx.get("variant_name", "AllTraffic"),
         "ModelName": model_name_of(ctx),
         "InitialInstanceCount": ctx.resource("instance_count"),
         "InstanceType": ctx.resource("instance_type"),
-        "InitialVariantWeight": float(ctx.get("initial_weight", 1.0)),
+        "InitialVariantWeight": _weight(ctx.get("initial_weight", 1.0)),
     }
     config = {"EndpointConfigName": ctx.job_name(), "ProductionVariants": [variant]}
     config = deep_merge(config, ctx.get("config", {}))

@@ -174,13 +174,17 @@ def parameter_ranges(ranges: dict[str, dict[str, Any]]) -> dict[str, list]:
         cast = int if spec["type"] == "integer" else float
         entry = {
             "Name": name,
-            "MinValue": stringify(cast(spec.get("min", 0))),
-            "MaxValue": stringify(cast(spec.get("max", 0))),
+            "MinValue": _bound(spec.get("min", 0), cast),
+            "MaxValue": _bound(spec.get("max", 0), cast),
         }
         if spec.get("scaling"):
             entry["ScalingType"] = spec["scaling"]
         result[_RANGE_KEYS[spec["type"]]].append(entry)
     return {k: v for k, v in result.items() if v}
+
+
+def _bound(value: Any, cast: type) -> str:
+    return value if _is_template(value) else stringify(cast(value))
 
 
 def tuning(ctx: TaskContext) -> dict[str, Any]:
@@ -290,7 +294,16 @@ def processing(ctx: TaskContext) -> dict[str, Any]:
     config = deep_merge(config, ctx.get("config", {}))
     if upload:
         config["S3Operations"] = {"S3Upload": [upload]}
-    return {"config": config, **ctx.sagemaker_operator_args(), **ctx.waiting_args(*_PROCESSING_OPTIONS)}
+    reports = [
+        {"output_name": spec["output"], "file_name": spec["file"], "result_name": name}
+        for name, spec in ctx.get("reports", {}).items()
+    ]
+    return {
+        "config": config,
+        **ctx.sagemaker_operator_args(),
+        **ctx.waiting_args(*_PROCESSING_OPTIONS),
+        **present(output_files_to_xcom=reports or None),
+    }
 
 
 def model_name_of(ctx: TaskContext, field: str = "model", literal: str = "model_name") -> str:
