@@ -35,6 +35,8 @@ class CompiledTask:
     operator: str
     kwargs: dict[str, Any]
     depends_on: list[str] = field(default_factory=list)
+    teardown: bool = False  # an Airflow teardown task (as_teardown) of its setups
+    setups: list[str] = field(default_factory=list)  # what a teardown cleans up after
 
 
 @dataclass
@@ -115,13 +117,19 @@ def compile_pipeline(pipeline: Pipeline, source_text: str) -> CompiledPipeline:
             kwargs = {**kind.compile(ctx), **_task_args(ctx)}
         except (ValueError, TypeError, KeyError) as exc:
             raise TaskCompileError(task_id, exc) from exc
+        depends_on = dependencies_of(task_id, task, pipeline.tasks)
+        teardown = bool(task.get("teardown"))
+        explicit = task.get("depends_on") or []
         tasks.append(
             CompiledTask(
                 task_id=task_id,
                 kind=kind_name,
                 operator=kind.operator,
                 kwargs=kwargs,
-                depends_on=dependencies_of(task_id, task, pipeline.tasks),
+                depends_on=depends_on,
+                teardown=teardown,
+                # the tasks a teardown refers to or reads outputs of; depends_on only orders it
+                setups=[d for d in depends_on if d not in explicit] if teardown else [],
             )
         )
     return CompiledPipeline(

@@ -161,6 +161,12 @@ class _Checker:
     def exclusive_fields(self, task_id: str, task: dict) -> None:
         kind = KINDS.get(task["kind"])
         base = ("tasks", task_id)
+        if task.get("teardown") and "trigger_rule" in task:
+            self.add(
+                (*base, "trigger_rule"),
+                "a teardown task takes no trigger_rule: it runs once its upstream tasks are done",
+                "Airflow gives teardowns all_done_setup_success",
+            )
         for group in kind.one_of if kind else ():
             given = [f for f in group if f in task]
             if len(given) != 1:
