@@ -6,11 +6,17 @@ check) or yields the full list of what is wrong with it - never a traceback.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sagemaker_pipelines.compile.compiler import CompiledPipeline, TaskCompileError, compile_pipeline
+from sagemaker_pipelines.compile.compiler import (
+    CompiledPipeline,
+    TaskCompileError,
+    compile_pipeline,
+    compile_task,
+)
 from sagemaker_pipelines.compile.kinds import KINDS
 from sagemaker_pipelines.compile.kinds.context import NAME_KEYS, Pipeline
 from sagemaker_pipelines.compile.request_check import api_path, check_compiled
@@ -131,7 +137,7 @@ def check_document(doc: Document, text: str, path: Path, environment: Environmen
         ]
         message = "a task output is only known at run time; this field is needed when the DAG is built"
         return CheckResult(file, dag_id, _located(doc, file, where, message), dag_id_at=dag_id_at)
-    problems += _unrendered(doc, file, compiled, data, outputs.runtime_paths)
+    problems += _unrendered(doc, file, pipeline, outputs.runtime_paths)
     if problems:
         return CheckResult(file, dag_id, problems, dag_id_at=dag_id_at)
     for task_id, messages in check_compiled(compiled).items():
@@ -156,22 +162,38 @@ def _located(doc: Document, file: str, paths: list[tuple], message: str, hint: s
 _OUTPUT_TEMPLATE = re.compile(r"\{\{(?:(?!\}\}).)*xcom_pull(?:(?!\}\}).)*\}\}")  # one {{ ... }} reading XCom
 
 
-def _unrendered(
-    doc: Document, file: str, compiled: CompiledPipeline, data: dict, runtime: set
-) -> list[Problem]:
-    """Task outputs in fields that do not reach an argument the operator renders (see unrendered_outputs)."""
+def _unrendered(doc: Document, file: str, pipeline: Pipeline, runtime: set) -> list[Problem]:
+    """Task outputs in fields that do not reach an argument the operator renders at run time.
+
+    Each task that uses outputs is compiled once more with every output template replaced by a marker
+    of its own: a field whose markers are missing from the operator's templated arguments is consumed
+    when the DAG is built, or lands in an argument Airflow sends as it is.
+    """
     problems = []
+    by_task: dict[str, list[tuple]] = {}
     for path in sorted(runtime):
-        value = data
-        for key in path:
-            value = value[key]
-        task = compiled.task(path[1])
-        templates = _OUTPUT_TEMPLATE.findall(value) if isinstance(value, str) else []
-        if unrendered_outputs(task.kwargs, KINDS[task.kind].templated, templates):
-            operator = task.operator.rpartition(".")[2]
+        by_task.setdefault(path[1], []).append(path)
+    for task_id, paths in by_task.items():
+        task = copy.deepcopy(pipeline.tasks[task_id])
+        markers: dict[str, tuple] = {}
+        for path in paths:
+            parent = task
+            for key in path[2:-1]:
+                parent = parent[key]
+
+            def marker(_match: re.Match, path: tuple = path, markers: dict = markers) -> str:
+                name = "{{ task_output_" + str(len(markers)) + " }}"
+                markers[name] = path
+                return name
+
+            parent[path[-1]] = _OUTPUT_TEMPLATE.sub(marker, parent[path[-1]])
+        compiled = compile_task(pipeline, task_id, task)
+        kind = KINDS[compiled.kind]
+        missing = {markers[m] for m in unrendered_outputs(compiled.kwargs, kind.templated, list(markers))}
+        for path in sorted(missing):
+            operator = compiled.operator.rpartition(".")[2]
             message = f"a task output cannot be used here: {operator} does not render this field at run time"
-            hint = f"it renders {', '.join(KINDS[task.kind].templated)}"
-            problems += _located(doc, file, [path], message, hint)
+            problems += _located(doc, file, [path], message, f"it renders {', '.join(kind.templated)}")
     return problems
 
 

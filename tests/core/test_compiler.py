@@ -385,6 +385,23 @@ def test_every_kind_compiles_to_its_operator_with_implied_dependencies(compile_o
         "load_redshift": "S3ToRedshiftOperator",
         "load_sql": "S3ToSqlOperator",
         "load_warehouse": "S3ToSqlOperator",  # the alias, in the local environment
+        "watch_processing": "SageMakerProcessingSensor",
+        "experiment": "SageMakerCreateExperimentOperator",
+        "gate": "SageMakerConditionOperator",
+        "register": "SageMakerRegisterModelVersionOperator",
+        "registered_model": "SageMakerModelOperator",
+        "retire_model": "SageMakerDeleteModelOperator",
+        "delete_registered_model": "SageMakerDeleteModelOperator",
+        "autopilot": "SageMakerAutoMLOperator",
+        "watch_autopilot": "SageMakerAutoMLSensor",
+        "run_pipeline": "SageMakerStartPipelineOperator",
+        "watch_pipeline": "SageMakerPipelineSensor",
+        "stop_run": "SageMakerStopPipelineOperator",
+        "explore": "SageMakerCreateNotebookOperator",
+        "pause_explore": "SageMakerStopNotebookOperator",
+        "resume_explore": "SageMakerStartNoteBookOperator",
+        "stop_explore": "SageMakerStopNotebookOperator",
+        "remove_explore": "SageMakerDeleteNotebookOperator",
     }
     deps = {t.task_id: t.depends_on for t in local.tasks}
     assert deps["best_model"] == ["watch_tuning", "tune"]  # explicit first, then the referenced task

@@ -202,6 +202,10 @@ def _best_context(error: jsonschema.ValidationError) -> jsonschema.ValidationErr
     type_ok = [errs for errs in by_branch.values() if not any(e.validator == "type" for e in errs)]
     if len(type_ok) == 1:
         return type_ok[0][0]
+    # Several mappings: the branch whose required fields are all there is the one meant.
+    complete = [errs for errs in type_ok if not any(e.validator == "required" for e in errs)]
+    if len(complete) == 1:
+        return complete[0][0]
     return None
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sagemaker_pipelines.compile.kinds import ALIASES, KINDS
+from sagemaker_pipelines.compile.kinds.gates import branches_of
 from sagemaker_pipelines.format.schema_check import did_you_mean
 from sagemaker_pipelines.format.yaml_source import Document
 from sagemaker_pipelines.paths import include_dir, include_path
@@ -68,7 +69,14 @@ class _Checker:
             kind = task.get("kind") if isinstance(task, dict) else None
             if not isinstance(kind, str) or kind not in {*KINDS, *ALIASES}:
                 continue  # the schema reports it
-            for check in (self.dependencies, self.references, self.exclusive_fields, self.include_files):
+            checks = (
+                self.dependencies,
+                self.references,
+                self.branches,
+                self.exclusive_fields,
+                self.include_files,
+            )
+            for check in checks:
                 self.guarded(check, task_id, task)
         self.guarded(self.cycles)
         return self.problems
@@ -157,6 +165,23 @@ class _Checker:
                 found = (self.tasks[target] or {}).get("kind")
                 expected = _a(" or ".join(allowed))
                 self.add(path, f"'{target}' is {_a(found)} task, expected {expected} task", value=True)
+
+    def branches(self, task_id: str, task: dict) -> None:
+        """A gate's if/else tasks exist, are other tasks, and each is in one branch only."""
+        if task["kind"] != "condition":
+            return
+        seen: dict[str, str] = {}
+        for key in ("if", "else"):
+            for i, target in enumerate(task.get(key) or []):
+                path = ("tasks", task_id, key, i)
+                if target == task_id:
+                    self.add(path, "a gate cannot branch to itself", value=True)
+                elif target not in self.tasks:
+                    hint = did_you_mean(target, list(self.tasks)) or f"tasks: {', '.join(self.tasks)}"
+                    self.add(path, f"branches to unknown task '{target}'", hint, value=True)
+                elif target in seen:
+                    self.add(path, f"'{target}' is in the {seen[target]} branch already", value=True)
+                seen.setdefault(target, key)
 
     def exclusive_fields(self, task_id: str, task: dict) -> None:
         kind = KINDS.get(task["kind"])
@@ -321,6 +346,9 @@ def dependencies_of(task_id: str, task: dict, tasks: dict[str, dict]) -> list[st
     for target in _pulled(task, []):
         if target in tasks and target != task_id and target not in deps:
             deps.append(target)
+    for gate, other in tasks.items():  # a gate is the upstream of the tasks it branches to
+        if gate != task_id and isinstance(other, dict) and task_id in branches_of(other) and gate not in deps:
+            deps.append(gate)
     return deps
 
 

@@ -13,7 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sagemaker_pipelines.compile.kinds import data, hosting, jobs, outputs, sensors
+from sagemaker_pipelines.compile.kinds import (
+    automl,
+    data,
+    gates,
+    hosting,
+    jobs,
+    notebooks,
+    outputs,
+    pipelines,
+    registry,
+    sensors,
+)
 from sagemaker_pipelines.compile.kinds.context import TaskContext
 from sagemaker_pipelines.compile.kinds.outputs import Output
 
@@ -32,9 +43,16 @@ class Kind:
     one_of: tuple[tuple[str, ...], ...] = ()  # groups of fields of which exactly one must be given
     outputs: dict[str, Output] = field(default_factory=dict)  # what ${tasks.<id>.<output>} may name
     templated: tuple[str, ...] = ()  # the operator's template_fields: arguments rendered at run time
+    # The API request the operator sends, rebuilt from its arguments for the botocore check (default:
+    # the ``config`` argument, which SageMakerBaseOperator subclasses send as it is).
+    request: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+    def request_of(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return self.request(kwargs) if self.request else kwargs["config"]
 
 
 _AWS = ("aws_conn_id", "region_name", "verify")
+_NOTEBOOK_ACTION = (*_AWS, "instance_name", "wait_for_completion")
 _SM_TEMPLATED = ("aws_conn_id", "config", "region_name", "verify")
 _SENSOR_TEMPLATED = ("aws_conn_id", "job_name", "region_name", "verify")
 
@@ -79,10 +97,140 @@ KINDS: dict[str, Kind] = {
         _SM + "SageMakerModelOperator",
         hosting.model,
         "CreateModel",
-        {"from": ("training", "tuning")},
-        (("from", "image"),),
+        {"from": ("training", "tuning"), "model_package": ("register_model",)},
+        (("from", "image", "model_package"),),
         outputs.MODEL,
         _SM_TEMPLATED,
+    ),
+    "delete_model": Kind(
+        _SM + "SageMakerDeleteModelOperator",
+        hosting.delete_model,
+        "DeleteModel",
+        {"model": ("model",)},
+        (("model", "model_name"),),
+        templated=_SM_TEMPLATED,
+    ),
+    "register_model": Kind(
+        _SM + "SageMakerRegisterModelVersionOperator",
+        registry.register_model,
+        "CreateModelPackage",
+        {"from": ("training", "tuning")},
+        (("from", "image"),),
+        outputs.REGISTER,
+        (
+            *_AWS,
+            "image_uri",
+            "model_approval",
+            "model_url",
+            "package_desc",
+            "package_group_desc",
+            "package_group_name",
+        ),
+        registry.register_request,
+    ),
+    "automl": Kind(
+        _SM + "SageMakerAutoMLOperator",
+        automl.automl,
+        "CreateAutoMLJob",
+        outputs=outputs.AUTOML,
+        templated=(
+            *_AWS,
+            "autodeploy_endpoint_name",
+            "compressed_input",
+            "extras",
+            "job_name",
+            "role_arn",
+            "s3_input",
+            "s3_output",
+            "target_attribute",
+            "time_limit",
+        ),
+        request=automl.automl_request,
+    ),
+    "start_pipeline": Kind(
+        _SM + "SageMakerStartPipelineOperator",
+        pipelines.start_pipeline,
+        "StartPipelineExecution",
+        outputs=outputs.START_PIPELINE,
+        templated=(*_AWS, "display_name", "pipeline_name", "pipeline_params"),
+        request=pipelines.start_request,
+    ),
+    "stop_pipeline": Kind(
+        _SM + "SageMakerStopPipelineOperator",
+        pipelines.stop_pipeline,
+        "StopPipelineExecution",
+        {"execution": ("start_pipeline",)},
+        (("execution", "execution_arn"),),
+        outputs.STOP_PIPELINE,
+        (*_AWS, "pipeline_exec_arn"),
+        pipelines.stop_request,
+    ),
+    "experiment": Kind(
+        _SM + "SageMakerCreateExperimentOperator",
+        notebooks.experiment,
+        "CreateExperiment",
+        outputs=outputs.EXPERIMENT,
+        templated=(*_AWS, "description", "name", "tags"),
+        request=notebooks.experiment_request,
+    ),
+    "notebook": Kind(
+        _SM + "SageMakerCreateNotebookOperator",
+        notebooks.notebook,
+        "CreateNotebookInstance",
+        outputs=outputs.NOTEBOOK,
+        templated=(
+            *_AWS,
+            "create_instance_kwargs",
+            "direct_internet_access",
+            "instance_name",
+            "instance_type",
+            "lifecycle_config_name",
+            "role_arn",
+            "root_access",
+            "volume_kms_key_id",
+            "volume_size_in_gb",
+            "wait_for_completion",
+        ),
+        request=notebooks.notebook_request,
+    ),
+    "start_notebook": Kind(
+        _SM + "SageMakerStartNoteBookOperator",
+        notebooks.notebook_action,
+        "StartNotebookInstance",
+        {"notebook": ("notebook",)},
+        (("notebook", "instance_name"),),
+        templated=_NOTEBOOK_ACTION,
+        request=notebooks.instance_request,
+    ),
+    "stop_notebook": Kind(
+        _SM + "SageMakerStopNotebookOperator",
+        notebooks.notebook_action,
+        "StopNotebookInstance",
+        {"notebook": ("notebook",)},
+        (("notebook", "instance_name"),),
+        templated=_NOTEBOOK_ACTION,
+        request=notebooks.instance_request,
+    ),
+    "delete_notebook": Kind(
+        _SM + "SageMakerDeleteNotebookOperator",
+        notebooks.notebook_action,
+        "DeleteNotebookInstance",
+        {"notebook": ("notebook",)},
+        (("notebook", "instance_name"),),
+        templated=_NOTEBOOK_ACTION,
+        request=notebooks.instance_request,
+    ),
+    "condition": Kind(
+        _SM + "SageMakerConditionOperator",
+        gates.condition,
+        templated=(
+            "condition_type",
+            "left_value",
+            "right_value",
+            "conditions",
+            "if_task_ids",
+            "else_task_ids",
+        ),
     ),
     "endpoint_config": Kind(
         _SM + "SageMakerEndpointConfigOperator",
@@ -125,6 +273,30 @@ KINDS: dict[str, Kind] = {
         {"job": ("tuning",)},
         (("job", "job_name"),),
         templated=_SENSOR_TEMPLATED,
+    ),
+    "processing_sensor": Kind(
+        _SMS + "SageMakerProcessingSensor",
+        sensors.job_sensor,
+        None,
+        {"job": ("processing",)},
+        (("job", "job_name"),),
+        templated=_SENSOR_TEMPLATED,
+    ),
+    "automl_sensor": Kind(
+        _SMS + "SageMakerAutoMLSensor",
+        sensors.automl_sensor,
+        None,
+        {"job": ("automl",)},
+        (("job", "job_name"),),
+        templated=_SENSOR_TEMPLATED,
+    ),
+    "pipeline_sensor": Kind(
+        _SMS + "SageMakerPipelineSensor",
+        sensors.pipeline_sensor,
+        None,
+        {"execution": ("start_pipeline",)},
+        (("execution", "execution_arn"),),
+        templated=(*_AWS, "pipeline_exec_arn"),
     ),
     "endpoint_sensor": Kind(
         _SMS + "SageMakerEndpointSensor",

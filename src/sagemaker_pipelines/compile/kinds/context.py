@@ -111,7 +111,7 @@ def sanitize_name(text: str) -> str:
 
 
 def xcom(task_id: str, *keys: str) -> str:
-    """A Jinja expression reading a field of another task's returned description."""
+    """A Jinja template reading (a field of) what another task returned."""
     path = "".join(f"[{json.dumps(k)}]" for k in keys).replace('"', "'")
     return "{{ ti.xcom_pull(task_ids='" + task_id + "')" + path + " }}"
 

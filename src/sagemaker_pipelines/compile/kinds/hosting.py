@@ -1,4 +1,5 @@
-"""Models and endpoints: create a model from a training task, an endpoint config, and the endpoint."""
+"""Models and endpoints: create a model from a training task (or a registered model version), an endpoint
+config and the endpoint; delete a model."""
 
 from __future__ import annotations
 
@@ -33,11 +34,19 @@ def _container_from_job(ctx: TaskContext, job_task: str) -> dict[str, Any]:
     return container
 
 
-def model(ctx: TaskContext) -> dict[str, Any]:
+def container_of(ctx: TaskContext) -> dict[str, Any]:
+    """The image and artifacts a model or a registered model version serves: a training or tuning
+    task's (``from``), or an image and model data."""
     if ctx.get("from"):
-        container = _container_from_job(ctx, ctx.get("from"))
+        return _container_from_job(ctx, ctx.get("from"))
+    return present(Image=ctx.get("image"), ModelDataUrl=ctx.get("model_data"))
+
+
+def model(ctx: TaskContext) -> dict[str, Any]:
+    if ctx.get("model_package"):  # a version of the model registry, by its ARN
+        container = {"ModelPackageName": xcom(ctx.get("model_package"))}
     else:
-        container = {"Image": ctx.get("image"), "ModelDataUrl": ctx.get("model_data")}
+        container = container_of(ctx)
     if ctx.get("environment"):
         container["Environment"] = {**container.get("Environment", {}), **ctx.get("environment")}
     config = {
@@ -85,3 +94,10 @@ def endpoint(ctx: TaskContext) -> dict[str, Any]:
         **present(operation=ctx.get("operation")),
         **ctx.waiting_args("max_ingestion_time"),
     }
+
+
+def delete_model(ctx: TaskContext) -> dict[str, Any]:
+    """Delete a model: one this pipeline created (``model``, often a teardown) or one by name."""
+    name = model_name_of(ctx)
+    config = deep_merge({"ModelName": name}, ctx.get("config", {}))
+    return {"config": config, **ctx.sagemaker_operator_args()}

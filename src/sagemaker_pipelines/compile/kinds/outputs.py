@@ -43,11 +43,11 @@ def returned(task_id: str) -> str:
     return f"ti.xcom_pull(task_ids='{task_id}')"
 
 
-def _path(*keys: str) -> str:
+def _path(*keys: str | int) -> str:
     return "".join(f"[{json.dumps(k)}]" for k in keys).replace('"', "'")
 
 
-def field(*keys: str, doc: str) -> Output:
+def field(*keys: str | int, doc: str) -> Output:
     """A field of the operator's returned description."""
     return Output(doc, lambda p, _keys: returned(p.task_id) + _path(*keys))
 
@@ -152,6 +152,40 @@ ENDPOINT = {
     "name": field("Endpoint", "EndpointName", doc="the endpoint's name"),
     "arn": field("Endpoint", "EndpointArn", doc="the endpoint's ARN"),
 }
+REGISTER = {
+    "model_package_arn": whole("the ARN of the registered model version"),
+    "version": Output(
+        "the version number within its model package group",
+        lambda p, _keys: returned(p.task_id) + ".split('/')[-1]",
+    ),
+}
+AUTOML = {
+    "best_candidate": field("CandidateName", doc="the name of the best candidate"),
+    "best_objective": field(
+        "FinalAutoMLJobObjectiveMetric", "Value", doc="the best candidate's objective metric value"
+    ),
+    "best_image": field("InferenceContainers", 0, "Image", doc="the best candidate's inference image"),
+    "best_model_artifacts": field(
+        "InferenceContainers", 0, "ModelDataUrl", doc="the best candidate's model artifacts"
+    ),
+}
+START_PIPELINE = {"execution_arn": whole("the ARN of the pipeline execution it started")}
+STOP_PIPELINE = {"status": whole("the execution's status once stopped (Stopped, or how it ended)")}
+
+
+def experiment_name(p: Producer, _keys: tuple[str, ...]) -> str:
+    """The operator returns the ARN only: the name is its per-run name, once the experiment exists."""
+    from sagemaker_pipelines.compile.kinds.notebooks import experiment_base
+
+    base = experiment_base(p.task_id, p.task, p.dag_id)
+    return f"({returned(p.task_id)} and ('{base}-' ~ (dag_run.run_after | ts_nodash)))"
+
+
+EXPERIMENT = {
+    "arn": whole("the experiment's ARN"),
+    "name": Output("the experiment's name (for the ExperimentConfig of jobs)", experiment_name),
+}
+NOTEBOOK = {"arn": whole("the notebook instance's ARN")}
 PYTHON = {
     "result": Output(
         "what the callable returned, or result.<key>: a field of the mapping it returned", result, "optional"
