@@ -233,3 +233,13 @@ def test_the_register_operators_extras_are_not_rendered(check):
     )
     assert [p.field for p in result.problems] == ["tasks.register.config.CustomerMetadataProperties.job"]
     assert "SageMakerRegisterModelVersionOperator does not render this field" in result.problems[0].message
+
+
+def test_every_kind_renders(every_kind):
+    from sagemaker_pipelines.toolkit.render import render_text
+
+    text = render_text(every_kind)
+    for task in every_kind.tasks:
+        assert f"{task.task_id}  ({task.kind} -> {task.operator.rpartition('.')[2]})" in text
+    assert {t.kind for t in every_kind.tasks} == set(KINDS)  # every kind of the table, once at least
+    assert "teardown of: registered_model" in text

@@ -76,6 +76,9 @@ def create_warehouse_tables(tasks: list, warehouse_db: Path, declared: dict | No
 
 
 def prepare(env: Environment, endpoint_url: str, dag_id: str, warehouse_db: Path) -> None:
+    from sagemaker_pipelines.local.waiters import use_fast_waiters
+
+    use_fast_waiters(warehouse_db.parent, env.check_interval)  # notebook waiters: not 30 s per check
     s3, sagemaker = clients(env, endpoint_url)
     ensure_bucket(s3, env.bucket, env.region)
     tasks = _compiled_tasks(env, dag_id)
