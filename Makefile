@@ -10,6 +10,7 @@ PIPELINE ?= iris_training
 FORMAT ?= human
 FILES ?=
 N ?=
+CONF ?=
 
 .PHONY: install lock lint format test validate render graph compile new docs run bench clean
 
@@ -58,7 +59,7 @@ docs: install
 	$(CLI) docs
 
 run: install
-	$(CLI) run $(PIPELINE)
+	$(CLI) run $(PIPELINE) $(if $(CONF),--conf '$(CONF)')
 
 bench: install
 	$(PY) benchmarks/bench.py $(if $(N),--sizes $(N))
