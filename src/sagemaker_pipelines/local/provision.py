@@ -8,6 +8,7 @@ the tables that ``s3_to_sql`` tasks load are created in the SQLite warehouse (as
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -79,6 +80,9 @@ def prepare(env: Environment, endpoint_url: str, dag_id: str, warehouse_db: Path
     from sagemaker_pipelines.local.waiters import use_fast_waiters
 
     use_fast_waiters(warehouse_db.parent, env.check_interval)  # notebook waiters: not 30 s per check
+    # Every boto3 client of this run goes to the emulator, also those built without the connection's
+    # endpoint_url (the processing operator reads its output_files_to_xcom with a plain session client).
+    os.environ["AWS_ENDPOINT_URL"] = endpoint_url
     s3, sagemaker = clients(env, endpoint_url)
     ensure_bucket(s3, env.bucket, env.region)
     tasks = _compiled_tasks(env, dag_id)
