@@ -23,6 +23,7 @@ endif
 ALLOW_LOCAL ?=
 ENV_FLAG = $(if $(ENV),--env $(ENV))
 IAM_ENV := $(or $(ENV),aws)
+CONF ?=
 
 .PHONY: install lock lint format test validate render graph compile new sync schemas docs run airflow iam-policy bench clean
 
@@ -95,7 +96,7 @@ docs: schemas
 	$(CLI) docs
 
 run: install
-	$(CLI) run $(PIPELINE)
+	$(CLI) run $(PIPELINE) $(if $(CONF),--conf '$(CONF)')
 
 # A real Airflow (UI on 127.0.0.1:PORT, scheduler, dag-processor, triggerer) on the local AWS endpoint.
 airflow: install

@@ -11,7 +11,6 @@ import airflow.providers.amazon.aws.sensors.s3
 import airflow.providers.amazon.aws.sensors.sagemaker
 import airflow.providers.amazon.aws.transfers.local_to_s3
 import airflow.providers.amazon.aws.transfers.s3_to_redshift
-import airflow.providers.amazon.aws.transfers.s3_to_sql
 import airflow.providers.common.sql.sensors.sql
 import airflow.providers.http.operators.http
 import airflow.providers.http.sensors.http

@@ -10,6 +10,7 @@ checking machinery there would be paid once per file and per task start.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from sagemaker_pipelines.problems import Problem, field_path
 
 if TYPE_CHECKING:
     from sagemaker_pipelines.compile.compiler import CompiledPipeline
+    from sagemaker_pipelines.compile.kinds.context import Pipeline
     from sagemaker_pipelines.format.environment import Environment
     from sagemaker_pipelines.format.yaml_source import Document
 
@@ -71,7 +73,7 @@ def check_text(text: str, path: Path, environment: Environment) -> CheckResult:
 
 def check_document(doc: Document, text: str, path: Path, environment: Environment) -> CheckResult:
     """Check a parsed pipeline for one environment (parse once, check for each environment)."""
-    from sagemaker_pipelines.compile.compiler import compile_pipeline
+    from sagemaker_pipelines.compile.compiler import TaskCompileError, compile_pipeline
     from sagemaker_pipelines.compile.images import unavailable_images
     from sagemaker_pipelines.compile.kinds.context import Pipeline
     from sagemaker_pipelines.compile.request_check import check_compiled
@@ -94,10 +96,17 @@ def check_document(doc: Document, text: str, path: Path, environment: Environmen
     scopes = {"s3": refs.s3_scope(bucket, prefixes), "params": refs.params_scope(params)}
     second = refs.Resolver(doc, file, scopes)
     data = second.resolve(data)
+    # Pass 3: outputs of other tasks, which read the other tasks' resolved fields.
+    tasks = data.get("tasks") if isinstance(data.get("tasks"), dict) else {}
+    outputs = refs.TaskOutputs(tasks, bucket, dag_id)
+    third = refs.Resolver(doc, file, {"tasks": outputs})
+    data = third.resolve(data)
 
-    problems = first.problems + second.problems
-    bad_paths = first.bad_paths | second.bad_paths
-    schema_problems = check_against_schema(doc.__class__(data, doc.values, doc.keys), file, skip=bad_paths)
+    problems = first.problems + second.problems + third.problems
+    bad_paths = first.bad_paths | second.bad_paths | third.bad_paths
+    schema_problems = check_against_schema(
+        doc.__class__(data, doc.values, doc.keys), file, skip=bad_paths, runtime=outputs.runtime_paths
+    )
     problems += schema_problems
     if schema_problems or problems:
         # Shapes are not guaranteed, but every check that still applies reports: all problems at once.
@@ -123,10 +132,20 @@ def check_document(doc: Document, text: str, path: Path, environment: Environmen
         role_arn=data.get("role_arn", environment.role_arn),
         aws_conn_id=data.get("aws_conn_id", environment.aws_conn_id),
     )
-    compiled = compile_pipeline(pipeline, text)
+    try:
+        compiled = compile_pipeline(pipeline, text)
+    except TaskCompileError as exc:  # only a run-time value where the compiler needs a real one does this
+        where = sorted(p for p in outputs.runtime_paths if p[:2] == ("tasks", exc.task_id)) or [
+            ("tasks", exc.task_id)
+        ]
+        message = "a task output is only known at run time; this field is needed when the DAG is built"
+        return CheckResult(file, dag_id, _located(doc, file, where, message), dag_id_at=dag_id_at)
+    problems += _unrendered(doc, file, pipeline, outputs.runtime_paths)
+    if problems:
+        return CheckResult(file, dag_id, problems, dag_id_at=dag_id_at)
     for task_id, messages in check_compiled(compiled).items():
         for message in messages:
-            where = _request_location(doc, task_id, message)
+            where = _request_location(doc, task_id, message, compiled.task(task_id).kwargs.get("config"))
             line, col = doc.position(where)
             hint = _request_hint(message)
             problems.append(Problem(file, line, col, field_path(where), message, hint, code="request"))
@@ -135,17 +154,96 @@ def check_document(doc: Document, text: str, path: Path, environment: Environmen
     return CheckResult(file, dag_id, [], compiled, dag_id_at)
 
 
-def _request_location(doc: Document, task_id: str, message: str) -> tuple:
+def _located(doc: Document, file: str, paths: list[tuple], message: str, hint: str = "") -> list[Problem]:
+    problems = []
+    for path in paths:
+        line, col = doc.value_position(path)
+        problems.append(Problem(file, line, col, field_path(path), message, hint, code="reference"))
+    return problems
+
+
+_OUTPUT_TEMPLATE = re.compile(r"\{\{(?:(?!\}\}).)*xcom_pull(?:(?!\}\}).)*\}\}")  # one {{ ... }} reading XCom
+
+
+def _unrendered(doc: Document, file: str, pipeline: Pipeline, runtime: set) -> list[Problem]:
+    """Task outputs in fields that do not reach an argument the operator renders at run time.
+
+    Each task that uses outputs is compiled once more with every output template replaced by a marker
+    of its own: a field whose markers are missing from the operator's templated arguments is consumed
+    when the DAG is built, or lands in an argument Airflow sends as it is.
+    """
+    from sagemaker_pipelines.compile.compiler import compile_task
+    from sagemaker_pipelines.compile.kinds import KINDS
+    from sagemaker_pipelines.format.references import unrendered_outputs
+
+    problems = []
+    by_task: dict[str, list[tuple]] = {}
+    for path in sorted(runtime):
+        by_task.setdefault(path[1], []).append(path)
+    for task_id, paths in by_task.items():
+        task = copy.deepcopy(pipeline.tasks[task_id])
+        markers: dict[str, tuple] = {}
+        for path in paths:
+            parent = task
+            for key in path[2:-1]:
+                parent = parent[key]
+
+            def marker(_match: re.Match, path: tuple = path, markers: dict = markers) -> str:
+                name = "{{ task_output_" + str(len(markers)) + " }}"
+                markers[name] = path
+                return name
+
+            parent[path[-1]] = _OUTPUT_TEMPLATE.sub(marker, parent[path[-1]])
+        compiled = compile_task(pipeline, task_id, task)
+        kind = KINDS[compiled.kind]
+        missing = {markers[m] for m in unrendered_outputs(compiled.kwargs, kind.templated, list(markers))}
+        for path in sorted(missing):
+            operator = compiled.operator.rpartition(".")[2]
+            message = f"a task output cannot be used here: {operator} does not render this field at run time"
+            problems += _located(doc, file, [path], message, f"it renders {', '.join(kind.templated)}")
+    return problems
+
+
+def _request_location(doc: Document, task_id: str, message: str, request: object = None) -> tuple:
     """The ``config:`` entry a request problem comes from, when the task wrote one; else the task."""
     from sagemaker_pipelines.compile.request_check import api_path
 
     config = ("tasks", task_id, "config")
-    member = api_path(message)
+    member = _written_indexes(doc, config, api_path(message), request)
     for n in range(len(member), 0, -1):
         where = (*config, *member[:n])
         if where in doc.keys or where in doc.values:
             return where
     return ("tasks", task_id)
+
+
+def _written_indexes(doc: Document, config: tuple, member: tuple, request: object) -> tuple:
+    """``member`` with each list index of the request turned into the index of the same named item in
+    the ``config:`` the task wrote (``config:`` merges lists of named items by name, see deep_merge)."""
+    from sagemaker_pipelines.compile.kinds.context import NAME_KEYS
+
+    out: list = []
+    for part in member:
+        if isinstance(part, int) and isinstance(request, list) and part < len(request):
+            item = request[part]
+            request = item
+            name_key = next((k for k in NAME_KEYS if isinstance(item, dict) and k in item), None)
+            written = doc.data
+            for key in (*config, *out):
+                written = written.get(key) if isinstance(written, dict) else None
+            if name_key and isinstance(written, list):
+                same = [
+                    i
+                    for i, w in enumerate(written)
+                    if isinstance(w, dict) and w.get(name_key) == item[name_key]
+                ]
+                if not same:  # a generated item the task did not write: the problem is not in its config
+                    return tuple(out)
+                part = same[0]
+        else:
+            request = request.get(part) if isinstance(request, dict) else None
+        out.append(part)
+    return tuple(out)
 
 
 def _request_hint(message: str) -> str:

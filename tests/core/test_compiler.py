@@ -196,7 +196,101 @@ def test_config_escape_hatch_deep_merges(compile_ok):
     }
     assert config["StoppingCondition"] == {"MaxRuntimeInSeconds": 10}
     assert config["EnableNetworkIsolation"] is True
-    assert [c["ChannelName"] for c in config["InputDataConfig"]] == ["only"]  # lists are replaced whole
+    # a channel of a new name is added after the generated one (lists of named items merge by name)
+    assert [c["ChannelName"] for c in config["InputDataConfig"]] == ["train", "only"]
+
+
+def test_config_merges_named_items_by_name_and_replaces_other_lists(compile_ok):
+    compiled = compile_ok(
+        """\
+        start_date: 2024-01-01
+        tasks:
+          prep:
+            kind: processing
+            image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1
+            command: [python3, /opt/program/prep.py]
+            arguments: [--fraction, "0.3"]
+            inputs: {raw: "s3://my-bucket/raw/", lookup: "s3://my-bucket/lookup/"}
+            outputs: {clean: "s3://my-bucket/clean/"}
+            config:
+              ProcessingInputs:
+                - {InputName: lookup, S3Input: {S3DataDistributionType: ShardedByS3Key}}
+              ProcessingOutputConfig:
+                Outputs: [{OutputName: clean, S3Output: {S3UploadMode: Continuous}}]
+              AppSpecification: {ContainerArguments: [--fraction, "0.5"]}
+          train:
+            kind: training
+            algorithm: knn
+            inputs: {train: "s3://my-bucket/iris/train.csv"}
+            config:
+              InputDataConfig: [{ChannelName: train, InputMode: Pipe}]
+          model:
+            kind: model
+            from: train
+          serve:
+            kind: endpoint_config
+            model: model
+            config:
+              ProductionVariants: [{VariantName: AllTraffic, InitialInstanceCount: 2}]
+        """
+    )
+    inputs = compiled.task("prep").kwargs["config"]["ProcessingInputs"]
+    assert [i["InputName"] for i in inputs] == ["raw", "lookup"]
+    assert inputs[1]["S3Input"] == {
+        "S3Uri": "s3://my-bucket/lookup/",
+        "LocalPath": "/opt/ml/processing/input/lookup",
+        "S3DataType": "S3Prefix",
+        "S3InputMode": "File",
+        "S3DataDistributionType": "ShardedByS3Key",  # the one field added, not the whole list repeated
+    }
+    assert "S3DataDistributionType" not in inputs[0]["S3Input"]
+    output = compiled.task("prep").kwargs["config"]["ProcessingOutputConfig"]["Outputs"][0]
+    assert output["S3Output"]["S3UploadMode"] == "Continuous" and output["S3Output"]["S3Uri"]
+    app = compiled.task("prep").kwargs["config"]["AppSpecification"]
+    assert app["ContainerArguments"] == ["--fraction", "0.5"]  # a list of plain values: replaced
+    channel = compiled.task("train").kwargs["config"]["InputDataConfig"]
+    assert len(channel) == 1 and channel[0]["InputMode"] == "Pipe"
+    assert channel[0]["DataSource"]["S3DataSource"]["S3Uri"] == "s3://my-bucket/iris/train.csv"
+    variant = compiled.task("serve").kwargs["config"]["ProductionVariants"]
+    assert len(variant) == 1 and variant[0]["InitialInstanceCount"] == 2
+    assert variant[0]["InstanceType"] == "ml.m5.large"
+
+
+def test_deep_merge_of_named_lists_keeps_order_and_inputs():
+    base = {"L": [{"Name": "a", "v": 1}, {"Name": "b", "v": 2}]}
+    override = {"L": [{"Name": "b", "w": 3}, {"Name": "c"}]}
+    assert deep_merge(base, override) == {
+        "L": [{"Name": "a", "v": 1}, {"Name": "b", "v": 2, "w": 3}, {"Name": "c"}]
+    }
+    assert base == {"L": [{"Name": "a", "v": 1}, {"Name": "b", "v": 2}]}
+    # items named by different keys, or not all named: the override's list wins whole
+    assert deep_merge({"L": [{"Name": "a"}]}, {"L": [{"Key": "x"}]}) == {"L": [{"Key": "x"}]}
+    assert deep_merge({"L": [1, 2]}, {"L": [3]}) == {"L": [3]}
+
+
+def test_training_without_inputs_sends_no_input_data_config(compile_ok):
+    compiled = compile_ok(
+        """\
+        start_date: 2024-01-01
+        tasks:
+          train:
+            kind: training
+            image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/synthetic:1
+          tune:
+            kind: tuning
+            image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/synthetic:1
+            objective: {metric: loss, type: Minimize}
+            ranges: {lr: {type: continuous, min: 0.001, max: 0.1}}
+        """
+    )
+    assert "InputDataConfig" not in compiled.task("train").kwargs["config"]
+    assert "InputDataConfig" not in compiled.task("tune").kwargs["config"]["TrainingJobDefinition"]
+
+
+def test_builtin_algorithm_images_carry_the_sdk_tag(compile_ok):
+    compiled = compile_ok(training_task())
+    image = compiled.task("train").kwargs["config"]["AlgorithmSpecification"]["TrainingImage"]
+    assert image == "404615174143.dkr.ecr.us-east-2.amazonaws.com/knn:1"
 
 
 def test_deep_merge_does_not_change_its_inputs():
@@ -291,6 +385,23 @@ def test_every_kind_compiles_to_its_operator_with_implied_dependencies(compile_o
         "load_redshift": "S3ToRedshiftOperator",
         "load_sql": "S3ToSqlOperator",
         "load_warehouse": "S3ToSqlOperator",  # the alias, in the local environment
+        "watch_processing": "SageMakerProcessingSensor",
+        "experiment": "SageMakerCreateExperimentOperator",
+        "gate": "SageMakerConditionOperator",
+        "register": "SageMakerRegisterModelVersionOperator",
+        "registered_model": "SageMakerModelOperator",
+        "retire_model": "SageMakerDeleteModelOperator",
+        "delete_registered_model": "SageMakerDeleteModelOperator",
+        "autopilot": "SageMakerAutoMLOperator",
+        "watch_autopilot": "SageMakerAutoMLSensor",
+        "run_pipeline": "SageMakerStartPipelineOperator",
+        "watch_pipeline": "SageMakerPipelineSensor",
+        "stop_run": "SageMakerStopPipelineOperator",
+        "explore": "SageMakerCreateNotebookOperator",
+        "pause_explore": "SageMakerStopNotebookOperator",
+        "resume_explore": "SageMakerStartNoteBookOperator",
+        "stop_explore": "SageMakerStopNotebookOperator",
+        "remove_explore": "SageMakerDeleteNotebookOperator",
     }
     deps = {t.task_id: t.depends_on for t in local.tasks}
     assert deps["best_model"] == ["watch_tuning", "tune"]  # explicit first, then the referenced task

@@ -28,7 +28,7 @@ IRIS_TRAINING = {
 }
 IRIS_DEPLOY = {
     **IRIS_TRAINING,
-    "endpoint_config": ("SageMakerEndpointConfigOperator", _SM, ["create_model"]),
+    "endpoint_config": ("SageMakerEndpointConfigOperator", _SM, ["create_model", "test_model"]),
     "deploy": ("SageMakerEndpointOperator", _SM, ["endpoint_config"]),
     "wait_for_endpoint": (
         "SageMakerEndpointSensor",
@@ -40,7 +40,7 @@ IRIS_DEPLOY = {
 
 def batch_inference(environment: str) -> dict:
     load = {
-        "local": ("S3ToSqlOperator", "airflow.providers.amazon.aws.transfers.s3_to_sql"),
+        "local": ("S3ToSqlOperator", "sagemaker_pipelines.airflow.warehouse"),
         "aws": ("S3ToRedshiftOperator", "airflow.providers.amazon.aws.transfers.s3_to_redshift"),
     }[environment]
     return {

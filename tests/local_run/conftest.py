@@ -57,7 +57,9 @@ def state_dir(tmp_path_factory):
 def run_pipeline(local_aws, state_dir, tmp_path_factory):
     """Run a pipeline end to end; extra environment variables point it at other folders."""
 
-    def run(name: str, *, logical_date: str | None = None, extra_env: dict | None = None) -> RunResult:
+    def run(
+        name: str, *, logical_date: str | None = None, extra_env: dict | None = None, conf: dict | None = None
+    ) -> RunResult:
         report = tmp_path_factory.mktemp("report") / "report.json"
         env = {
             **os.environ,
@@ -68,6 +70,7 @@ def run_pipeline(local_aws, state_dir, tmp_path_factory):
         }
         argv = [sys.executable, "-m", "sagemaker_pipelines.local.run", name, "--state-dir", str(state_dir)]
         argv += ["--report", str(report)] + (["--logical-date", logical_date] if logical_date else [])
+        argv += ["--conf", json.dumps(conf)] if conf is not None else []
         done = subprocess.run(argv, env=env, cwd=CHECKOUT_ROOT, capture_output=True, text=True, timeout=900)
         output = done.stdout + done.stderr
         assert report.exists(), f"no report; the run printed:\n{output[-6000:]}"

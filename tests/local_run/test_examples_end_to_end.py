@@ -101,10 +101,10 @@ def test_deploy_reaches_in_service_and_answers(run_pipeline, local_aws):
     assert result.returncode == 0, result.output[-4000:]
     assert result.task("wait_for_endpoint")["state"] == "success"
     sagemaker = boto3.client("sagemaker", **local_aws.client_kwargs("us-east-2"))
-    assert sagemaker.describe_endpoint(EndpointName="iris-knn")["EndpointStatus"] == "InService"
+    assert sagemaker.describe_endpoint(EndpointName="Iris-KNN")["EndpointStatus"] == "InService"
     runtime = boto3.client("sagemaker-runtime", **local_aws.client_kwargs("us-east-2"))
     answer = runtime.invoke_endpoint(
-        EndpointName="iris-knn", ContentType="text/csv", Body=b"5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n"
+        EndpointName="Iris-KNN", ContentType="text/csv", Body=b"5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n"
     )
     body = answer["Body"].read().decode()
     labels = [parse_prediction(line) for line in body.splitlines() if line.strip()]
@@ -123,3 +123,80 @@ def test_rerun_of_the_same_run_does_not_collide_on_job_names(run_pipeline, sagem
     mine = [n for n in names if n.startswith("train-iris-")]
     assert len(mine) == len(set(mine)) >= 3  # the fixture run, and one per rerun
     assert second.task("train_model")["tries"] >= 1
+
+
+@pytest.fixture(scope="module")
+def lifecycle_run(run_pipeline):
+    return run_pipeline("iris_lifecycle")
+
+
+def test_lifecycle_registers_deploys_and_cleans_up(lifecycle_run, sagemaker, local_aws):
+    import boto3
+
+    result = lifecycle_run
+    assert result.returncode == 0, result.output[-6000:]
+    assert result.report["state"] == "success"
+    assert {t["state"] for t in result.report["tasks"]} == {"success"}
+    # The summary names the registered version, and the registry holds it, approved.
+    (registered,) = result.report["registered"]
+    arn = registered["model_package_arn"]
+    assert f"Registered model package (register): {arn}" in result.output
+    assert arn.startswith("arn:aws:sagemaker:us-east-2:123456789012:model-package/iris-knn/")
+    version = sagemaker.describe_model_package(ModelPackageName=arn)
+    assert version["ModelApprovalStatus"] == "Approved"
+    assert version["ModelPackageDescription"].startswith("KNN, k=3, held-out accuracy 0.9")
+    (gate,) = result.report["gates"]
+    assert gate["state"] == "success" and gate["conditions"][0].endswith(" >= 0.9")
+    assert float(gate["conditions"][0].split()[0]) >= 0.9  # the evaluation report's accuracy
+    # The endpoint serves the registered version.
+    assert sagemaker.describe_endpoint(EndpointName="iris-lifecycle")["EndpointStatus"] == "InService"
+    runtime = boto3.client("sagemaker-runtime", **local_aws.client_kwargs("us-east-2"))
+    answer = runtime.invoke_endpoint(
+        EndpointName="iris-lifecycle", ContentType="text/csv", Body=b"5.1,3.5,1.4,0.2\n"
+    )
+    assert json.loads(answer["Body"].read()) == {"predictions": [{"predicted_label": 2.0}]}  # setosa
+    # The evaluation report the gate read, and the teardown that deleted the scoring model.
+    report = json.loads(_text(s3_client(local_aws), "iris-lifecycle/output/evaluation/evaluation.json"))
+    assert report["records"] == 45 and report["accuracy"] == report["correct"] / 45
+    models = [m["ModelName"] for m in sagemaker.list_models()["Models"]]
+    assert not any(m.startswith("iris-lifecycle-candidate-model-") for m in models)
+    assert any(m.startswith("iris-lifecycle-model-") for m in models)  # the deployed one stays
+
+
+def s3_client(local_aws):
+    import boto3
+
+    return boto3.client("s3", **local_aws.client_kwargs("us-east-2"))
+
+
+def test_lifecycle_stops_at_the_gate_when_the_model_is_not_good_enough(
+    lifecycle_run, run_pipeline, sagemaker
+):
+    before = sagemaker.list_model_packages(ModelPackageGroupName="iris-knn")["ModelPackageSummaryList"]
+    result = run_pipeline("iris_lifecycle", conf={"min_accuracy": 1.01})
+    assert result.returncode == 1 and result.report["state"] == "failed"
+    states = {t["task_id"]: t["state"] for t in result.report["tasks"]}
+    assert states["evaluate"] == "success" and states["gate"] == "failed"
+    for task_id in ("register", "model", "endpoint_config", "deploy", "wait_for_endpoint"):
+        assert states[task_id] == "upstream_failed", task_id  # never run
+    assert states["clean_up"] == "success"  # the teardown ran all the same
+    (gate,) = result.report["gates"]
+    assert gate["conditions"][0].endswith(" >= 1.01")
+    assert gate["not_run"] == ["deploy", "endpoint_config", "model", "register", "wait_for_endpoint"]
+    assert "Gate gate FAILED: its conditions were not met (0.9" in result.output
+    assert "not run: deploy, endpoint_config, model, register, wait_for_endpoint" in result.output
+    assert result.report["registered"] == [] and "Registered model package" not in result.output
+    after = sagemaker.list_model_packages(ModelPackageGroupName="iris-knn")["ModelPackageSummaryList"]
+    assert len(after) == len(before)  # nothing registered
+
+
+def test_run_params_reach_the_run(run_pipeline, sagemaker):
+    result = run_pipeline("iris_training", conf={"k": 5})
+    assert result.returncode == 0, result.output[-4000:]
+    newest = sagemaker.list_training_jobs(
+        NameContains="train-iris-", SortBy="CreationTime", SortOrder="Descending"
+    )
+    job = sagemaker.describe_training_job(
+        TrainingJobName=newest["TrainingJobSummaries"][0]["TrainingJobName"]
+    )
+    assert job["HyperParameters"]["k"] == "5"  # the params default is 3

@@ -9,6 +9,7 @@ evaluator of IAM's matching rules (wildcards, conditions) then asks the generate
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from fnmatch import fnmatchcase
@@ -95,7 +96,16 @@ def needs(compiled, arn) -> list[tuple[str, str, dict]]:
     for task in compiled.tasks:
         operation = KINDS[task.kind].api_operation
         config = task.kwargs.get("config", {})
-        if operation:
+        if operation == "DeleteModel":  # the teardown of a model: one call on it
+            model = name_in(task.task_id, "ModelName").lower()
+            wanted.append(("sagemaker:DeleteModel", arn("sagemaker", f"model/{model}"), {}))
+        elif operation == "CreateModelPackage":  # a version in a group, which the operator makes if missing
+            group = render(task.kwargs["package_group_name"]).lower()  # the operator's own argument
+            wanted += [
+                ("sagemaker:CreateModelPackageGroup", arn("sagemaker", f"model-package-group/{group}"), {}),
+                ("sagemaker:CreateModelPackage", arn("sagemaker", f"model-package/{group}/1"), {}),
+            ]
+        elif operation:
             op = SAGEMAKER.operation_model(operation)
             noun = resource_type(operation)
             member = operation.removeprefix("Create") + "Name"
@@ -104,6 +114,8 @@ def needs(compiled, arn) -> list[tuple[str, str, dict]]:
             assert describe in SAGEMAKER.operation_names
             target = arn("sagemaker", f"{noun}/{name_in(task.task_id, member).lower()}")
             wanted += [(f"sagemaker:{operation}", target, {}), (f"sagemaker:{describe}", target, {})]
+        if operation:
+            op = SAGEMAKER.operation_model(operation)
             request = {
                 k: v for k, v in config.items() if k != "S3Operations"
             }  # the operator's, not the API's
@@ -140,8 +152,21 @@ def compiled(request):
     environment = load_environment(request.param)
     results = [check_file(path, environment) for path in [*discover(PIPELINES), EVERY_KIND]]
     assert all(r.ok for r in results), [p for r in results for p in r.problems]
-    pipelines = [r.compiled for r in results]
+    pipelines = [mapped_only(r.compiled) for r in results]
     return environment, pipelines, iam_policy.policy(pipelines, environment)
+
+
+def mapped_only(pipeline):
+    """The pipeline without the lifecycle kinds whose statements are not generated yet (refused below)."""
+    tasks = [t for t in pipeline.tasks if t.kind in iam_policy.MAPPED_KINDS or "sagemaker" not in t.operator]
+    return dataclasses.replace(pipeline, tasks=tasks)
+
+
+def test_a_sagemaker_kind_without_generated_statements_is_refused_not_left_out():
+    environment = load_environment("aws")
+    every_kind = check_file(EVERY_KIND, environment).compiled
+    with pytest.raises(iam_policy.UnmappedKinds, match=r"automl \(every_kind\.autopilot\)"):
+        iam_policy.policy([every_kind], environment)
 
 
 def _arn_maker(environment):

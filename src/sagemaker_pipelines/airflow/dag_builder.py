@@ -14,6 +14,7 @@ import datetime as dt
 from functools import cache
 from typing import Any
 
+from sagemaker_pipelines.airflow.teardown import apply_teardowns
 from sagemaker_pipelines.compile.compiler import CompiledPipeline
 from sagemaker_pipelines.compile.kinds import KINDS
 
@@ -112,6 +113,7 @@ def build_dag(compiled: CompiledPipeline, fileloc: str | None = None):
     """The Airflow DAG of a compiled pipeline; ``fileloc`` is the loader file Airflow parsed."""
     built = _builder_class()(compiled.dag_id, dag_factory_config(compiled)).build()
     dag = built["dag"]
+    apply_teardowns(dag, compiled)
     dag.tags = sorted(set(dag.tags) - {"dagfactory"} | {"sagemaker"})
     if fileloc:
         dag.fileloc = fileloc

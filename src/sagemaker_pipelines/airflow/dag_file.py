@@ -37,12 +37,13 @@ def _airflow_imports(source: Path) -> set[str]:
 def preimported_modules() -> tuple[str, ...]:
     """The Airflow modules a pipeline's DAG needs: the kinds table's operators and dag-factory's imports,
     read from dag-factory's installed source, kept only where they exist in this installation."""
+    # Only airflow.* modules: the dag-processor pre-imports nothing else (ours are imported by the file).
     modules = {kind.operator.rpartition(".")[0] for kind in KINDS.values()}
     spec = importlib.util.find_spec("dagfactory")
     for location in spec.submodule_search_locations or []:
         for source in Path(location).glob("*.py"):
             modules |= _airflow_imports(source)
-    return tuple(sorted(m for m in modules if _exists(m)))
+    return tuple(sorted(m for m in modules if m.startswith("airflow.") and _exists(m)))
 
 
 def _exists(module: str) -> bool:

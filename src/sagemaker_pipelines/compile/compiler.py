@@ -21,6 +21,14 @@ _TASK_DURATIONS = ("retry_delay", "execution_timeout")
 _DEFAULT_ARG_DURATIONS = ("retry_delay", "max_retry_delay", "execution_timeout")
 
 
+class TaskCompileError(ValueError):
+    """A checked task the compiler could not turn into arguments (a run-time value where it needs one)."""
+
+    def __init__(self, task_id: str, error: Exception) -> None:
+        super().__init__(f"task {task_id}: {error}")
+        self.task_id = task_id
+
+
 @dataclass
 class CompiledTask:
     task_id: str
@@ -28,6 +36,8 @@ class CompiledTask:
     operator: str
     kwargs: dict[str, Any]
     depends_on: list[str] = field(default_factory=list)
+    teardown: bool = False  # an Airflow teardown task (as_teardown) of its setups
+    setups: list[str] = field(default_factory=list)  # what a teardown cleans up after
 
 
 @dataclass
@@ -101,26 +111,36 @@ def _task_args(ctx: TaskContext) -> dict[str, Any]:
     return args
 
 
+def compile_task(pipeline: Pipeline, task_id: str, task: dict[str, Any]) -> CompiledTask:
+    """One task through the kinds table, with its explicit and implied dependencies."""
+    ctx = TaskContext(pipeline, task_id, task)
+    kind_name = resolve_kind(ctx)
+    kind = KINDS[kind_name]
+    try:
+        kwargs = {**kind.compile(ctx), **_task_args(ctx)}
+    except (ValueError, TypeError, KeyError) as exc:
+        raise TaskCompileError(task_id, exc) from exc
+    depends_on = dependencies_of(task_id, task, pipeline.tasks)
+    teardown = bool(task.get("teardown"))
+    explicit = task.get("depends_on") or []
+    return CompiledTask(
+        task_id=task_id,
+        kind=kind_name,
+        operator=kind.operator,
+        kwargs=kwargs,
+        depends_on=depends_on,
+        teardown=teardown,
+        # the tasks a teardown refers to or reads outputs of; depends_on only orders it
+        setups=[d for d in depends_on if d not in explicit] if teardown else [],
+    )
+
+
 def compile_pipeline(pipeline: Pipeline, source_text: str) -> CompiledPipeline:
-    """Every task through the kinds table, in file order, with its explicit and implied dependencies."""
-    tasks = []
-    for task_id, task in pipeline.tasks.items():
-        ctx = TaskContext(pipeline, task_id, task)
-        kind_name = resolve_kind(ctx)
-        kind = KINDS[kind_name]
-        tasks.append(
-            CompiledTask(
-                task_id=task_id,
-                kind=kind_name,
-                operator=kind.operator,
-                kwargs={**kind.compile(ctx), **_task_args(ctx)},
-                depends_on=dependencies_of(task_id, task, pipeline.tasks),
-            )
-        )
+    """Every task through the kinds table, in file order."""
     return CompiledPipeline(
         dag_id=pipeline.dag_id,
         file=pipeline.file,
         environment=pipeline.environment.name,
         dag=_dag_args(pipeline, source_text),
-        tasks=tasks,
+        tasks=[compile_task(pipeline, task_id, task) for task_id, task in pipeline.tasks.items()],
     )

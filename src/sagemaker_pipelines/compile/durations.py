@@ -8,8 +8,11 @@ _PART = re.compile(r"(\d+)([dhms])")
 _UNIT = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
-def to_seconds(value: int | str) -> int:
-    """Seconds in a schema-valid duration; ValueError for anything else."""
+def to_seconds(value: int | str) -> int | str:
+    """Seconds in a schema-valid duration; ValueError for anything else. A template (a value known only
+    at run time, such as another task's output) stays as it is, for the operator to render."""
+    if isinstance(value, str) and "{{" in value:
+        return value
     if isinstance(value, bool):
         raise ValueError(f"not a duration: {value!r}")
     if isinstance(value, int):

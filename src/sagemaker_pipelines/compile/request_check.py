@@ -54,13 +54,43 @@ def _sample(value: Any, shape: Shape | None) -> Any:
             return True
         if type_name == "string" and shape.enum and _TEMPLATE.fullmatch(value):
             return shape.enum[0]
-        return _TEMPLATE.sub(_sample_text, value)
+        sampled = _TEMPLATE.sub(_sample_text, value)
+        return _RunTimeText(sampled) if "xcom_pull" in value else sampled
     return value
+
+
+class _RunTimeText(str):
+    """A sample of a value that embeds another task's output: its form is only known at run time, so
+    length, pattern and enum limits are not judged on it (its type still is)."""
 
 
 def _sample_text(template: re.Match) -> str:
     """A run-time-like value of one template: a try number is short, a timestamp or name is not."""
     return "1" if "try_number" in template.group(0) else "20240101T000000"
+
+
+# Unicode property classes the API's patterns use (Java syntax), as Python character ranges.
+_PROPERTIES = {
+    r"\p{L}": "a-zA-Z\u00c0-\u024f\u0370-\u1fff\u3040-\uffef",
+    r"\p{M}": "\u0300-\u036f",
+    r"\p{N}": "0-9",
+    r"\p{Z}": " \u00a0\u2000-\u200a\u3000",
+    r"\p{S}": "$+<=>^`|~",
+    r"\p{P}": "!-#%-*,-/:;?@\\[-\\]_{}",
+}
+
+
+@cache
+def _api_pattern(pattern: str | None) -> re.Pattern | None:
+    """An API pattern as a Python regular expression; None when it cannot be expressed."""
+    if not pattern:
+        return None
+    for prop, chars in _PROPERTIES.items():
+        pattern = pattern.replace(prop, chars)
+    try:
+        return re.compile(pattern, re.DOTALL)
+    except re.error:
+        return None
 
 
 def _problems_in(params: Any, shape: Shape, where: str) -> list[str]:
@@ -73,12 +103,12 @@ def _problems_in(params: Any, shape: Shape, where: str) -> list[str]:
     elif isinstance(params, list) and shape.type_name == "list":
         for i, value in enumerate(params):
             found += _problems_in(value, shape.member, f"{where}[{i}]")
-    elif isinstance(params, str) and shape.type_name == "string":
+    elif isinstance(params, str) and shape.type_name == "string" and not isinstance(params, _RunTimeText):
         meta = shape.metadata
         if "max" in meta and len(params) > meta["max"]:
             found.append(f"{where}: {len(params)} characters, the API allows at most {meta['max']}")
-        pattern = meta.get("pattern")
-        if pattern and len(params) < 2000 and not re.fullmatch(pattern, params, re.DOTALL):
+        pattern = _api_pattern(meta.get("pattern"))
+        if pattern and len(params) < 2000 and not pattern.fullmatch(params):
             found.append(f"{where}: {params!r} does not match the API's pattern {pattern}")
         if shape.enum and params not in shape.enum:
             found.append(f"{where}: {params!r} is not one of {', '.join(shape.enum[:8])}")
@@ -89,6 +119,9 @@ def check_request(operation: str, config: dict[str, Any]) -> list[str]:
     """Messages for everything in ``config`` that the ``operation`` request would reject."""
     shape = _input_shape(operation)
     params = _sample({k: v for k, v in config.items() if k not in _OPERATOR_ONLY}, shape)
+    for name, member in shape.members.items():  # boto3 fills idempotency tokens in itself
+        if member.metadata.get("idempotencyToken") and name not in params:
+            params[name] = "00000000-0000-4000-8000-000000000000"
     report = ParamValidator().validate(params, shape)
     # generate_report() is one line per error, with no header line (ParamValidationError adds that).
     messages = [line.strip() for line in report.generate_report().splitlines() if line.strip()]
@@ -123,9 +156,10 @@ def check_compiled(compiled: CompiledPipeline) -> dict[str, list[str]]:
     """task id -> problems of its SageMaker request, for every task that sends one."""
     found = {}
     for task in compiled.tasks:
-        operation = KINDS[task.kind].api_operation
-        if operation:
-            messages = check_request(operation, task.kwargs["config"])
+        kind = KINDS[task.kind]
+        if kind.api_operation:
+            operation = kind.api_operation
+            messages = check_request(operation, kind.request_of(task.kwargs))
             if messages:
                 found[task.task_id] = [f"{operation} request: {m}" for m in messages]
     return found

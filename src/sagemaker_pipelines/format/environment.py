@@ -42,6 +42,8 @@ class Environment:
     loopback_only: bool = False  # tasks refuse an AWS endpoint off this machine (``endpoint: loopback-only``)
     deferrable: bool | None = None  # default of the SageMaker tasks' ``deferrable``; None: Airflow's default
     values: dict[str, Any] = field(default_factory=dict)
+    print_log: bool | None = None  # None: on unless local (the emulator's logs are files, not CloudWatch)
+    operator_defaults: dict[str, Any] = field(default_factory=dict)
     description: str = ""
 
     def lookup(self, name: str) -> Any:
@@ -98,6 +100,8 @@ def load_environment(name: str) -> Environment:
         deferrable=data.get("deferrable"),
         values=data.get("values", {}),
         description=data.get("description", ""),
+        print_log=data.get("print_log"),
+        operator_defaults=data.get("operator_defaults", {}),
     )
 
 

@@ -3,7 +3,12 @@
 - ``${env.<name>}``: a value of the chosen environment (``bucket``, ``role_arn``, ``values``...);
 - ``${s3.bucket}`` and ``${s3.<prefix>}``: the pipeline's bucket, or ``s3://<bucket>/<prefix>``;
 - ``${params.<name>}``: a run parameter, becoming the Jinja template ``{{ params.<name> }}``;
-- ``${dag_id}``: the pipeline's DAG id.
+- ``${dag_id}``: the pipeline's DAG id;
+- ``${tasks.<id>.<output>}``: what another task produced (a job name, model artifacts, a metric...),
+  becoming a Jinja template over that task's XCom (see ``compile/kinds/outputs.py``); the task becomes an
+  upstream of the one that uses it. Such a value is only known at run time, so it may only stand in
+  fields that reach an argument the operator templates (checked after compiling, see
+  :func:`unrendered_outputs`).
 
 A string that is exactly one ``${env.x}`` reference takes the value's own type, so a number stays a
 number. Unknown names are problems with a did-you-mean, located at the string that holds them.
@@ -19,9 +24,23 @@ from sagemaker_pipelines.format.schema_check import did_you_mean
 from sagemaker_pipelines.format.yaml_source import Document
 from sagemaker_pipelines.problems import Problem, field_path
 
-REFERENCE = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?\s*\}")
+REFERENCE = re.compile(
+    r"\$\{\s*(?:tasks\.(?P<task>[A-Za-z0-9_-]+)\.(?P<output>[A-Za-z_][A-Za-z0-9_]*)"
+    r"(?P<keys>(?:\.[A-Za-z0-9_:/-]+)*)"
+    r"|(?P<scope>[A-Za-z_][A-Za-z0-9_]*)(?:\.(?P<name>[A-Za-z_][A-Za-z0-9_]*))?)\s*\}"
+)
 
-Lookup = Callable[[str, str | None], tuple[bool, Any, list[str]]]  # -> (found, value, known names)
+# (scope, name, path of the string) -> (found, value, known names); may raise ReferenceProblem.
+Lookup = Callable[[str, str | None, tuple], tuple[bool, Any, list[str]]]
+
+
+class ReferenceProblem(Exception):
+    """A reference that names something, but something that cannot be used where it stands."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
 
 
 class Resolver:
@@ -49,7 +68,10 @@ class Resolver:
             for start in (m.start() for m in re.finditer(r"\$\{", text)):
                 if not REFERENCE.match(text, start):
                     shown = text[start : start + 40]
-                    hint = "write ${env.<name>}, ${s3.<name>}, ${params.<name>} or ${dag_id}, closed by '}'"
+                    hint = (
+                        "write ${env.<name>}, ${s3.<name>}, ${params.<name>}, ${tasks.<id>.<output>} or "
+                        "${dag_id}, closed by '}'"
+                    )
                     self._problem(path, f"malformed reference '{shown}'", hint)
                     break
         whole = REFERENCE.fullmatch(text.strip())
@@ -66,17 +88,24 @@ class Resolver:
         return REFERENCE.sub(substitute, text)
 
     def _lookup(self, match: re.Match, path: tuple) -> tuple[bool, Any]:
-        scope, name = match.group(1), match.group(2)
+        if match["task"]:
+            scope, name = "tasks", f"{match['task']}.{match['output']}{match['keys']}"
+        else:
+            scope, name = match["scope"], match["name"]
         lookup = self.scopes.get(scope)
         if lookup is None:
             if scope in _ALL_SCOPES:
                 return False, None  # resolved by another pass
-            hint = (
-                did_you_mean(scope, _ALL_SCOPES) or "references are ${env.x}, ${s3.x}, ${params.x}, ${dag_id}"
+            hint = did_you_mean(scope, _ALL_SCOPES) or (
+                "references are ${env.x}, ${s3.x}, ${params.x}, ${tasks.<id>.<output>}, ${dag_id}"
             )
             self._problem(path, f"unknown reference '{match.group(0)}'", hint)
             return False, None
-        found, value, known = lookup(scope, name)
+        try:
+            found, value, known = lookup(scope, name, path)
+        except ReferenceProblem as problem:
+            self._problem(path, f"'{match.group(0)}': {problem.message}", problem.hint)
+            return False, None
         if not found:
             shown = ", ".join(known) if known else "none defined"
             hint = did_you_mean(name, known) or f"known: {shown}"
@@ -90,11 +119,11 @@ class Resolver:
         self.bad_paths.add(path)
 
 
-_ALL_SCOPES = ("env", "s3", "params", "dag_id")
+_ALL_SCOPES = ("env", "s3", "params", "tasks", "dag_id")
 
 
 def env_scope(environment) -> Lookup:
-    def lookup(_scope: str, name: str | None) -> tuple[bool, Any, list[str]]:
+    def lookup(_scope: str, name: str | None, _path: tuple = ()) -> tuple[bool, Any, list[str]]:
         value = environment.lookup(name) if name else None
         return value is not None, value, environment.names()
 
@@ -102,14 +131,14 @@ def env_scope(environment) -> Lookup:
 
 
 def dag_id_scope(dag_id: str) -> Lookup:
-    def lookup(_scope: str, name: str | None) -> tuple[bool, Any, list[str]]:
+    def lookup(_scope: str, name: str | None, _path: tuple = ()) -> tuple[bool, Any, list[str]]:
         return name is None, dag_id, []
 
     return lookup
 
 
 def s3_scope(bucket: str, prefixes: dict[str, str]) -> Lookup:
-    def lookup(_scope: str, name: str | None) -> tuple[bool, Any, list[str]]:
+    def lookup(_scope: str, name: str | None, _path: tuple = ()) -> tuple[bool, Any, list[str]]:
         known = ["bucket", *sorted(prefixes)]
         if name == "bucket":
             return True, bucket, known
@@ -121,9 +150,106 @@ def s3_scope(bucket: str, prefixes: dict[str, str]) -> Lookup:
 
 
 def params_scope(params: dict[str, Any]) -> Lookup:
-    def lookup(_scope: str, name: str | None) -> tuple[bool, Any, list[str]]:
+    def lookup(_scope: str, name: str | None, _path: tuple = ()) -> tuple[bool, Any, list[str]]:
         if name in params:
             return True, "{{ params." + name + " }}", sorted(params)
         return False, None, sorted(params)
 
     return lookup
+
+
+# Task fields read when the DAG is built, never rendered: a run-time value cannot stand there.
+_BUILD_TIME_FIELDS = ("kind", "depends_on", "teardown")
+
+
+class TaskOutputs:
+    """The ``tasks`` scope: ``${tasks.<id>.<output>[.<key>...]}`` -> a Jinja template over XCom.
+
+    Checks that the task exists, is not the one asking, and that its kind has that output (with the
+    keys it takes); remembers where run-time values stand (``runtime_paths``) for the schema check and
+    :func:`unrendered_outputs`.
+    """
+
+    def __init__(self, tasks: dict[str, Any], bucket: str, dag_id: str) -> None:
+        self.tasks = tasks
+        self.bucket = bucket
+        self.dag_id = dag_id
+        self.runtime_paths: set[tuple] = set()
+
+    def __call__(self, _scope: str, name: str | None, path: tuple) -> tuple[bool, Any, list[str]]:
+        from sagemaker_pipelines.compile.kinds import KINDS
+        from sagemaker_pipelines.compile.kinds.outputs import Producer, template
+
+        task_id, _, rest = (name or "").partition(".")
+        output, *keys = rest.split(".") if rest else ("",)
+        if not rest:
+            raise ReferenceProblem("write ${tasks.<task id>.<output>}", "e.g. ${tasks.train.model_artifacts}")
+        self._check_place(path)
+        if task_id not in self.tasks:
+            hint = did_you_mean(task_id, list(self.tasks)) or f"tasks: {', '.join(self.tasks)}"
+            raise ReferenceProblem(f"names unknown task '{task_id}'", hint)
+        if path[:2] == ("tasks", task_id):
+            raise ReferenceProblem("a task cannot use its own output", "outputs exist once a task has run")
+        task = self.tasks[task_id] if isinstance(self.tasks[task_id], dict) else {}
+        kind = task.get("kind")
+        outputs = KINDS[kind].outputs if isinstance(kind, str) and kind in KINDS else {}
+        if output not in outputs:
+            known = ", ".join(_shown(n, o.keys) for n, o in outputs.items()) or "none"
+            hint = did_you_mean(output, list(outputs)) or f"outputs of {_a(kind)} task: {known}"
+            raise ReferenceProblem(f"'{task_id}' is {_a(kind)} task, which has no output '{output}'", hint)
+        spec = outputs[output]
+        producer = Producer(task_id, task, self.bucket, self.dag_id)
+        if keys and spec.keys == "none":
+            raise ReferenceProblem(f"'{output}' takes no key", f"write ${{tasks.{task_id}.{output}}}")
+        if not keys and spec.keys == "required":
+            raise ReferenceProblem(f"'{output}' needs a key", f"e.g. ${{tasks.{task_id}.{output}.<name>}}")
+        allowed = spec.names(producer) if spec.names and keys else None
+        if allowed is not None and keys[0] not in allowed:
+            hint = did_you_mean(keys[0], allowed) or f"declared: {', '.join(allowed) or 'none'}"
+            raise ReferenceProblem(f"'{task_id}' declares no {output} '{keys[0]}'", hint)
+        self.runtime_paths.add(path)
+        return True, template(spec.expression(producer, tuple(keys))), list(self.tasks)
+
+    def _check_place(self, path: tuple) -> None:
+        if len(path) < 3 or path[0] != "tasks":
+            raise ReferenceProblem(
+                "a task output can only be used in a task's fields", "it is known once that task has run"
+            )
+        task = self.tasks.get(path[1])
+        kind = task.get("kind") if isinstance(task, dict) else None
+        from sagemaker_pipelines.compile.kinds import KINDS
+
+        task_refs = KINDS[kind].references if isinstance(kind, str) and kind in KINDS else {}
+        if path[2] in _BUILD_TIME_FIELDS or path[2] in task_refs:
+            raise ReferenceProblem(
+                f"'{path[2]}' is read when the DAG is built; a task output is only known at run time",
+                "name the task itself here" if path[2] in task_refs else "",
+            )
+
+
+def _shown(name: str, keys: str) -> str:
+    return {"required": f"{name}.<key>", "optional": f"{name}[.<key>]"}.get(keys, name)
+
+
+def _a(word: Any) -> str:
+    return f"{'an' if str(word)[:1] in 'aeiou' else 'a'} {word}"
+
+
+def unrendered_outputs(kwargs: dict[str, Any], templated: tuple[str, ...], values: list[str]) -> list[str]:
+    """The run-time ``values`` (task output templates) of a task that do not reach an argument its
+    operator renders: they would be sent as the literal text ``{{ ti.xcom_pull(...) }}``."""
+    rendered: list[str] = []
+
+    def collect(value: Any) -> None:
+        if isinstance(value, str):
+            rendered.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    for name in templated:
+        collect(kwargs.get(name))
+    return [v for v in values if not any(v in text for text in rendered)]

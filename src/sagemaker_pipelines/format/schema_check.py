@@ -229,6 +229,10 @@ def _best_context(error: jsonschema.ValidationError) -> jsonschema.ValidationErr
     type_ok = [errs for errs in by_branch.values() if not any(e.validator == "type" for e in errs)]
     if len(type_ok) == 1:
         return type_ok[0][0]
+    # Several mappings: the branch whose required fields are all there is the one meant.
+    complete = [errs for errs in type_ok if not any(e.validator == "required" for e in errs)]
+    if len(complete) == 1:
+        return complete[0][0]
     return None
 
 
@@ -243,10 +247,23 @@ def _flatten(errors) -> list[jsonschema.ValidationError]:
     return out
 
 
+# Failures about a value's form, which a value known only at run time (a task output) cannot be judged by.
+_VALUE_VALIDATORS = frozenset(
+    {"type", "pattern", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}
+    | {"minLength", "maxLength", "oneOf", "anyOf", "format", "multipleOf"}
+)
+
+
 def check_against_schema(
-    doc: Document, file: str, schema: str = "pipeline", skip: set[tuple] = frozenset()
+    doc: Document,
+    file: str,
+    schema: str = "pipeline",
+    skip: set[tuple] = frozenset(),
+    runtime: set[tuple] = frozenset(),
 ) -> list[Problem]:
-    """Every schema failure of ``doc`` as a Problem (all at once, sorted by position)."""
+    """Every schema failure of ``doc`` as a Problem (all at once, sorted by position). ``skip``: paths
+    (and what is below them) already reported; ``runtime``: paths of values known only at run time, whose
+    form is not judged (every other rule still is)."""
     problems = []
     seen = set()
     leaves = [
@@ -255,7 +272,10 @@ def check_against_schema(
     # A value of the wrong type is one mistake: its type is the problem, not also the values it misses.
     mistyped = {(*prefix, *leaf.absolute_path) for prefix, leaf in leaves if leaf.validator == "type"}
     for prefix, leaf in leaves:
-        if leaf.validator in ("enum", "const") and (*prefix, *leaf.absolute_path) in mistyped:
+        where = (*prefix, *leaf.absolute_path)
+        if leaf.validator in ("enum", "const") and where in mistyped:
+            continue
+        if leaf.validator in _VALUE_VALIDATORS and where in runtime:
             continue
         problems.extend(_problem(doc, file, schema, prefix, leaf, skip, seen))
     return sorted(problems)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sagemaker_pipelines.compile.kinds import ALIASES, KINDS
+from sagemaker_pipelines.compile.kinds.gates import branches_of
 from sagemaker_pipelines.format.schema_check import did_you_mean
 from sagemaker_pipelines.format.yaml_source import Document
 from sagemaker_pipelines.paths import include_dir, include_path
@@ -65,9 +66,17 @@ class _Checker:
         self.guarded(self.dates)
         self.guarded(self.schedule)
         for task_id, task in self.tasks.items():
-            if not isinstance(task, dict) or task.get("kind") not in {*KINDS, *ALIASES}:
+            kind = task.get("kind") if isinstance(task, dict) else None
+            if not isinstance(kind, str) or kind not in {*KINDS, *ALIASES}:
                 continue  # the schema reports it
-            for check in (self.dependencies, self.references, self.exclusive_fields, self.include_files):
+            checks = (
+                self.dependencies,
+                self.references,
+                self.branches,
+                self.exclusive_fields,
+                self.include_files,
+            )
+            for check in checks:
                 self.guarded(check, task_id, task)
         self.guarded(self.cycles)
         return self.problems
@@ -157,9 +166,32 @@ class _Checker:
                 expected = _a(" or ".join(allowed))
                 self.add(path, f"'{target}' is {_a(found)} task, expected {expected} task", value=True)
 
+    def branches(self, task_id: str, task: dict) -> None:
+        """A gate's if/else tasks exist, are other tasks, and each is in one branch only."""
+        if task["kind"] != "condition":
+            return
+        seen: dict[str, str] = {}
+        for key in ("if", "else"):
+            for i, target in enumerate(task.get(key) or []):
+                path = ("tasks", task_id, key, i)
+                if target == task_id:
+                    self.add(path, "a gate cannot branch to itself", value=True)
+                elif target not in self.tasks:
+                    hint = did_you_mean(target, list(self.tasks)) or f"tasks: {', '.join(self.tasks)}"
+                    self.add(path, f"branches to unknown task '{target}'", hint, value=True)
+                elif target in seen:
+                    self.add(path, f"'{target}' is in the {seen[target]} branch already", value=True)
+                seen.setdefault(target, key)
+
     def exclusive_fields(self, task_id: str, task: dict) -> None:
         kind = KINDS.get(task["kind"])
         base = ("tasks", task_id)
+        if task.get("teardown") and "trigger_rule" in task:
+            self.add(
+                (*base, "trigger_rule"),
+                "a teardown task takes no trigger_rule: it runs once its upstream tasks are done",
+                "Airflow gives teardowns all_done_setup_success",
+            )
         for group in kind.one_of if kind else ():
             given = [f for f in group if f in task]
             if len(given) != 1:
@@ -177,6 +209,24 @@ class _Checker:
             self.add(base, "a model with an image needs model_data (the model.tar.gz to serve)")
         if task["kind"] == "processing" and "command" in task and "image" not in task:
             self.add((*base, "command"), "command is only used with a custom image")
+        if task["kind"] == "processing":
+            for name, spec in (task.get("reports") or {}).items():
+                outputs = task.get("outputs") or {}
+                if spec.get("output") not in outputs:
+                    hint = (
+                        did_you_mean(spec.get("output"), list(outputs))
+                        or f"outputs: {', '.join(outputs) or 'none'}"
+                    )
+                    self.add(
+                        (*base, "reports", name, "output"),
+                        f"no output '{spec.get('output')}'",
+                        hint,
+                        value=True,
+                    )
+            if task.get("reports") and task.get("wait_for_completion") is False:
+                self.add(
+                    (*base, "reports"), "reports are read when the job ends: they need wait_for_completion"
+                )
         if task["kind"] == "tuning":
             for name, spec in (task.get("ranges") or {}).items():
                 path = (*base, "ranges", name)
@@ -185,7 +235,7 @@ class _Checker:
                 elif spec.get("type") in ("integer", "continuous"):
                     if "min" not in spec or "max" not in spec:
                         self.add(path, f"{_a(spec['type'])} range needs min and max")
-                    elif spec["min"] > spec["max"]:
+                    elif _numbers(spec["min"], spec["max"]) and spec["min"] > spec["max"]:
                         self.add(path, f"min ({spec['min']}) is greater than max ({spec['max']})")
 
     def include_files(self, task_id: str, task: dict) -> None:
@@ -263,14 +313,42 @@ def _top_level_functions(path: Path, _mtime: int) -> frozenset[str]:
     return frozenset(n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef))
 
 
+def _numbers(*values: Any) -> bool:
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+
+
+_XCOM_PULL = re.compile(r"xcom_pull\(task_ids='([A-Za-z0-9_-]+)'")
+
+
+def _pulled(value: Any, found: list[str]) -> list[str]:
+    """Tasks whose XCom a value reads (task outputs, ``${tasks.<id>.<output>}``, become these)."""
+    if isinstance(value, str):
+        if "xcom_pull" in value:
+            found += [t for t in _XCOM_PULL.findall(value) if t not in found]
+    elif isinstance(value, dict):
+        for item in value.values():
+            _pulled(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _pulled(item, found)
+    return found
+
+
 def dependencies_of(task_id: str, task: dict, tasks: dict[str, dict]) -> list[str]:
-    """Explicit depends_on plus the tasks a task refers to (a model needs its training job first)."""
+    """Explicit depends_on, the tasks a task refers to (a model needs its training job first) and the
+    tasks whose outputs it uses."""
     deps = [d for d in task.get("depends_on") or [] if d in tasks and d != task_id]
-    kind = KINDS.get(task.get("kind"))
+    kind = KINDS.get(task.get("kind")) if isinstance(task.get("kind"), str) else None
     for field in kind.references if kind else ():
         target = task.get(field)
+        if isinstance(target, str) and target in tasks and target != task_id and target not in deps:
+            deps.append(target)
+    for target in _pulled(task, []):
         if target in tasks and target != task_id and target not in deps:
             deps.append(target)
+    for gate, other in tasks.items():  # a gate is the upstream of the tasks it branches to
+        if gate != task_id and isinstance(other, dict) and task_id in branches_of(other) and gate not in deps:
+            deps.append(gate)
     return deps
 
 

@@ -8,6 +8,7 @@ the tables that ``s3_to_sql`` tasks load are created in the SQLite warehouse (as
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -63,19 +64,29 @@ def referenced_existing_models(tasks: list) -> set[str]:
     return names
 
 
-def create_warehouse_tables(tasks: list, warehouse_db: Path) -> None:
+def create_warehouse_tables(tasks: list, warehouse_db: Path, declared: dict | None = None) -> None:
+    """Tables of the s3_to_sql tasks: their columns, else those the environment declares for the table."""
     with sqlite3.connect(warehouse_db) as db:
         for task in tasks:
             if task.kind == "s3_to_sql":
-                columns = ", ".join(f'"{c}" TEXT' for c in task.kwargs["column_list"])
+                names = task.kwargs.get("column_list") or (declared or {}).get(task.kwargs["table"])
+                if not names:
+                    continue  # the load names no columns and the environment none: the table must exist
+                columns = ", ".join(f'"{c}" TEXT' for c in names)
                 db.execute(f'CREATE TABLE IF NOT EXISTS "{task.kwargs["table"]}" ({columns})')
 
 
 def prepare(env: Environment, endpoint_url: str, dag_id: str, warehouse_db: Path) -> None:
+    from sagemaker_pipelines.local.waiters import use_fast_waiters
+
+    use_fast_waiters(warehouse_db.parent, env.check_interval)  # notebook waiters: not 30 s per check
+    # Every boto3 client of this run goes to the emulator, also those built without the connection's
+    # endpoint_url (the processing operator reads its output_files_to_xcom with a plain session client).
+    os.environ["AWS_ENDPOINT_URL"] = endpoint_url
     s3, sagemaker = clients(env, endpoint_url)
     ensure_bucket(s3, env.bucket, env.region)
     tasks = _compiled_tasks(env, dag_id)
-    create_warehouse_tables(tasks, warehouse_db)
+    create_warehouse_tables(tasks, warehouse_db, env.warehouse.get("tables"))
     wanted = env.values.get("existing_model_name")
     if wanted and wanted in referenced_existing_models(tasks) and not _model_exists(sagemaker, wanted):
         from include.census_model import create_existing_model

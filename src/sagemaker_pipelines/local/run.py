@@ -133,6 +133,7 @@ def run_pipeline(
     state_dir: Path,
     report_path: Path | None,
     logical_date: str | None = None,
+    conf: dict | None = None,
 ) -> int:
     """Run ``pipeline`` once; print (and optionally write) the summary; 0 when the run succeeded."""
     from sagemaker_pipelines.format.environment import load_environment
@@ -163,12 +164,24 @@ def run_pipeline(
         dag = _load_dag(_dag_file(pipeline))
         started = time.time()
         print(f"running {dag.dag_id} ({len(dag.tasks)} tasks) in environment '{env.name}'", flush=True)
-        dag_run = dag.test(logical_date=_parse_date(logical_date)) if logical_date else dag.test()
+        when = {"logical_date": _parse_date(logical_date)} if logical_date else {}
+        dag_run = dag.test(**when, run_conf=conf or None)  # conf: the run's params, as the trigger form
         summary = collect_summary(dag, dag_run, env, endpoint_url, warehouse_db, started)
     print_summary(summary)
     if report_path:
         report_path.write_text(json.dumps(summary, indent=2, default=str))
     return 0 if summary["state"] == "success" else 1
+
+
+def _conf(text: str) -> dict:
+    """``--conf``: a JSON object of run params (what Airflow's trigger form sends)."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError('a JSON object of params, e.g. {"k": 5}')
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,11 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, default=None, help="scratch folder (default: .local/)")
     parser.add_argument("--report", type=Path, default=None, help="also write the summary as JSON here")
     parser.add_argument("--logical-date", default=None, help="logical date of the run (default: now)")
+    parser.add_argument("--conf", type=_conf, default=None, help="run params as JSON, e.g. '{\"k\": 5}'")
     args = parser.parse_args(argv)
     _reexec_if_airflow_loaded(argv)
     state_dir = (args.state_dir or local_state_dir()).resolve()
     try:
-        return run_pipeline(args.pipeline, args.env, state_dir, args.report, args.logical_date)
+        return run_pipeline(args.pipeline, args.env, state_dir, args.report, args.logical_date, args.conf)
     except KeyboardInterrupt:
         print("\ninterrupted: stopped everything this run started", file=sys.stderr)
         return 130

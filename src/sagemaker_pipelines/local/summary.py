@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sagemaker_pipelines.local.outcomes import collect_outcomes, outcome_lines
 from sagemaker_pipelines.local.provision import clients
 
 
@@ -127,6 +128,7 @@ def collect_summary(
         "s3_objects": _objects_written(s3, started),
         "warehouse": {"database": str(warehouse_db), "tables": loaded},
         "accuracy": accuracy,
+        **collect_outcomes(dag, dag_run, _returned),  # registered model versions, quality gates
     }
 
 
@@ -152,4 +154,5 @@ def print_summary(summary: dict[str, Any]) -> None:
     for task_id, a in summary["accuracy"].items():
         score = f"{a['accuracy']:.3f} ({a['correct']}/{a['records']})"
         out.append(f"Accuracy of {task_id} on the held-out split: {score}")
+    out += outcome_lines(summary)
     print("\n".join(out), flush=True)

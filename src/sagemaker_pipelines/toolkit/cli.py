@@ -243,7 +243,12 @@ def _iam_policy(args: argparse.Namespace) -> int:
     problems = [p for r in results for p in r.problems]
     if problems:
         return _report_invalid(problems)
-    print(iam_policy.render(iam_policy.policy([r.compiled for r in results], environment)), end="")
+    try:
+        document = iam_policy.policy([r.compiled for r in results], environment)
+    except iam_policy.UnmappedKinds as exc:
+        print(f"sagemaker-pipelines iam-policy: {exc}", file=sys.stderr)
+        return 1
+    print(iam_policy.render(document), end="")
     return 0
 
 

@@ -258,6 +258,13 @@ def _one_of_note(kind: str) -> str:
     return " ".join(f"Give exactly one of {', '.join(f'`{f}`' for f in group)}." for group in groups)
 
 
+def _outputs_note(kind: str) -> str:
+    outputs = KINDS[kind].outputs if kind in KINDS else {}
+    shown = {"required": ".<key>", "optional": "[.<key>]"}
+    items = [f"`{name}{shown.get(o.keys, '')}` ({o.doc})" for name, o in outputs.items()]
+    return f"Outputs, as `${{tasks.<id>.<output>}}`: {'; '.join(items)}." if items else ""
+
+
 def render(pipeline: dict | None = None, environment: dict | None = None) -> str:
     pipeline = pipeline or load("pipeline")
     environment = environment or load("environment")
@@ -278,7 +285,9 @@ def render(pipeline: dict | None = None, environment: dict | None = None) -> str
         "",
         "Strings may use references: `${env.<name>}` (a value of the environment), `${s3.bucket}` and",
         "`${s3.<prefix>}` (S3 locations of the `s3` block), `${params.<name>}` (a run parameter, Jinja",
-        "`{{ params.<name> }}` at run time) and `${dag_id}`.",
+        "`{{ params.<name> }}` at run time), `${dag_id}`, and `${tasks.<id>.<output>}`: what another task",
+        "produced (its outputs are listed with each kind below), read from its XCom at run time; that task",
+        "becomes an upstream, and the value may stand in any field the operator renders at run time.",
         "",
         "- [Top-level fields](#top-level-fields)",
         "- [Tasks](#tasks): " + ", ".join(f"[`{k}`](#kind-{k.replace('_', '-')})" for k in kinds),
@@ -304,7 +313,7 @@ def render(pipeline: dict | None = None, environment: dict | None = None) -> str
         out.append(f"| [`{kind}`](#kind-{kind.replace('_', '-')}) | {_cell(description)} |")
     for kind in kinds:
         definition = pipeline["$defs"][f"{kind}{_TASK_SUFFIX}"]
-        note = _one_of_note(kind)
+        note = " ".join(n for n in (_one_of_note(kind), _outputs_note(kind)) if n)
         text = _prose(definition.get("description", "")) + (f" {note}" if note else "")
         out += ["", f"### Kind: `{kind}`", "", text]
         example = definition.get("examples")

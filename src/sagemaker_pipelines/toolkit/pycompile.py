@@ -204,6 +204,11 @@ def python_source(compiled: CompiledPipeline) -> str:
         elif task.depends_on:
             upstream = ", ".join(variables[u] for u in task.depends_on)
             body.append(f"    [{upstream}] >> {variables[task.task_id]}")
+    for task in (t for t in compiled.tasks if t.teardown):
+        setups = ", ".join(variables[s] for s in task.setups)
+        body.append(
+            f"    {variables[task.task_id]}.as_teardown(" + (f"setups=[{setups}]" if setups else "") + ")"
+        )
     description = compiled.dag.get("description") or ""
     summary = textwrap.fill(f"{compiled.dag_id}{': ' + description if description else ''}", 100)
     docstring = summary + "\n\nPlain Airflow code for what the YAML loader builds through dag-factory.\n"

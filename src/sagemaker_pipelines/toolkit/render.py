@@ -70,6 +70,9 @@ def _task_lines(task: CompiledTask) -> list[str]:
         f"{_INDENT}operator: {task.operator}",
         f"{_INDENT}depends on: {', '.join(task.depends_on) if task.depends_on else '(nothing)'}",
     ]
+    if task.teardown:
+        after = ", ".join(task.setups) or "(no setup: it runs once its upstream tasks are done)"
+        lines.append(f"{_INDENT}teardown of: {after}")
     for name, value in task.kwargs.items():
         if name == "config" and operation:
             lines.append(f"{_INDENT}config: the {operation} request")

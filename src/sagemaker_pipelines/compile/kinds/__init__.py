@@ -2,7 +2,9 @@
 
 Adding a kind means: a schema branch in ``schemas/pipeline.schema.json``, a compile function, and a row
 here. ``references`` says which fields name other tasks and which kinds those must be; the semantic
-checks and the implicit dependencies both read it.
+checks and the implicit dependencies both read it. ``outputs`` are what ``${tasks.<id>.<output>}`` may
+name (``outputs.py``), ``templated`` the operator's ``template_fields`` (where such run-time values may go;
+a test compares them with the operator classes).
 """
 
 from __future__ import annotations
@@ -11,8 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sagemaker_pipelines.compile.kinds import data, hosting, jobs, sensors
+from sagemaker_pipelines.compile.kinds import (
+    automl,
+    data,
+    gates,
+    hosting,
+    jobs,
+    notebooks,
+    outputs,
+    pipelines,
+    registry,
+    sensors,
+)
 from sagemaker_pipelines.compile.kinds.context import TaskContext
+from sagemaker_pipelines.compile.kinds.outputs import Output
 
 __all__ = ["ALIASES", "KINDS", "Kind", "TaskContext", "all_kind_names", "resolve_kind"]
 
@@ -27,22 +41,48 @@ class Kind:
     api_operation: str | None = None  # SageMaker API request to check offline against botocore
     references: dict[str, tuple[str, ...]] = field(default_factory=dict)  # field -> kinds it may name
     one_of: tuple[tuple[str, ...], ...] = ()  # groups of fields of which exactly one must be given
+    outputs: dict[str, Output] = field(default_factory=dict)  # what ${tasks.<id>.<output>} may name
+    templated: tuple[str, ...] = ()  # the operator's template_fields: arguments rendered at run time
+    # The API request the operator sends, rebuilt from its arguments for the botocore check (default:
+    # the ``config`` argument, which SageMakerBaseOperator subclasses send as it is).
+    request: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+    def request_of(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return self.request(kwargs) if self.request else kwargs["config"]
+
+
+_AWS = ("aws_conn_id", "region_name", "verify")
+_NOTEBOOK_ACTION = (*_AWS, "instance_name", "wait_for_completion")
+_SM_TEMPLATED = ("aws_conn_id", "config", "region_name", "verify")
+_SENSOR_TEMPLATED = ("aws_conn_id", "job_name", "region_name", "verify")
 
 
 _JOB_SOURCE = (("algorithm", "image", "entry_point"),)
 
 KINDS: dict[str, Kind] = {
     "training": Kind(
-        _SM + "SageMakerTrainingOperator", jobs.training, "CreateTrainingJob", one_of=_JOB_SOURCE
+        _SM + "SageMakerTrainingOperator",
+        jobs.training,
+        "CreateTrainingJob",
+        one_of=_JOB_SOURCE,
+        outputs=outputs.TRAINING,
+        templated=_SM_TEMPLATED,
     ),
     "tuning": Kind(
-        _SM + "SageMakerTuningOperator", jobs.tuning, "CreateHyperParameterTuningJob", one_of=_JOB_SOURCE
+        _SM + "SageMakerTuningOperator",
+        jobs.tuning,
+        "CreateHyperParameterTuningJob",
+        one_of=_JOB_SOURCE,
+        outputs=outputs.TUNING,
+        templated=_SM_TEMPLATED,
     ),
     "processing": Kind(
         _SM + "SageMakerProcessingOperator",
         jobs.processing,
         "CreateProcessingJob",
         one_of=(("entry_point", "image"),),
+        outputs=outputs.PROCESSING,
+        templated=(*_SM_TEMPLATED, "output_files_to_xcom"),
     ),
     "transform": Kind(
         _SM + "SageMakerTransformOperator",
@@ -50,13 +90,147 @@ KINDS: dict[str, Kind] = {
         "CreateTransformJob",
         {"model": ("model",)},
         (("model", "model_name"),),
+        outputs.TRANSFORM,
+        _SM_TEMPLATED,
     ),
     "model": Kind(
         _SM + "SageMakerModelOperator",
         hosting.model,
         "CreateModel",
+        {"from": ("training", "tuning"), "model_package": ("register_model",)},
+        (("from", "image", "model_package"),),
+        outputs.MODEL,
+        _SM_TEMPLATED,
+    ),
+    "delete_model": Kind(
+        _SM + "SageMakerDeleteModelOperator",
+        hosting.delete_model,
+        "DeleteModel",
+        {"model": ("model",)},
+        (("model", "model_name"),),
+        templated=_SM_TEMPLATED,
+    ),
+    "register_model": Kind(
+        _SM + "SageMakerRegisterModelVersionOperator",
+        registry.register_model,
+        "CreateModelPackage",
         {"from": ("training", "tuning")},
         (("from", "image"),),
+        outputs.REGISTER,
+        (
+            *_AWS,
+            "image_uri",
+            "model_approval",
+            "model_url",
+            "package_desc",
+            "package_group_desc",
+            "package_group_name",
+        ),
+        registry.register_request,
+    ),
+    "automl": Kind(
+        _SM + "SageMakerAutoMLOperator",
+        automl.automl,
+        "CreateAutoMLJob",
+        outputs=outputs.AUTOML,
+        templated=(
+            *_AWS,
+            "autodeploy_endpoint_name",
+            "compressed_input",
+            "extras",
+            "job_name",
+            "role_arn",
+            "s3_input",
+            "s3_output",
+            "target_attribute",
+            "time_limit",
+        ),
+        request=automl.automl_request,
+    ),
+    "start_pipeline": Kind(
+        _SM + "SageMakerStartPipelineOperator",
+        pipelines.start_pipeline,
+        "StartPipelineExecution",
+        outputs=outputs.START_PIPELINE,
+        templated=(*_AWS, "display_name", "pipeline_name", "pipeline_params"),
+        request=pipelines.start_request,
+    ),
+    "stop_pipeline": Kind(
+        _SM + "SageMakerStopPipelineOperator",
+        pipelines.stop_pipeline,
+        "StopPipelineExecution",
+        {"execution": ("start_pipeline",)},
+        (("execution", "execution_arn"),),
+        outputs.STOP_PIPELINE,
+        (*_AWS, "pipeline_exec_arn"),
+        pipelines.stop_request,
+    ),
+    "experiment": Kind(
+        _SM + "SageMakerCreateExperimentOperator",
+        notebooks.experiment,
+        "CreateExperiment",
+        outputs=outputs.EXPERIMENT,
+        templated=(*_AWS, "description", "name", "tags"),
+        request=notebooks.experiment_request,
+    ),
+    "notebook": Kind(
+        _SM + "SageMakerCreateNotebookOperator",
+        notebooks.notebook,
+        "CreateNotebookInstance",
+        outputs=outputs.NOTEBOOK,
+        templated=(
+            *_AWS,
+            "create_instance_kwargs",
+            "direct_internet_access",
+            "instance_name",
+            "instance_type",
+            "lifecycle_config_name",
+            "role_arn",
+            "root_access",
+            "volume_kms_key_id",
+            "volume_size_in_gb",
+            "wait_for_completion",
+        ),
+        request=notebooks.notebook_request,
+    ),
+    "start_notebook": Kind(
+        _SM + "SageMakerStartNoteBookOperator",
+        notebooks.notebook_action,
+        "StartNotebookInstance",
+        {"notebook": ("notebook",)},
+        (("notebook", "instance_name"),),
+        templated=_NOTEBOOK_ACTION,
+        request=notebooks.instance_request,
+    ),
+    "stop_notebook": Kind(
+        _SM + "SageMakerStopNotebookOperator",
+        notebooks.notebook_action,
+        "StopNotebookInstance",
+        {"notebook": ("notebook",)},
+        (("notebook", "instance_name"),),
+        templated=_NOTEBOOK_ACTION,
+        request=notebooks.instance_request,
+    ),
+    "delete_notebook": Kind(
+        _SM + "SageMakerDeleteNotebookOperator",
+        notebooks.notebook_action,
+        "DeleteNotebookInstance",
+        {"notebook": ("notebook",)},
+        (("notebook", "instance_name"),),
+        templated=_NOTEBOOK_ACTION,
+        request=notebooks.instance_request,
+    ),
+    "condition": Kind(
+        _SM + "SageMakerConditionOperator",
+        gates.condition,
+        templated=(
+            "condition_type",
+            "left_value",
+            "right_value",
+            "conditions",
+            "if_task_ids",
+            "else_task_ids",
+        ),
     ),
     "endpoint_config": Kind(
         _SM + "SageMakerEndpointConfigOperator",
@@ -64,6 +238,8 @@ KINDS: dict[str, Kind] = {
         "CreateEndpointConfig",
         {"model": ("model",)},
         (("model", "model_name"),),
+        outputs.ENDPOINT_CONFIG,
+        _SM_TEMPLATED,
     ),
     "endpoint": Kind(
         _SM + "SageMakerEndpointOperator",
@@ -71,6 +247,8 @@ KINDS: dict[str, Kind] = {
         "CreateEndpoint",
         {"endpoint_config": ("endpoint_config",)},
         (("endpoint_config", "endpoint_config_name"),),
+        outputs.ENDPOINT,
+        _SM_TEMPLATED,
     ),
     "training_sensor": Kind(
         _SMS + "SageMakerTrainingSensor",
@@ -78,6 +256,7 @@ KINDS: dict[str, Kind] = {
         None,
         {"job": ("training",)},
         (("job", "job_name"),),
+        templated=_SENSOR_TEMPLATED,
     ),
     "transform_sensor": Kind(
         _SMS + "SageMakerTransformSensor",
@@ -85,9 +264,39 @@ KINDS: dict[str, Kind] = {
         None,
         {"job": ("transform",)},
         (("job", "job_name"),),
+        templated=_SENSOR_TEMPLATED,
     ),
     "tuning_sensor": Kind(
-        _SMS + "SageMakerTuningSensor", sensors.job_sensor, None, {"job": ("tuning",)}, (("job", "job_name"),)
+        _SMS + "SageMakerTuningSensor",
+        sensors.job_sensor,
+        None,
+        {"job": ("tuning",)},
+        (("job", "job_name"),),
+        templated=_SENSOR_TEMPLATED,
+    ),
+    "processing_sensor": Kind(
+        _SMS + "SageMakerProcessingSensor",
+        sensors.job_sensor,
+        None,
+        {"job": ("processing",)},
+        (("job", "job_name"),),
+        templated=_SENSOR_TEMPLATED,
+    ),
+    "automl_sensor": Kind(
+        _SMS + "SageMakerAutoMLSensor",
+        sensors.automl_sensor,
+        None,
+        {"job": ("automl",)},
+        (("job", "job_name"),),
+        templated=_SENSOR_TEMPLATED,
+    ),
+    "pipeline_sensor": Kind(
+        _SMS + "SageMakerPipelineSensor",
+        sensors.pipeline_sensor,
+        None,
+        {"execution": ("start_pipeline",)},
+        (("execution", "execution_arn"),),
+        templated=(*_AWS, "pipeline_exec_arn"),
     ),
     "endpoint_sensor": Kind(
         _SMS + "SageMakerEndpointSensor",
@@ -95,16 +304,46 @@ KINDS: dict[str, Kind] = {
         None,
         {"endpoint": ("endpoint",)},
         (("endpoint", "endpoint_name"),),
+        templated=("aws_conn_id", "endpoint_name", "region_name", "verify"),
     ),
-    "python": Kind("airflow.providers.standard.operators.python.PythonOperator", data.python),
+    "python": Kind(
+        "airflow.providers.standard.operators.python.PythonOperator",
+        data.python,
+        outputs=outputs.PYTHON,
+        templated=("templates_dict", "op_args", "op_kwargs"),
+    ),
     "s3_upload": Kind(
-        "airflow.providers.amazon.aws.transfers.local_to_s3.LocalFilesystemToS3Operator", data.s3_upload
+        "airflow.providers.amazon.aws.transfers.local_to_s3.LocalFilesystemToS3Operator",
+        data.s3_upload,
+        templated=("filename", "dest_key", "dest_bucket", "aws_conn_id"),
     ),
-    "s3_key_sensor": Kind("airflow.providers.amazon.aws.sensors.s3.S3KeySensor", sensors.s3_key_sensor),
+    "s3_key_sensor": Kind(
+        "airflow.providers.amazon.aws.sensors.s3.S3KeySensor",
+        sensors.s3_key_sensor,
+        templated=("aws_conn_id", "bucket_key", "bucket_name", "region_name", "verify"),
+    ),
     "s3_to_redshift": Kind(
-        "airflow.providers.amazon.aws.transfers.s3_to_redshift.S3ToRedshiftOperator", data.s3_to_redshift
+        "airflow.providers.amazon.aws.transfers.s3_to_redshift.S3ToRedshiftOperator",
+        data.s3_to_redshift,
+        templated=(
+            "s3_bucket",
+            "s3_key",
+            "schema",
+            "table",
+            "column_list",
+            "copy_options",
+            "redshift_conn_id",
+            "method",
+            "redshift_data_api_kwargs",
+            "aws_conn_id",
+        ),
     ),
-    "s3_to_sql": Kind("airflow.providers.amazon.aws.transfers.s3_to_sql.S3ToSqlOperator", data.s3_to_sql),
+    # The provider's S3ToSqlOperator, loading a whole prefix too (as a Redshift COPY does).
+    "s3_to_sql": Kind(
+        "sagemaker_pipelines.airflow.warehouse.S3ToSqlOperator",
+        data.s3_to_sql,
+        templated=("s3_bucket", "s3_key", "schema", "table", "column_list", "sql_conn_id", "aws_conn_id"),
+    ),
 }
 
 # Kinds that become another kind depending on the environment.

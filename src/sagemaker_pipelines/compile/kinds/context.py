@@ -25,6 +25,7 @@ RESOURCE_DEFAULTS = {
 RUN_SUFFIX = "-{{ dag_run.run_after | ts_nodash }}-{{ ti.try_number }}"
 RUN_STAMP = "{{ dag_run.run_after | ts_nodash }}"
 _SUFFIX_BUDGET = 20  # "-" + 15 chars of ts_nodash + "-" + up to 3 digits of try number
+_DURATION_OPTIONS = ("max_ingestion_time",)
 
 
 @dataclass
@@ -80,14 +81,30 @@ class TaskContext:
         """Arguments every SageMaker operator takes, from the pipeline and environment."""
         return {"aws_conn_id": self.pipeline.aws_conn_id, "region_name": self.pipeline.region}
 
-    def waiting_args(self) -> dict[str, Any]:
-        """How the job and endpoint operators wait; ``deferrable`` only when the task or environment says."""
+    def waiting_args(self, *options: str) -> dict[str, Any]:
+        """How a SageMaker operator waits: ``wait_for_completion``, ``check_interval`` and those of the
+        ``options`` (operator arguments such as ``max_ingestion_time``) the task or environment sets."""
+        check_interval = self.task.get("check_interval", self.pipeline.environment.check_interval)
         deferrable = self.task.get("deferrable", self.pipeline.environment.deferrable)
         return {
             "wait_for_completion": self.task.get("wait_for_completion", True),
-            "check_interval": self.pipeline.environment.check_interval,
+            "check_interval": to_seconds(check_interval),
             **present(deferrable=deferrable),
+            **self.operator_options(*options),
         }
+
+    def operator_options(self, *names: str) -> dict[str, Any]:
+        """Operator arguments the task sets, else the environment's ``operator_defaults`` (else the
+        operator's own default, by leaving them out); ``print_log`` defaults to the environment's."""
+        environment = self.pipeline.environment
+        found: dict[str, Any] = {}
+        for name in names:
+            value = self.task.get(name, environment.operator_defaults.get(name))
+            if name == "print_log" and value is None:
+                value = environment.print_log if environment.print_log is not None else not environment.local
+            if value is not None:
+                found[name] = to_seconds(value) if name in _DURATION_OPTIONS else value
+        return found
 
 
 def sanitize_name(text: str) -> str:
@@ -96,7 +113,7 @@ def sanitize_name(text: str) -> str:
 
 
 def xcom(task_id: str, *keys: str) -> str:
-    """A Jinja expression reading a field of another task's returned description."""
+    """A Jinja template reading (a field of) what another task returned."""
     path = "".join(f"[{json.dumps(k)}]" for k in keys).replace('"', "'")
     return "{{ ti.xcom_pull(task_ids='" + task_id + "')" + path + " }}"
 
@@ -108,14 +125,44 @@ def stringify(value: Any) -> str:
     return str(value)
 
 
+# Lists of named items in SageMaker requests: ``config:`` merges their entries by this name.
+NAME_KEYS = ("ChannelName", "InputName", "OutputName", "VariantName", "Name")
+
+
 def deep_merge(base: dict, override: dict) -> dict:
-    """``config:`` escape hatch: override wins; nested mappings merge; lists are replaced whole."""
+    """``config:`` escape hatch: override wins; nested mappings merge; lists of named items (channels,
+    processing inputs and outputs, production variants, ...) merge item by item by their name, new names
+    appended; any other list is replaced whole."""
     merged = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = deep_merge(merged[key], value)
+        elif isinstance(value, list) and isinstance(merged.get(key), list):
+            merged[key] = _merge_named(merged[key], value)
         else:
             merged[key] = value
+    return merged
+
+
+def _name_key(items: list) -> str | None:
+    """The key that names every item of ``items`` (all mappings), if there is one."""
+    if not items or not all(isinstance(i, dict) for i in items):
+        return None
+    return next((k for k in NAME_KEYS if all(isinstance(i.get(k), str) for i in items)), None)
+
+
+def _merge_named(base: list, override: list) -> list:
+    key = _name_key(base)
+    if key is None or _name_key(override) != key:
+        return override
+    merged = list(base)
+    positions = {item[key]: i for i, item in enumerate(merged)}
+    for item in override:
+        if item[key] in positions:
+            merged[positions[item[key]]] = deep_merge(merged[positions[item[key]]], item)
+        else:
+            positions[item[key]] = len(merged)
+            merged.append(item)
     return merged
 
 

@@ -55,11 +55,10 @@ def s3_to_sql(ctx: TaskContext) -> dict[str, Any]:
         "s3_bucket": bucket,
         "s3_key": key,
         "table": ctx.get("table"),
-        "column_list": ctx.get("columns"),
         "parser": {"__callable__": f"{RUNTIME}.{parser}"},
         "sql_conn_id": ctx.get("sql_conn_id", warehouse["conn_id"]),
         "aws_conn_id": ctx.pipeline.aws_conn_id,
-        **present(schema=ctx.get("schema", warehouse.get("schema"))),
+        **present(column_list=ctx.get("columns"), schema=ctx.get("schema", warehouse.get("schema"))),
     }
 
 

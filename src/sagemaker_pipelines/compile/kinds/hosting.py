@@ -1,4 +1,5 @@
-"""Models and endpoints: create a model from a training task, an endpoint config, and the endpoint."""
+"""Models and endpoints: create a model from a training task (or a registered model version), an endpoint
+config and the endpoint; delete a model."""
 
 from __future__ import annotations
 
@@ -33,11 +34,19 @@ def _container_from_job(ctx: TaskContext, job_task: str) -> dict[str, Any]:
     return container
 
 
-def model(ctx: TaskContext) -> dict[str, Any]:
+def container_of(ctx: TaskContext) -> dict[str, Any]:
+    """The image and artifacts a model or a registered model version serves: a training or tuning
+    task's (``from``), or an image and model data."""
     if ctx.get("from"):
-        container = _container_from_job(ctx, ctx.get("from"))
+        return _container_from_job(ctx, ctx.get("from"))
+    return present(Image=ctx.get("image"), ModelDataUrl=ctx.get("model_data"))
+
+
+def model(ctx: TaskContext) -> dict[str, Any]:
+    if ctx.get("model_package"):  # a version of the model registry, by its ARN
+        container = {"ModelPackageName": xcom(ctx.get("model_package"))}
     else:
-        container = {"Image": ctx.get("image"), "ModelDataUrl": ctx.get("model_data")}
+        container = container_of(ctx)
     if ctx.get("environment"):
         container["Environment"] = {**container.get("Environment", {}), **ctx.get("environment")}
     config = {
@@ -49,13 +58,17 @@ def model(ctx: TaskContext) -> dict[str, Any]:
     return {"config": config, **ctx.sagemaker_operator_args()}
 
 
+def _weight(value: Any) -> Any:
+    return value if isinstance(value, str) and "{{" in value else float(value)
+
+
 def endpoint_config(ctx: TaskContext) -> dict[str, Any]:
     variant = {
         "VariantName": ctx.get("variant_name", "AllTraffic"),
         "ModelName": model_name_of(ctx),
         "InitialInstanceCount": ctx.resource("instance_count"),
         "InstanceType": ctx.resource("instance_type"),
-        "InitialVariantWeight": float(ctx.get("initial_weight", 1.0)),
+        "InitialVariantWeight": _weight(ctx.get("initial_weight", 1.0)),
     }
     config = {"EndpointConfigName": ctx.job_name(), "ProductionVariants": [variant]}
     config = deep_merge(config, ctx.get("config", {}))
@@ -79,5 +92,12 @@ def endpoint(ctx: TaskContext) -> dict[str, Any]:
         "config": config,
         **ctx.sagemaker_operator_args(),
         **present(operation=ctx.get("operation")),
-        **ctx.waiting_args(),
+        **ctx.waiting_args("max_ingestion_time"),
     }
+
+
+def delete_model(ctx: TaskContext) -> dict[str, Any]:
+    """Delete a model: one this pipeline created (``model``, often a teardown) or one by name."""
+    name = model_name_of(ctx)
+    config = deep_merge({"ModelName": name}, ctx.get("config", {}))
+    return {"config": config, **ctx.sagemaker_operator_args()}

@@ -21,6 +21,17 @@ from sagemaker_pipelines.compile.kinds.context import (
 )
 from sagemaker_pipelines.paths import include_path
 
+# Operator arguments each job operator takes besides wait_for_completion and check_interval.
+_TRAINING_OPTIONS = (
+    "max_ingestion_time",
+    "max_attempts",
+    "action_if_job_exists",
+    "check_if_job_exists",
+    "print_log",
+)
+_PROCESSING_OPTIONS = ("max_ingestion_time", "max_attempts", "action_if_job_exists", "print_log")
+_TRANSFORM_OPTIONS = ("max_ingestion_time", "max_attempts", "action_if_job_exists", "check_if_job_exists")
+
 
 def source_key(ctx: TaskContext) -> str:
     """Where script mode's sourcedir.tar.gz goes: per run, so a rerun never serves stale code."""
@@ -135,14 +146,14 @@ def training(ctx: TaskContext) -> dict[str, Any]:
     config = {
         "AlgorithmSpecification": algorithm_specification(ctx),
         "HyperParameters": hyperparameters(ctx),
-        "InputDataConfig": input_channels(ctx),
+        **present(InputDataConfig=input_channels(ctx) or None),  # optional in the API, never empty
         **_training_resources(ctx),
         "TrainingJobName": ctx.job_name(),
     }
     if ctx.get("environment"):
         config["Environment"] = ctx.get("environment")
     config = _with_upload(deep_merge(config, ctx.get("config", {})), ctx)
-    return {"config": config, **ctx.sagemaker_operator_args(), **ctx.waiting_args(), "print_log": False}
+    return {"config": config, **ctx.sagemaker_operator_args(), **ctx.waiting_args(*_TRAINING_OPTIONS)}
 
 
 _RANGE_KEYS = {"integer": "IntegerParameterRanges", "continuous": "ContinuousParameterRanges"}
@@ -163,13 +174,17 @@ def parameter_ranges(ranges: dict[str, dict[str, Any]]) -> dict[str, list]:
         cast = int if spec["type"] == "integer" else float
         entry = {
             "Name": name,
-            "MinValue": stringify(cast(spec.get("min", 0))),
-            "MaxValue": stringify(cast(spec.get("max", 0))),
+            "MinValue": _bound(spec.get("min", 0), cast),
+            "MaxValue": _bound(spec.get("max", 0), cast),
         }
         if spec.get("scaling"):
             entry["ScalingType"] = spec["scaling"]
         result[_RANGE_KEYS[spec["type"]]].append(entry)
     return {k: v for k, v in result.items() if v}
+
+
+def _bound(value: Any, cast: type) -> str:
+    return value if _is_template(value) else stringify(cast(value))
 
 
 def tuning(ctx: TaskContext) -> dict[str, Any]:
@@ -191,13 +206,13 @@ def tuning(ctx: TaskContext) -> dict[str, Any]:
         "TrainingJobDefinition": {
             "AlgorithmSpecification": algorithm_specification(ctx),
             "StaticHyperParameters": hyperparameters(ctx),
-            "InputDataConfig": input_channels(ctx),
+            **present(InputDataConfig=input_channels(ctx) or None),
             **_training_resources(ctx),
             **present(Environment=ctx.get("environment")),
         },
     }
     config = _with_upload(deep_merge(config, ctx.get("config", {})), ctx)
-    return {"config": config, **ctx.sagemaker_operator_args(), **ctx.waiting_args()}
+    return {"config": config, **ctx.sagemaker_operator_args(), **ctx.waiting_args("max_ingestion_time")}
 
 
 PROCESSING_ROOT = "/opt/ml/processing"
@@ -279,7 +294,16 @@ def processing(ctx: TaskContext) -> dict[str, Any]:
     config = deep_merge(config, ctx.get("config", {}))
     if upload:
         config["S3Operations"] = {"S3Upload": [upload]}
-    return {"config": config, **ctx.sagemaker_operator_args(), **ctx.waiting_args()}
+    reports = [
+        {"output_name": spec["output"], "file_name": spec["file"], "result_name": name}
+        for name, spec in ctx.get("reports", {}).items()
+    ]
+    return {
+        "config": config,
+        **ctx.sagemaker_operator_args(),
+        **ctx.waiting_args(*_PROCESSING_OPTIONS),
+        **present(output_files_to_xcom=reports or None),
+    }
 
 
 def model_name_of(ctx: TaskContext, field: str = "model", literal: str = "model_name") -> str:
@@ -318,4 +342,4 @@ def transform(ctx: TaskContext) -> dict[str, Any]:
         ),
     }
     config = deep_merge(config, ctx.get("config", {}))
-    return {"config": config, **ctx.sagemaker_operator_args(), **ctx.waiting_args()}
+    return {"config": config, **ctx.sagemaker_operator_args(), **ctx.waiting_args(*_TRANSFORM_OPTIONS)}

@@ -111,7 +111,14 @@ class BuiltinServed:
     ) -> tuple[bytes, str]:
         """Predict every row of ``body``. ``lines``: JSON answers as one object per line (batch transform)
         instead of ``{"predictions": [...]}`` (endpoints)."""
-        accept = self.default_accept if base_type(accept) in ("", "*/*") else base_type(accept)
+        if base_type(accept) in ("", "*/*"):
+            # Without Accept an endpoint answers as AWS documents for the algorithm: knn and linear-learner
+            # application/json {"predictions": [...]}; a batch transform writes one JSON object per line.
+            accept = self.default_accept
+            if accept == "application/jsonlines" and not lines:
+                accept = "application/json"
+        else:
+            accept = base_type(accept)
         x = parse_rows(body, content_type)
         if x.shape[0] == 0:
             return b"", accept

@@ -51,6 +51,7 @@ PARAMS = _reference(rf"params\.{_NAME}")
 S3_PREFIX = _reference(rf"s3\.(?!bucket\s*\}}){_NAME}")
 S3_BUCKET = _reference(r"s3\.bucket")
 DAG_ID = _reference("dag_id")
+TASKS = _reference(r"tasks\.[^\s{}]+")  # an earlier task's output, known only at run time (issue 14)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,10 @@ SHAPES: tuple[Shape, ...] = (
     Shape("${env.<name>}", "env", rf"\s*{ENV}\s*", ("${env.name}",), (), strings_only=False),
     Shape("text with ${env.<name>}", "env", rf".*{ENV}.*", ("x-${env.name}-y",), ()),
     Shape("${dag_id}", "dag_id", rf"\s*{DAG_ID}\s*", ("${dag_id}",), ()),
+    Shape(
+        "${tasks.<id>.<output>}", "tasks", rf"\s*{TASKS}\s*", ("${tasks.t.job_name}",), (), strings_only=False
+    ),
+    Shape("text with ${tasks.<id>.<output>}", "tasks", rf".*{TASKS}.*", ("x-${tasks.t.job_name}-y",), ()),
     Shape("text with ${dag_id}", "dag_id", rf".*{DAG_ID}.*", ("x-${dag_id}-y",), ()),
     Shape("${params.<name>}", "params", rf"\s*{PARAMS}\s*", ("${params.p}",), ("{{ params.p }}",)),
     Shape(

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("training", "transform", "processing", "tuning", "endpoints")
+MODULES = (
+    "training",
+    "transform",
+    "processing",
+    "tuning",
+    "endpoints",
+    "model_registry",
+    "pipelines",
+    "automl",
+    "notebooks",
+)
 
 
 def load_all() -> None:

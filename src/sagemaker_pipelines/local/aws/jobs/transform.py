@@ -59,7 +59,9 @@ def model_container(backend: Any, model_name: str) -> dict[str, Any]:
     container = model.primary_container or (model.containers[0] if model.containers else None)
     if not container:
         raise JobError(f"ClientError: model '{model_name}' has no PrimaryContainer")
-    return container
+    from sagemaker_pipelines.local.aws.jobs.model_registry import package_container
+
+    return package_container(backend, container)  # a registered version serves its own container
 
 
 def _objects(store: S3Store, source: dict[str, Any]) -> list[tuple[str, str]]:

@@ -1,0 +1,71 @@
+"""AutoML: SageMaker Autopilot (CreateAutoMLJob) learns to predict one column of a CSV with a header.
+
+The provider's SageMakerAutoMLOperator sends the request its hook builds from ``job_name``, ``s3_input``,
+``target_attribute``, ``s3_output`` and ``role_arn``, updated (shallowly) with ``extras``; it waits and
+returns the best candidate. Everything else of the request is in ``extras``, which it renders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagemaker_pipelines.compile.durations import to_seconds
+from sagemaker_pipelines.compile.kinds.context import (
+    RUN_STAMP,
+    TaskContext,
+    deep_merge,
+    present,
+    sanitize_name,
+)
+
+AUTOML_NAME_LIMIT = 32
+
+
+def automl_job_name(ctx: TaskContext) -> str:
+    """Unique per run, without the try number: an AutoML sensor must be able to name it too."""
+    base = ctx.get("name") or sanitize_name(f"{ctx.pipeline.dag_id}-{ctx.task_id}")
+    return base[: AUTOML_NAME_LIMIT - 16].rstrip("-") + "-" + RUN_STAMP
+
+
+def automl(ctx: TaskContext) -> dict[str, Any]:
+    criteria = present(
+        MaxCandidates=ctx.get("max_candidates"),
+        MaxAutoMLJobRuntimeInSeconds=to_seconds(ctx.get("max_runtime")) if ctx.get("max_runtime") else None,
+    )
+    extras = present(
+        ProblemType=ctx.get("problem_type"),
+        AutoMLJobObjective={"MetricName": ctx.get("objective")} if ctx.get("objective") else None,
+        AutoMLJobConfig={"CompletionCriteria": criteria} if criteria else None,
+    )
+    extras = deep_merge(extras, ctx.get("config", {}))
+    return {
+        "job_name": automl_job_name(ctx),
+        "s3_input": ctx.get("input"),
+        "target_attribute": ctx.get("target"),
+        "s3_output": ctx.get("output") or ctx.default_output(),
+        "role_arn": ctx.role_arn,
+        "compressed_input": ctx.get("compressed", False),
+        **present(autodeploy_endpoint_name=ctx.get("deploy_endpoint"), extras=extras or None),
+        "wait_for_completion": ctx.get("wait_for_completion", True),
+        "check_interval": to_seconds(ctx.get("check_interval", ctx.pipeline.environment.check_interval)),
+        **ctx.sagemaker_operator_args(),
+    }
+
+
+def automl_request(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The CreateAutoMLJob request the hook builds, for the offline botocore check."""
+    data_input: dict[str, Any] = {
+        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": kwargs["s3_input"]}},
+        "TargetAttributeName": kwargs["target_attribute"],
+    }
+    if kwargs.get("compressed_input"):
+        data_input["CompressionType"] = "Gzip"
+    request = {
+        "AutoMLJobName": kwargs["job_name"],
+        "InputDataConfig": [data_input],
+        "OutputDataConfig": {"S3OutputPath": kwargs["s3_output"]},
+        "RoleArn": kwargs["role_arn"],
+    }
+    if kwargs.get("autodeploy_endpoint_name"):
+        request["ModelDeployConfig"] = {"EndpointName": kwargs["autodeploy_endpoint_name"]}
+    return {**request, **(kwargs.get("extras") or {})}

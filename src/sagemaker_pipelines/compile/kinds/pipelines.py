@@ -1,0 +1,58 @@
+"""SageMaker Pipelines: start an execution of an existing pipeline, stop one.
+
+The provider's SageMakerStartPipelineOperator returns the execution's ARN (so a pipeline_sensor or a
+stop_pipeline task can name it); SageMakerStopPipelineOperator returns the execution's status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagemaker_pipelines.compile.kinds.context import TaskContext, present, stringify, xcom
+
+
+def _waiting(ctx: TaskContext) -> dict[str, Any]:
+    """Waiting is the default here as for every job kind (the provider's default is not to wait)."""
+    return {
+        **ctx.waiting_args(),
+        **present(waiter_max_attempts=ctx.get("max_attempts"), verbose=ctx.get("verbose")),
+    }
+
+
+def start_pipeline(ctx: TaskContext) -> dict[str, Any]:
+    parameters = {k: stringify(v) for k, v in (ctx.get("parameters") or {}).items()}
+    return {
+        "pipeline_name": ctx.get("pipeline_name"),
+        "display_name": ctx.get("display_name") or ctx.task_id.replace("_", "-"),
+        **present(pipeline_params=parameters or None),
+        **_waiting(ctx),
+        **ctx.sagemaker_operator_args(),
+    }
+
+
+def execution_arn_of(ctx: TaskContext) -> str:
+    """The execution a stop_pipeline or pipeline_sensor task is about: a start_pipeline task's, or an ARN."""
+    return xcom(ctx.get("execution")) if ctx.get("execution") else ctx.get("execution_arn")
+
+
+def stop_pipeline(ctx: TaskContext) -> dict[str, Any]:
+    return {
+        "pipeline_exec_arn": execution_arn_of(ctx),
+        **_waiting(ctx),
+        **present(fail_if_not_running=ctx.get("fail_if_not_running")),
+        **ctx.sagemaker_operator_args(),
+    }
+
+
+def start_request(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The StartPipelineExecution request the hook sends, for the offline botocore check."""
+    params = [{"Name": k, "Value": v} for k, v in (kwargs.get("pipeline_params") or {}).items()]
+    return {
+        "PipelineName": kwargs["pipeline_name"],
+        "PipelineExecutionDisplayName": kwargs["display_name"],
+        **present(PipelineParameters=params or None),
+    }
+
+
+def stop_request(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {"PipelineExecutionArn": kwargs["pipeline_exec_arn"]}
