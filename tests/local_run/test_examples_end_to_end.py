@@ -106,10 +106,8 @@ def test_deploy_reaches_in_service_and_answers(run_pipeline, local_aws):
     answer = runtime.invoke_endpoint(
         EndpointName="Iris-KNN", ContentType="text/csv", Body=b"5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n"
     )
-    body = answer["Body"].read().decode()
-    labels = [parse_prediction(line) for line in body.splitlines() if line.strip()]
-    if not labels:  # a single JSON document with a predictions list
-        labels = [p["predicted_label"] for p in json.loads(body)["predictions"]]
+    assert answer["ContentType"] == "application/json"  # KNN's documented answer without Accept
+    labels = [p["predicted_label"] for p in json.loads(answer["Body"].read())["predictions"]]
     assert labels == [2.0, 0.0]  # setosa, virginica in the guide's encoding
 
 
@@ -193,10 +191,6 @@ def test_lifecycle_stops_at_the_gate_when_the_model_is_not_good_enough(
 def test_run_params_reach_the_run(run_pipeline, sagemaker):
     result = run_pipeline("iris_training", conf={"k": 5})
     assert result.returncode == 0, result.output[-4000:]
-    newest = sagemaker.list_training_jobs(
-        NameContains="train-iris-", SortBy="CreationTime", SortOrder="Descending"
-    )
-    job = sagemaker.describe_training_job(
-        TrainingJobName=newest["TrainingJobSummaries"][0]["TrainingJobName"]
-    )
+    (archive,) = [o["uri"] for o in result.report["s3_objects"] if o["uri"].endswith("/output/model.tar.gz")]
+    job = sagemaker.describe_training_job(TrainingJobName=archive.split("/")[-3])  # <output>/<job>/output/
     assert job["HyperParameters"]["k"] == "5"  # the params default is 3

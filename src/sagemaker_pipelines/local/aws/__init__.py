@@ -16,7 +16,9 @@ Emulated:
   CreateProcessingJob (ContainerEntrypoint run on the host, paths remapped into a sandbox),
   CreateHyperParameterTuningJob (N real training jobs, best job reported, ListTrainingJobsFor...),
   CreateEndpoint (Creating -> InService) and sagemaker-runtime InvokeEndpoint with real predictions;
-* FinalMetricDataList: metrics computed for built-in algorithms, MetricDefinitions regexes for scripts.
+* FinalMetricDataList: metrics computed for built-in algorithms, MetricDefinitions regexes for scripts;
+* the model registry (groups and versions), SageMaker Pipelines executions whose steps really run,
+  AutoML with scikit-learn candidates, notebook instance states (see README.md).
 
 Not emulated: containers (images only select the algorithm/framework; code runs with the server's Python
 and libraries), instance types and counts (one host, ``algo-1``), distributed training, GPUs, Pipe/
