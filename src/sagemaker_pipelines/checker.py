@@ -31,7 +31,7 @@ from sagemaker_pipelines.problems import PipelineInvalid, Problem, field_path
 
 log = logging.getLogger(__name__)
 
-MAX_FILE_BYTES = 4 * MAX_TEXT_CHARS  # larger files are not even read (a UTF-8 character is at most 4 bytes)
+MAX_FILE_BYTES = 16 * MAX_TEXT_CHARS  # larger files are not even read: the problem names no line
 
 
 @dataclass

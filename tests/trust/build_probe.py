@@ -2,8 +2,8 @@
 
 ``build_probe.py <pipeline.yaml> <cache folder> <report.json> [--entry <entry.json>]`` checks the file
 through the compile cache (or, with ``--entry``, takes the compiled pipeline straight out of a cache
-entry file, as a loader without guards would) and builds the DAG with dag-factory. The report says
-which default_args the DAG got.
+entry file, as a loader without guards would) and builds the DAG with dag-factory (``--validate``:
+then runs the checks DagBag runs). The report says which default_args the DAG got.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ def main() -> None:
         result = check_file_cached(pipeline, load_environment("local"), CompileCache(folder))
         compiled = result.compiled
     dag = build_dag(compiled)
+    if "--validate" in sys.argv:  # what DagBag runs on every DAG it bags
+        dag.validate()
+        dag.check_cycle()
     report.write_text(json.dumps({"dag_id": dag.dag_id, "default_args": sorted(dag.default_args)}))
 
 

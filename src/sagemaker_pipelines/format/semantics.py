@@ -52,7 +52,14 @@ class _Checker:
         for task_id, task in self.tasks.items():
             if not isinstance(task, dict) or task.get("kind") not in {*KINDS, *ALIASES}:
                 continue  # the schema reports it
-            for check in (self.dependencies, self.references, self.exclusive_fields, self.include_files):
+            checks = (
+                self.dependencies,
+                self.references,
+                self.exclusive_fields,
+                self.include_files,
+                self.yes_no,
+            )
+            for check in checks:
                 self.guarded(check, task_id, task)
         self.guarded(self.cycles)
         return self.problems
@@ -149,6 +156,15 @@ class _Checker:
                         self.add(path, f"{_a(spec['type'])} range needs min and max")
                     elif spec["min"] > spec["max"]:
                         self.add(path, f"min ({spec['min']}) is greater than max ({spec['max']})")
+
+    def yes_no(self, task_id: str, task: dict) -> None:
+        """An unquoted y/n hyperparameter: this loader passes the text, YAML 1.1 tools read a boolean."""
+        for name, value in (task.get("hyperparameters") or {}).items():
+            path = ("tasks", task_id, "hyperparameters", name)
+            if path in self.doc.plain_yes_no:
+                message = f"'{value}' is text here but a boolean in YAML 1.1 tools"
+                hint = f"quote it ('{value}') to pass the text, or write true or false"
+                self.add(path, message, hint, code="yaml", value=True)
 
     def include_files(self, task_id: str, task: dict) -> None:
         for field in ("callable", "entry_point", "file"):

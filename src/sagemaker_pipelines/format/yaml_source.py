@@ -68,6 +68,7 @@ _SCALAR_TAGS = {
 _INT = "tag:yaml.org,2002:int"
 _BOOL = "tag:yaml.org,2002:bool"
 _MAP = "tag:yaml.org,2002:map"
+_YES_NO = frozenset("yYnN")
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = object()  # the key of a mapping whose value is being merged ('<<')
 
@@ -82,6 +83,9 @@ class Document:
     keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     problem_paths: set[Path_] = field(default_factory=set)  # where those are: the schema skips them
+    # Unquoted y, Y, n, N: text to PyYAML and YAML 1.2, booleans to YAML 1.1 tools; semantics flags
+    # them where a job reads them (hyperparameters).
+    plain_yes_no: set[Path_] = field(default_factory=set)
 
     def position(self, path: Path_) -> tuple[int, int]:
         """Best position for a problem at ``path``: the key that names it, else the value, else its parent."""
@@ -354,6 +358,8 @@ class _Builder:
         if len(text) > MAX_VALUE_CHARS:
             raise self.fail(event, *too_long(self.text, event, len(text), MAX_VALUE_CHARS), path)
         if tag in (_STR, _TIMESTAMP):
+            if text in _YES_NO and event.implicit[0]:
+                self.doc.plain_yes_no.add(path)
             return text
         if tag == "tag:yaml.org,2002:null":
             return None
