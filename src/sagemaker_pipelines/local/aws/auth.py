@@ -78,7 +78,8 @@ def refusal(environ: dict[str, Any], credentials: Credentials, body: bytes, now:
 
     authorization = _header(environ, "authorization")
     if not authorization:
-        if "X-Amz-Signature=" in environ.get("QUERY_STRING", ""):
+        query = environ.get("QUERY_STRING", "")
+        if "X-Amz-Signature=" in query or "Signature=" in query:
             return "presigned URLs are not accepted by the local endpoint"
         return "the request is not signed"
     match = _AUTHORIZATION.match(authorization)
