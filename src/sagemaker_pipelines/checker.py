@@ -60,10 +60,9 @@ def dag_id_for(path: Path, data: object) -> str:
 
 def read_pipeline(path: Path) -> str | Problem:
     """A pipeline file's text, or the problem that says why it has none (located when it can be)."""
-    file = display_path(path)
 
     def unreadable(message: str, line: int = 0, col: int = 0) -> Problem:
-        return Problem(file, line, col, "", f"cannot read the file: {message}", code="io")
+        return Problem(display_path(path), line, col, "", f"cannot read the file: {message}", code="io")
 
     if path.is_symlink() and not path.exists():
         return unreadable(f"it is a symbolic link to '{os.readlink(path)}', which does not exist")
@@ -87,7 +86,7 @@ def read_pipeline(path: Path) -> str | Problem:
         message = f"cannot read the file: it is not UTF-8 text (byte 0x{data[exc.start]:02x})"
         binary = b"\0" in data[:8192] or exc.start == 0
         hint = "is it a binary file? pipelines are UTF-8 text" if binary else "save it as UTF-8"
-        return Problem(file, line, col, "", message, hint, code="io")
+        return Problem(display_path(path), line, col, "", message, hint, code="io")
 
 
 def parse(text: str, path: Path) -> Document | CheckResult:

@@ -31,7 +31,6 @@ from sagemaker_pipelines.format.environment import Environment
 from sagemaker_pipelines.paths import (
     display_path,
     include_dir,
-    include_path,
     local_state_dir,
     runtime_source_files,
     schemas_dir,
@@ -56,14 +55,20 @@ def _code_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def fingerprint(relative: str) -> object:
-    """What the cache remembers of an include path: a file's size and SHA-256, ``"dir"``, or None."""
+def fingerprint(relative: str, root: str | None = None) -> object:
+    """What the cache remembers of an include path: a file's size and SHA-256, ``"dir"``, or None.
+
+    ``root`` is the include folder (looked up once per entry by the caller); the path is read as the
+    task will read it, symbolic links followed.
+    """
+    base = root if root is not None else str(include_dir())
+    path = os.path.join(base, relative.removeprefix("include").lstrip("/"))
     try:
-        path = include_path(relative)
-        if path.is_dir():
-            return "dir"
-        data = path.read_bytes()
-    except (OSError, ValueError):
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except IsADirectoryError:
+        return "dir"
+    except OSError:
         return None
     return [len(data), hashlib.sha256(data).hexdigest()]
 
@@ -119,7 +124,8 @@ class CompileCache:
             if decoded is None:
                 return None
             result, includes = decoded
-            if any(fingerprint(path) != recorded for path, recorded in includes.items()):
+            root = str(include_dir())
+            if any(fingerprint(path, root) != recorded for path, recorded in includes.items()):
                 return None
             return result
         except Exception:  # a cache is an optimisation: whatever goes wrong is a miss
@@ -129,7 +135,8 @@ class CompileCache:
         """Remember ``result``; ``text`` is kept for the signature's sake (includes come from the result)."""
         if not self._ready():
             return
-        includes: Fingerprints = {path: fingerprint(path) for path in result.includes}
+        root = str(include_dir())
+        includes: Fingerprints = {path: fingerprint(path, root) for path in result.includes}
         try:
             _write_private(self.folder / f"{key}.json", encode(key, result, includes, self._secret))
         except OSError:

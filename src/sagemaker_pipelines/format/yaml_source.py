@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 from yaml.composer import ComposerError
 
-from sagemaker_pipelines.format.yaml_text import check_text_limits, constructed, syntax_hint, too_long
+from sagemaker_pipelines.format.yaml_text import check_text_limits, constructed, syntax_problem, too_long
 from sagemaker_pipelines.problems import Problem, field_path
 
 try:  # the C parser is ~10x faster; fall back to pure Python where libyaml is missing
@@ -388,15 +388,7 @@ def load_document(text: str, file: str) -> Document:
     try:
         builder.doc.data = builder.run()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = exc.problem or str(exc)
-        if exc.context:
-            message = f"{exc.context}, {message}"
-        hint = syntax_hint(text, exc, line, col)
-        raise YamlProblem(
-            Problem(file, line, col, "", f"YAML syntax error: {message}", hint, code="yaml")
-        ) from None
+        raise YamlProblem(syntax_problem(text, file, exc)) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(Problem(file, 1, 1, "", f"YAML error: {exc}", code="yaml")) from None
     finally:

@@ -120,6 +120,17 @@ def _underscores(text: str, value: float) -> Surprise:
 _CLOSERS = {"a flow sequence": "']'", "a flow mapping": "'}'", "a quoted scalar": "closing quote"}
 
 
+def syntax_problem(text: str, file: str, exc: yaml.MarkedYAMLError) -> Problem:
+    """A parser error as a located problem with a hint."""
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    message = exc.problem or str(exc)
+    if exc.context:
+        message = f"{exc.context}, {message}"
+    hint = syntax_hint(text, exc, line, col)
+    return Problem(file, line, col, "", f"YAML syntax error: {message}", hint, code="yaml")
+
+
 def syntax_hint(text: str, exc: yaml.MarkedYAMLError, line: int, col: int) -> str:
     """What usually causes a syntax error: a tab, an unclosed bracket or quote, a misaligned key, a value
     that starts with a YAML indicator (an unquoted cron ``*/5 * * * *``), a key too long for YAML."""
