@@ -138,7 +138,11 @@ class CompileCache:
         root = str(include_dir())
         includes: Fingerprints = {path: fingerprint(path, root) for path in result.includes}
         try:
-            _write_private(self.folder / f"{key}.json", encode(key, result, includes, self._secret))
+            data = encode(key, result, includes, self._secret)
+        except (TypeError, ValueError):  # a result that is not plain data: answer it, do not keep it
+            return
+        try:
+            _write_private(self.folder / f"{key}.json", data)
         except OSError:
             self.folder = None  # read-only deployment: run without a cache
 

@@ -68,7 +68,19 @@ def environment_file(name: str) -> Path:
 
 
 def load_environment(name: str) -> Environment:
-    """Read and validate ``environments/<name>.yaml``; PipelineInvalid lists every problem."""
+    """Read and validate ``environments/<name>.yaml``; PipelineInvalid lists every problem (an
+    unexpected exception included: a broken environment must not be a traceback that hides every DAG)."""
+    try:
+        return _load_environment(name)
+    except PipelineInvalid:
+        raise
+    except Exception as exc:
+        shown = display_path(environment_file(name))
+        message = f"the environment could not be checked: {type(exc).__name__}: {str(exc)[:300]}"
+        raise PipelineInvalid([Problem(shown, message=message, code="internal")]) from exc
+
+
+def _load_environment(name: str) -> Environment:
     path = environment_file(name)
     shown = display_path(path)
     text = _read(path, name, shown)

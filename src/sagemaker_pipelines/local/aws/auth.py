@@ -70,12 +70,9 @@ def read_body(environ: dict[str, Any]) -> bytes:
     return body
 
 
-def refusal(environ: dict[str, Any], credentials: Credentials, body: bytes, now: dt.datetime) -> str:
-    """Why the request is refused, or ``""`` when it is signed with ``credentials``."""
-    from botocore.auth import S3SigV4Auth, SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials as BotoCredentials
-
+def header_refusal(environ: dict[str, Any], credentials: Credentials, now: dt.datetime) -> str:
+    """What is wrong with the request's headers alone, before its body is read (a stranger's upload is
+    refused without being read into memory); ``""`` when the signature is worth checking."""
     authorization = _header(environ, "authorization")
     if not authorization:
         query = environ.get("QUERY_STRING", "")
@@ -94,6 +91,20 @@ def refusal(environ: dict[str, Any], credentials: Credentials, body: bytes, now:
         return "the request has no valid X-Amz-Date"
     if abs(now - when) > MAX_SKEW or stamp[:8] != match["date"]:
         return "the request time is more than 15 minutes off the endpoint's clock"
+    return ""
+
+
+def refusal(environ: dict[str, Any], credentials: Credentials, body: bytes, now: dt.datetime) -> str:
+    """Why the request is refused, or ``""`` when it is signed with ``credentials``."""
+    from botocore.auth import S3SigV4Auth, SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials as BotoCredentials
+
+    reason = header_refusal(environ, credentials, now)
+    if reason:
+        return reason
+    match = _AUTHORIZATION.match(_header(environ, "authorization") or "")
+    stamp = _header(environ, "x-amz-date") or ""
     signed = match["headers"].split(";")
     values = {name: _header(environ, name) for name in signed}
     if any(value is None for value in values.values()) or "host" not in values:
@@ -146,9 +157,11 @@ class SignedRequestsOnly:
         self.log = log
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        body = read_body(environ)
+        now = dt.datetime.now(dt.UTC)
         try:
-            reason = refusal(environ, self.credentials, body, dt.datetime.now(dt.UTC))
+            reason = header_refusal(environ, self.credentials, now)
+            if not reason:
+                reason = refusal(environ, self.credentials, read_body(environ), now)
         except Exception as exc:  # a request the verifier cannot even read is not a signed one
             reason = f"the request could not be verified ({type(exc).__name__})"
         if not reason:
@@ -163,5 +176,6 @@ class SignedRequestsOnly:
                 reason,
             )
         status, headers, payload = _denied(environ, reason)
-        start_response(status, [*headers, ("Content-Length", str(len(payload)))])
+        # An unread body must not be taken for the next request on this connection: close it.
+        start_response(status, [*headers, ("Content-Length", str(len(payload))), ("Connection", "close")])
         return [payload]
