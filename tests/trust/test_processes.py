@@ -287,3 +287,32 @@ def test_a_server_start_prunes_the_job_folders_of_old_runs(tmp_path):
     (state / "runs.json").write_text(json.dumps([10, 20, 30]))
     with start_local_aws(state):
         assert not old.exists()
+
+
+def test_the_guard_stops_the_run_when_the_emulator_dies_but_not_when_the_run_stops_it():
+    from sagemaker_pipelines.local.interrupts import Interrupted, RunGuard
+
+    with pytest.raises(Interrupted), RunGuard() as guard:
+        guard.watch(lambda: False)
+        time.sleep(5)
+    assert guard.reason == "the local AWS endpoint stopped" and guard.signum is None
+
+    alive = {"yes": True}
+    with RunGuard() as guard:
+        guard.watch(lambda: alive["yes"])
+        guard.unwatch()  # what the run does before stopping the emulator
+        alive["yes"] = False
+        time.sleep(1.5)  # three polls of the watcher
+    assert not guard.stopping and guard.reason == ""
+
+
+def test_a_sigterm_taken_by_another_handler_still_stops_the_run():
+    """Airflow's in-process task runner installs its own SIGTERM handler for every task."""
+    from sagemaker_pipelines.local.interrupts import Interrupted, RunGuard
+
+    seen = []
+    with pytest.raises(Interrupted), RunGuard() as guard:
+        signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+    assert seen == [signal.SIGTERM] and guard.signum == signal.SIGTERM and guard.exit_code == 143

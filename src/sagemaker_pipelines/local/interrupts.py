@@ -39,6 +39,7 @@ class RunGuard:
         self._read, self._write = os.pipe()
         os.set_blocking(self._write, False)
         self._closed = threading.Event()
+        self._lock = threading.Lock()  # no interrupt is requested once the guard is being left
         self._old_handlers: dict[int, object] = {}
         self._old_fd = -1
 
@@ -50,8 +51,9 @@ class RunGuard:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._closed.set()
-        signal.set_wakeup_fd(self._old_fd)
+        with self._lock:
+            self._closed.set()
+        signal.set_wakeup_fd(self._old_fd)  # (a pending interrupt reaches _handler first, which ignores it)
         for sig, handler in self._old_handlers.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
         with contextlib.suppress(OSError):
@@ -66,7 +68,12 @@ class RunGuard:
         """Stop the run if ``alive()`` turns false (checked twice a second): the emulator died."""
         self._alive = alive
 
+    def unwatch(self) -> None:
+        self._alive = None
+
     def _handler(self, signum: int, _frame: object) -> None:
+        if self._closed.is_set():
+            return
         if self.stopping:
             print(f"\n(still stopping after {signal.Signals(signum).name}...)", file=sys.stderr, flush=True)
             return
@@ -79,9 +86,10 @@ class RunGuard:
         raise Interrupted(self.signum)
 
     def _interrupt(self, why: int) -> None:
-        if not self.stopping:
-            self._pending = why
-            _thread.interrupt_main(signal.SIGINT)
+        with self._lock:
+            if not self.stopping and not self._closed.is_set():
+                self._pending = why
+                _thread.interrupt_main(signal.SIGINT)
 
     def _watch(self) -> None:
         while not self._closed.is_set():
@@ -90,9 +98,11 @@ class RunGuard:
                 for number in os.read(self._read, 64):
                     if number in (signal.SIGTERM, signal.SIGHUP) and not self._closed.wait(0.2):
                         self._interrupt(number)  # when Airflow's handler took it, ours did not run
-            elif self._alive is not None and not self.stopping and not self._alive():
-                self.reason = "the local AWS endpoint stopped"
-                self._interrupt(-1)
+            else:
+                alive = self._alive
+                if alive is not None and not self.stopping and not alive() and self._alive is not None:
+                    self.reason = "the local AWS endpoint stopped"
+                    self._interrupt(-1)
 
     @contextlib.contextmanager
     def tasks(self) -> Iterator[None]:

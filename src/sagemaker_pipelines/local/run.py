@@ -144,6 +144,7 @@ def run_pipeline(
         if aws is None:
             aws = stack.enter_context(start_local_aws(state_dir / "aws"))
             guard.watch(lambda: aws.running)
+            stack.callback(guard.unwatch)  # first on the way out: stopping the emulator is no death
             _say(f"local AWS endpoint: {aws.endpoint_url} (moto, pid {aws.pid}, log {aws.log_path})")
         warehouse_db = state_dir / "warehouse.db"
         os.environ.update(connection_settings(env, aws, warehouse_db))
