@@ -208,6 +208,7 @@ def start_run(project: Path, state: Path, pid_file: Path, report: Path) -> subpr
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # a process group of its own, as a terminal's foreground job has
     )
 
 
@@ -223,7 +224,10 @@ def test_a_stopped_run_prints_its_summary_says_interrupted_and_leaves_nothing(tm
     try:
         pids = job_pids(pid_file, timeout=200)
         time.sleep(1)
-        run.send_signal(sig)
+        if sig == signal.SIGTERM:
+            run.send_signal(sig)  # kill <pid>
+        else:
+            os.killpg(run.pid, sig)  # what a terminal does: Ctrl-C, or closing it, signals the whole job
         output, _ = run.communicate(timeout=90)
     finally:
         run.kill()
