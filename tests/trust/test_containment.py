@@ -202,6 +202,11 @@ def test_a_dangling_symlink_in_pipelines_is_reported(tmp_path, monkeypatch, loca
     assert "it is a symbolic link to" in problem.message and "which does not exist" in problem.message
     assert problem.line == 0  # no line: there is no content (the message says why)
 
+    from sagemaker_pipelines.toolkit.validation import validate
+
+    summary = validate([str(folder)])
+    assert [p.message for p in summary.problems] == [problem.message]
+
 
 @pytest.mark.timeout(120)
 def test_no_garbled_text_makes_the_checker_raise(local):
