@@ -1,7 +1,9 @@
-"""One pipeline file, top to bottom: load YAML, resolve references, validate, check, compile.
+"""One pipeline file, top to bottom: read, load YAML, resolve references, validate, check, compile.
 
 Every stage reports problems as data. A file either compiles (and its requests passed botocore's
-check) or yields the full list of what is wrong with it - never a traceback.
+check) or yields the full list of what is wrong with it - never a traceback: an exception raised while
+checking a file (a bug, a broken schema file, an exhausted resource) becomes that file's problem, with
+the line of the task being checked when it is known, so no pipeline can take the others down.
 
 The stages are imported where they run: a DAG file whose pipeline is answered from the compile cache
 needs :class:`CheckResult` only, and Airflow parses each DAG file in a fresh process, so importing the
@@ -11,19 +13,24 @@ checking machinery there would be paid once per file and per task start.
 from __future__ import annotations
 
 import copy
+import logging
+import os
 import re
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sagemaker_pipelines.paths import display_path
-from sagemaker_pipelines.problems import Problem, field_path
+from sagemaker_pipelines.paths import display_path, include_dir
+from sagemaker_pipelines.problems import PipelineInvalid, Problem, field_path
 
 if TYPE_CHECKING:
     from sagemaker_pipelines.compile.compiler import CompiledPipeline
     from sagemaker_pipelines.compile.kinds.context import Pipeline
     from sagemaker_pipelines.format.environment import Environment
     from sagemaker_pipelines.format.yaml_source import Document
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -35,6 +42,9 @@ class CheckResult:
     problems: list[Problem] = field(default_factory=list)
     compiled: CompiledPipeline | None = None
     dag_id_at: tuple[int, int] = (1, 1)  # where a duplicate DAG id is reported: the dag_id key, if written
+    # The include/ paths the answer depends on, however the pipeline reached them (literally, through
+    # ${env.x}, a YAML escape or an alias): the compile cache re-reads them before reusing the answer.
+    includes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -47,6 +57,41 @@ def dag_id_for(path: Path, data: object) -> str:
     return path.stem
 
 
+def read_pipeline(path: Path) -> str | Problem:
+    """A pipeline file's text, or the problem that says why it has none (located when it can be)."""
+
+    from sagemaker_pipelines.format.yaml_text import MAX_TEXT_CHARS
+
+    max_bytes = 16 * MAX_TEXT_CHARS  # larger files are not even read: the problem names no line
+
+    def unreadable(message: str, line: int = 0, col: int = 0) -> Problem:
+        return Problem(display_path(path), line, col, "", f"cannot read the file: {message}", code="io")
+
+    if path.is_symlink() and not path.exists():
+        return unreadable(f"it is a symbolic link to '{os.readlink(path)}', which does not exist")
+    try:
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
+                return unreadable(
+                    f"it has {size:,} bytes; a pipeline file may have at most {MAX_TEXT_CHARS:,}"
+                )
+            data = handle.read(max_bytes + 1)
+    except IsADirectoryError:
+        return unreadable("it is a directory")
+    except OSError as exc:
+        return unreadable(exc.strerror or str(exc))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = len(data[data.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8", "replace")) + 1
+        message = f"cannot read the file: it is not UTF-8 text (byte 0x{data[exc.start]:02x})"
+        binary = b"\0" in data[:8192] or exc.start == 0
+        hint = "is it a binary file? pipelines are UTF-8 text" if binary else "save it as UTF-8"
+        return Problem(display_path(path), line, col, "", message, hint, code="io")
+
+
 def parse(text: str, path: Path) -> Document | CheckResult:
     """The YAML document of a pipeline, or the result that says why there is none."""
     from sagemaker_pipelines.format.yaml_source import YamlProblem, load_document
@@ -56,6 +101,8 @@ def parse(text: str, path: Path) -> Document | CheckResult:
         doc = load_document(text, file)
     except YamlProblem as exc:
         return CheckResult(file, path.stem, [exc.problem])
+    except Exception as exc:
+        return CheckResult(file, path.stem, [_internal_problem(file, exc)])
     if not isinstance(doc.data, dict):
         found = "an empty file" if doc.data is None else f"a {type(doc.data).__name__}"
         message = f"found {found}, expected a mapping of pipeline fields"
@@ -73,12 +120,38 @@ def check_text(text: str, path: Path, environment: Environment) -> CheckResult:
 
 def check_document(doc: Document, text: str, path: Path, environment: Environment) -> CheckResult:
     """Check a parsed pipeline for one environment (parse once, check for each environment)."""
+    file = display_path(path)
+    try:
+        return _check_document(doc, text, path, environment)
+    except PipelineInvalid as exc:  # the schema file itself is unreadable: say which and where
+        return CheckResult(file, dag_id_for(path, doc.data), exc.problems)
+    except Exception as exc:
+        return CheckResult(file, dag_id_for(path, doc.data), [_internal_problem(file, exc, doc)])
+
+
+def _internal_problem(file: str, exc: Exception, doc: Document | None = None) -> Problem:
+    """An exception while checking ``file``: this file's problem, at the task in hand when known."""
+    log.error("checking %s failed:\n%s", file, "".join(traceback.format_exception(exc)))
+    line, col, where = 1, 1, ""
+    tasks = doc.data.get("tasks") if doc is not None and isinstance(doc.data, dict) else None
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        task_id = frame.f_locals.get("task_id")
+        if isinstance(task_id, str) and isinstance(tasks, dict) and task_id in tasks:
+            where = field_path(("tasks", task_id))
+            line, col = doc.position(("tasks", task_id))
+    message = f"the checker failed on this pipeline: {type(exc).__name__}: {str(exc)[:300]}"
+    hint = "a bug in sagemaker-pipelines, not necessarily in this file; please report it with the file"
+    return Problem(file, line, col, where, message, hint, code="internal")
+
+
+def _check_document(doc: Document, text: str, path: Path, environment: Environment) -> CheckResult:
     from sagemaker_pipelines.compile.compiler import TaskCompileError, compile_pipeline
     from sagemaker_pipelines.compile.images import unavailable_images
     from sagemaker_pipelines.compile.kinds.context import Pipeline
     from sagemaker_pipelines.compile.request_check import check_compiled
     from sagemaker_pipelines.format import references as refs
     from sagemaker_pipelines.format.schema_check import check_against_schema
+    from sagemaker_pipelines.format.secrets import scan
     from sagemaker_pipelines.format.semantics import check_semantics
 
     file = display_path(path)
@@ -101,26 +174,27 @@ def check_document(doc: Document, text: str, path: Path, environment: Environmen
     outputs = refs.TaskOutputs(tasks, bucket, dag_id)
     third = refs.Resolver(doc, file, {"tasks": outputs})
     data = third.resolve(data)
+    includes = include_references(data)
 
-    problems = first.problems + second.problems + third.problems
-    bad_paths = first.bad_paths | second.bad_paths | third.bad_paths
+    problems = doc.problems + first.problems + second.problems + third.problems
+    problems += scan(doc, file, allow_templates=environment.allow_templates)
+    bad_paths = first.bad_paths | second.bad_paths | third.bad_paths | doc.problem_paths
     schema_problems = check_against_schema(
         doc.__class__(data, doc.values, doc.keys), file, skip=bad_paths, runtime=outputs.runtime_paths
     )
     problems += schema_problems
-    if schema_problems or problems:
+    if problems:
         # Shapes are not guaranteed, but every check that still applies reports: all problems at once.
         reported = {p.field for p in problems}
-        problems += [
-            p for p in check_semantics(doc, file, data, shapes_valid=False) if p.field not in reported
-        ]
-        return CheckResult(file, dag_id, sorted(set(problems)), dag_id_at=dag_id_at)
+        semantic = check_semantics(doc, file, data, shapes_valid=False)
+        problems += [p for p in semantic if p.field not in reported]
+        return CheckResult(file, dag_id, sorted(set(problems)), dag_id_at=dag_id_at, includes=includes)
     problems += check_semantics(doc, file, data)
     region = data.get("region", environment.region)
     for where, message, hint in unavailable_images(data["tasks"], region):  # what this region lacks
         problems.append(Problem(file, *doc.position(where), field_path(where), message, hint, code="image"))
     if problems:
-        return CheckResult(file, dag_id, sorted(set(problems)), dag_id_at=dag_id_at)
+        return CheckResult(file, dag_id, sorted(set(problems)), dag_id_at=dag_id_at, includes=includes)
 
     pipeline = Pipeline(
         dag_id=dag_id,
@@ -140,9 +214,10 @@ def check_document(doc: Document, text: str, path: Path, environment: Environmen
         ]
         message = "a task output is only known at run time; this field is needed when the DAG is built"
         return CheckResult(file, dag_id, _located(doc, file, where, message), dag_id_at=dag_id_at)
+    includes = sorted({*includes, *include_references(compiled.as_dict())})
     problems += _unrendered(doc, file, pipeline, outputs.runtime_paths)
     if problems:
-        return CheckResult(file, dag_id, problems, dag_id_at=dag_id_at)
+        return CheckResult(file, dag_id, problems, dag_id_at=dag_id_at, includes=includes)
     for task_id, messages in check_compiled(compiled).items():
         for message in messages:
             where = _request_location(doc, task_id, message, compiled.task(task_id).kwargs.get("config"))
@@ -150,8 +225,28 @@ def check_document(doc: Document, text: str, path: Path, environment: Environmen
             hint = _request_hint(message)
             problems.append(Problem(file, line, col, field_path(where), message, hint, code="request"))
     if problems:
-        return CheckResult(file, dag_id, problems, dag_id_at=dag_id_at)
-    return CheckResult(file, dag_id, [], compiled, dag_id_at)
+        return CheckResult(file, dag_id, problems, dag_id_at=dag_id_at, includes=includes)
+    return CheckResult(file, dag_id, [], compiled, dag_id_at, includes)
+
+
+def include_references(data: Any) -> list[str]:
+    """Every ``include/...`` path a resolved pipeline or compiled result names (``:function`` dropped),
+    and every absolute path under the include folder, as ``include/...``."""
+    root = str(include_dir())
+    found: set[str] = set()
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str):
+            if value.startswith("include/"):
+                found.add(value.partition(":")[0])
+            elif value == root or value.startswith(root + os.sep):
+                found.add("include/" + value[len(root) :].lstrip(os.sep))
+    return sorted(found)
 
 
 def _located(doc: Document, file: str, paths: list[tuple], message: str, hint: str = "") -> list[Problem]:
@@ -255,12 +350,7 @@ def _request_hint(message: str) -> str:
 
 
 def check_file(path: Path, environment: Environment) -> CheckResult:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return CheckResult(
-            display_path(path),
-            path.stem,
-            [Problem(display_path(path), message=f"cannot read the file: {exc}", code="io")],
-        )
+    text = read_pipeline(path)
+    if isinstance(text, Problem):
+        return CheckResult(text.file, path.stem, [text])
     return check_text(text, path, environment)

@@ -21,9 +21,12 @@ PIPELINE_SUFFIXES = (".yaml", ".yml")
 
 
 def discover(folder: Path | None = None) -> list[Path]:
-    """Every ``*.yaml``/``*.yml`` below the pipelines folder, in a stable order."""
+    """Every ``*.yaml``/``*.yml`` below the pipelines folder, in a stable order; a dangling symbolic link
+    is included, so that it is reported rather than silently skipped."""
     root = folder or pipelines_dir()
-    return sorted(p for p in root.rglob("*") if p.suffix in PIPELINE_SUFFIXES and p.is_file())
+    return sorted(
+        p for p in root.rglob("*") if p.suffix in PIPELINE_SUFFIXES and (p.is_file() or p.is_symlink())
+    )
 
 
 def dag_id_of(path: Path) -> str:

@@ -111,6 +111,20 @@ class RunningStack:
         info = json.loads((self.state_dir / "aws" / "server.json").read_text())
         return f"http://127.0.0.1:{info['port']}"
 
+    def aws_client(self, service: str, region: str):
+        """A client of the stack's AWS endpoint, signed with the credentials it made at start (as a
+        process of the user who started it can read them; the endpoint refuses any other)."""
+        import boto3
+
+        info = json.loads((self.state_dir / "aws" / "server.json").read_text())
+        return boto3.client(
+            service,
+            endpoint_url=self.aws_endpoint(),
+            region_name=region,
+            aws_access_key_id=info["access_key_id"],
+            aws_secret_access_key=info["secret_access_key"],
+        )
+
     def descendants(self) -> list[psutil.Process]:
         try:
             return psutil.Process(self.process.pid).children(recursive=True)

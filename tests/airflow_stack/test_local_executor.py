@@ -6,7 +6,6 @@ file order and the last one stops it with Ctrl-C.
 
 from __future__ import annotations
 
-import boto3
 import psutil
 import pytest
 
@@ -33,13 +32,7 @@ def runs(stack):
 
 
 def _sagemaker(stack):
-    return boto3.client(
-        "sagemaker",
-        endpoint_url=stack.aws_endpoint(),
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return stack.aws_client("sagemaker", REGION)
 
 
 def test_the_examples_are_listed_with_no_import_errors(stack):

@@ -1,6 +1,6 @@
 """The bad-input corpus: every file in bad_inputs/ has one kind of mistake (one file has three), and
-check_text must report exactly the problems that expected.yaml lists - located, named and explained -
-without ever raising."""
+check_file must report exactly the problems that expected.yaml lists - located, named and explained -
+without ever raising. (Files read as the loader reads them: a binary file is a case too.)"""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from sagemaker_pipelines import project
-from sagemaker_pipelines.checker import check_text
+from sagemaker_pipelines.checker import check_file, check_text
 from sagemaker_pipelines.problems import Problem
 
 from .conftest import BAD_INPUTS
@@ -48,7 +48,7 @@ def test_corpus_is_large_enough_and_fully_described():
 @pytest.mark.parametrize("name", FILES)
 def test_bad_input_reports_exactly_the_expected_problems(name, local_env):
     path = BAD_INPUTS / name
-    result = check_text(path.read_text(), path, local_env)
+    result = check_file(path, local_env)
 
     assert result.compiled is None
     expected = EXPECTED[name]
@@ -66,7 +66,7 @@ def test_bad_input_reports_exactly_the_expected_problems(name, local_env):
 @pytest.mark.parametrize("name", FILES)
 def test_bad_input_never_crashes_in_the_aws_environment(name, aws_env):
     path = BAD_INPUTS / name
-    result = check_text(path.read_text(), path, aws_env)
+    result = check_file(path, aws_env)
     assert result.problems and result.compiled is None
 
 

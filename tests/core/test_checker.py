@@ -126,5 +126,6 @@ def test_no_mutation_of_a_good_pipeline_makes_the_checker_raise(environment, cou
         assert (result.compiled is None) == bool(result.problems)
         for problem in result.problems:
             assert problem.line >= 1 and problem.message
+            assert problem.code != "internal", problem.format()  # contained, but still a bug
         outcomes["problems" if result.problems else "compiled"] += 1
     assert outcomes["problems"] > count * 0.7

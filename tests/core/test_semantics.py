@@ -1,4 +1,5 @@
-"""semantics: what the schema cannot say - the graph, cross-task references, include/ files, secrets."""
+"""semantics: what the schema cannot say - the graph, cross-task references, include/ files; and secrets
+(format/secrets.py; more in tests/trust/test_secrets.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import textwrap
 
 import pytest
 
+from sagemaker_pipelines.format.secrets import scan
 from sagemaker_pipelines.format.semantics import check_semantics, dependencies_of
 from sagemaker_pipelines.format.yaml_source import load_document
 
@@ -27,6 +29,11 @@ def semantics(text: str):
     return check_semantics(doc, "p.yaml", doc.data)
 
 
+def secrets(text: str):
+    doc = load_document(text, "p.yaml")
+    return scan(doc, "p.yaml") + check_semantics(doc, "p.yaml", doc.data)
+
+
 @pytest.mark.parametrize(
     "key",
     [
@@ -44,9 +51,7 @@ def semantics(text: str):
     ],
 )
 def test_secret_looking_keys_are_problems_anywhere(key):
-    found = semantics(
-        pipeline(TRAIN, head=f"default_args:\n  owner: me\nmeta:\n  deep:\n    - {{{key}: x}}\n")
-    )
+    found = secrets(pipeline(TRAIN, head=f"default_args:\n  owner: me\nmeta:\n  deep:\n    - {{{key}: x}}\n"))
     assert [(p.field, p.code) for p in found] == [(f"meta.deep[0].{key}", "secret")]
 
 
@@ -65,7 +70,7 @@ def test_secret_looking_keys_are_problems_anywhere(key):
     ],
 )
 def test_keys_that_only_look_like_secrets_are_fine(key):
-    assert semantics(pipeline(TRAIN, head=f"meta:\n  {key}: x\n")) == []
+    assert secrets(pipeline(TRAIN, head=f"meta:\n  {key}: x\n")) == []
 
 
 @pytest.mark.parametrize(
@@ -80,7 +85,7 @@ def test_keys_that_only_look_like_secrets_are_fine(key):
     ],
 )
 def test_secret_looking_values_are_problems_at_the_value(value, what):
-    found = semantics(pipeline(TRAIN, head=f"meta:\n  note: '{value}'\n"))
+    found = secrets(pipeline(TRAIN, head=f"meta:\n  note: '{value}'\n"))
     assert [(p.line, p.column, p.field) for p in found] == [(3, 9, "meta.note")]
     assert f"looks like {what}" in found[0].message
 

@@ -42,9 +42,10 @@ def test_plain_data_and_scalar_types():
         "on": True,
         "nothing": None,
         "quoted": "3",
-        "octal_looking": 8,
+        "octal_looking": 8,  # what YAML 1.1 reads, reported: YAML 1.2 (editors) reads 10
         "list": ["a", 1, False],
     }
+    assert [(p.line, p.field, p.code) for p in doc.problems] == [(8, "octal_looking", "yaml")]
 
 
 def test_positions_of_keys_and_values():

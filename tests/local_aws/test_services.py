@@ -298,17 +298,23 @@ def test_reused_training_job_name_is_rejected(sm, s3):
     wait_training(sm, "dup-job")
 
 
-def test_any_region_and_credentials_are_accepted(local_aws):
-    s3 = boto3.client(
+def test_any_region_is_accepted_but_only_the_servers_credentials(local_aws):
+    s3 = client(local_aws, "s3")
+    other_region = boto3.client("s3", **local_aws.client_kwargs("eu-west-1"))
+    other_region.create_bucket(
+        Bucket="other-region", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    assert "other-region" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    stranger = boto3.client(
         "s3",
         endpoint_url=local_aws.endpoint_url,
         region_name="eu-west-1",
         aws_access_key_id="x",
         aws_secret_access_key="y",
     )
-    s3.create_bucket(Bucket="other-region", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-    assert "other-region" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
-    assert client(local_aws, "sagemaker").list_training_jobs()["TrainingJobSummaries"] is not None
+    with pytest.raises(ClientError) as error:
+        stranger.list_buckets()
+    assert error.value.response["Error"]["Code"] == "AccessDenied"  # more in tests/trust/test_endpoint.py
     assert REGION == "us-east-1"
 
 

@@ -64,7 +64,7 @@ def run_pipeline(local_aws, state_dir, tmp_path_factory):
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join([str(SOURCE_DIR), str(CHECKOUT_ROOT)]),
-            "SAGEMAKER_LOCAL_AWS_ENDPOINT": local_aws.endpoint_url,
+            **local_aws.environment(),  # the endpoint and the credentials this start of it made
             "SAGEMAKER_PIPELINES_CACHE_DIR": "off",
             **(extra_env or {}),
         }

@@ -2,33 +2,36 @@
 
 Airflow re-parses the DAG folder every 30 seconds; YAML parsing, schema validation and the botocore
 check of an unchanged file give the same answer every time. The key covers everything the answer
-depends on: the pipeline's bytes and path, the environment file, the schema, this package's source
-and the versions of jsonschema and botocore. Files under ``include/`` that a pipeline names are
-checked by modification time on every hit, so a deleted or edited script is never hidden. Broken
-pipelines are cached too: they stay broken until their text changes.
+depends on: the pipeline's bytes and path, the include folder, the environment file, the schema, the
+runtime's source (``paths.runtime_source_files()``) and the versions of the libraries that check. Files
+under ``include/`` are inputs too, however the pipeline names them (literally, through ``${env.x}``, a
+YAML escape): the checked result lists the ones it used, the entry records each one's size and SHA-256,
+and a hit re-reads them, so an edited, renamed or deleted script is never hidden - whatever its mtime.
+Broken pipelines are cached too: they stay broken until something they depend on changes.
 
-Entries are JSON (never pickle: the cache must not be a way to run code). A cache folder that cannot
+A cache entry becomes a DAG, so it must not be a way in (:mod:`.cache_trust`): entries are JSON (never
+pickle), authenticated with this installation's secret, checked for shape, and ignored in a folder
+another user could write. Anything unusable is a miss, never an exception; a cache folder that cannot
 be written just means no cache.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import hashlib
-import json
 import os
-import re
+import sys
 from functools import cache
 from pathlib import Path
-from typing import Any
 
-from sagemaker_pipelines.checker import CheckResult, check_file, check_text
-from sagemaker_pipelines.compile.compiler import CompiledPipeline
-from sagemaker_pipelines.format.environment import Environment, environment_file, load_environment
+from sagemaker_pipelines.airflow.cache_entry import Fingerprints, decode, encode
+from sagemaker_pipelines.airflow.cache_trust import installation_secret, read_owned, trusted_folder, warn_once
+from sagemaker_pipelines.airflow.cache_trust import write_private as _write_private
+from sagemaker_pipelines.checker import CheckResult, check_text, read_pipeline
+from sagemaker_pipelines.format.environment import Environment
 from sagemaker_pipelines.paths import (
     display_path,
     include_dir,
-    include_path,
     local_state_dir,
     runtime_source_files,
     schemas_dir,
@@ -36,33 +39,51 @@ from sagemaker_pipelines.paths import (
 from sagemaker_pipelines.problems import Problem
 
 CACHE_VARIABLE = "SAGEMAKER_PIPELINES_CACHE_DIR"  # "off" disables the cache
-_INCLUDE_REFERENCE = re.compile(r"include/[\w./-]+")
+FORMAT = "2"  # of keys and entries; a change makes every old entry a miss
+MAX_ENTRY_BYTES = 64 * 1024 * 1024
+_LIBRARIES = ("botocore", "jsonschema", "pyyaml", "croniter")
 
 
 @cache
 def _code_version() -> str:
-    """Changes whenever the checker, compiler or schema could answer differently."""
+    """Changes whenever the checker, compiler, schema or a library that checks could answer differently."""
     from importlib.metadata import version
 
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(FORMAT.encode())
     for path in runtime_source_files() + sorted(schemas_dir().glob("*.json")):
-        digest.update(path.read_bytes())
-    digest.update(f"{version('botocore')}/{version('jsonschema')}/{version('pyyaml')}".encode())
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    digest.update("/".join([sys.version, *(version(name) for name in _LIBRARIES)]).encode())
     return digest.hexdigest()[:16]
 
 
-def _mtime(relative: str) -> int | None:
+def fingerprint(relative: str, root: str | None = None) -> object:
+    """What the cache remembers of an include path: a file's size and SHA-256, ``"dir"``, or None.
+
+    ``root`` is the include folder (looked up once per entry by the caller); the path is read as the
+    task will read it, symbolic links followed.
+    """
+    base = root if root is not None else str(include_dir())
+    path = os.path.join(base, relative.removeprefix("include").lstrip("/"))
     try:
-        return include_path(relative).stat().st_mtime_ns
-    except (OSError, ValueError):
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except IsADirectoryError:
+        return "dir"
+    except OSError:
         return None
+    return [len(data), hashlib.sha256(data).hexdigest()]
 
 
 class CompileCache:
-    """One JSON file per checked pipeline, under ``.local/cache/<code version>/``."""
+    """One authenticated JSON file per checked pipeline, under ``.local/cache/<code version>/``.
+
+    The installation's key is ``cache.key`` beside the entry folder (``.local/cache/cache.key``).
+    """
 
     def __init__(self, folder: Path | None):
         self.folder = folder
+        self._secret: bytes | None = None
+        self._checked = False
 
     @classmethod
     def default(cls) -> CompileCache:
@@ -72,62 +93,66 @@ class CompileCache:
         root = Path(setting) if setting else local_state_dir() / "cache"
         return cls(root / _code_version())
 
+    def _ready(self) -> bool:
+        """On first use: the folders are this user's alone and the key is known; else no cache at all."""
+        if not self._checked:
+            self._checked = True
+            folder = self.folder
+            if folder is not None and trusted_folder(folder.parent) and trusted_folder(folder):
+                self._secret = installation_secret(folder.parent)
+            if self._secret is None:
+                self.folder = None
+        return self.folder is not None
+
     def key(self, text: str, file: str, environment: Environment) -> str:
         digest = hashlib.sha256()
-        for part in (file, str(include_dir()), environment.name, environment.text, text):
+        parts = (FORMAT, _code_version(), file, str(include_dir()), environment.name, environment.text, text)
+        for part in parts:
             digest.update(part.encode())
             digest.update(b"\0")
         return digest.hexdigest()
 
-    def _read(self, name: str) -> Any:
-        if self.folder is None:
-            return None
-        try:
-            return json.loads((self.folder / f"{name}.json").read_text())
-        except (OSError, ValueError):
-            return None
-
-    def _write(self, name: str, entry: Any) -> None:
-        if self.folder is None:
-            return
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            temporary = self.folder / f".{name}.{os.getpid()}.tmp"
-            temporary.write_text(json.dumps(entry))
-            temporary.replace(self.folder / f"{name}.json")
-        except OSError:
-            self.folder = None  # read-only deployment: run without a cache
-
     def get(self, key: str) -> CheckResult | None:
-        entry = self._read(key)
-        if entry is None:
+        """The result under ``key`` if this installation wrote it and its include files are unchanged."""
+        try:
+            if not self._ready():
+                return None
+            data = read_owned(self.folder / f"{key}.json", MAX_ENTRY_BYTES)
+            if isinstance(data, str):
+                warn_once("entry", "compile cache: ignoring entries such as %s: %s", key, data)
+                return None
+            decoded = decode(key, data, self._secret) if data else None
+            if decoded is None:
+                return None
+            result, includes = decoded
+            root = str(include_dir())
+            if any(fingerprint(path, root) != recorded for path, recorded in includes.items()):
+                return None
+            return result
+        except Exception:  # a cache is an optimisation: whatever goes wrong is a miss
             return None
-        if any(_mtime(path) != mtime for path, mtime in entry["includes"].items()):
-            return None
-        compiled = CompiledPipeline.from_dict(entry["compiled"]) if entry["compiled"] else None
-        problems = [Problem(**p) for p in entry["problems"]]
-        return CheckResult(entry["file"], entry["dag_id"], problems, compiled, tuple(entry["dag_id_at"]))
 
     def put(self, key: str, text: str, result: CheckResult) -> None:
-        if self.folder is None:
+        """Remember ``result``; ``text`` is kept for the signature's sake (includes come from the result)."""
+        if not self._ready():
             return
-        entry: dict[str, Any] = {
-            "file": result.file,
-            "dag_id": result.dag_id,
-            "dag_id_at": list(result.dag_id_at),
-            "problems": [p.as_dict() for p in result.problems],
-            "compiled": result.compiled.as_dict() if result.compiled else None,
-            "includes": {ref: _mtime(ref) for ref in set(_INCLUDE_REFERENCE.findall(text))},
-        }
-        self._write(key, entry)
+        root = str(include_dir())
+        includes: Fingerprints = {path: fingerprint(path, root) for path in result.includes}
+        try:
+            data = encode(key, result, includes, self._secret)
+        except (TypeError, ValueError):  # a result that is not plain data: answer it, do not keep it
+            return
+        try:
+            _write_private(self.folder / f"{key}.json", data)
+        except OSError:
+            self.folder = None  # read-only deployment: run without a cache
 
 
 def check_file_cached(path: Path, environment: Environment, cache: CompileCache) -> CheckResult:
     """:func:`checker.check_file`, answered from the cache when nothing it depends on changed."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return check_file(path, environment)  # reports why it cannot be read
+    text = read_pipeline(path)
+    if isinstance(text, Problem):
+        return CheckResult(text.file, path.stem, [text])
     key = cache.key(text, display_path(path), environment)
     result = cache.get(key)
     if result is None:
@@ -139,32 +164,52 @@ def check_file_cached(path: Path, environment: Environment, cache: CompileCache)
 def load_environment_cached(name: str, cache: CompileCache) -> Environment:
     """:func:`environment.load_environment`, answered from the cache while the file's bytes (and the
     schema and code, through the cache's folder) are unchanged: Airflow parses every DAG file in a
-    fresh process, and this spares each one the YAML parse and schema check of the same small file."""
+    fresh process, and this spares each one the YAML parse and schema check of the same small file.
+    Entries are authenticated like the compile results; anything else is a miss."""
+    import dataclasses
+    import hmac
+    import json
+
+    from sagemaker_pipelines.format.environment import environment_file, load_environment
+
     path = environment_file(name)
     try:
-        text = path.read_text() if cache.folder is not None else None
-    except OSError:
-        text = None
-    if text is None:
-        return load_environment(name)  # no cache, or a file it cannot read: raises, naming what is wrong
+        text = path.read_text(encoding="utf-8")
+        ready = cache._ready()
+    except (OSError, UnicodeDecodeError):
+        ready = False
+    if not ready:
+        return load_environment(name)  # raises, naming what is wrong with the file
     shown = display_path(path)
-    digest = hashlib.sha256("\0".join(("environment", name, shown, text)).encode()).hexdigest()
-    entry = cache._read(f"env-{digest}")
-    if isinstance(entry, dict):
-        try:
-            return Environment(**entry)
-        except TypeError:
-            pass  # not an entry of this code version's Environment: load the file
+    key = "env-" + hashlib.sha256("\0".join(("environment", name, shown, text)).encode()).hexdigest()
+    entry = cache.folder / f"{key}.json"
+
+    def mac(body: bytes) -> bytes:
+        return hmac.new(cache._secret, key.encode() + b"\n" + body, hashlib.sha256).hexdigest().encode()
+
+    data = read_owned(entry, MAX_ENTRY_BYTES)
+    if isinstance(data, bytes) and b"\n" in data:
+        signature, _, body = data.partition(b"\n")
+        if hmac.compare_digest(signature, mac(body)):
+            try:
+                return _environment_from(json.loads(body))
+            except (TypeError, ValueError):
+                pass  # not an entry of this code version's Environment: load the file
     environment = load_environment(name)
-    stored = dataclasses.asdict(environment)
-    if environment.text == text and environment.file == shown and _survives_json(stored):
-        cache._write(f"env-{digest}", stored)
+    body = json.dumps(dataclasses.asdict(environment)).encode()
+    if (
+        environment.text == text
+        and environment.file == shown
+        and _environment_from(json.loads(body)) == environment
+    ):
+        with contextlib.suppress(OSError):
+            _write_private(entry, mac(body) + b"\n" + body)
     return environment
 
 
-def _survives_json(data: dict[str, Any]) -> bool:
-    """Whether JSON gives ``data`` back unchanged (not so for, say, a mapping with integer keys)."""
-    try:
-        return json.loads(json.dumps(data)) == data
-    except (TypeError, ValueError):
-        return False
+def _environment_from(loaded: dict) -> Environment:
+    """An Environment from its JSON form (JSON has lists where the dataclass keeps tuples)."""
+    import dataclasses
+
+    tuples = {f.name for f in dataclasses.fields(Environment) if "tuple" in str(f.type)}
+    return Environment(**{k: tuple(v) if k in tuples else v for k, v in loaded.items()})

@@ -4,6 +4,10 @@ A pipeline file is the same everywhere; an environment file (``environments/<nam
 AWS connection, region, bucket, role and warehouse it runs against. The environment is chosen by the
 ``SAGEMAKER_PIPELINES_ENV`` environment variable, else the Airflow Variable ``sagemaker_pipelines_env``,
 else ``local``.
+
+An environment file is scanned for secrets like a pipeline (it is in git too), and it is where a
+deployment may allow templates that read Airflow connections or Variables (``allow_templates``).
+A file that cannot be read (not UTF-8, unreadable, a directory) is a problem naming it, not a traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sagemaker_pipelines.format.schema_check import check_against_schema
+from sagemaker_pipelines.format.secrets import scan
 from sagemaker_pipelines.format.yaml_source import YamlProblem, load_document
 from sagemaker_pipelines.paths import display_path, environments_dir
 from sagemaker_pipelines.problems import PipelineInvalid, Problem
@@ -45,6 +50,7 @@ class Environment:
     print_log: bool | None = None  # None: on unless local (the emulator's logs are files, not CloudWatch)
     operator_defaults: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    allow_templates: tuple[str, ...] = ()  # "conn", "var": templates pipelines may use in this environment
 
     def lookup(self, name: str) -> Any:
         """``${env.<name>}``: a per-environment value, or one of the standard fields."""
@@ -67,22 +73,33 @@ def environment_file(name: str) -> Path:
 
 
 def load_environment(name: str) -> Environment:
-    """Read and validate ``environments/<name>.yaml``; PipelineInvalid lists every problem."""
+    """Read and validate ``environments/<name>.yaml``; PipelineInvalid lists every problem (an
+    unexpected exception included: a broken environment must not be a traceback that hides every DAG)."""
+    try:
+        return _load_environment(name)
+    except PipelineInvalid:
+        raise
+    except Exception as exc:
+        shown = display_path(environment_file(name))
+        message = f"the environment could not be checked: {type(exc).__name__}: {str(exc)[:300]}"
+        raise PipelineInvalid([Problem(shown, message=message, code="internal")]) from exc
+
+
+def _load_environment(name: str) -> Environment:
     path = environment_file(name)
     shown = display_path(path)
-    if not path.is_file():
-        known = ", ".join(environment_names()) or "none"
-        hint = f"choose one with ${ENV_VARIABLE} or the Airflow Variable {AIRFLOW_VARIABLE}"
-        message = f"no environment '{name}' (known: {known})"
-        raise PipelineInvalid([Problem(shown, message=message, hint=hint, code="environment")])
-    text = path.read_text()
+    text = _read(path, name, shown)
     try:
         doc = load_document(text, shown)
     except YamlProblem as exc:
         raise PipelineInvalid([exc.problem]) from None
-    problems = check_against_schema(doc, shown, schema="environment")
+    problems = check_against_schema(doc, shown, schema="environment", skip=doc.problem_paths)
+    allowed = doc.data.get("allow_templates", []) if isinstance(doc.data, dict) else []
+    problems += doc.problems + scan(
+        doc, shown, "environment files", allowed if isinstance(allowed, list) else []
+    )
     if problems:
-        raise PipelineInvalid(problems)
+        raise PipelineInvalid(sorted(problems))
     data = doc.data
     return Environment(
         name=name,
@@ -102,7 +119,34 @@ def load_environment(name: str) -> Environment:
         description=data.get("description", ""),
         print_log=data.get("print_log"),
         operator_defaults=data.get("operator_defaults", {}),
+        allow_templates=tuple(data.get("allow_templates", ())),
     )
+
+
+def _read(path: Path, name: str, shown: str) -> str:
+    """The environment file's text; PipelineInvalid says why there is none."""
+
+    def problem(message: str, line: int = 0, col: int = 0, hint: str = "") -> PipelineInvalid:
+        return PipelineInvalid([Problem(shown, line, col, "", message, hint, code="environment")])
+
+    if path.is_dir():
+        raise problem(f"environment '{name}': {shown} is a directory, not a file")
+    if not path.is_file():
+        known = ", ".join(environment_names()) or "none"
+        dangling = " (a symbolic link to nothing)" if path.is_symlink() else ""
+        hint = f"choose one with ${ENV_VARIABLE} or the Airflow Variable {AIRFLOW_VARIABLE}"
+        raise problem(f"no environment '{name}'{dangling} (known: {known})", hint=hint)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise problem(f"cannot read the environment file: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        message = f"cannot read the environment file: it is not UTF-8 text (byte 0x{data[exc.start]:02x})"
+        raise problem(message, line, col, "save it as UTF-8") from None
 
 
 def current_environment_name() -> str:

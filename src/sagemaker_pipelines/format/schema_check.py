@@ -20,14 +20,33 @@ import jsonschema
 from jsonschema import Draft202012Validator
 
 from sagemaker_pipelines.format.yaml_source import Document
-from sagemaker_pipelines.paths import schemas_dir
-from sagemaker_pipelines.problems import Problem, field_path
+from sagemaker_pipelines.paths import display_path, schemas_dir
+from sagemaker_pipelines.problems import PipelineInvalid, Problem, field_path
 
 
 @cache
 def load_schema(name: str) -> dict:
-    """``pipeline`` or ``environment``: the parsed schema file."""
-    return json.loads((schemas_dir() / f"{name}.schema.json").read_text())
+    """``pipeline`` or ``environment``: the parsed schema file.
+
+    A schema file that is missing, truncated or edited into invalid JSON is a PipelineInvalid naming it
+    (with line and column), which every caller reports as a problem, never a traceback.
+    """
+    path = schemas_dir() / f"{name}.schema.json"
+    shown = display_path(path)
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        message = f"cannot read the {name} schema: {getattr(exc, 'strerror', None) or exc}"
+        raise PipelineInvalid([Problem(shown, message=message, code="schema-file")]) from None
+    except ValueError as exc:
+        line, col = getattr(exc, "lineno", 1), getattr(exc, "colno", 1)
+        message = f"the {name} schema is not valid JSON: {getattr(exc, 'msg', exc)}"
+        hint = "the file is truncated or was edited by hand; reinstall the package or restore it from git"
+        raise PipelineInvalid([Problem(shown, line, col, "", message, hint, code="schema-file")]) from None
+    if not isinstance(schema, dict):
+        message = f"the {name} schema is not a JSON object"
+        raise PipelineInvalid([Problem(shown, 1, 1, "", message, code="schema-file")])
+    return schema
 
 
 @cache

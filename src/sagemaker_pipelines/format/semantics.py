@@ -1,5 +1,8 @@
-"""Checks the schema cannot express: the task graph, cross-task references, files under include/,
-and secrets that do not belong in YAML.
+"""Checks the schema cannot express: dates and schedules, the task graph, cross-task references and
+files under include/. (Secrets are :mod:`.secrets`.)
+
+Nothing here recurses over the pipeline: a 1,200-task chain written downstream-first is as easy to
+check as a short one.
 """
 
 from __future__ import annotations
@@ -18,22 +21,6 @@ from sagemaker_pipelines.format.schema_check import did_you_mean
 from sagemaker_pipelines.format.yaml_source import Document
 from sagemaker_pipelines.paths import include_dir, include_path
 from sagemaker_pipelines.problems import Problem, field_path
-
-_SECRET_KEY = re.compile(
-    r"(^|[_\-.])(password|passwd|pwd|secret|secret[_-]?key|access[_-]?key([_-]?id)?|api[_-]?key|token"
-    r"|private[_-]?key|credentials?)($|[_\-.])",
-    re.IGNORECASE,
-)
-_SECRET_VALUE = [
-    (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key id"),
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
-    (re.compile(r"\bxox[baprs]-[0-9A-Za-z-]{10,}"), "a Slack token"),
-    (re.compile(r"\bgh[pousr]_[0-9A-Za-z]{30,}"), "a GitHub token"),
-]
-# Keys whose names look secret but hold none: SageMaker fields and the project's own.
-_NOT_SECRET = {"max_tokens", "tokenizer", "token_count"}
-# Keys that say where a secret is kept (as the hint recommends), not the secret: api_key_conn_id, secret_arn.
-_POINTS_TO_SECRET = re.compile(r"(conn_id|_arn)$", re.IGNORECASE)
 
 
 class _Checker:
@@ -62,7 +49,6 @@ class _Checker:
         self.problems.append(Problem(self.file, line, col, field_path(path), message, hint, code=code))
 
     def run(self) -> list[Problem]:
-        self.secrets(self.doc.data, ())
         self.guarded(self.dates)
         self.guarded(self.schedule)
         for task_id, task in self.tasks.items():
@@ -75,41 +61,12 @@ class _Checker:
                 self.branches,
                 self.exclusive_fields,
                 self.include_files,
+                self.yes_no,
             )
             for check in checks:
                 self.guarded(check, task_id, task)
         self.guarded(self.cycles)
         return self.problems
-
-    def secrets(self, value: Any, path: tuple) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if (
-                    isinstance(key, str)
-                    and _SECRET_KEY.search(key)
-                    and key.lower() not in _NOT_SECRET
-                    and not _POINTS_TO_SECRET.search(key)
-                ):
-                    self.add(
-                        (*path, key),
-                        f"'{key}' looks like a secret; secrets must not be written in pipeline YAML",
-                        "keep them in an Airflow connection or secrets backend and refer to its conn_id",
-                        code="secret",
-                    )
-                self.secrets(item, (*path, key))
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                self.secrets(item, (*path, i))
-        elif isinstance(value, str):
-            for pattern, what in _SECRET_VALUE:
-                if pattern.search(value):
-                    self.add(
-                        path,
-                        f"this value looks like {what}; secrets must not be written in pipeline YAML",
-                        "keep them in an Airflow connection or secrets backend",
-                        code="secret",
-                        value=True,
-                    )
 
     def dates(self) -> None:
         """The schema checks a date's shape; only parsing finds 2021-02-30 (Airflow would reject it)."""
@@ -135,10 +92,17 @@ class _Checker:
         from croniter import CroniterBadCronError, CroniterBadDateError, croniter
 
         try:
-            croniter(cron)
+            schedule = croniter(cron, dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
         except (CroniterBadCronError, CroniterBadDateError) as exc:
             hint = "fields: minute (0-59) hour (0-23) day-of-month (1-31) month (1-12) day-of-week (0-6)"
             self.add(("schedule",), f"'{cron}' is not a valid cron expression: {exc}", hint, value=True)
+            return
+        try:  # a valid expression may still name no real date, like February 31st: the DAG would never run
+            schedule.get_next(dt.datetime)
+        except CroniterBadDateError:
+            hint = "check day-of-month against the month: February has 28 or 29 days, April, June, September "
+            hint += "and November 30"
+            self.add(("schedule",), f"'{cron}' never fires: no date matches it", hint, value=True)
 
     def dependencies(self, task_id: str, task: dict) -> None:
         for i, dep in enumerate(task.get("depends_on") or []):
@@ -238,6 +202,15 @@ class _Checker:
                     elif _numbers(spec["min"], spec["max"]) and spec["min"] > spec["max"]:
                         self.add(path, f"min ({spec['min']}) is greater than max ({spec['max']})")
 
+    def yes_no(self, task_id: str, task: dict) -> None:
+        """An unquoted y/n hyperparameter: this loader passes the text, YAML 1.1 tools read a boolean."""
+        for name, value in (task.get("hyperparameters") or {}).items():
+            path = ("tasks", task_id, "hyperparameters", name)
+            if path in self.doc.plain_yes_no:
+                message = f"'{value}' is text here but a boolean in YAML 1.1 tools"
+                hint = f"quote it ('{value}') to pass the text, or write true or false"
+                self.add(path, message, hint, code="yaml", value=True)
+
     def include_files(self, task_id: str, task: dict) -> None:
         for field in ("callable", "entry_point", "file"):
             value = task.get(field)
@@ -256,8 +229,8 @@ class _Checker:
                 )
             elif not target.is_file():
                 self.add(path, f"'{file_part}' does not exist", code="include", value=True)
-            elif function and function not in _top_level_functions(target, target.stat().st_mtime_ns):
-                functions = sorted(_top_level_functions(target, target.stat().st_mtime_ns))
+            elif function and function not in _top_level_functions(target):
+                functions = sorted(_top_level_functions(target))
                 hint = did_you_mean(function, functions) or f"functions: {', '.join(functions) or 'none'}"
                 self.add(
                     path, f"'{file_part}' defines no function '{function}'", hint, code="include", value=True
@@ -269,33 +242,43 @@ class _Checker:
             for t, task in self.tasks.items()
             if isinstance(task, dict)
         }
-        state: dict[str, int] = {}
-        stack: list[str] = []
+        cycle = find_cycle(graph)
+        if cycle:
+            shown = list(reversed(cycle))
+            if len(shown) > 12:  # a cycle through a long chain: its ends say enough
+                shown = [*shown[:5], f"... ({len(cycle) - 1} tasks) ...", *shown[-5:]]
+            self.add(
+                ("tasks", cycle[0]),
+                "dependency cycle: " + " -> ".join(shown),
+                "a task cannot (indirectly) wait for itself",
+            )
 
-        def visit(node: str) -> list[str] | None:
-            state[node] = 1
-            stack.append(node)
-            for dep in graph.get(node, ()):
-                if state.get(dep) == 1:
-                    return [*stack[stack.index(dep) :], dep]
-                if dep in graph and dep not in state:
-                    found = visit(dep)
-                    if found:
-                        return found
-            stack.pop()
-            state[node] = 2
-            return None
 
-        for node in graph:
-            if node not in state:
-                cycle = visit(node)
-                if cycle:
-                    self.add(
-                        ("tasks", cycle[0]),
-                        "dependency cycle: " + " -> ".join(reversed(cycle)),
-                        "a task cannot (indirectly) wait for itself",
-                    )
-                    return
+def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """A cycle of ``graph`` (task -> its dependencies) as [a, ..., a], or None.
+
+    Depth-first in file order with an explicit stack, so the first cycle found is the one a reader meets
+    first and no chain is too long (Python's recursion limit is about 1,000 calls).
+    """
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for root in graph:
+        if root in state:
+            continue
+        path = [root]
+        state[root] = 1
+        pending = [iter(graph.get(root, ()))]
+        while pending:
+            dep = next(pending[-1], None)
+            if dep is None:
+                pending.pop()
+                state[path.pop()] = 2
+            elif state.get(dep) == 1:
+                return [*path[path.index(dep) :], dep]
+            elif dep in graph and dep not in state:
+                state[dep] = 1
+                path.append(dep)
+                pending.append(iter(graph[dep]))
+    return None
 
 
 def _a(word: str) -> str:
@@ -303,12 +286,21 @@ def _a(word: str) -> str:
     return f"{'an' if str(word)[:1] in 'aeiou' else 'a'} {word}"
 
 
-@cache
-def _top_level_functions(path: Path, _mtime: int) -> frozenset[str]:
+def _top_level_functions(path: Path) -> frozenset[str]:
     """Function names a file defines, read without importing (and so without running) it."""
     try:
-        tree = ast.parse(path.read_text(), str(path))
-    except (SyntaxError, UnicodeDecodeError):
+        source = path.read_bytes()
+    except OSError:
+        return frozenset()
+    return _functions_in(source, str(path))
+
+
+@cache
+def _functions_in(source: bytes, name: str) -> frozenset[str]:
+    """Keyed by content, not modification time: an edit that keeps the mtime is still seen."""
+    try:
+        tree = ast.parse(source, name)
+    except (SyntaxError, ValueError):
         return frozenset()
     return frozenset(n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef))
 

@@ -2,11 +2,18 @@
 
 Why not ``yaml.safe_load``: errors must name the line and column of the offending field, duplicate keys
 must be errors (a second ``train:`` task silently replacing the first is a real bug), and nothing in a
-pipeline may construct Python objects or expand environment variables. So PyYAML (its C parser where
-present) only composes the node tree, and this module builds plain JSON-like data from it: mappings,
-lists, strings, numbers, booleans and null. Dates stay strings; the schema checks their form.
-Any explicit tag other than the standard JSON-like ones is rejected, and alias expansion is budgeted
-so that a "billion laughs" document fails fast instead of eating the scheduler's memory.
+pipeline may construct Python objects or expand environment variables. So PyYAML's C parser only
+produces the event stream, and this module builds plain JSON-like data from it: mappings, lists,
+strings, numbers, booleans and null. Dates stay strings; the schema checks their form. Any explicit tag
+other than the standard JSON-like ones is rejected.
+
+Why events and not PyYAML's composed node tree: its C composer recurses once per nesting level, so a
+flow sequence nested 50,000 deep (100 KB of ``[``) overflows the C stack and kills the process -
+Airflow's whole parse - before any depth check could run. Built here from events with an explicit
+stack, nothing recurses: the depth limit is met at the first level too deep, with its line and column.
+Text limits (size, a NUL byte) are checked before the parser sees the text; alias expansion is budgeted
+so that a "billion laughs" document fails fast instead of eating the scheduler's memory. Number forms
+that YAML 1.1 (PyYAML) and YAML 1.2 (editors) read differently are reported (:mod:`.yaml_text`).
 """
 
 from __future__ import annotations
@@ -16,8 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from yaml.composer import ComposerError
 
-from sagemaker_pipelines.problems import Problem
+from sagemaker_pipelines.format.yaml_text import check_text_limits, constructed, syntax_problem, too_long
+from sagemaker_pipelines.problems import Problem, field_path
 
 try:  # the C parser is ~10x faster; fall back to pure Python where libyaml is missing
     from yaml import CSafeLoader as _BaseLoader
@@ -43,30 +52,40 @@ Path_ = tuple  # a document path: keys and list indexes from the root
 
 MAX_NODES = 100_000  # values built from one document, aliases expanded; real pipelines use < 2,000
 MAX_DEPTH = 64
+MAX_KEY_CHARS = 256  # task ids, API fields, variable names: a longer key is a mistake
+MAX_VALUE_CHARS = 65_536  # one string; long text belongs in include/ or the docs
 
 _STR = "tag:yaml.org,2002:str"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _SCALAR_TAGS = {
     _STR,
     "tag:yaml.org,2002:int",
     "tag:yaml.org,2002:float",
     "tag:yaml.org,2002:bool",
     "tag:yaml.org,2002:null",
-    "tag:yaml.org,2002:timestamp",
+    _TIMESTAMP,
 }
+_INT = "tag:yaml.org,2002:int"
+_BOOL = "tag:yaml.org,2002:bool"
 _MAP = "tag:yaml.org,2002:map"
+_YES_NO = frozenset("yYnN")
 _SEQ = "tag:yaml.org,2002:seq"
-_MERGE = "tag:yaml.org,2002:merge"
-
-_scalars = yaml.SafeLoader("")  # only its construct_yaml_* methods are used, never its parser
+_MERGE = object()  # the key of a mapping whose value is being merged ('<<')
 
 
 @dataclass
 class Document:
-    """A loaded YAML document: its data and the position of each value and each mapping key."""
+    """A loaded YAML document: its data, the position of each value and key, and problems found on the way
+    that did not stop loading (number forms that YAML versions read differently)."""
 
     data: Any
     values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    problem_paths: set[Path_] = field(default_factory=set)  # where those are: the schema skips them
+    # Unquoted y, Y, n, N: text to PyYAML and YAML 1.2, booleans to YAML 1.1 tools; semantics flags
+    # them where a job reads them (hyperparameters).
+    plain_yes_no: set[Path_] = field(default_factory=set)
 
     def position(self, path: Path_) -> tuple[int, int]:
         """Best position for a problem at ``path``: the key that names it, else the value, else its parent."""
@@ -93,171 +112,285 @@ class YamlProblem(Exception):
         super().__init__(problem.format())
 
 
-def _mark(node: yaml.Node) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
+def _mark(event: yaml.Event) -> tuple[int, int]:
+    return event.start_mark.line + 1, event.start_mark.column + 1
+
+
+class _Collection:
+    """A mapping or sequence being built: where it is, what it holds so far, the key awaiting a value."""
+
+    __slots__ = ("anchor", "is_map", "key", "merge_at", "merged", "merging", "path", "value")
+
+    def __init__(self, path: Path_, value: Any, anchor: str | None, merging: bool = False):
+        self.path = path
+        self.value = value
+        self.is_map = isinstance(value, dict)
+        self.anchor = anchor
+        self.key: Any = None  # a mapping's key whose value comes next (_MERGE for '<<')
+        self.merge_at = (1, 1)  # where its last '<<' is written
+        self.merged: dict[str, Any] = {}
+        self.merging = merging  # the list of a '<<: [...]': its items are merged at the mapping's path
 
 
 class _Builder:
-    def __init__(self, file: str):
+    """Plain data from a stream of parser events, without recursion."""
+
+    def __init__(self, loader: _Loader, file: str, text: str):
+        self.loader = loader
+        self.text = text
         self.file = file
         self.doc = Document(None)
         self.count = 0
-        self.active: set[int] = set()
-        self.built: set[int] = set()  # ids of collection nodes already built: seeing one again is an alias
+        self.stack: list[_Collection] = []
+        self.root: Any = None
+        self.anchors: dict[str, list] = {}  # anchor -> its events, aliases inside replaced by their lists
+        self.recording: dict[str, list] = {}  # anchors whose node is still open (an alias to one recurses)
         self.alias_path: Path_ | None = None  # where the outermost alias being expanded is used
 
-    def fail(self, node: yaml.Node | None, message: str, hint: str = "", path: Path_ = ()) -> YamlProblem:
-        from sagemaker_pipelines.problems import field_path
-
-        line, col = _mark(node) if node is not None else (1, 1)
+    # --- problems -------------------------------------------------------------------------------
+    def fail(self, event: yaml.Event | None, message: str, hint: str = "", path: Path_ = ()) -> YamlProblem:
+        line, col = _mark(event) if event is not None else (1, 1)
         return YamlProblem(Problem(self.file, line, col, field_path(path), message, hint, code="yaml"))
 
-    def fail_at(self, path: Path_, node: yaml.Node, message: str, hint: str = "") -> YamlProblem:
-        """A problem at ``path``, located at the nearest key that names it (an alias's own position is
-        not kept by the parser: only its anchor's is)."""
-        from sagemaker_pipelines.problems import field_path
-
+    def fail_at(self, path: Path_, event: yaml.Event, message: str, hint: str = "") -> YamlProblem:
+        """A problem at ``path``, located at the nearest key that names it (inside an expanded alias the
+        events are the anchor's, so their positions would point elsewhere)."""
         for n in range(len(path), 0, -1):
             if path[:n] in self.doc.keys:
                 line, col = self.doc.keys[path[:n]]
                 return YamlProblem(
                     Problem(self.file, line, col, field_path(path), message, hint, code="yaml")
                 )
-        return self.fail(node, message, hint, path)
+        return self.fail(event, message, hint, path)
 
-    def build(self, node: yaml.Node, path: Path_) -> Any:
+    # --- the event loop -------------------------------------------------------------------------
+    def run(self) -> Any:
+        loader = self.loader
+        loader.get_event()  # StreamStart
+        start = loader.get_event()
+        if start.__class__ is yaml.StreamEndEvent:
+            return None
+        feed = self.feed
+        event = loader.get_event()
+        while event.__class__ is not yaml.DocumentEndEvent:
+            feed(event)
+            event = loader.get_event()
+        other = loader.get_event()
+        if other.__class__ is not yaml.StreamEndEvent:
+            raise ComposerError(
+                "expected a single document in the stream",
+                start.start_mark,
+                "but found another document",
+                other.start_mark,
+            )
+        return self.root
+
+    def feed(self, event: yaml.Event) -> None:
+        """One event of the document: a value, the start or end of a collection, or an alias."""
+        cls = event.__class__
+        if self.recording and self.alias_path is None:  # replayed events are recorded already
+            for events in self.recording.values():
+                events.append(self.anchors.get(event.anchor, []) if cls is yaml.AliasEvent else event)
+        if cls is yaml.MappingEndEvent or cls is yaml.SequenceEndEvent:
+            self.close()
+            return
+        stack = self.stack
+        top = stack[-1] if stack else None
+        if top is None:
+            path: Path_ = ()
+        elif top.merging:
+            path = top.path
+        elif top.is_map:
+            key = top.key
+            if key is None:
+                self.key(top, event)
+                return
+            path = top.path if key is _MERGE else (*top.path, key)
+        else:
+            path = (*top.path, len(top.value))
+        if cls is yaml.AliasEvent:
+            self.alias(event, path)
+            return
         self.count += 1
         if self.count > MAX_NODES:
             raise self.fail_at(
                 self.alias_path or path,
-                node,
+                event,
                 f"the document expands to more than {MAX_NODES:,} values",
                 "a YAML alias bomb? use fewer anchors/aliases",
             )
         if len(path) > MAX_DEPTH:
-            raise self.fail(node, f"nesting deeper than {MAX_DEPTH} levels", path=path)
-        self.doc.values.setdefault(path, _mark(node))
-        if isinstance(node, yaml.ScalarNode):
-            return self.scalar(node, path)
-        if id(node) in self.active:
-            raise self.fail_at(path, node, "recursive alias: a value contains itself")
-        self.active.add(id(node))
-        outer_alias = self.alias_path
-        if id(node) in self.built and outer_alias is None:
-            self.alias_path = path
-        self.built.add(id(node))
-        try:
-            if isinstance(node, yaml.SequenceNode):
-                if node.tag != _SEQ:
-                    raise self._bad_tag(node, path)
-                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-            if node.tag != _MAP:
-                raise self._bad_tag(node, path)
-            return self.mapping(node, path)
-        finally:
-            self.active.discard(id(node))
-            self.alias_path = outer_alias
+            line, col = _mark(event)
+            where = field_path(path[:6]) + "..."  # the full path would repeat itself 64 times
+            hint = "pipelines nest a few levels; is a bracket or an indentation repeated by mistake?"
+            message = f"nesting deeper than {MAX_DEPTH} levels"
+            raise YamlProblem(Problem(self.file, line, col, where, message, hint, code="yaml"))
+        mark = event.start_mark
+        self.doc.values.setdefault(path, (mark.line + 1, mark.column + 1))
+        anchor = event.anchor if self.alias_path is None else None  # replayed events define nothing
+        if anchor is not None and (anchor in self.anchors or anchor in self.recording):
+            raise self.fail(
+                event, f"the anchor '&{anchor}' is defined twice", "each anchor needs its own name"
+            )
+        if cls is yaml.ScalarEvent:
+            value = self.scalar(event, path)
+            if anchor is not None:
+                self.anchors[anchor] = [event]
+            self.emit(value)
+            return
+        tag = event.tag
+        if cls is yaml.SequenceStartEvent:
+            if tag not in (None, "!", _SEQ):
+                raise self._bad_tag(event, tag, path)
+            merging = top is not None and top.key is _MERGE and not top.merging
+            stack.append(_Collection(path, [], anchor, merging))
+        else:
+            if tag not in (None, "!", _MAP):
+                raise self._bad_tag(event, tag, path)
+            stack.append(_Collection(path, {}, anchor))
+        if anchor is not None:
+            self.recording[anchor] = [event]
 
-    def _bad_tag(self, node: yaml.Node, path: Path_) -> YamlProblem:
+    def key(self, mapping: _Collection, event: yaml.Event) -> None:
+        if isinstance(event, yaml.AliasEvent):
+            events = self.anchors.get(event.anchor)
+            if events is None or len(events) != 1:
+                raise self.fail(event, "mapping keys must be plain strings", path=mapping.path)
+            event = events[0]
+        if not isinstance(event, yaml.ScalarEvent) or event.tag not in (None, "!", *_SCALAR_TAGS):
+            raise self.fail(event, "mapping keys must be plain strings", path=mapping.path)
+        if event.tag is None and event.value == "<<" and event.implicit[0]:
+            mapping.key = _MERGE
+            mapping.merge_at = _mark(event)
+            return
+        if event.anchor is not None and self.alias_path is None:
+            self.anchors[event.anchor] = [event]
+        key = event.value
+        path = (*mapping.path, key)
+        if len(key) > MAX_KEY_CHARS:
+            message = f"a key of {len(key):,} characters; keys are at most {MAX_KEY_CHARS}"
+            raise self.fail(event, message, "is a value written where a key belongs?", mapping.path)
+        if key in mapping.value:
+            first = self.doc.keys[path]
+            raise self.fail(
+                event,
+                f"duplicate key '{key}'",
+                f"first defined at line {first[0]}, column {first[1]}; each key may appear once",
+                path,
+            )
+        self.doc.keys[path] = _mark(event)
+        mapping.key = key
+
+    def alias(self, event: yaml.AliasEvent, path: Path_) -> None:
+        name = event.anchor
+        if name in self.recording:
+            raise self.fail_at(path, event, "recursive alias: a value contains itself")
+        events = self.anchors.get(name)
+        if events is None:
+            raise self.fail(event, f"found undefined alias '*{name}'", "define '&name' before using '*name'")
+        outer = self.alias_path
+        if outer is None:
+            self.alias_path = path
+        # Replay the anchor's events; an alias inside them is a nested list. An explicit stack: no recursion.
+        pending = [iter(events)]
+        while pending:
+            item = next(pending[-1], None)
+            if item is None:
+                pending.pop()
+            elif isinstance(item, list):
+                pending.append(iter(item))
+            else:
+                self.feed(item)
+        self.alias_path = outer
+
+    def close(self) -> None:
+        done = self.stack.pop()
+        if done.anchor is not None:
+            self.anchors[done.anchor] = self.recording.pop(done.anchor)
+        value = done.value
+        if isinstance(value, dict):
+            for k, v in done.merged.items():
+                value.setdefault(k, v)
+        if done.merging:
+            self.stack[-1].key = None  # the merge list is consumed item by item; nothing left to add
+            return
+        self.emit(value)
+
+    def emit(self, value: Any) -> None:
+        """A finished value goes to its parent: a list item, a mapping's value, a merge source, the root."""
+        if not self.stack:
+            self.root = value
+            return
+        top = self.stack[-1]
+        if not top.is_map and not top.merging:
+            top.value.append(value)
+            return
+        mapping = self.stack[-2] if top.merging else top
+        if top.merging or mapping.key is _MERGE:
+            if not isinstance(value, dict):
+                message = "a merge key '<<' needs a mapping or a list of mappings"
+                line, col = mapping.merge_at
+                raise YamlProblem(
+                    Problem(self.file, line, col, field_path(mapping.path), message, code="yaml")
+                )
+            for k, v in value.items():
+                mapping.merged.setdefault(k, v)
+        else:
+            mapping.value[mapping.key] = value
+        if not top.merging:
+            mapping.key = None
+
+    def _bad_tag(self, event: yaml.Event, tag: str, path: Path_) -> YamlProblem:
         return self.fail(
-            node,
-            f"the YAML tag '{node.tag}' is not allowed",
+            event,
+            f"the YAML tag '{tag}' is not allowed",
             "pipelines hold plain data: strings, numbers, booleans, lists and mappings",
             path,
         )
 
-    def scalar(self, node: yaml.ScalarNode, path: Path_) -> Any:
-        tag = node.tag
+    def scalar(self, event: yaml.ScalarEvent, path: Path_) -> Any:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
         if tag not in _SCALAR_TAGS:
-            raise self._bad_tag(node, path)
-        if tag in (_STR, "tag:yaml.org,2002:timestamp"):
-            return node.value
-        if tag == "tag:yaml.org,2002:int":
-            return _scalars.construct_yaml_int(node)
-        if tag == "tag:yaml.org,2002:float":
-            return _scalars.construct_yaml_float(node)
-        if tag == "tag:yaml.org,2002:bool":
-            return _scalars.construct_yaml_bool(node)
-        return None
-
-    def mapping(self, node: yaml.MappingNode, path: Path_) -> dict:
-        result: dict[str, Any] = {}
-        merged: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
-                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-                for source in sources:
-                    value = self.build(source, path)
-                    if not isinstance(value, dict):
-                        raise self.fail(
-                            source, "a merge key '<<' needs a mapping or a list of mappings", path=path
-                        )
-                    for k, v in value.items():
-                        merged.setdefault(k, v)
-                continue
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALAR_TAGS:
-                raise self.fail(key_node, "mapping keys must be plain strings", path=path)
-            key = key_node.value
-            if key in result:
-                first = self.doc.keys[(*path, key)]
-                raise self.fail(
-                    key_node,
-                    f"duplicate key '{key}'",
-                    f"first defined at line {first[0]}, column {first[1]}; each key may appear once",
-                    (*path, key),
-                )
-            self.doc.keys[(*path, key)] = _mark(key_node)
-            result[key] = self.build(value_node, (*path, key))
-        for k, v in merged.items():
-            result.setdefault(k, v)
-        return result
-
-
-_CLOSERS = {"a flow sequence": "']'", "a flow mapping": "'}'", "a quoted scalar": "closing quote"}
-
-
-def _syntax_hint(text: str, exc: yaml.MarkedYAMLError, line: int, col: int) -> str:
-    """What usually causes a syntax error: a tab, an unclosed bracket or quote, a misaligned key."""
-    lines = text.splitlines()
-    found = lines[line - 1][col - 1 : col] if 0 < line <= len(lines) else ""
-    if found == "\t":
-        return "YAML does not allow tab characters for indentation; indent with spaces"
-    if found in ("{", "}") and "flow" in (exc.context or ""):
-        return "inside [ ] or { }, quote a value that holds '{' or '}', like \"${s3.input}/x\""
-    mark = exc.context_mark
-    if not exc.context or mark is None or (mark.line + 1, mark.column + 1) == (line, col):
-        return ""
-    opened = exc.context.removeprefix("while parsing ").removeprefix("while scanning ")
-    where = f"line {mark.line + 1}, column {mark.column + 1}"
-    if opened in _CLOSERS:
-        return f"is a {_CLOSERS[opened]} missing? {opened} starts at {where}"
-    if opened.startswith("a block"):
-        return f"check the indentation: {opened} starts at {where}"
-    return f"{opened} starts at {where}"
+            raise self._bad_tag(event, tag, path)
+        text = event.value
+        if len(text) > MAX_VALUE_CHARS:
+            raise self.fail(event, *too_long(self.text, event, len(text), MAX_VALUE_CHARS), path)
+        if tag in (_STR, _TIMESTAMP):
+            if text in _YES_NO and event.implicit[0]:
+                self.doc.plain_yes_no.add(path)
+            return text
+        if tag == "tag:yaml.org,2002:null":
+            return None
+        if tag == _INT and text.isdigit() and (text[0] != "0" or text == "0"):
+            return int(text)  # the common case, with nothing to report
+        if tag == _BOOL and text in ("true", "false"):
+            return text == "true"
+        value, surprise = constructed(tag, text)
+        if surprise:
+            line, col = _mark(event)
+            message, hint = surprise
+            self.doc.problems.append(
+                Problem(self.file, line, col, field_path(path), message, hint, code="yaml")
+            )
+            self.doc.problem_paths.add(path)
+        return value
 
 
 def load_document(text: str, file: str) -> Document:
     """Parse one YAML document into plain data with positions; raise :class:`YamlProblem` on any error."""
+    limit = check_text_limits(text, file)
+    if limit is not None:
+        raise YamlProblem(limit)
     loader = _Loader(text)
-    builder = _Builder(file)
+    builder = _Builder(loader, file, text)
     try:
-        node = loader.get_single_node()
+        builder.doc.data = builder.run()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = exc.problem or str(exc)
-        if exc.context:
-            message = f"{exc.context}, {message}"
-        hint = _syntax_hint(text, exc, line, col)
-        raise YamlProblem(
-            Problem(file, line, col, "", f"YAML syntax error: {message}", hint, code="yaml")
-        ) from None
+        raise YamlProblem(syntax_problem(text, file, exc)) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(Problem(file, 1, 1, "", f"YAML error: {exc}", code="yaml")) from None
     finally:
         loader.dispose()
-    if node is None:
-        builder.doc.data = None
-        return builder.doc
-    builder.doc.data = builder.build(node, ())
     return builder.doc

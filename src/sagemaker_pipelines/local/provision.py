@@ -19,13 +19,13 @@ from sagemaker_pipelines.compile.images import algorithm_image_uri
 from sagemaker_pipelines.format.environment import Environment
 
 
-def clients(env: Environment, endpoint_url: str) -> tuple:
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=env.region
-    )
-    return session.client("s3", endpoint_url=endpoint_url), session.client(
-        "sagemaker", endpoint_url=endpoint_url
-    )
+def clients(env: Environment, aws) -> tuple:
+    """S3 and SageMaker clients of the local endpoint ``aws`` (a LocalAws), with its credentials."""
+    from botocore.config import Config
+
+    kwargs = aws.client_kwargs(env.region)
+    config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5)
+    return boto3.client("s3", config=config, **kwargs), boto3.client("sagemaker", config=config, **kwargs)
 
 
 def ensure_bucket(s3, bucket: str, region: str) -> None:
@@ -76,14 +76,15 @@ def create_warehouse_tables(tasks: list, warehouse_db: Path, declared: dict | No
                 db.execute(f'CREATE TABLE IF NOT EXISTS "{task.kwargs["table"]}" ({columns})')
 
 
-def prepare(env: Environment, endpoint_url: str, dag_id: str, warehouse_db: Path) -> None:
+def prepare(env: Environment, aws, dag_id: str, warehouse_db: Path) -> None:
+    """The environment's bucket, existing model and warehouse tables on the local endpoint ``aws``."""
     from sagemaker_pipelines.local.waiters import use_fast_waiters
 
     use_fast_waiters(warehouse_db.parent, env.check_interval)  # notebook waiters: not 30 s per check
     # Every boto3 client of this run goes to the emulator, also those built without the connection's
     # endpoint_url (the processing operator reads its output_files_to_xcom with a plain session client).
-    os.environ["AWS_ENDPOINT_URL"] = endpoint_url
-    s3, sagemaker = clients(env, endpoint_url)
+    os.environ["AWS_ENDPOINT_URL"] = aws.endpoint_url
+    s3, sagemaker = clients(env, aws)
     ensure_bucket(s3, env.bucket, env.region)
     tasks = _compiled_tasks(env, dag_id)
     create_warehouse_tables(tasks, warehouse_db, env.warehouse.get("tables"))

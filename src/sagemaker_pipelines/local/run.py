@@ -6,7 +6,11 @@ a moto server on 127.0.0.1 that really runs the jobs (``local/aws``), and the wa
 a SQLite file. Airflow gets its own home under ``.local/`` (SQLite metadata, made on first use) and
 the DAG runs with Airflow's own ``dag.test()``, task by task, logging as it goes.
 
-Everything this starts is stopped on the way out: on success, on failure and on Ctrl-C.
+Everything this starts is stopped on the way out - on success, on failure, on Ctrl-C, SIGTERM or
+SIGHUP, and when the emulator dies under it - and the summary is printed on every path that ran the
+DAG. The verdict is the tasks', not the leaves': a run with a failed task fails (exit status 1) even
+when a clean-up task with ``trigger_rule: all_done`` made Airflow call the run a success. Stopped by a
+signal, the run says "interrupted" and exits with 128 + the signal (130 for Ctrl-C).
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ import os
 import signal
 import sys
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 
+from sagemaker_pipelines.local.interrupts import Interrupted, RunGuard
 from sagemaker_pipelines.paths import (
     SOURCE_DIR,
     dags_dir,
@@ -28,8 +33,6 @@ from sagemaker_pipelines.paths import (
     pipelines_dir,
     project_root,
 )
-
-ENDPOINT_VARIABLE = "SAGEMAKER_LOCAL_AWS_ENDPOINT"  # reuse a running server (tests) instead of starting one
 
 
 def airflow_settings(state_dir: Path, environment: str) -> dict[str, str]:
@@ -46,27 +49,31 @@ def airflow_settings(state_dir: Path, environment: str) -> dict[str, str]:
         "PYTHONPATH": os.pathsep.join(
             [str(SOURCE_DIR), str(project_root()), os.environ.get("PYTHONPATH", "")]
         ),
-        # Nothing may reach a real AWS account by accident: fake credentials, no shared config files.
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        # Nothing may reach a real AWS account by accident: no shared config files, and the only
+        # credentials are the emulator's own (set with the connections, once it runs).
+        "AWS_ACCESS_KEY_ID": "local-run-not-started",
+        "AWS_SECRET_ACCESS_KEY": "local-run-not-started",
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     }
 
 
-def connection_settings(env, endpoint_url: str, warehouse_db: Path) -> dict[str, str]:
-    """Airflow connections as environment variables: the only thing that differs from AWS."""
-    aws = {
+def connection_settings(env, aws, warehouse_db: Path) -> dict[str, str]:
+    """Airflow connections as environment variables: the only thing that differs from AWS. The AWS one
+    carries the credentials this start of the emulator made; no other credentials are accepted."""
+    connection = {
         "conn_type": "aws",
-        "login": "testing",
-        "password": "testing",
-        "extra": {"endpoint_url": endpoint_url, "region_name": env.region},
+        "login": aws.access_key_id,
+        "password": aws.secret_access_key,
+        "extra": {"endpoint_url": aws.endpoint_url, "region_name": env.region},
     }
     warehouse = {"conn_type": "sqlite", "host": str(warehouse_db)}
     return {
-        f"AIRFLOW_CONN_{env.aws_conn_id.upper().replace('-', '_')}": json.dumps(aws),
+        f"AIRFLOW_CONN_{env.aws_conn_id.upper().replace('-', '_')}": json.dumps(connection),
         f"AIRFLOW_CONN_{env.warehouse['conn_id'].upper().replace('-', '_')}": json.dumps(warehouse),
         "AWS_DEFAULT_REGION": env.region,
+        "AWS_ACCESS_KEY_ID": aws.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": aws.secret_access_key,
     }
 
 
@@ -120,11 +127,22 @@ def _parse_date(text: str):
     return parse_date(text)
 
 
-def _stop_on_sigterm() -> None:
-    def handler(signum, _frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+def _latest_run(dag_id: str):
+    """The run dag.test() made, when it was interrupted before returning it."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
 
-    signal.signal(signal.SIGTERM, handler)
+    with create_session() as session:
+        run = session.query(DagRun).filter(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).first()
+        if run is not None:
+            session.expunge(run)
+        return run
+
+
+def _say(text: str, stream=None) -> None:
+    """Print, even when the terminal is gone (SIGHUP): a closed terminal must not turn into a traceback."""
+    with suppress(OSError):
+        print(text, file=stream or sys.stdout, flush=True)
 
 
 def run_pipeline(
@@ -135,41 +153,59 @@ def run_pipeline(
     logical_date: str | None = None,
     conf: dict | None = None,
 ) -> int:
-    """Run ``pipeline`` once; print (and optionally write) the summary; 0 when the run succeeded."""
+    """Run ``pipeline`` once (``conf``: its params, as Airflow's trigger form gives them); print (and
+    optionally write) the summary; 0 when every task succeeded."""
     from sagemaker_pipelines.format.environment import load_environment
-    from sagemaker_pipelines.local.aws import start_local_aws
+    from sagemaker_pipelines.local.aws import LocalAws, start_local_aws
     from sagemaker_pipelines.local.summary import collect_summary, print_summary
 
     env = load_environment(environment)
     state_dir.mkdir(parents=True, exist_ok=True)
     settings = airflow_settings(state_dir, environment)
     os.environ.update(settings)
-    _stop_on_sigterm()
-    with ExitStack() as stack:
-        endpoint_url = os.environ.get(ENDPOINT_VARIABLE)
-        if not endpoint_url:
-            server = stack.enter_context(start_local_aws(state_dir / "aws"))
-            endpoint_url = server.endpoint_url
-            print(
-                f"local AWS endpoint: {endpoint_url} (moto, pid {server.pid}, log {server.log_path})",
-                flush=True,
-            )
+    summary = None
+    with RunGuard() as guard, ExitStack() as stack:
+        aws = LocalAws.from_environment(os.environ)
+        if aws is None:
+            aws = stack.enter_context(start_local_aws(state_dir / "aws"))
+            guard.watch(lambda: aws.running)
+            stack.callback(guard.unwatch)  # first on the way out: stopping the emulator is no death
+            _say(f"local AWS endpoint: {aws.endpoint_url} (moto, pid {aws.pid}, log {aws.log_path})")
         warehouse_db = state_dir / "warehouse.db"
-        os.environ.update(connection_settings(env, endpoint_url, warehouse_db))
+        os.environ.update(connection_settings(env, aws, warehouse_db))
+        try:
+            from sagemaker_pipelines.local import provision
 
-        from sagemaker_pipelines.local import provision
-
-        provision.prepare(env, endpoint_url, pipeline, warehouse_db)
-        _init_airflow_db(Path(settings["AIRFLOW_HOME"]))
-        dag = _load_dag(_dag_file(pipeline))
-        started = time.time()
-        print(f"running {dag.dag_id} ({len(dag.tasks)} tasks) in environment '{env.name}'", flush=True)
-        when = {"logical_date": _parse_date(logical_date)} if logical_date else {}
-        dag_run = dag.test(**when, run_conf=conf or None)  # conf: the run's params, as the trigger form
-        summary = collect_summary(dag, dag_run, env, endpoint_url, warehouse_db, started)
+            provision.prepare(env, aws, pipeline, warehouse_db)
+            _init_airflow_db(Path(settings["AIRFLOW_HOME"]))
+            dag = _load_dag(_dag_file(pipeline))
+            started = time.time()
+            _say(f"running {dag.dag_id} ({len(dag.tasks)} tasks) in environment '{env.name}'")
+            dag_run = None
+            try:
+                with guard.tasks():
+                    when = {"logical_date": _parse_date(logical_date)} if logical_date else {}
+                    dag_run = dag.test(**when, run_conf=conf or None)  # conf: the run's params
+            except KeyboardInterrupt:
+                guard.stopping = True
+                if not (guard.signum or guard.reason):
+                    guard.signum = signal.SIGINT
+            dag_run = dag_run or _latest_run(dag.dag_id)
+            summary = collect_summary(dag, dag_run, env, aws, warehouse_db, started, _why_stopped(guard))
+        except Interrupted:
+            pass
+        except Exception:
+            if not (guard.reason or (aws.pid and not aws.running)):
+                raise
+            guard.reason = guard.reason or "the local AWS endpoint stopped"  # a task's client saw it go
+    if summary is None:  # stopped before the DAG ran
+        return _stopped_early(guard, aws)
     print_summary(summary)
     if report_path:
         report_path.write_text(json.dumps(summary, indent=2, default=str))
+    if guard.signum:
+        _say("interrupted: stopped everything this run started", sys.stderr)
+        return guard.exit_code
     return 0 if summary["state"] == "success" else 1
 
 
@@ -182,6 +218,20 @@ def _conf(text: str) -> dict:
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError('a JSON object of params, e.g. {"k": 5}')
     return value
+
+
+def _why_stopped(guard: RunGuard) -> str:
+    if guard.signum:
+        return "interrupted"
+    return guard.reason
+
+
+def _stopped_early(guard: RunGuard, aws) -> int:
+    if guard.reason:
+        _say(f"stopped: {guard.reason} (its log: {aws.log_path})", sys.stderr)
+        return 1
+    _say("\ninterrupted: stopped everything this run started", sys.stderr)
+    return guard.exit_code if guard.signum else 130
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run_pipeline(args.pipeline, args.env, state_dir, args.report, args.logical_date, args.conf)
     except KeyboardInterrupt:
-        print("\ninterrupted: stopped everything this run started", file=sys.stderr)
+        _say("\ninterrupted: stopped everything this run started", sys.stderr)
         return 130
 
 

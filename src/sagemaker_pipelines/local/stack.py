@@ -120,10 +120,10 @@ class Stack:
             raise StackError(f"port {config.port} of 127.0.0.1 is taken: pick another (make airflow PORT=N)")
         config.state_dir.mkdir(parents=True, exist_ok=True)
         self.aws = start_local_aws(config.state_dir / "aws")
-        self.env = {**os.environ, **stack_settings(config, environment, self.aws.endpoint_url)}
+        self.env = {**os.environ, **stack_settings(config, environment, self.aws)}
         # Creating (or upgrading) the metadata database overlaps with the set-up of the environment.
         migrate = self._start("db-migrate", [airflow_executable(), "db", "migrate"])
-        provisioning = _Provisioning(environment, self.aws.endpoint_url, config.state_dir / "warehouse.db")
+        provisioning = _Provisioning(environment, self.aws, config.state_dir / "warehouse.db")
         provisioning.start()
         if config.executor == "celery":
             self._start_redis()
@@ -183,9 +183,9 @@ class _Provisioning(threading.Thread):
     """The environment's local set-up (``local.provision``, as ``make run`` does it), for every pipeline,
     while Airflow's processes boot."""
 
-    def __init__(self, environment, endpoint_url: str, warehouse_db: Path) -> None:
+    def __init__(self, environment, aws, warehouse_db: Path) -> None:
         super().__init__(name="provision", daemon=True)
-        self.environment, self.endpoint_url, self.warehouse_db = environment, endpoint_url, warehouse_db
+        self.environment, self.aws, self.warehouse_db = environment, aws, warehouse_db
         self.done = False
         self.error: BaseException | None = None
 
@@ -197,7 +197,7 @@ class _Provisioning(threading.Thread):
         try:
             checked = check_all(self.environment, cache=CompileCache.default())
             for result in checked.good():
-                provision.prepare(self.environment, self.endpoint_url, result.dag_id, self.warehouse_db)
+                provision.prepare(self.environment, self.aws, result.dag_id, self.warehouse_db)
             self.done = True
         except BaseException as exc:  # reported by the main thread
             self.error = exc

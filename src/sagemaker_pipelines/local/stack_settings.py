@@ -67,10 +67,10 @@ def _secret(path: Path) -> str:
     return path.read_text().strip()
 
 
-def stack_settings(config: StackConfig, env, endpoint_url: str) -> dict[str, str]:
+def stack_settings(config: StackConfig, env, aws) -> dict[str, str]:
     """Environment variables of every Airflow process of the stack (``env``: the loaded Environment)."""
     settings = airflow_settings(config.state_dir, config.environment)
-    settings.update(connection_settings(env, endpoint_url, config.state_dir / "warehouse.db"))
+    settings.update(connection_settings(env, aws, config.state_dir / "warehouse.db"))
     keys = config.state_dir / "secrets"
     settings.update(
         {

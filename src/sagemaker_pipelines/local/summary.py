@@ -2,10 +2,15 @@
 
 Collected from Airflow's metadata database (task instances and XComs), the S3 endpoint the run
 used, and the warehouse database - the real outputs, not what the run meant to do.
+
+The verdict is the tasks': Airflow sets a run's state from its leaf tasks, so a clean-up leaf with
+``trigger_rule: all_done`` made a run with a failed task "success". Here any failed task fails the run,
+and the summary names it. The summary never needs the emulator: when it is gone, the S3 part says so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from datetime import UTC, datetime
@@ -92,16 +97,28 @@ def _table_rows(warehouse_db: Path, table: str) -> int | None:
             return None
 
 
+FAILED_STATES = ("failed", "upstream_failed")
+
+
+def verdict(dag_run_state: str, tasks: list[dict[str, Any]], stopped: str = "") -> str:
+    """The run's state as the summary reports it: interrupted, failed if any task failed, else Airflow's."""
+    if stopped == "interrupted":
+        return "interrupted"
+    if any(t["state"] in FAILED_STATES for t in tasks) or stopped:
+        return "failed"
+    return dag_run_state
+
+
 def collect_summary(
-    dag, dag_run, env, endpoint_url: str, warehouse_db: Path, started: float
+    dag, dag_run, env, aws, warehouse_db: Path, started: float, stopped: str = ""
 ) -> dict[str, Any]:
-    s3, _ = clients(env, endpoint_url)
+    """``stopped``: "interrupted", or why the run ended early (the emulator stopped); "" when it ran out."""
+    s3, _ = clients(env, aws)
     tasks = []
     accuracy = {}
     loaded = {}
-    for ti in sorted(
-        dag_run.get_task_instances(), key=lambda t: t.start_date or datetime.max.replace(tzinfo=UTC)
-    ):
+    instances = dag_run.get_task_instances() if dag_run is not None else []
+    for ti in sorted(instances, key=lambda t: t.start_date or datetime.max.replace(tzinfo=UTC)):
         tasks.append(
             {
                 "task_id": ti.task_id,
@@ -112,24 +129,39 @@ def collect_summary(
             }
         )
         operator = tasks[-1]["operator"]
-        if operator == "SageMakerTransformOperator" and str(ti.state) == "success":
-            found = _accuracy(s3, _returned(dag_run, ti.task_id) or {})
+        if operator == "SageMakerTransformOperator" and str(ti.state) == "success" and not stopped:
+            found = _reachable(lambda ti=ti: _accuracy(s3, _returned(dag_run, ti.task_id) or {}))
             if found:
                 accuracy[ti.task_id] = found
         if operator == "S3ToSqlOperator":
             table = dag.get_task(ti.task_id).table
             loaded[table] = _table_rows(warehouse_db, table)
+    run_state = str(dag_run.state) if dag_run is not None else "failed"
+    objects = _reachable(lambda: _objects_written(s3, started))
     return {
         "dag_id": dag.dag_id,
         "environment": env.name,
-        "state": str(dag_run.state),
+        "state": verdict(run_state, tasks, stopped),
+        "airflow_state": run_state,
+        "stopped": stopped,
+        "failed_tasks": [t["task_id"] for t in tasks if t["state"] in FAILED_STATES],
         "seconds": round(datetime.now(UTC).timestamp() - started, 1),
         "tasks": tasks,
-        "s3_objects": _objects_written(s3, started),
+        "s3_objects": objects,  # None: the endpoint was gone
         "warehouse": {"database": str(warehouse_db), "tables": loaded},
         "accuracy": accuracy,
         **collect_outcomes(dag, dag_run, _returned),  # registered model versions, quality gates
     }
+
+
+def _reachable(read):
+    """``read()``, or None when the emulator is not answering any more (it was stopped or killed)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return read()
+    except (BotoCoreError, ClientError, OSError):
+        return None
 
 
 def _size(n: int) -> str:
@@ -139,20 +171,31 @@ def _size(n: int) -> str:
 def print_summary(summary: dict[str, Any]) -> None:
     head = f"{summary['dag_id']}: {summary['state']} in {summary['seconds']} s"
     out = [f"\n== {head} (environment {summary['environment']})"]
+    failed = summary.get("failed_tasks") or []
+    if failed:
+        out.append(f"failed tasks: {', '.join(failed)}")
+    if summary["state"] == "failed" and summary.get("airflow_state") == "success":
+        out.append("(Airflow marked the run a success: its leaf tasks succeeded after a failure)")
+    if summary.get("stopped") and summary["stopped"] != "interrupted":
+        out.append(f"stopped early: {summary['stopped']}")
     width = max(len("task"), *(len(t["task_id"]) for t in summary["tasks"])) + 2
-    states = max(len(t["state"]) for t in summary["tasks"]) + 2
+    states = max(len("state"), *(len(t["state"]) for t in summary["tasks"])) + 2
     out.append(f"{'task':<{width}}{'state':<{states}}{'time':>8}  operator")
     for t in summary["tasks"]:
         tries = f" ({t['tries']} tries)" if t["tries"] > 1 else ""
         out.append(
             f"{t['task_id']:<{width}}{t['state']:<{states}}{t['seconds']:>6.1f} s  {t['operator']}{tries}"
         )
-    out.append(f"S3 objects written ({len(summary['s3_objects'])}):")
-    out += [f"  {o['uri']}  ({_size(o['bytes'])})" for o in summary["s3_objects"]]
+    if summary["s3_objects"] is None:
+        out.append("S3 objects written: unknown (the local AWS endpoint is not answering any more)")
+    else:
+        out.append(f"S3 objects written ({len(summary['s3_objects'])}):")
+        out += [f"  {o['uri']}  ({_size(o['bytes'])})" for o in summary["s3_objects"]]
     for table, rows in summary["warehouse"]["tables"].items():
         out.append(f"Warehouse: table {table} has {rows} rows ({summary['warehouse']['database']})")
     for task_id, a in summary["accuracy"].items():
         score = f"{a['accuracy']:.3f} ({a['correct']}/{a['records']})"
         out.append(f"Accuracy of {task_id} on the held-out split: {score}")
     out += outcome_lines(summary)
-    print("\n".join(out), flush=True)
+    with contextlib.suppress(OSError):  # the terminal is gone (SIGHUP): the --report file still has it
+        print("\n".join(out), flush=True)

@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 
 from sagemaker_pipelines.airflow.cache import CompileCache
-from sagemaker_pipelines.checker import CheckResult, check_document, parse
+from sagemaker_pipelines.checker import CheckResult, check_document, parse, read_pipeline
 from sagemaker_pipelines.format.environment import Environment, environment_names, load_environment
 from sagemaker_pipelines.paths import dags_dir, display_path, pipelines_dir
 from sagemaker_pipelines.problems import PipelineInvalid, Problem
@@ -70,11 +70,7 @@ def selected_environments(name: str | None) -> list[str]:
 
 
 def _read(path: Path) -> str | Problem:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        shown = display_path(path)
-        return Problem(shown, message=f"cannot read the file: {exc}", code="io")
+    return read_pipeline(path)  # the loader's reading: the same problems for a binary file, a dangling link
 
 
 def check_file_everywhere(

@@ -2,7 +2,8 @@
 
 ``start_local_aws(state_dir)`` starts ``python -m sagemaker_pipelines.local.aws.server`` on 127.0.0.1 (a
 free port) and returns a ``LocalAws`` (``endpoint_url``, ``port``, ``pid``, ``log_path``, ``stop()``).
-Point boto3 (or Airflow's AWS connection) at ``endpoint_url`` with any credentials, any region.
+Point boto3 (or Airflow's AWS connection) at it with ``client_kwargs(region)``: the credentials that
+start made (any others are refused with AccessDenied), any region.
 
 Emulated:
 

@@ -37,6 +37,7 @@ _SLOTS = threading.BoundedSemaphore(int(os.environ.get("LOCAL_AWS_MAX_CONCURRENT
 @dataclass
 class Settings:
     state_dir: Path = Path(".local-aws")
+    credentials: tuple[str, str] = ("", "")  # this server's own (key id, secret): it refuses any other
 
 
 SETTINGS = Settings()
@@ -124,3 +125,18 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, StorageError):
         return f"ClientError: {exc}"[:1024]
     return f"InternalServerError: {type(exc).__name__}: {exc}"[:1024]
+
+
+def own_client(service: str, endpoint_url: str, region: str) -> Any:
+    """A boto3 client of this very server, for emulated APIs that call others (a pipeline's steps, an
+    AutoML job's deployment), signed with the server's own credentials like any client's."""
+    import boto3
+
+    key_id, secret = SETTINGS.credentials
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+    )

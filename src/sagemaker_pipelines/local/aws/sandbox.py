@@ -3,11 +3,20 @@
 Every job gets ``<state-dir>/jobs/<kind>-<name>/`` holding ``opt/ml/...`` (the container's view), ``job.log``
 (one line per phase plus the child's stdout/stderr) and whatever else the job needs. Child processes get
 ``LOCAL_AWS_OPT_ML_ROOT`` and the ``_shim`` folder on PYTHONPATH so literal /opt/ml paths in user scripts
-resolve into the sandbox.
+resolve into the sandbox. Job folders of old runs are pruned when a server starts (the last
+``LOCAL_AWS_KEEP_RUNS`` runs are kept, at most ``LOCAL_AWS_JOBS_MAX_MB`` in all).
+
+A job's command never runs as the server's direct child: a small supervisor (this module's ``main``)
+does, in a session of its own. It dies with the server (``PR_SET_PDEATHSIG``), adopts whatever the
+command leaves behind (``PR_SET_CHILD_SUBREAPER``) and ends all of it when the command exits, when it
+is stopped, when its deadline passes or when the server dies - even by SIGKILL - so no user script or
+script's child outlives the endpoint that was enforcing its ``max_runtime``.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import logging
 import os
 import shutil
@@ -20,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sagemaker_pipelines.local.hygiene import become_subreaper, descendants, die_with_parent, end_processes
 from sagemaker_pipelines.paths import SOURCE_DIR as _SOURCE_DIR
 
 SHIM_DIR = Path(__file__).parent / "_shim"
@@ -103,10 +113,18 @@ def run_child(
     """Run a child process with its stdout and stderr appended to the job log; kill it (and its process
     group) after ``timeout`` seconds."""
     job.phase(f"running {' '.join(argv)} (cwd {cwd})")
+    supervised = [sys.executable, "-m", __name__, "--parent", str(os.getpid())]
+    if timeout:
+        supervised += ["--deadline", str(timeout + 10)]  # a backstop: the server's own timeout comes first
     with job.log_path.open("ab") as out:
         start = out.tell()
         proc = subprocess.Popen(
-            list(argv), cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            [*supervised, "--", *argv],
+            cwd=cwd,
+            env=dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         with _CHILDREN_LOCK:
             _CHILDREN.add(proc)
@@ -133,16 +151,12 @@ def tail(text: str, lines: int = 20, chars: int = 900) -> str:
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=3)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    """End a job: its supervisor's group and every descendant it adopted, SIGKILL after a grace period."""
+    end_processes([proc.pid, *descendants(proc.pid)], grace=3.0, groups=[proc.pid])
+    try:
+        proc.wait(timeout=3)
+    except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL was sent
+        proc.kill()
 
 
 def kill_all_children() -> None:
@@ -151,3 +165,92 @@ def kill_all_children() -> None:
         children = list(_CHILDREN)
     for proc in children:
         _kill(proc)
+
+
+KEEP_RUNS = int(os.environ.get("LOCAL_AWS_KEEP_RUNS", "3"))
+JOBS_MAX_BYTES = int(float(os.environ.get("LOCAL_AWS_JOBS_MAX_MB", "1024")) * 1024 * 1024)
+_RUNS_FILE = "runs.json"
+
+
+def _size(folder: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def prune_jobs(state_dir: Path, keep_runs: int = KEEP_RUNS, max_bytes: int = JOBS_MAX_BYTES) -> list[Path]:
+    """At a server start: delete the job folders of all but the last ``keep_runs`` runs, then the oldest
+    until the rest fit in ``max_bytes``. Returns what was deleted. Also records this start."""
+    jobs = state_dir / "jobs"
+    runs_file = state_dir / _RUNS_FILE
+    try:
+        starts = [float(t) for t in json.loads(runs_file.read_text())][-50:]
+    except (OSError, ValueError, TypeError):
+        starts = []
+    folders = (
+        sorted((p for p in jobs.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+        if jobs.is_dir()
+        else []
+    )
+    cutoff = sorted(starts)[-keep_runs] if keep_runs and len(starts) >= keep_runs else float("-inf")
+    deleted = [p for p in folders if p.stat().st_mtime < cutoff]
+    kept = [p for p in folders if p not in deleted]
+    sizes = {p: _size(p) for p in kept}
+    while kept and sum(sizes[p] for p in kept) > max_bytes:
+        deleted.append(kept.pop(0))
+    for folder in deleted:
+        shutil.rmtree(folder, ignore_errors=True)
+    runs_file.write_text(json.dumps([*starts, time.time()][-50:]))
+    return deleted
+
+
+class _Stopped(Exception):
+    pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The supervisor of one job command: ``python -m ...sandbox --parent PID [--deadline S] -- cmd...``."""
+    parser = argparse.ArgumentParser(prog="local-aws job supervisor")
+    parser.add_argument("--parent", type=int, required=True, help="the server's pid: die with it")
+    parser.add_argument("--deadline", type=float, default=None, help="end the command after this many s")
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+
+    def stop(signum: int, _frame: object) -> None:
+        raise _Stopped(signum)
+
+    signals = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    for sig in signals:
+        signal.signal(sig, stop)
+    code = 1
+    try:
+        die_with_parent(signal.SIGTERM, args.parent)
+        become_subreaper()
+        me = os.getpid()
+        child = subprocess.Popen(command, preexec_fn=lambda: die_with_parent(signal.SIGKILL, me))
+        try:
+            code = child.wait(timeout=args.deadline)
+        except subprocess.TimeoutExpired:
+            print(f"[local-aws] deadline of {args.deadline:.0f} s passed: stopping the job", flush=True)
+            code = 124
+        code = 128 - code if code < 0 else code
+    except _Stopped as stopped:
+        code = 128 + stopped.args[0]
+    except OSError as exc:  # the command cannot be started: say why, like a shell would
+        print(f"[local-aws] cannot run {command[:1]}: {exc}", flush=True)
+        code = 127
+    finally:
+        for sig in signals:
+            signal.signal(sig, signal.SIG_IGN)
+        end_processes(descendants(), grace=3.0, reap=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

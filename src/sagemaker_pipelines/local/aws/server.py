@@ -5,6 +5,11 @@ or a developer shell can share one endpoint over plain HTTP, exactly like AWS, a
 hang cannot take the caller down. It binds port 0 (a free port) and writes the port it got to
 ``<state-dir>/server.json`` once it accepts connections; ``start_local_aws`` waits for that file and for an
 HTTP answer.
+
+It only serves its starter: each start makes fresh credentials (:mod:`.auth`), written to ``server.json``
+(0600, in a 0700 state folder) and handed out as ``LocalAws.client_kwargs()``; any other request is
+refused with AccessDenied. It runs in a session of its own (a terminal's Ctrl-C or hang-up reaches only
+the run that started it, which stops it in order) and dies with its starter (``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
@@ -16,17 +21,20 @@ import json
 import logging
 import os
 import signal
+import stat
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from sagemaker_pipelines.local.aws.auth import PROBE_HEADER, Credentials
 from sagemaker_pipelines.paths import SOURCE_DIR as _SOURCE_DIR
 
 READY_FILE = "server.json"
@@ -34,6 +42,10 @@ PYCACHE_DIR = (
     Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sagemaker-pipelines-local-aws"
 )
 LOG_FILE = "server.log"
+# How another process of the same user reaches a running endpoint (``LocalAws.environment()``).
+ENDPOINT_VARIABLE = "SAGEMAKER_LOCAL_AWS_ENDPOINT"
+KEY_ID_VARIABLE = "SAGEMAKER_LOCAL_AWS_ACCESS_KEY_ID"
+SECRET_VARIABLE = "SAGEMAKER_LOCAL_AWS_SECRET_ACCESS_KEY"
 
 
 @dataclass
@@ -45,7 +57,27 @@ class LocalAws:
     pid: int
     log_path: Path
     state_dir: Path
+    access_key_id: str = ""
+    secret_access_key: str = field(default="", repr=False)
     _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> LocalAws | None:
+        """A running endpoint another process started and described in ``environ`` (see environment())."""
+        url = environ.get(ENDPOINT_VARIABLE)
+        if not url:
+            return None
+        port = int(url.rsplit(":", 1)[-1].strip("/"))
+        key_id, secret = environ.get(KEY_ID_VARIABLE, ""), environ.get(SECRET_VARIABLE, "")
+        return cls(url, port, 0, Path(os.devnull), Path(os.devnull), key_id, secret)
+
+    def environment(self) -> dict[str, str]:
+        """Variables that let a child process use this endpoint (from_environment() reads them)."""
+        return {
+            ENDPOINT_VARIABLE: self.endpoint_url,
+            KEY_ID_VARIABLE: self.access_key_id,
+            SECRET_VARIABLE: self.secret_access_key,
+        }
 
     def stop(self, timeout: float = 10.0) -> None:
         """Terminate the server (it stops its running jobs), killing it after ``timeout`` seconds."""
@@ -68,8 +100,8 @@ class LocalAws:
         return {
             "endpoint_url": self.endpoint_url,
             "region_name": region,
-            "aws_access_key_id": "testing",
-            "aws_secret_access_key": "testing",
+            "aws_access_key_id": self.access_key_id,
+            "aws_secret_access_key": self.secret_access_key,
         }
 
     def __enter__(self) -> LocalAws:
@@ -81,10 +113,23 @@ class LocalAws:
         self.stop()
 
 
+def private_state_dir(state_dir: Path) -> Path:
+    """The state folder, made or tightened to 0700; refused when another user owns it."""
+    state_dir = Path(state_dir).resolve()
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = state_dir.stat()
+    if info.st_uid != os.geteuid():
+        raise RuntimeError(
+            f"{state_dir} belongs to uid {info.st_uid}: the local endpoint needs a folder of its own"
+        )
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        state_dir.chmod(0o700)
+    return state_dir
+
+
 def start_local_aws(state_dir: Path, *, timeout: float = 60.0, verbose: bool = False) -> LocalAws:
     """Start the server as a subprocess with its state (job folders, logs) under ``state_dir``."""
-    state_dir = Path(state_dir).resolve()
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir = private_state_dir(state_dir)
     ready = state_dir / READY_FILE
     ready.unlink(missing_ok=True)
     log_path = state_dir / LOG_FILE
@@ -105,9 +150,14 @@ def start_local_aws(state_dir: Path, *, timeout: float = 60.0, verbose: bool = F
         "0",
         "--state-dir",
         str(state_dir),
+        "--parent",
+        str(os.getpid()),
     ] + (["--verbose"] if verbose else [])
-    with log_path.open("ab") as log_file:
-        proc = subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=state_dir)
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "ab") as log_file:
+        proc = subprocess.Popen(
+            argv, stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=state_dir, start_new_session=True
+        )
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
@@ -124,14 +174,19 @@ def start_local_aws(state_dir: Path, *, timeout: float = 60.0, verbose: bool = F
             raise RuntimeError(f"local AWS server did not start within {timeout} s:\n{_tail(log_path)}")
         time.sleep(0.1)
     port = int(info["port"])
-    aws = LocalAws(f"http://127.0.0.1:{port}", port, proc.pid, log_path, state_dir, proc)
+    url = f"http://127.0.0.1:{port}"
+    aws = LocalAws(
+        url, port, proc.pid, log_path, state_dir, info["access_key_id"], info["secret_access_key"], proc
+    )
     atexit.register(aws.stop)
     return aws
 
 
 def _answers(url: str) -> bool:
+    """Any HTTP answer means the server is up (the unsigned probe is refused, quietly)."""
+    request = urllib.request.Request(url + "/moto-api/data.json", headers={PROBE_HEADER: "1"})
     try:
-        with urllib.request.urlopen(url + "/moto-api/data.json", timeout=2):
+        with urllib.request.urlopen(request, timeout=2):
             return True
     except urllib.error.HTTPError:
         return True
@@ -172,9 +227,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--state-dir", type=Path, default=Path(".local-aws"))
     parser.add_argument("--verbose", action="store_true", help="log every HTTP request")
+    parser.add_argument("--parent", type=int, default=None, help="the starter's pid: stop when it dies")
     args = parser.parse_args(argv)
-    state_dir = args.state_dir.resolve()
-    state_dir.mkdir(parents=True, exist_ok=True)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    if args.parent is not None:
+        from sagemaker_pipelines.local.hygiene import die_with_parent
+
+        die_with_parent(signal.SIGTERM, args.parent)
+    state_dir = private_state_dir(args.state_dir)
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -193,22 +258,28 @@ def main(argv: list[str] | None = None) -> None:
     )
     from werkzeug.serving import make_server
 
+    from sagemaker_pipelines.local.aws.auth import SignedRequestsOnly
+    from sagemaker_pipelines.local.aws.backend import SETTINGS
     from sagemaker_pipelines.local.aws.install import install
-    from sagemaker_pipelines.local.aws.sandbox import kill_all_children
+    from sagemaker_pipelines.local.aws.sandbox import kill_all_children, prune_jobs
 
+    pruned = prune_jobs(state_dir)
+    if pruned:
+        logging.getLogger("local_aws").info("pruned %d job folders of earlier runs", len(pruned))
     install(state_dir)
     app = DomainDispatcherApplication(create_backend_app)
     _warm_moto(app)
-    server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    credentials = Credentials.generate()
+    SETTINGS.credentials = (credentials.access_key_id, credentials.secret_access_key)
+    guarded = SignedRequestsOnly(app, credentials, logging.getLogger("local_aws.auth"))
+    server = make_server(args.host, args.port, guarded, threaded=True, request_handler=MotoRequestHandler)
     port = server.server_port
-
-    def on_signal(signum: int, _frame: object) -> None:
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    info = {"port": port, "pid": os.getpid(), "host": args.host, "access_key_id": credentials.access_key_id}
+    info["secret_access_key"] = credentials.secret_access_key
     tmp = state_dir / (READY_FILE + ".tmp")
-    tmp.write_text(json.dumps({"port": port, "pid": os.getpid(), "host": args.host}))
+    tmp.unlink(missing_ok=True)
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "w") as out:
+        out.write(json.dumps(info))
     tmp.replace(state_dir / READY_FILE)
     logging.getLogger("local_aws").info("serving on http://%s:%d (state in %s)", args.host, port, state_dir)
     print(f"LOCAL_AWS_READY port={port}", flush=True)

@@ -30,6 +30,7 @@ from sagemaker_pipelines.local.aws.backend import (
     launch,
     log,
     mark_observed,
+    own_client,
     slot,
     store_for,
     utcnow,
@@ -268,15 +269,7 @@ def _candidate(
 
 def _deploy(job: dict[str, Any], best: dict[str, Any]) -> None:
     """ModelDeployConfig: the best candidate as a model, an endpoint config and the endpoint."""
-    import boto3
-
-    client = boto3.client(
-        "sagemaker",
-        endpoint_url=job["_endpoint_url"],
-        region_name=job["AutoMLJobArn"].split(":")[3],
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = own_client("sagemaker", job["_endpoint_url"], job["AutoMLJobArn"].split(":")[3])
     endpoint = job["ModelDeployConfig"]["EndpointName"]
     model = f"{best['CandidateName'][:50]}-model"
     client.create_model(

@@ -33,7 +33,7 @@ from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.utils import get_pipeline_execution_from_arn
 
 from sagemaker_pipelines.local.aws import registry
-from sagemaker_pipelines.local.aws.backend import Run, launch, log, utcnow, wait_min_duration
+from sagemaker_pipelines.local.aws.backend import Run, launch, log, own_client, utcnow, wait_min_duration
 
 # Step type -> (create call, name field, describe call, status field)
 _JOBS = {
@@ -54,15 +54,7 @@ class StepFailed(Exception):
 
 
 def _client(endpoint_url: str, region: str) -> Any:
-    import boto3
-
-    return boto3.client(
-        "sagemaker",
-        endpoint_url=endpoint_url,
-        region_name=region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return own_client("sagemaker", endpoint_url, region)
 
 
 def _property(value: Any, path: str) -> Any:

@@ -1,0 +1,124 @@
+"""One compile-cache entry: a check result as authenticated JSON, and its strict reading.
+
+The file is ``{"mac": "<hex>", "entry": {...}}``, where the MAC is an HMAC-SHA256 of the entry's exact
+bytes and of the cache key it is filed under (so an authentic entry cannot be moved to another
+pipeline's key). Reading verifies the MAC before parsing anything, then checks that every field has the
+shape this code writes: anything else - a forged or truncated file, another version's layout, valid
+JSON such as ``{}`` - is a miss, never an exception.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from sagemaker_pipelines.checker import CheckResult
+from sagemaker_pipelines.compile.compiler import CompiledPipeline
+from sagemaker_pipelines.problems import Problem
+
+_HEAD = b'{"mac":"'
+_MIDDLE = b'","entry":'
+_MAC_CHARS = 64
+_PROBLEM_FIELDS = {
+    "file": str,
+    "line": int,
+    "column": int,
+    "field": str,
+    "message": str,
+    "hint": str,
+    "code": str,
+}
+_TASK_FIELDS = {"task_id": str, "kind": str, "operator": str, "kwargs": dict, "depends_on": list}
+_PIPELINE_FIELDS = {"dag_id": str, "file": str, "environment": str, "dag": dict, "tasks": list}
+
+Fingerprints = dict[str, Any]  # include path -> [size, sha256] of a file, "dir", or None when absent
+
+
+def _mac(secret: bytes, key: str, body: bytes) -> bytes:
+    return hmac.new(secret, key.encode() + b"\n" + body, hashlib.sha256).hexdigest().encode()
+
+
+def encode(key: str, result: CheckResult, includes: Fingerprints, secret: bytes) -> bytes:
+    entry = {
+        "file": result.file,
+        "dag_id": result.dag_id,
+        "dag_id_at": list(result.dag_id_at),
+        "problems": [p.as_dict() for p in result.problems],
+        "compiled": result.compiled.as_dict() if result.compiled else None,
+        "includes": includes,
+    }
+    body = json.dumps(entry, separators=(",", ":")).encode()
+    return _HEAD + _mac(secret, key, body) + _MIDDLE + body + b"}"
+
+
+def decode(key: str, data: bytes, secret: bytes) -> tuple[CheckResult, Fingerprints] | None:
+    """The result and include fingerprints of an authentic, well-shaped entry; None otherwise."""
+    start = len(_HEAD) + _MAC_CHARS
+    if not (data.startswith(_HEAD) and data[start : start + len(_MIDDLE)] == _MIDDLE and data.endswith(b"}")):
+        return None
+    body = data[start + len(_MIDDLE) : -1]
+    if not hmac.compare_digest(data[len(_HEAD) : start], _mac(secret, key, body)):
+        return None
+    try:
+        entry = json.loads(body)
+        return _result(entry)
+    except (ValueError, TypeError, KeyError, RecursionError):
+        return None
+
+
+def _is(value: Any, kind: type) -> bool:
+    return isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+
+
+def _shaped(value: Any, fields: dict[str, type]) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) == set(fields)
+        and all(_is(value[k], t) for k, t in fields.items())
+    )
+
+
+def _result(entry: Any) -> tuple[CheckResult, Fingerprints] | None:
+    fields = {"file": str, "dag_id": str, "dag_id_at": list, "problems": list, "includes": dict}
+    if not (isinstance(entry, dict) and set(entry) == {*fields, "compiled"}):
+        return None
+    if not all(_is(entry[k], t) for k, t in fields.items()):
+        return None
+    at = entry["dag_id_at"]
+    if len(at) != 2 or not all(_is(n, int) for n in at):
+        return None
+    if not all(_shaped(p, _PROBLEM_FIELDS) for p in entry["problems"]):
+        return None
+    if not all(isinstance(k, str) and _fingerprint_shaped(v) for k, v in entry["includes"].items()):
+        return None
+    compiled = entry["compiled"]
+    if compiled is not None and not _pipeline_shaped(compiled):
+        return None
+    if (compiled is None) == (not entry["problems"]):
+        return None  # a result is either compiled or has problems
+    result = CheckResult(
+        entry["file"],
+        entry["dag_id"],
+        [Problem(**p) for p in entry["problems"]],
+        CompiledPipeline.from_dict(compiled) if compiled else None,
+        (at[0], at[1]),
+        sorted(entry["includes"]),
+    )
+    return result, entry["includes"]
+
+
+def _fingerprint_shaped(value: Any) -> bool:
+    if value is None or value == "dir":
+        return True
+    return isinstance(value, list) and len(value) == 2 and _is(value[0], int) and _is(value[1], str)
+
+
+def _pipeline_shaped(value: Any) -> bool:
+    if not _shaped(value, _PIPELINE_FIELDS):
+        return False
+    for task in value["tasks"]:
+        if not _shaped(task, _TASK_FIELDS) or not all(isinstance(d, str) for d in task["depends_on"]):
+            return False
+    return isinstance(value["dag"].get("default_args", {}), dict)
