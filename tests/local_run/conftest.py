@@ -66,6 +66,8 @@ def run_pipeline(local_aws, state_dir, tmp_path_factory):
             "PYTHONPATH": os.pathsep.join([str(SOURCE_DIR), str(CHECKOUT_ROOT)]),
             **local_aws.environment(),  # the endpoint and the credentials this start of it made
             "SAGEMAKER_PIPELINES_CACHE_DIR": "off",
+            # make run writes the pipeline's DAG file: into a folder of the test's, never the checkout's
+            "SAGEMAKER_DAGS_DIR": str(tmp_path_factory.mktemp("dags")),
             **(extra_env or {}),
         }
         argv = [sys.executable, "-m", "sagemaker_pipelines.local.run", name, "--state-dir", str(state_dir)]

@@ -308,3 +308,14 @@ def test_an_entry_another_user_owns_is_ignored_in_a_folder_of_ones_own(project, 
     caplog.set_level(logging.WARNING, logger="sagemaker_pipelines.cache")
     assert cache.get(entry.stem) is None
     assert "owned by uid 65534" in caplog.records[0].getMessage()
+
+
+def test_the_entry_shape_follows_the_compiled_dataclasses():
+    """A field added to the compiled form must reach the shape check, or every entry would be a miss."""
+    import dataclasses
+
+    from sagemaker_pipelines.airflow import cache_entry
+    from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
+
+    assert set(cache_entry._TASK_FIELDS) == {f.name for f in dataclasses.fields(CompiledTask)}
+    assert set(cache_entry._PIPELINE_FIELDS) == {f.name for f in dataclasses.fields(CompiledPipeline)}

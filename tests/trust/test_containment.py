@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sagemaker_pipelines.airflow import loader
+from sagemaker_pipelines import project
 from sagemaker_pipelines.checker import check_text
 from sagemaker_pipelines.compile import kinds
 from sagemaker_pipelines.format import schema_check
@@ -55,12 +55,12 @@ def test_an_exception_in_a_compiler_is_the_files_problem_at_the_task(monkeypatch
 
 
 def test_a_recursion_error_in_a_check_is_contained(monkeypatch, local):
-    from sagemaker_pipelines import checker
+    from sagemaker_pipelines.format import semantics
 
     def deep(*args, **kwargs):
         return deep(*args, **kwargs)
 
-    monkeypatch.setattr(checker, "check_semantics", deep)
+    monkeypatch.setattr(semantics, "check_semantics", deep)  # the checker imports it where it runs
     (problem,) = check_text(TWO_TASKS, PIPELINE, local).problems
     assert problem.code == "internal" and "RecursionError" in problem.message and problem.line == 1
 
@@ -196,7 +196,8 @@ def test_a_dangling_symlink_in_pipelines_is_reported(tmp_path, monkeypatch, loca
     shutil.copy(CHECKOUT_ROOT / "pipelines" / "iris_training.yaml", folder)
     (folder / "gone.yaml").symlink_to(tmp_path / "elsewhere" / "gone.yaml")
     monkeypatch.setenv("SAGEMAKER_PIPELINES_DIR", str(folder))
-    checked = loader.check_all(local)
+    monkeypatch.setenv("SAGEMAKER_DAGS_DIR", str(tmp_path / "dags"))  # a scratch folder has no DAG files
+    checked = project.check_all(local)
     assert [r.ok for r in checked.results] == [False, True]
     (problem,) = checked.results[0].problems
     assert "it is a symbolic link to" in problem.message and "which does not exist" in problem.message

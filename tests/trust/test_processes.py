@@ -196,6 +196,7 @@ def start_run(project: Path, state: Path, pid_file: Path, report: Path) -> subpr
     env.update(
         PYTHONPATH=os.pathsep.join([str(SOURCE_DIR), str(CHECKOUT_ROOT)]),
         SAGEMAKER_PIPELINES_DIR=str(project / "pipelines"),
+        SAGEMAKER_DAGS_DIR=str(project / "dags"),
         SAGEMAKER_INCLUDE_DIR=str(include),
         SAGEMAKER_PIPELINES_CACHE_DIR="off",
         TRUST_PID_FILE=str(pid_file),

@@ -67,6 +67,7 @@ def test_a_failed_task_fails_the_run_even_when_a_cleanup_leaf_succeeds(tmp_path)
             aws.environment(),
             PYTHONPATH=os.pathsep.join([str(SOURCE_DIR), str(CHECKOUT_ROOT)]),
             SAGEMAKER_PIPELINES_DIR=str(tmp_path / "pipelines"),
+            SAGEMAKER_DAGS_DIR=str(tmp_path / "dags"),
             SAGEMAKER_INCLUDE_DIR=str(tmp_path / "include"),
             SAGEMAKER_PIPELINES_CACHE_DIR="off",
         )

@@ -30,7 +30,15 @@ _PROBLEM_FIELDS = {
     "hint": str,
     "code": str,
 }
-_TASK_FIELDS = {"task_id": str, "kind": str, "operator": str, "kwargs": dict, "depends_on": list}
+_TASK_FIELDS = {
+    "task_id": str,
+    "kind": str,
+    "operator": str,
+    "kwargs": dict,
+    "depends_on": list,
+    "teardown": bool,
+    "setups": list,
+}
 _PIPELINE_FIELDS = {"dag_id": str, "file": str, "environment": str, "dag": dict, "tasks": list}
 
 Fingerprints = dict[str, Any]  # include path -> [size, sha256] of a file, "dir", or None when absent
@@ -119,6 +127,8 @@ def _pipeline_shaped(value: Any) -> bool:
     if not _shaped(value, _PIPELINE_FIELDS):
         return False
     for task in value["tasks"]:
-        if not _shaped(task, _TASK_FIELDS) or not all(isinstance(d, str) for d in task["depends_on"]):
+        if not _shaped(task, _TASK_FIELDS):
+            return False
+        if not all(isinstance(d, str) for d in task["depends_on"] + task["setups"]):
             return False
     return isinstance(value["dag"].get("default_args", {}), dict)
