@@ -225,3 +225,11 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 2.0):
 @pytest.fixture(scope="module")
 def deferred_pipeline() -> Path:
     return HERE / "pipelines" / "iris_deferred.yaml"
+
+
+def command_line(process: psutil.Process) -> list[str]:
+    """A process's command line; empty for one that has just ended (a task runner's zombie, say)."""
+    try:
+        return process.cmdline()
+    except (psutil.ZombieProcess, psutil.NoSuchProcess):
+        return []

@@ -9,7 +9,7 @@ from __future__ import annotations
 import psutil
 import pytest
 
-from .conftest import start_stack, stop_stack, wait_until
+from .conftest import command_line, start_stack, stop_stack, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +33,8 @@ def test_iris_training_succeeds_through_a_celery_worker(stack):
 
 def test_ctrl_c_stops_redis_and_the_worker_too(stack):
     processes = stack.descendants()
-    names = " ".join(" ".join(p.cmdline()) for p in processes)
+    names = " ".join(" ".join(command_line(p)) for p in processes)
     assert "redis-server" in names and "celery" in names
     assert stack.interrupt() == 0, stack.output[-3000:]
     alive = [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    assert alive == [], [p.cmdline() for p in alive]
+    assert alive == [], [command_line(p) for p in alive]

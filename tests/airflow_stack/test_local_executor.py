@@ -9,7 +9,7 @@ from __future__ import annotations
 import psutil
 import pytest
 
-from .conftest import EXAMPLES, start_stack, stop_stack, wait_until
+from .conftest import EXAMPLES, command_line, start_stack, stop_stack, wait_until
 
 REGION = "us-east-2"  # environments/local.yaml
 
@@ -90,14 +90,6 @@ def test_a_broken_pipeline_is_an_import_error_while_the_others_stay_listed(stack
     dags = {d["dag_id"]: d for d in stack.api.get("/api/v2/dags?limit=100")["dags"]}
     assert set(others) <= set(dags)
     assert not any(dags[name]["is_stale"] for name in others)
-
-
-def command_line(process: psutil.Process) -> list[str]:
-    """A process's command line; empty for one that has just ended (a task runner's zombie, say)."""
-    try:
-        return process.cmdline()
-    except (psutil.ZombieProcess, psutil.NoSuchProcess):
-        return []
 
 
 def test_ctrl_c_stops_every_process_it_started(stack):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sagemaker_pipelines.paths import CHECKOUT_ROOT
+from sagemaker_pipelines.paths import CHECKOUT_ROOT, SOURCE_DIR
 
 SETPRIV = shutil.which("setpriv")
 OTHER_USER = ("nobody", "nogroup")
@@ -24,9 +24,17 @@ def can_switch_user() -> bool:
     return SETPRIV is not None and os.geteuid() == 0
 
 
-needs_other_user = pytest.mark.skipif(
-    not can_switch_user(), reason="needs root and setpriv to act as another local user"
-)
+def _why_no_other_user() -> str:
+    """Why ``nobody`` cannot play the attacker here, or "": it needs root and setpriv, and it must be able
+    to run this checkout's Python and read its source (a private folder above a clean clone forbids it)."""
+    if not can_switch_user():
+        return "needs root and setpriv to act as another local user"
+    probe = "import sys; sys.path.insert(0, sys.argv[1]); import boto3, sagemaker_pipelines"
+    done = as_other_user(probe, str(SOURCE_DIR))
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["?"])[-1]
+        return f"{OTHER_USER[0]} cannot run this checkout's Python or read its source here ({last})"
+    return ""
 
 
 def as_other_user(code: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -50,6 +58,10 @@ def as_other_user(code: str, *args: str, timeout: float = 60) -> subprocess.Comp
         cwd="/",
         env={"PATH": "/usr/bin:/bin"},
     )
+
+
+_NO_OTHER_USER = _why_no_other_user()
+needs_other_user = pytest.mark.skipif(bool(_NO_OTHER_USER), reason=_NO_OTHER_USER or "-")
 
 
 @pytest.fixture
