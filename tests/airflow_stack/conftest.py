@@ -233,3 +233,20 @@ def command_line(process: psutil.Process) -> list[str]:
         return process.cmdline()
     except (psutil.ZombieProcess, psutil.NoSuchProcess):
         return []
+
+
+FEATURES = HERE / "pipelines" / "features"
+
+
+@pytest.fixture(scope="package")
+def features_stack(tmp_path_factory) -> RunningStack:
+    """One LocalExecutor stack shared by every module that tests a pipeline feature through Airflow.
+
+    It serves the shipped examples plus each pipeline in ``pipelines/features/`` (one file per feature
+    test), so adding a feature test costs its runs, not another start of Airflow's processes.
+    """
+    running = start_stack(
+        tmp_path_factory.mktemp("features"), pipelines=EXAMPLES, extra=tuple(sorted(FEATURES.glob("*.yaml")))
+    )
+    yield running
+    stop_stack(running)
