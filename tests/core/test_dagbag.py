@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from sagemaker_pipelines.paths import CHECKOUT_ROOT
+from tests.pipeline_texts import PREPARE_AND_TRAIN
 from tests.projects import clean_env, make_project
 
 from .conftest import BAD_INPUTS, GOOD_PIPELINE, PIPELINES
@@ -115,19 +116,7 @@ tasks:
       train: s3://my-bucket/iris/train.csv
 """
 
-BROKEN_GRAPH = """\
-start_date: 2024-01-01
-tasks:
-  prepare:
-    kind: python
-    callable: include/iris_data.py:prepare_iris
-  train:
-    kind: training
-    algorithm: knn
-    depends_on: [prepair]
-    inputs:
-      train: s3://my-bucket/iris/train.csv
-"""
+BROKEN_GRAPH = PREPARE_AND_TRAIN.replace("algorithm: knn\n", "algorithm: knn\n    depends_on: [prepair]\n")
 
 
 @pytest.mark.timeout(300)

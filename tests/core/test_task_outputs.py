@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from sagemaker_pipelines.compile.kinds import KINDS
+from tests.pipeline_texts import PREPARE_AND_TRAIN
 
 # What the provider's operators return (their XCom), trimmed to the fields the outputs read.
 XCOM = {
@@ -49,16 +50,9 @@ XCOM = {
     "prepare": {"rows": 150, "path": "s3://b/prepared"},
 }
 
-PRODUCERS = """\
-start_date: 2024-01-01
-tasks:
-  prepare:
-    kind: python
-    callable: include/iris_data.py:prepare_iris
-  train:
-    kind: training
-    algorithm: knn
-    inputs: {train: "s3://my-bucket/iris/train.csv"}
+PRODUCERS = (
+    PREPARE_AND_TRAIN
+    + """\
   tune:
     kind: tuning
     algorithm: knn
@@ -87,6 +81,7 @@ tasks:
     kind: endpoint
     endpoint_config: serve_config
 """
+)
 
 # (reference, what it renders to with the XCom above)
 OUTPUTS = [

@@ -21,22 +21,13 @@ from sagemaker_pipelines.format import schema_check
 from sagemaker_pipelines.format.environment import load_environment
 from sagemaker_pipelines.paths import CHECKOUT_ROOT, SOURCE_DIR
 from sagemaker_pipelines.problems import PipelineInvalid
+from tests.pipeline_texts import PREPARE_AND_TRAIN
 
 from .conftest import as_other_user, needs_other_user
 
 PIPELINE = CHECKOUT_ROOT / "pipelines" / "t.yaml"
 EVERY_KIND = CHECKOUT_ROOT / "tests" / "core" / "good_inputs" / "every_kind.yaml"
-TWO_TASKS = """\
-start_date: 2024-01-01
-tasks:
-  prepare:
-    kind: python
-    callable: include/iris_data.py:prepare_iris
-  train:
-    kind: training
-    algorithm: knn
-    inputs: {train: "s3://my-bucket/iris/train.csv"}
-"""
+TWO_TASKS = PREPARE_AND_TRAIN
 
 
 @pytest.fixture
