@@ -136,6 +136,15 @@ class Notification:
         self.dag: Any = None  # the DAG it belongs to (``attach``), for contexts that carry another
         self.__name__ = f"notify {name} {event}"  # Airflow logs a callback by its __name__
 
+    def _key(self) -> tuple:
+        return (self.name, self.type, self.event, self.level, self.options)
+
+    def __eq__(self, other: object) -> bool:  # the same notification (make compile's DAGs equal the loader's)
+        return isinstance(other, Notification) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self._key(), sort_keys=True, default=str))
+
     def __repr__(self) -> str:
         return f"Notification({self.name!r}, {self.type}, {self.event}, {self.level})"
 
