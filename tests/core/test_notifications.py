@@ -179,3 +179,12 @@ def test_environment_notifiers_are_checked_by_the_schema(tmp_path, monkeypatch):
 def test_the_shipped_environments_define_team(local_env, aws_env):
     assert local_env.notifiers["team"] == {"type": "file", "path": "notifications/team.jsonl"}
     assert aws_env.notifiers["team"]["type"] == "sns"
+
+
+def test_render_shows_each_callback_as_the_notifiers_it_sends_to(compile_ok):
+    from sagemaker_pipelines.toolkit.render import render_text
+
+    text = render_text(compile_ok(PIPELINE))
+    assert "    on_failure_callback: notify team (file notifications/team.jsonl)\n" in text
+    both = "team (file notifications/team.jsonl), task_log (log)"
+    assert f"    on_failure_callback: notify {both}\n" in text
