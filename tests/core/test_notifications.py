@@ -188,3 +188,22 @@ def test_render_shows_each_callback_as_the_notifiers_it_sends_to(compile_ok):
     assert "    on_failure_callback: notify team (file notifications/team.jsonl)\n" in text
     both = "team (file notifications/team.jsonl), task_log (log)"
     assert f"    on_failure_callback: notify {both}\n" in text
+
+
+def test_run_callbacks_render_though_dag_test_hands_them_the_serialized_dag(tmp_path, monkeypatch):
+    """Airflow 3.3's dag.test() passes run callbacks its SerializedDAG, which has no template environment."""
+    from airflow.sdk import DAG
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    monkeypatch.setenv("SAGEMAKER_NOTIFY_DIR", str(tmp_path))
+    serialized = DagSerialization.from_dict(DagSerialization.to_dict(DAG("nightly", schedule=None)))
+    assert not hasattr(serialized, "get_template_env")
+    options = {"path": "team.jsonl", "message": "{{ dag.dag_id }} {{ notification.state }} ({{ reason }})"}
+    attached = Notification("team", "file", "on_failure", "pipeline", options)
+    attached.dag = DAG("nightly", schedule=None)  # as attach() does for the loader's DAGs
+    unattached = Notification("team", "file", "on_failure", "pipeline", options)  # make compile's files
+    for notification in (attached, unattached):
+        notification({"dag": serialized, "run_id": "manual__1", "reason": "task_failure"})
+    lines = [json.loads(line) for line in (tmp_path / "team.jsonl").read_text().splitlines()]
+    assert [n["message"] for n in lines] == ["nightly failed (task_failure)"] * 2
+    assert lines[0]["level"] == "pipeline" and lines[0]["task_id"] is None

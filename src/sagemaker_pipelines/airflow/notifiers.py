@@ -160,9 +160,9 @@ class Notification:
     def __call__(self, context: Any) -> None:
         facts = notification_facts(context, self.event, self.level)
         context = dict(context)
-        if not hasattr(context.get("dag"), "get_template_env") and self.dag is not None:
+        if context.get("dag") is not None and not hasattr(context["dag"], "get_template_env"):
             # dag.test() (make run) hands run callbacks the serialized DAG, which cannot render templates
-            context["dag"] = self.dag
+            context["dag"] = self.dag if self.dag is not None else _renderable(context["dag"].dag_id)
         context["notification"] = facts
         context["default_message"] = default_message(facts)
         record = {"name": self.name, "type": self.type, "event": self.event, "level": self.level}
@@ -177,6 +177,14 @@ class Notification:
             raise
         message_field = NOTIFIER_CLASSES[self.type][3]
         _sent.append({**record, "message": str(getattr(notifier, message_field, ""))})
+
+
+def _renderable(dag_id: str) -> Any:
+    """A DAG to render templates with, for a callback of a DAG file that ``attach`` never saw (``make
+    compile``'s plain Python files); pipelines define no macros, so its template environment is the same."""
+    from airflow.sdk import DAG
+
+    return DAG(dag_id, schedule=None)
 
 
 def notification_facts(context: Any, event: str, level: str) -> dict[str, Any]:
