@@ -207,3 +207,19 @@ def test_run_callbacks_render_though_dag_test_hands_them_the_serialized_dag(tmp_
     lines = [json.loads(line) for line in (tmp_path / "team.jsonl").read_text().splitlines()]
     assert [n["message"] for n in lines] == ["nightly failed (task_failure)"] * 2
     assert lines[0]["level"] == "pipeline" and lines[0]["task_id"] is None
+
+
+def test_a_notification_that_cannot_be_sent_is_remembered_with_its_error(tmp_path, monkeypatch):
+    from sagemaker_pipelines.airflow.notifiers import sent
+    from sagemaker_pipelines.local.summary import _notification_lines
+
+    monkeypatch.setenv("SAGEMAKER_NOTIFY_DIR", str(tmp_path))
+    (tmp_path / "team.jsonl").mkdir()  # a folder where the file should be
+    notification = Notification("team", "file", "on_failure", "task", {"path": "team.jsonl"})
+    with pytest.raises(IsADirectoryError):  # Airflow catches and logs a callback's error
+        notification(_context())
+    last = sent()[-1]
+    assert last["error"].startswith("IsADirectoryError:") and "message" not in last
+    lines = _notification_lines([last])
+    assert lines[0] == "notifications: 0 sent to team, 1 failed"
+    assert lines[1].startswith(f"  team (file {tmp_path / 'team.jsonl'}), on_failure of task train: FAILED: ")

@@ -100,6 +100,7 @@ _DEFAULT_SUBJECT = {"email": "Airflow: {{ notification.dag_id }} {{ notification
 _TARGETS = {"sns": "topic_arn", "slack": "channel", "email": "to", "file": "path"}
 
 _sent: list[dict[str, Any]] = []
+_KEPT = 1000
 
 
 def sent() -> list[dict[str, Any]]:
@@ -168,15 +169,21 @@ class Notification:
         record = {"name": self.name, "type": self.type, "event": self.event, "level": self.level}
         record["task_id"] = facts["task_id"] if self.level == "task" else None
         target = self.options.get(_TARGETS.get(self.type, ""), "")
-        record["target"] = str(notify_path(target)) if self.type == "file" else str(target)
-        notifier = self.notifier()
+        target = ", ".join(target) if isinstance(target, list) else str(target)
+        record["target"] = str(notify_path(target)) if self.type == "file" else target
         try:
+            notifier = self.notifier()
             notifier(context)
-        except Exception as exc:
-            _sent.append({**record, "error": f"{type(exc).__name__}: {exc}"[:500]})
+        except Exception as exc:  # Airflow logs it; the task's state stays what it was
+            _remember({**record, "error": f"{type(exc).__name__}: {exc}"[:500]})
             raise
         message_field = NOTIFIER_CLASSES[self.type][3]
-        _sent.append({**record, "message": str(getattr(notifier, message_field, ""))})
+        _remember({**record, "message": str(getattr(notifier, message_field, ""))})
+
+
+def _remember(record: dict[str, Any]) -> None:
+    _sent.append(record)
+    del _sent[:-_KEPT]  # a long-lived process keeps the latest only
 
 
 def _renderable(dag_id: str) -> Any:
