@@ -150,6 +150,7 @@ def _check_document(doc: Document, text: str, path: Path, environment: Environme
     from sagemaker_pipelines.compile.kinds.context import Pipeline
     from sagemaker_pipelines.compile.request_check import check_compiled
     from sagemaker_pipelines.format import references as refs
+    from sagemaker_pipelines.format.notify_check import check_notify
     from sagemaker_pipelines.format.schema_check import check_against_schema
     from sagemaker_pipelines.format.secrets import scan
     from sagemaker_pipelines.format.semantics import check_semantics
@@ -190,6 +191,7 @@ def _check_document(doc: Document, text: str, path: Path, environment: Environme
         problems += [p for p in semantic if p.field not in reported]
         return CheckResult(file, dag_id, sorted(set(problems)), dag_id_at=dag_id_at, includes=includes)
     problems += check_semantics(doc, file, data)
+    problems += check_notify(doc, file, data, environment)
     region = data.get("region", environment.region)
     for where, message, hint in unavailable_images(data["tasks"], region):  # what this region lacks
         problems.append(Problem(file, *doc.position(where), field_path(where), message, hint, code="image"))

@@ -228,3 +228,24 @@ def test_cli_prints_the_policy_for_one_environment(run_cli):
         "arn:aws:iam::559345414282:role/SageMakerExecutionRole" in s["Resource"]
         for s in document["Statement"]
     )
+
+
+def test_sns_notifications_may_publish_to_their_topic_only():
+    from sagemaker_pipelines.checker import check_text
+
+    text = "start_date: 2024-01-01\nnotify: {on_failure: [team]}\ntasks:\n"
+    text += "  prep: {kind: python, callable: 'include/iris_data.py:prepare_iris',"
+    text += " notify: {on_retry: [team]}}\n"
+    environment = load_environment("aws")
+    result = check_text(text, PIPELINES / "notified.yaml", environment)
+    assert result.problems == []
+    policy = iam_policy.policy([result.compiled], environment)
+    topic = environment.notifiers["team"]["topic_arn"]
+    assert policy["Statement"][-1] == {
+        "Sid": "SnsNotify",
+        "Effect": "Allow",
+        "Action": ["sns:Publish"],
+        "Resource": [topic],
+    }
+    assert allowed(policy, "sns:Publish", topic, {})
+    assert not allowed(policy, "sns:Publish", topic + "-other", {})

@@ -14,6 +14,7 @@ import datetime as dt
 from functools import cache
 from typing import Any
 
+from sagemaker_pipelines.airflow.notifiers import CALLBACK_ARGS, attach
 from sagemaker_pipelines.airflow.teardown import apply_teardowns
 from sagemaker_pipelines.compile.compiler import CompiledPipeline
 from sagemaker_pipelines.compile.kinds import KINDS
@@ -44,6 +45,16 @@ def _python_values(value: Any) -> Any:
     return value
 
 
+def _without_callbacks(args: dict[str, Any]) -> dict[str, Any]:
+    """Callbacks are set after dag-factory built the DAG (``notifiers.attach``): its own handling of
+    callbacks imports strings or calls dicts from the config, and refuses lists."""
+    return {k: v for k, v in args.items() if k not in CALLBACK_ARGS}
+
+
+def _callbacks(args: dict[str, Any]) -> dict[str, Any]:
+    return {k: _python_values(v) for k, v in args.items() if k in CALLBACK_ARGS}
+
+
 def _with_timedeltas(args: dict[str, Any]) -> dict[str, Any]:
     return {k: dt.timedelta(seconds=v) if k in _SECONDS_ARGS else v for k, v in args.items()}
 
@@ -68,7 +79,7 @@ def dag_factory_config(compiled: CompiledPipeline) -> dict[str, Any]:
         **{
             k: v
             for k, v in dag.items()
-            if k not in ("start_date", "end_date", "dagrun_timeout", "params", "schedule")
+            if k not in ("start_date", "end_date", "dagrun_timeout", "params", "schedule", *CALLBACK_ARGS)
         },
         "default_args": _with_timedeltas(dag["default_args"]),
         "start_date": parse_date(dag["start_date"]),
@@ -84,7 +95,7 @@ def dag_factory_config(compiled: CompiledPipeline) -> dict[str, Any]:
     for task in compiled.tasks:
         if task.operator not in _ALLOWED_OPERATORS:
             raise ValueError(f"operator {task.operator!r} is not in the kinds table")
-        kwargs = _with_timedeltas(_python_values(task.kwargs))
+        kwargs = _with_timedeltas(_python_values(_without_callbacks(task.kwargs)))
         tasks[task.task_id] = {"operator": task.operator, "dependencies": list(task.depends_on), **kwargs}
     config["tasks"] = tasks
     return config
@@ -114,6 +125,7 @@ def build_dag(compiled: CompiledPipeline, fileloc: str | None = None):
     built = _builder_class()(compiled.dag_id, dag_factory_config(compiled)).build()
     dag = built["dag"]
     apply_teardowns(dag, compiled)
+    attach(dag, _callbacks(compiled.dag), {t.task_id: _callbacks(t.kwargs) for t in compiled.tasks})
     dag.tags = sorted(set(dag.tags) - {"dagfactory"} | {"sagemaker"})
     if fileloc:
         dag.fileloc = fileloc

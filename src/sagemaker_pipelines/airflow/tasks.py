@@ -115,3 +115,11 @@ class LoopbackOnly:
             if endpoint is None or not is_loopback_url(endpoint):
                 shown = f"points at {endpoint}" if endpoint else "has no endpoint_url (that is: AWS itself)"
                 raise self.refusal(f"connection '{self.aws_conn_id}' {shown}")
+
+
+def notifier(**spec: Any) -> Any:
+    """A ``notify:`` callback, built when the DAG is (``spec``: a compiled marker's arguments; see
+    :mod:`sagemaker_pipelines.airflow.notifiers`, which holds the only table of notifier classes)."""
+    from sagemaker_pipelines.airflow.notifiers import Notification
+
+    return Notification(**spec)

@@ -13,6 +13,7 @@ from typing import Any
 from sagemaker_pipelines.compile.durations import to_seconds
 from sagemaker_pipelines.compile.kinds import KINDS, TaskContext, resolve_kind
 from sagemaker_pipelines.compile.kinds.context import Pipeline
+from sagemaker_pipelines.compile.notifications import dag_callbacks, task_callbacks
 from sagemaker_pipelines.format.semantics import dependencies_of
 
 _TASK_ARGS = ("retries", "trigger_rule", "pool")
@@ -92,6 +93,7 @@ def _dag_args(pipeline: Pipeline, source_text: str) -> dict[str, Any]:
         args["dagrun_timeout"] = to_seconds(data["dagrun_timeout"])
     if data.get("params"):
         args["params"] = data["params"]
+    args.update(dag_callbacks(pipeline))  # notify: (compile/notifications.py)
     return args
 
 
@@ -108,6 +110,7 @@ def _task_args(ctx: TaskContext) -> dict[str, Any]:
     if environment.loopback_only:  # checked when the task runs: see airflow.tasks.LoopbackOnly
         guard = {"environment": environment.name, "aws_conn_id": ctx.pipeline.aws_conn_id}
         args["pre_execute"] = {"__callable__": LOOPBACK_GUARD, "__kwargs__": guard}
+    args.update(task_callbacks(ctx))  # notify: (compile/notifications.py)
     return args
 
 

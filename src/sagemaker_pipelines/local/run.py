@@ -46,6 +46,7 @@ def airflow_settings(state_dir: Path, environment: str) -> dict[str, str]:
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "300",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "SAGEMAKER_PIPELINES_ENV": environment,
+        "SAGEMAKER_NOTIFY_DIR": str(state_dir),  # relative paths of file notifiers (airflow/notifiers.py)
         "PYTHONPATH": os.pathsep.join(
             [str(SOURCE_DIR), str(project_root()), os.environ.get("PYTHONPATH", "")]
         ),

@@ -151,6 +151,7 @@ def collect_summary(
         "warehouse": {"database": str(warehouse_db), "tables": loaded},
         "accuracy": accuracy,
         **collect_outcomes(dag, dag_run, _returned),  # registered model versions, quality gates
+        "notifications": _notifications(),  # what notify: sent, in this process (dag.test runs them here)
     }
 
 
@@ -197,5 +198,29 @@ def print_summary(summary: dict[str, Any]) -> None:
         score = f"{a['accuracy']:.3f} ({a['correct']}/{a['records']})"
         out.append(f"Accuracy of {task_id} on the held-out split: {score}")
     out += outcome_lines(summary)
+    out += _notification_lines(summary.get("notifications") or [])
     with contextlib.suppress(OSError):  # the terminal is gone (SIGHUP): the --report file still has it
         print("\n".join(out), flush=True)
+
+
+def _notifications() -> list[dict[str, Any]]:
+    from sagemaker_pipelines.airflow.notifiers import sent
+
+    return sent()
+
+
+def _notification_lines(sent: list[dict[str, Any]]) -> list[str]:
+    """``notifications: 2 sent to team (file ...)``, then one line per notification with its message."""
+    if not sent:
+        return []
+    names = sorted({n["name"] for n in sent})
+    failed = sum(1 for n in sent if "error" in n)
+    head = f"notifications: {len(sent) - failed} sent to {', '.join(names)}" + (
+        f", {failed} failed" if failed else ""
+    )
+    lines = [head]
+    for n in sent:
+        where = f"task {n['task_id']}" if n.get("task_id") else "the run"
+        said = f"FAILED: {n['error']}" if "error" in n else n["message"]
+        lines.append(f"  {n['name']} ({n['type']} {n['target']}), {n['event']} of {where}: {said}")
+    return lines

@@ -216,6 +216,7 @@ def policy(pipelines: Iterable[CompiledPipeline], environment: Environment) -> d
             for bucket, key in _s3_locations(task):
                 objects.add(arns.s3(bucket, _key_pattern(key)))
                 buckets.add(arns.s3(bucket))
+    topics = {arn for pipeline in pipelines for arn in _sns_topics(pipeline)}  # notify: sns notifiers
     statements = []
     grouped: dict[tuple[str, ...], list[str]] = defaultdict(list)
     for resource, actions in by_resource.items():
@@ -229,7 +230,20 @@ def policy(pipelines: Iterable[CompiledPipeline], environment: Environment) -> d
         statements.append(_statement("S3ReadWrite", _S3_READ_WRITE, _widest(objects)))
         # Unconditioned: with it, S3 answers a missing key with 404 (which the hooks expect), not 403.
         statements.append(_statement("S3List", ["s3:ListBucket"], sorted(buckets)))
+    if topics:
+        statements.append(_statement("SnsNotify", ["sns:Publish"], sorted(topics)))
     return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def _sns_topics(pipeline: CompiledPipeline) -> Iterator[str]:
+    """The SNS topics the pipeline's notifications publish to (its callback markers of type sns)."""
+    callbacks = ("on_failure_callback", "on_success_callback", "on_retry_callback")
+    places = [pipeline.dag, *(task.kwargs for task in pipeline.tasks)]
+    for markers in (place.get(name) or [] for place in places for name in callbacks):
+        for marker in markers:
+            spec = marker.get("__kwargs__", {}) if isinstance(marker, dict) else {}
+            if spec.get("type") == "sns":
+                yield spec["options"]["topic_arn"]
 
 
 def _widest(patterns: set[str]) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.kinds import KINDS
+from sagemaker_pipelines.compile.notifications import NOTIFIER
 
 _INDENT = "    "
 _SECONDS = ("retry_delay", "execution_timeout", "max_retry_delay", "dagrun_timeout", "timeout")
@@ -33,6 +34,8 @@ def _value(name: str, value: Any, indent: str) -> list[str]:
     """``name: value``; mappings and lists as indented JSON below the name."""
     if isinstance(value, dict) and set(value) == {"__callable__"}:
         return [f"{indent}{name}: {value['__callable__']} (function)"]
+    if isinstance(value, list) and value and all(_notifier(v) for v in value):
+        return [f"{indent}{name}: notify {', '.join(_notifier(v) for v in value)}"]
     compact = json.dumps(value, ensure_ascii=False)
     if isinstance(value, dict | list) and value and len(indent + name + compact) > 100:
         body = _pretty(value).splitlines()
@@ -44,6 +47,17 @@ def _value(name: str, value: Any, indent: str) -> list[str]:
     if name in _SECONDS and isinstance(value, int):
         text += " (seconds)"
     return [f"{indent}{name}: {text}"]
+
+
+def _notifier(value: Any) -> str:
+    """``team (file notifications/team.jsonl)`` for a compiled notification marker; "" for anything else."""
+    if not (isinstance(value, dict) and value.get("__callable__") == NOTIFIER):
+        return ""
+    spec = value["__kwargs__"]
+    options = spec["options"]
+    target = next((options[k] for k in ("topic_arn", "channel", "to", "path") if k in options), "")
+    target = ", ".join(target) if isinstance(target, list) else target
+    return f"{spec['name']} ({spec['type']}{' ' + target if target else ''})"
 
 
 def _dag_lines(compiled: CompiledPipeline) -> list[str]:
