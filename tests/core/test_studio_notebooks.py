@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 
 import pytest
 
@@ -160,3 +161,29 @@ def test_the_output_location_is_read_from_the_key_the_hook_pushes(compile_ok):
     pulled = "{{ ti.xcom_pull(task_ids='report', key='s3_path') }}"
     assert use.kwargs["op_kwargs"]["arguments"]["data_url"] == pulled
     assert use.depends_on == ["report"]
+
+
+def test_in_the_local_environment_the_sdks_own_endpoints_must_be_loopback_too(every_kind, monkeypatch):
+    """The SDK ignores the AWS connection: with DataZoneEndpoint unset it would call DataZone in AWS.
+    The guard Airflow runs before the task (the one the DAG builder attached) refuses that."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from sagemaker_pipelines.airflow.dag_builder import build_dag
+
+    dag = build_dag(every_kind)
+    connection = {"conn_type": "aws", "extra": {"endpoint_url": "http://127.0.0.1:4566"}}
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_LOCAL", json.dumps(connection))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    monkeypatch.delenv("DataZoneEndpoint", raising=False)
+    for task_id in ("iris_report", "watch_report"):
+        task = dag.get_task(task_id)
+        with pytest.raises(AirflowFailException, match="its SDK's DataZoneEndpoint is not set"):
+            task._pre_execute_hook({"task": task})
+    monkeypatch.setenv("DataZoneEndpoint", "https://datazone.us-east-2.api.aws")
+    with pytest.raises(AirflowFailException, match="DataZoneEndpoint is https://datazone"):
+        task._pre_execute_hook({"task": task})
+    monkeypatch.setenv("DataZoneEndpoint", "http://127.0.0.1:4566")
+    task._pre_execute_hook({"task": task})  # both on this machine: allowed
+    train = dag.get_task("train")
+    monkeypatch.delenv("DataZoneEndpoint")
+    train._pre_execute_hook({"task": train})  # other operators use the connection only

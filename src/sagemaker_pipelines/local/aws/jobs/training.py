@@ -30,6 +30,7 @@ from sagemaker_pipelines.local.aws.backend import (
     utcnow,
     wait_min_duration,
 )
+from sagemaker_pipelines.local.aws.jobs import frameworks
 from sagemaker_pipelines.local.aws.sandbox import JobDir, JobError
 from sagemaker_pipelines.local.aws.storage import S3Store, join_s3, tar_directory
 
@@ -141,6 +142,12 @@ def run(backend: Any, job: Any, run_info: Run) -> None:
     try:
         mode, what = resolve_mode(job)
         jd.phase(f"starting ({mode} {what})")
+        if mode == "script":  # the script runs with this machine's libraries, not the image's
+            lines, refusal = frameworks.check((job.algorithm_specification or {}).get("TrainingImage"))
+            for line in lines:
+                jd.phase(line)
+            if refusal:
+                raise JobError(f"ClientError: {refusal}")
         with slot():
             _secondary(job, "Downloading")
             channels, input_config = _download_channels(job, jd, store)
