@@ -402,6 +402,8 @@ def test_every_kind_compiles_to_its_operator_with_implied_dependencies(compile_o
         "resume_explore": "SageMakerStartNoteBookOperator",
         "stop_explore": "SageMakerStopNotebookOperator",
         "remove_explore": "SageMakerDeleteNotebookOperator",
+        "iris_report": "SageMakerNotebookOperator",
+        "watch_report": "SageMakerNotebookSensor",
     }
     deps = {t.task_id: t.depends_on for t in local.tasks}
     assert deps["best_model"] == ["watch_tuning", "tune"]  # explicit first, then the referenced task

@@ -196,8 +196,11 @@ def test_notebook_actions_name_the_notebook_tasks_instance(every_kind):
     }
 
 
-def test_experiment_name_is_per_run_and_readable_by_later_tasks(every_kind, compile_ok):
-    assert every_kind.task("experiment").kwargs["name"] == "every-kind-{{ dag_run.run_after | ts_nodash }}"
+def test_experiment_name_is_per_run_and_try_and_readable_by_later_tasks(every_kind, compile_ok):
+    assert (
+        every_kind.task("experiment").kwargs["name"]
+        == "every-kind-{{ dag_run.run_after | ts_nodash }}-{{ ti.try_number }}"
+    )
     compiled = compile_ok(
         """\
         start_date: 2024-01-01
@@ -211,7 +214,7 @@ def test_experiment_name_is_per_run_and_readable_by_later_tasks(every_kind, comp
         """
     )
     name = compiled.task("train").kwargs["config"]["ExperimentConfig"]["ExperimentName"]
-    assert name == "{{ (ti.xcom_pull(task_ids='exp') and ('iris-' ~ (dag_run.run_after | ts_nodash))) }}"
+    assert name == "{{ ('iris-' ~ (ti.xcom_pull(task_ids='exp').split('/')[-1][5:] | upper)) }}"
     assert compiled.task("train").depends_on == ["exp"]
 
 

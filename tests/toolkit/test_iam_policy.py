@@ -105,6 +105,10 @@ def needs(compiled, arn) -> list[tuple[str, str, dict]]:
                 ("sagemaker:CreateModelPackageGroup", arn("sagemaker", f"model-package-group/{group}"), {}),
                 ("sagemaker:CreateModelPackage", arn("sagemaker", f"model-package/{group}/1"), {}),
             ]
+        elif operation == "StopPipelineExecution":  # an execution's ARN, not a name: below
+            pass
+        elif operation and "config" not in task.kwargs:  # the name is an operator argument
+            wanted += argument_needs(task, arn)
         elif operation:
             op = SAGEMAKER.operation_model(operation)
             noun = resource_type(operation)
@@ -117,7 +121,7 @@ def needs(compiled, arn) -> list[tuple[str, str, dict]]:
         if operation:
             op = SAGEMAKER.operation_model(operation)
             request = {
-                k: v for k, v in config.items() if k != "S3Operations"
+                k: v for k, v in KINDS[task.kind].request_of(task.kwargs).items() if k != "S3Operations"
             }  # the operator's, not the API's
             for upload in config.get("S3Operations", {}).get("S3Upload", []):  # done before the request
                 wanted.append(
@@ -134,17 +138,69 @@ def needs(compiled, arn) -> list[tuple[str, str, dict]]:
             if task.kind == "transform":  # the operator describes the model it transformed with
                 model = name_in(task.task_id, "ModelName").lower()
                 wanted.append(("sagemaker:DescribeModel", arn("sagemaker", f"model/{model}"), {}))
-        if task.kind.endswith("_sensor") and task.kind != "s3_key_sensor":
+        if task.kind == "pipeline_sensor":
+            wanted += execution_needs(task, tasks, arn, ["DescribePipelineExecution"])
+        elif task.kind.endswith("_sensor") and task.kind != "s3_key_sensor":
             watched = KINDS[task.kind.removesuffix("_sensor")].api_operation
             describe = "Describe" + watched.removeprefix("Create")
             assert describe in SAGEMAKER.operation_names
             value = task.kwargs.get("job_name") or task.kwargs["endpoint_name"]
             ref = re.search(r"task_ids='([^']+)'", value)
-            name = name_in(ref.group(1), watched.removeprefix("Create") + "Name") if ref else render(value)
-            wanted.append(
-                (f"sagemaker:{describe}", arn("sagemaker", f"{resource_type(watched)}/{name.lower()}"), {})
-            )
+            member = watched.removeprefix("Create") + "Name"
+            name = name_in(ref.group(1), member) if ref else render(value)  # automl: derived, not read
+            noun = ARN_NOUNS.get(watched.removeprefix("Create"), resource_type(watched))
+            wanted.append((f"sagemaker:{describe}", arn("sagemaker", f"{noun}/{name.lower()}"), {}))
+        if task.kind == "stop_pipeline":
+            stop = ["StopPipelineExecution", "DescribePipelineExecution"]
+            wanted += execution_needs(task, tasks, arn, stop)
+        if task.kind == "start_pipeline" and task.kwargs.get("wait_for_completion", True):
+            wanted += execution_needs(task, tasks, arn, ["DescribePipelineExecution"])
     return wanted
+
+
+# The resource types of SageMaker's ARNs (the service authorization reference) where the operation's
+# noun does not give them: AutoML jobs are automl-job, an execution lives under its pipeline.
+ARN_NOUNS = {"AutoMLJob": "automl-job", "PipelineExecution": "pipeline"}
+WAITED = {  # what the operator describes while it waits (the provider's waiters and status loops)
+    "CreateAutoMLJob": "DescribeAutoMLJob",
+    "CreateNotebookInstance": "DescribeNotebookInstance",
+    "StartNotebookInstance": "DescribeNotebookInstance",
+    "StopNotebookInstance": "DescribeNotebookInstance",
+    "DeleteNotebookInstance": "DescribeNotebookInstance",
+}
+
+
+def argument_needs(task, arn) -> list[tuple[str, str, dict]]:
+    """The calls of a kind that names its resource in an argument: the request the operator sends (the
+    kind's own rebuild of it), the botocore member that names the resource, the describe it waits with."""
+    operation = KINDS[task.kind].api_operation
+    request = KINDS[task.kind].request_of(task.kwargs)
+    op = SAGEMAKER.operation_model(operation)
+    members = [m for m in op.input_shape.required_members if m.endswith("Name")]
+    assert len(members) == 1, (operation, members)
+    noun_name = members[0].removesuffix("Name")
+    noun = ARN_NOUNS.get(noun_name, resource_type(noun_name))
+    name = render(request[members[0]]).lower()
+    target = arn("sagemaker", f"{noun}/{name}")
+    wanted = [(f"sagemaker:{operation}", target, {})]
+    if operation in WAITED and task.kwargs.get("wait_for_completion", True):
+        wanted.append((f"sagemaker:{WAITED[operation]}", target, {}))
+    if request.get("Tags"):
+        wanted.append(("sagemaker:AddTags", target, {}))
+    return wanted
+
+
+def execution_needs(task, tasks, arn, operations: list[str]) -> list[tuple[str, str, dict]]:
+    """Calls on a SageMaker Pipelines execution: pipeline/<name>/execution/<id>, as SageMaker makes it."""
+    value = task.kwargs.get("pipeline_exec_arn") or task.kwargs["pipeline_name"]
+    ref = re.search(r"task_ids='([^']+)'", value)
+    pipeline = render(tasks[ref.group(1)].kwargs["pipeline_name"]) if ref else value
+    if pipeline.startswith("arn:"):
+        pipeline = pipeline.split(":pipeline/")[1].split("/")[0]
+    target = arn("sagemaker", f"pipeline/{pipeline.lower()}/execution/a1b2c3d4e5f6")
+    if task.kwargs.get("verbose", True):  # the provider lists the steps of each described execution
+        operations = [*operations, "ListPipelineExecutionSteps"]
+    return [(f"sagemaker:{o}", target, {}) for o in operations]
 
 
 @pytest.fixture(scope="module", params=environment_names())
@@ -165,7 +221,7 @@ def mapped_only(pipeline):
 def test_a_sagemaker_kind_without_generated_statements_is_refused_not_left_out():
     environment = load_environment("aws")
     every_kind = check_file(EVERY_KIND, environment).compiled
-    with pytest.raises(iam_policy.UnmappedKinds, match=r"automl \(every_kind\.autopilot\)"):
+    with pytest.raises(iam_policy.UnmappedKinds, match=r"studio_notebook \(every_kind\.iris_report\)"):
         iam_policy.policy([every_kind], environment)
 
 

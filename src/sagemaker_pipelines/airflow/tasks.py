@@ -76,6 +76,14 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
+# Operators whose SDK builds its own clients from the worker's environment, not from the AWS connection:
+# the Unified Studio notebook ones (sagemaker_studio: DataZone at DataZoneEndpoint, else AWS's own).
+SDK_ENDPOINT_VARIABLES = {
+    "SageMakerNotebookOperator": ("DataZoneEndpoint", "AWS_ENDPOINT_URL"),
+    "SageMakerNotebookSensor": ("DataZoneEndpoint", "AWS_ENDPOINT_URL"),
+}
+
+
 @dataclass(frozen=True)
 class LoopbackOnly:
     """``pre_execute`` of every task in a loopback-only environment (``local``; ``endpoint: loopback-only``).
@@ -115,6 +123,12 @@ class LoopbackOnly:
             if endpoint is None or not is_loopback_url(endpoint):
                 shown = f"points at {endpoint}" if endpoint else "has no endpoint_url (that is: AWS itself)"
                 raise self.refusal(f"connection '{self.aws_conn_id}' {shown}")
+        operator = type((context or {}).get("task")).__name__
+        for variable in SDK_ENDPOINT_VARIABLES.get(operator, ()):  # operators that ignore the connection
+            endpoint = os.environ.get(variable)
+            if not endpoint or not is_loopback_url(endpoint):
+                shown = endpoint or "not set (that is: AWS itself)"
+                raise self.refusal(f"{operator} ignores the connection and its SDK's {variable} is {shown}")
 
 
 def notifier(**spec: Any) -> Any:

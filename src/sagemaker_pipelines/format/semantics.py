@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sagemaker_pipelines.compile.kinds import ALIASES, KINDS
+from sagemaker_pipelines.compile.kinds import ALIASES, KINDS, notebooks
 from sagemaker_pipelines.compile.kinds.gates import branches_of
 from sagemaker_pipelines.format.schema_check import did_you_mean
 from sagemaker_pipelines.format.yaml_source import Document
@@ -191,6 +191,8 @@ class _Checker:
                 self.add(
                     (*base, "reports"), "reports are read when the job ends: they need wait_for_completion"
                 )
+        if task["kind"] == "studio_notebook" and (error := notebooks.studio_execution_name_error(task_id)):
+            self.add(base, error, f"'{task_id}' is {len(task_id)} characters")
         if task["kind"] == "tuning":
             for name, spec in (task.get("ranges") or {}).items():
                 path = (*base, "ranges", name)

@@ -51,6 +51,29 @@ _SENSED = {  # sensors: the describe call they poll, its resource type and the r
         "HyperParameterTuningJobName",
     ),
     "endpoint_sensor": ("DescribeEndpoint", "endpoint", "EndpointName"),
+    "processing_sensor": ("DescribeProcessingJob", "processing-job", "ProcessingJobName"),
+    "automl_sensor": ("DescribeAutoMLJob", "automl-job", "AutoMLJobName"),
+}
+# Kinds whose operator takes its resource's name as an argument rather than in a ``config`` request:
+# (calls always made, calls made only while it waits, resource type of the ARN, argument with the name).
+_NOTEBOOK_WAIT = ("DescribeNotebookInstance",)  # the provider's notebook waiters poll this
+_ARGUMENT_CALLS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str, str]] = {
+    "automl": (("CreateAutoMLJob",), ("DescribeAutoMLJob",), "automl-job", "job_name"),
+    "experiment": (("CreateExperiment",), (), "experiment", "name"),
+    "notebook": (("CreateNotebookInstance",), _NOTEBOOK_WAIT, "notebook-instance", "instance_name"),
+    "start_notebook": (("StartNotebookInstance",), _NOTEBOOK_WAIT, "notebook-instance", "instance_name"),
+    "stop_notebook": (("StopNotebookInstance",), _NOTEBOOK_WAIT, "notebook-instance", "instance_name"),
+    "delete_notebook": (("DeleteNotebookInstance",), _NOTEBOOK_WAIT, "notebook-instance", "instance_name"),
+    "start_pipeline": (("StartPipelineExecution",), (), "pipeline", "pipeline_name"),
+}
+_ARGUMENT_TAGS = {"experiment": "tags", "notebook": "create_instance_kwargs"}  # where tags can be
+_ARGUMENT_ROLES = ("role_arn",)  # operator arguments that hand a role to SageMaker (automl, notebook)
+# SageMaker Pipelines executions: (calls, argument holding the execution's ARN). With ``verbose`` (the
+# provider's default) each describe also lists the execution's steps.
+_EXECUTION_CALLS: dict[str, tuple[tuple[str, ...], str]] = {
+    "start_pipeline": (("DescribePipelineExecution",), ""),  # only while it waits
+    "stop_pipeline": (("StopPipelineExecution", "DescribePipelineExecution"), "pipeline_exec_arn"),
+    "pipeline_sensor": (("DescribePipelineExecution",), "pipeline_exec_arn"),
 }
 # Kinds that call no SageMaker API of their own (a gate compares values; the others are not SageMaker).
 _NO_SAGEMAKER_CALLS = frozenset({"condition"})
@@ -119,10 +142,50 @@ def _sagemaker_calls(task: CompiledTask, tasks: dict[str, CompiledTask]) -> Iter
         yield "sagemaker:CreateModelPackageGroup", "model-package-group", group
         yield "sagemaker:CreateModelPackage", "model-package", f"{group}/*"
         yield "sagemaker:CreateModelPackage", "model-package-group", group  # authorised on the group too
+    yield from _argument_calls(task, tasks)
     if task.kind in _SENSED:
         action, resource_type, field = _SENSED[task.kind]
         value = task.kwargs.get("job_name") or task.kwargs.get("endpoint_name") or ""
         yield f"sagemaker:{action}", resource_type, _name_of(tasks, value, field)
+
+
+def _argument_calls(task: CompiledTask, tasks: dict[str, CompiledTask]) -> Iterator[tuple[str, str, str]]:
+    """The calls of the kinds that name their resource in an operator argument, and of the SageMaker
+    Pipelines executions (whose ARNs SageMaker makes: ``pipeline/<name>/execution/<id>``)."""
+    kwargs = task.kwargs
+    waits = kwargs.get("wait_for_completion", True)
+    if task.kind in _ARGUMENT_CALLS:
+        always, waiting, resource_type, argument = _ARGUMENT_CALLS[task.kind]
+        name = name_pattern(_argument_name(tasks, kwargs[argument], argument))
+        for operation in always + (waiting if waits else ()):
+            yield f"sagemaker:{operation}", resource_type, name
+        tags = kwargs.get(_ARGUMENT_TAGS.get(task.kind, ""))
+        if tags and (task.kind != "notebook" or "Tags" in tags):
+            yield "sagemaker:AddTags", resource_type, name
+    if task.kind in _EXECUTION_CALLS and (task.kind != "start_pipeline" or waits):
+        operations, argument = _EXECUTION_CALLS[task.kind]
+        execution = _execution_of(tasks, kwargs[argument]) if argument else f"{kwargs['pipeline_name']}"
+        if kwargs.get("verbose", True):
+            operations = (*operations, "ListPipelineExecutionSteps")
+        for operation in operations:
+            yield f"sagemaker:{operation}", "pipeline", f"{name_pattern(execution)}/execution/*"
+
+
+def _argument_name(tasks: dict[str, CompiledTask], value: str, argument: str) -> str:
+    """A name argument; one read from another task (a notebook task's instance) is that task's own."""
+    match = _XCOM.search(value)
+    if match and match.group(1) in tasks and argument in tasks[match.group(1)].kwargs:
+        return _argument_name(tasks, tasks[match.group(1)].kwargs[argument], argument)
+    return value
+
+
+def _execution_of(tasks: dict[str, CompiledTask], value: str) -> str:
+    """The pipeline name of an execution ARN: the start_pipeline task's own, or the ARN's own part."""
+    match = _XCOM.search(value)
+    if match and match.group(1) in tasks:
+        return tasks[match.group(1)].kwargs.get("pipeline_name", "*")
+    arn_match = re.search(r":pipeline/([^/]+)/execution/", value)
+    return arn_match.group(1) if arn_match else "*"
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -173,13 +236,22 @@ def _roles(task: CompiledTask) -> Iterator[str]:
                 yield from walk(item)
 
     yield from walk(task.kwargs.get("config", {}))
+    if task.kind in _ARGUMENT_CALLS:
+        yield from (task.kwargs[a] for a in _ARGUMENT_ROLES if isinstance(task.kwargs.get(a), str))
 
 
 class UnmappedKinds(ValueError):
     """Kinds that call SageMaker but whose least-privilege statements are not generated yet."""
 
 
-MAPPED_KINDS = frozenset(_CALLS) | frozenset(_SENSED) | _NO_SAGEMAKER_CALLS | {"register_model"}
+MAPPED_KINDS = (
+    frozenset(_CALLS)
+    | frozenset(_SENSED)
+    | frozenset(_ARGUMENT_CALLS)
+    | frozenset(_EXECUTION_CALLS)
+    | _NO_SAGEMAKER_CALLS
+    | {"register_model"}
+)
 
 
 def policy(pipelines: Iterable[CompiledPipeline], environment: Environment) -> dict[str, Any]:
@@ -197,10 +269,13 @@ def policy(pipelines: Iterable[CompiledPipeline], environment: Environment) -> d
         }
     )
     if unmapped:
+        studio = any(u.startswith("studio_") for u in unmapped)
+        why = "; studio_notebook kinds: the role they pass is the project's, known only to DataZone"
         raise UnmappedKinds(
             "no least-privilege statements are generated for these SageMaker tasks yet: "
             + ", ".join(unmapped)
             + " (write their statements by hand, or leave these pipelines out)"
+            + (why + ", see docs/lifecycle.md" if studio else "")
         )
     arns = _Arns(environment)
     by_resource: dict[str, set[str]] = defaultdict(set)

@@ -220,6 +220,26 @@ KINDS: dict[str, Kind] = {
         templated=_NOTEBOOK_ACTION,
         request=notebooks.instance_request,
     ),
+    # SageMaker Unified Studio: no SageMaker request of its own to check (the SDK builds it at run time).
+    "studio_notebook": Kind(
+        "airflow.providers.amazon.aws.operators.sagemaker_unified_studio.SageMakerNotebookOperator",
+        notebooks.studio_notebook,
+        outputs=outputs.STUDIO_NOTEBOOK,
+        templated=(
+            "domain_id",
+            "project_id",
+            "domain_region",
+            "input_config",
+            "output_config",
+            "compute",
+            "termination_condition",
+            "tags",
+        ),
+    ),
+    "studio_notebook_sensor": Kind(
+        "airflow.providers.amazon.aws.sensors.sagemaker_unified_studio.SageMakerNotebookSensor",
+        notebooks.studio_notebook_sensor,
+    ),
     "condition": Kind(
         _SM + "SageMakerConditionOperator",
         gates.condition,

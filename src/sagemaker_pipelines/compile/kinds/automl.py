@@ -12,6 +12,7 @@ from typing import Any
 from sagemaker_pipelines.compile.durations import to_seconds
 from sagemaker_pipelines.compile.kinds.context import (
     RUN_STAMP,
+    RUN_SUFFIX,
     TaskContext,
     deep_merge,
     present,
@@ -21,10 +22,23 @@ from sagemaker_pipelines.compile.kinds.context import (
 AUTOML_NAME_LIMIT = 32
 
 
+def _sensed(ctx: TaskContext) -> bool:
+    """Whether an ``automl_sensor`` of the pipeline names this task's job (and must derive its name)."""
+    return any(
+        t.get("kind") == "automl_sensor" and t.get("job") == ctx.task_id for t in ctx.pipeline.tasks.values()
+    )
+
+
 def automl_job_name(ctx: TaskContext) -> str:
-    """Unique per run, without the try number: an AutoML sensor must be able to name it too."""
+    """Unique per run and per try, within SageMaker's 32 characters: a retry of a task that waits (and
+    so can fail after its job was created) must not ask for the name its previous try took. A job an
+    ``automl_sensor`` watches keeps a per-run name, as the sensor, another task, cannot know this task's
+    try number; such a job is normally created with ``wait_for_completion: false``, and then a try
+    fails only when CreateAutoMLJob itself does, so a retry does not find its name taken."""
     base = ctx.get("name") or sanitize_name(f"{ctx.pipeline.dag_id}-{ctx.task_id}")
-    return base[: AUTOML_NAME_LIMIT - 16].rstrip("-") + "-" + RUN_STAMP
+    if _sensed(ctx):
+        return base[: AUTOML_NAME_LIMIT - 16].rstrip("-") + "-" + RUN_STAMP
+    return base[: AUTOML_NAME_LIMIT - 20].rstrip("-") + RUN_SUFFIX
 
 
 def automl(ctx: TaskContext) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Notebook instances (create, start, stop, delete) and experiments.
+"""Notebook instances (create, start, stop, delete), experiments and SageMaker Unified Studio notebooks.
 
 The notebook operators take an instance name and wait (by default) for the instance to be InService,
 Stopped or gone; the create operator returns the instance's ARN, the experiment operator the
@@ -7,9 +7,17 @@ experiment's. Notebook instance names are stable (not per run): an instance is a
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from sagemaker_pipelines.compile.kinds.context import RUN_STAMP, TaskContext, present, sanitize_name
+from sagemaker_pipelines.compile.durations import to_seconds
+from sagemaker_pipelines.compile.kinds.context import (
+    RUN_SUFFIX,
+    TaskContext,
+    present,
+    sanitize_name,
+    stringify,
+)
 
 _NOTEBOOK_FIELDS = {
     "volume_size": "volume_size_in_gb",
@@ -73,9 +81,10 @@ def experiment_base(task_id: str, task: dict[str, Any], dag_id: str) -> str:
 
 
 def experiment(ctx: TaskContext) -> dict[str, Any]:
-    """One experiment per run (the run's timestamp, not the try: later tasks must be able to name it)."""
+    """One experiment per run and try: a retry must not ask for the name its previous try created.
+    Later tasks name it through its ``name`` output, which reads the try's suffix from the returned ARN."""
     return {
-        "name": experiment_base(ctx.task_id, ctx.task, ctx.pipeline.dag_id) + "-" + RUN_STAMP,
+        "name": experiment_base(ctx.task_id, ctx.task, ctx.pipeline.dag_id) + RUN_SUFFIX,
         **present(description=ctx.get("description"), tags=ctx.get("tags")),
         **ctx.sagemaker_operator_args(),
     }
@@ -86,4 +95,71 @@ def experiment_request(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {
         "ExperimentName": kwargs["name"],
         **present(Description=kwargs.get("description"), Tags=tags or None),
+    }
+
+
+# SageMaker Unified Studio notebooks (SageMakerNotebookOperator): the provider's hook hands these to the
+# sagemaker_studio SDK, whose remote execution client runs the notebook as a SageMaker training job of the
+# SageMaker Distribution image, in the project's default tooling environment that DataZone describes.
+STUDIO_DEFAULT_INSTANCE_TYPE = "ml.m6i.xlarge"  # the SDK's own default (sagemaker_studio remote client)
+# The SDK's execution names: the task id, '_' turned into '-', matching this pattern (26 characters).
+STUDIO_EXECUTION_NAME = re.compile(r"^[a-zA-Z0-9]([-a-zA-Z0-9]){0,25}$")
+
+
+def studio_execution_name_error(task_id: str) -> str | None:
+    """Why the SDK would refuse this task id as the execution's name (it checks only when the task runs)."""
+    if STUDIO_EXECUTION_NAME.match(task_id.replace("_", "-")):
+        return None
+    return (
+        "a studio_notebook task's id is its execution name: a letter or digit, then at most 25 letters, "
+        "digits, '-' or '_'"
+    )
+
+
+def _studio_compute(ctx: TaskContext) -> dict[str, Any]:
+    image = present(
+        ecr_uri=ctx.get("image"), image_name=ctx.get("image_name"), image_version=ctx.get("image_version")
+    )
+    compute = present(
+        instance_type=ctx.get("instance_type"),
+        volume_size_in_gb=ctx.get("volume_size"),
+        image_details=image or None,
+    )
+    if compute:  # the SDK reads compute["instance_type"] whenever compute is given
+        compute.setdefault("instance_type", STUDIO_DEFAULT_INSTANCE_TYPE)
+    return compute
+
+
+def studio_notebook(ctx: TaskContext) -> dict[str, Any]:
+    """The provider's SageMakerNotebookOperator: run a notebook of the project, wait for it (or not)."""
+    parameters = {name: stringify(value) for name, value in (ctx.get("parameters") or {}).items()}
+    max_runtime = ctx.get("max_runtime")
+    termination = {"max_runtime_in_seconds": to_seconds(max_runtime)} if max_runtime else None
+    check_interval = ctx.get("check_interval", ctx.pipeline.environment.check_interval)
+    return {
+        "input_config": {"input_path": ctx.get("notebook"), "input_params": parameters},
+        "output_config": {"output_formats": ctx.get("output_formats", ["NOTEBOOK"])},
+        **present(
+            domain_id=ctx.get("domain_id"),
+            project_id=ctx.get("project_id"),
+            domain_region=ctx.get("domain_region"),
+            compute=_studio_compute(ctx) or None,
+            termination_condition=termination,
+            tags=ctx.get("tags"),
+        ),
+        "wait_for_completion": ctx.get("wait_for_completion", True),
+        "waiter_delay": to_seconds(check_interval),
+        **present(waiter_max_attempts=ctx.get("max_attempts"), deferrable=ctx.get("deferrable")),
+    }
+
+
+def studio_notebook_sensor(ctx: TaskContext) -> dict[str, Any]:
+    """The provider's SageMakerNotebookSensor: it templates nothing, so the execution id is a literal."""
+    timeout = ctx.get("timeout")
+    return {
+        "execution_id": ctx.get("execution_id"),
+        "execution_name": ctx.get("execution_name", ctx.task_id),
+        "poke_interval": to_seconds(ctx.get("poke_interval", ctx.pipeline.environment.check_interval)),
+        **present(timeout=to_seconds(timeout) if timeout is not None else None, mode=ctx.get("mode")),
+        **ctx.operator_options("soft_fail"),
     }

@@ -174,11 +174,14 @@ STOP_PIPELINE = {"status": whole("the execution's status once stopped (Stopped, 
 
 
 def experiment_name(p: Producer, _keys: tuple[str, ...]) -> str:
-    """The operator returns the ARN only: the name is its per-run name, once the experiment exists."""
+    """The operator returns the ARN only, whose last part is the name, lower-cased as SageMaker writes
+    ARNs: the name is its known prefix plus that part's per-run-and-try suffix (``<ts_nodash>-<try>``,
+    digits and a ``T``, so upper-casing it gives it back exactly)."""
     from sagemaker_pipelines.compile.kinds.notebooks import experiment_base
 
     base = experiment_base(p.task_id, p.task, p.dag_id)
-    return f"({returned(p.task_id)} and ('{base}-' ~ (dag_run.run_after | ts_nodash)))"
+    suffix = f"({returned(p.task_id)}.split('/')[-1][{len(base) + 1}:] | upper)"
+    return f"('{base}-' ~ {suffix})"
 
 
 EXPERIMENT = {
@@ -186,6 +189,12 @@ EXPERIMENT = {
     "name": Output("the experiment's name (for the ExperimentConfig of jobs)", experiment_name),
 }
 NOTEBOOK = {"arn": whole("the notebook instance's ARN")}
+STUDIO_NOTEBOOK = {  # the operator returns nothing; its hook pushes this key while it waits
+    "s3_path": Output(
+        "where the execution wrote its output notebook (pushed while the task waits)",
+        lambda p, _keys: f"ti.xcom_pull(task_ids='{p.task_id}', key='s3_path')",
+    ),
+}
 PYTHON = {
     "result": Output(
         "what the callable returned, or result.<key>: a field of the mapping it returned", result, "optional"

@@ -32,6 +32,7 @@ from sagemaker_pipelines.local.aws.backend import (
     utcnow,
     wait_min_duration,
 )
+from sagemaker_pipelines.local.aws.jobs import frameworks
 from sagemaker_pipelines.local.aws.sandbox import JobDir, JobError, child_env, python_command, run_child, tail
 
 
@@ -65,6 +66,11 @@ def run(backend: Any, job: Any, run_info: Run) -> None:
                 "ClientError: AppSpecification.ContainerEntrypoint is required locally (images are not run, "
                 "only their entrypoint command)"
             )
+        lines, refusal = frameworks.check(app.get("ImageUri"))
+        for line in lines:  # what the image stands for, and what really runs the script
+            jd.phase(line)
+        if refusal:
+            raise JobError(f"ClientError: {refusal}")
         with slot():
             job.processing_start_time = utcnow()
             prefixes = ["/opt/ml"]

@@ -30,6 +30,7 @@ from sagemaker_pipelines.local.aws.backend import (
     utcnow,
     wait_min_duration,
 )
+from sagemaker_pipelines.local.aws.jobs import frameworks, studio_notebooks
 from sagemaker_pipelines.local.aws.sandbox import JobDir, JobError
 from sagemaker_pipelines.local.aws.storage import S3Store, join_s3, tar_directory
 
@@ -84,6 +85,8 @@ def resolve_mode(job: Any) -> tuple[str, str]:
     if not image:
         name = spec.get("AlgorithmName", "")
         raise JobError(f"ClientError: AlgorithmName '{name}' is not supported locally; give a TrainingImage")
+    if studio_notebooks.is_notebook_execution(spec):  # the Unified Studio SDK's notebook execution
+        return "notebook", image
     if spec.get("ContainerEntrypoint"):
         raise JobError("ClientError: AlgorithmSpecification.ContainerEntrypoint is not supported locally")
     info = identify_image(image)
@@ -141,6 +144,12 @@ def run(backend: Any, job: Any, run_info: Run) -> None:
     try:
         mode, what = resolve_mode(job)
         jd.phase(f"starting ({mode} {what})")
+        if mode == "script":  # the script runs with this machine's libraries, not the image's
+            lines, refusal = frameworks.check((job.algorithm_specification or {}).get("TrainingImage"))
+            for line in lines:
+                jd.phase(line)
+            if refusal:
+                raise JobError(f"ClientError: {refusal}")
         with slot():
             _secondary(job, "Downloading")
             channels, input_config = _download_channels(job, jd, store)
@@ -157,6 +166,10 @@ def run(backend: Any, job: Any, run_info: Run) -> None:
                     raise JobError(
                         f"MaxRuntimeExceeded: the training job ran longer than {max_runtime} seconds"
                     )
+            elif mode == "notebook":
+                hps, env = job.hyper_parameters or {}, job.environment or {}
+                studio_notebooks.run_notebook(jd, channels, hps, env, model_dir, max_runtime)
+                metrics = {}
             else:
                 output = script_mode.run_training_script(
                     jd,
