@@ -51,6 +51,9 @@ class Environment:
     operator_defaults: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     allow_templates: tuple[str, ...] = ()  # "conn", "var": templates pipelines may use in this environment
+    allowed_operators: tuple[
+        str, ...
+    ] = ()  # classes ``kind: operator`` tasks may name (compile/allowed_operators)
 
     def lookup(self, name: str) -> Any:
         """``${env.<name>}``: a per-environment value, or one of the standard fields."""
@@ -120,6 +123,7 @@ def _load_environment(name: str) -> Environment:
         print_log=data.get("print_log"),
         operator_defaults=data.get("operator_defaults", {}),
         allow_templates=tuple(data.get("allow_templates", ())),
+        allowed_operators=tuple(data.get("allowed_operators", ())),
     )
 
 
