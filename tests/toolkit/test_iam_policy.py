@@ -158,7 +158,11 @@ def compiled(request):
 
 def mapped_only(pipeline):
     """The pipeline without the lifecycle kinds whose statements are not generated yet (refused below)."""
-    tasks = [t for t in pipeline.tasks if t.kind in iam_policy.MAPPED_KINDS or "sagemaker" not in t.operator]
+    tasks = [
+        t
+        for t in pipeline.tasks
+        if t.kind != "operator" and (t.kind in iam_policy.MAPPED_KINDS or "sagemaker" not in t.operator)
+    ]
     return dataclasses.replace(pipeline, tasks=tasks)
 
 
@@ -167,6 +171,19 @@ def test_a_sagemaker_kind_without_generated_statements_is_refused_not_left_out()
     every_kind = check_file(EVERY_KIND, environment).compiled
     with pytest.raises(iam_policy.UnmappedKinds, match=r"automl \(every_kind\.autopilot\)"):
         iam_policy.policy([every_kind], environment)
+
+
+def test_an_operator_task_is_refused_by_name():
+    environment = load_environment("aws")
+    every_kind = check_file(EVERY_KIND, environment).compiled
+    without_automl = dataclasses.replace(every_kind, tasks=[t for t in mapped_only(every_kind).tasks])
+    operator_task = every_kind.task("mark_done")
+    pipeline = dataclasses.replace(without_automl, tasks=[*without_automl.tasks, operator_task])
+    with pytest.raises(
+        iam_policy.UnmappedKinds, match=r"every_kind\.mark_done \(airflow\.providers.*S3Create"
+    ):
+        iam_policy.policy([pipeline], environment)
+    assert iam_policy.policy([without_automl], environment)["Statement"]  # the rest is still mapped
 
 
 def _arn_maker(environment):

@@ -16,6 +16,7 @@ Arguments are plain data. Those that are the task's own fields (``task_id``, ``r
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
 from dataclasses import dataclass
@@ -200,9 +201,11 @@ class _TaskCheck:
         where = (*self.base, "operator")
         listed = self.environment.allowed_operators
         if dotted not in listed:  # refused by name: nothing is imported
-            hint = did_you_mean(dotted, list(listed)) or (
+            close = difflib.get_close_matches(str(dotted), listed, n=1, cutoff=0.9)  # a typo, not a sibling
+            shown = (
                 f"allowed: {', '.join(listed)}" if listed else "this environment allows no operator classes"
             )
+            hint = f"did you mean '{close[0]}'? {shown}" if close else shown
             message = (
                 f"operator '{dotted}' is not allowed in environment '{self.environment.name}': "
                 f"the platform team lists the classes pipelines may use in {self.environment.file} "
