@@ -404,6 +404,7 @@ def test_every_kind_compiles_to_its_operator_with_implied_dependencies(compile_o
         "remove_explore": "SageMakerDeleteNotebookOperator",
         "iris_report": "SageMakerNotebookOperator",
         "watch_report": "SageMakerNotebookSensor",
+        "mark_done": "S3CreateObjectOperator",  # kind: operator, from the environment's allowed_operators
     }
     deps = {t.task_id: t.depends_on for t in local.tasks}
     assert deps["best_model"] == ["watch_tuning", "tune"]  # explicit first, then the referenced task

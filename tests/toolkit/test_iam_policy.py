@@ -225,6 +225,50 @@ def test_a_sagemaker_kind_without_generated_statements_is_refused_not_left_out()
         iam_policy.policy([every_kind], environment)
 
 
+OPERATOR_FEATURE = Path(__file__).parents[1] / "airflow_stack" / "pipelines" / "features" / "operator_s3.yaml"
+
+
+def test_the_shipped_s3_operator_classes_get_their_objects_and_deletes():
+    environment = load_environment("aws")
+    pipeline = check_file(OPERATOR_FEATURE, environment).compiled
+    statements = {s["Sid"]: s for s in iam_policy.policy([pipeline], environment)["Statement"]}
+    bucket = f"arn:aws:s3:::{environment.bucket}"
+    assert statements["S3ReadWrite"]["Resource"] == [
+        f"{bucket}/operator-feature/copy/note.txt*",  # copy_note's destination, the sensor's key
+        f"{bucket}/operator-feature/note.txt*",  # write_note's object, copy_note's source
+    ]
+    assert statements["S3Delete"] == {
+        "Sid": "S3Delete",
+        "Effect": "Allow",
+        "Action": ["s3:DeleteObject"],
+        "Resource": [f"{bucket}/operator-feature/note.txt*"],  # remove_original's keys, nothing wider
+    }
+    assert statements["S3List"]["Resource"] == [bucket]
+    assert not any(sid.startswith("SageMaker") for sid in statements)
+
+
+def test_an_operator_task_whose_calls_are_unknown_is_refused_by_name():
+    environment = load_environment("aws")
+    pipeline = check_file(OPERATOR_FEATURE, environment).compiled
+    other = dataclasses.replace(pipeline.task("write_note"), operator="airflow.providers.x.SomeOperator")
+    templated = dataclasses.replace(
+        pipeline.task("copy_note"),
+        kwargs={**pipeline.task("copy_note").kwargs, "dest_bucket_name": "{{ ds }}"},
+    )
+    with pytest.raises(iam_policy.UnmappedKinds) as caught:
+        iam_policy.policy([dataclasses.replace(pipeline, tasks=[other, templated])], environment)
+    message = str(caught.value)
+    assert (
+        "operator_s3.write_note (airflow.providers.x.SomeOperator: its class's calls are not mapped)"
+        in message
+    )
+    assert (
+        "operator_s3.copy_note (airflow.providers.amazon.aws.operators.s3.S3CopyObjectOperator: " in message
+    )
+    assert "dest_bucket_name is only known at run time" in message
+    assert "the platform team that allows a class owns its permissions" in message
+
+
 def _arn_maker(environment):
     account = environment.role_arn.split(":")[4]
 

@@ -4,24 +4,39 @@ We hand dag-factory a ready config and call its ``DagBuilder`` directly rather t
 its YAML path re-reads files with PyYAML's pure-Python FullLoader after expanding environment
 variables in the raw text, honours ``__type__`` keys that import any dotted path, and dumps each config
 back to YAML twice for ``doc_md`` - slow and unsafe for files users edit. Our configs are already
-validated data, so only the building is left to it. Operators come only from the kinds table and
-callables only from :mod:`sagemaker_pipelines.airflow.tasks`.
+validated data, so only the building is left to it. Operators come only from the kinds table (or, for
+``kind: operator``, from the environment's ``allowed_operators``, checked again here) and callables
+only from :mod:`sagemaker_pipelines.airflow.tasks`, and only in the arguments the compiler writes them
+to: a ``{"__callable__": ...}`` written by a user anywhere else stays plain data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sagemaker_pipelines.airflow.notifiers import CALLBACK_ARGS, attach
 from sagemaker_pipelines.airflow.teardown import apply_teardowns
-from sagemaker_pipelines.compile.compiler import CompiledPipeline
+from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.kinds import KINDS
+
+if TYPE_CHECKING:
+    from sagemaker_pipelines.format.environment import Environment
 
 _ALLOWED_OPERATORS = frozenset(kind.operator for kind in KINDS.values())
 _ALLOWED_CALLABLE_PREFIX = "sagemaker_pipelines.airflow.tasks."
 _SECONDS_ARGS = ("retry_delay", "execution_timeout", "max_retry_delay")
+# The only arguments whose compiled value may be a callable marker: where the compiler writes one.
+_CALLABLE_ARGS: dict[str, frozenset[str] | None] = {"pre_execute": None, "parser": frozenset({"s3_to_sql"})}
+
+
+def holds_callable(kind: str, argument: str) -> bool:
+    """Whether the compiler writes a callable marker into ``argument`` of ``kind`` (None: every kind)."""
+    if argument not in _CALLABLE_ARGS:
+        return False
+    kinds = _CALLABLE_ARGS[argument]
+    return kinds is None or kind in kinds
 
 
 def _callable(dotted: str):
@@ -72,7 +87,27 @@ def _params(spec: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {name: Param(**p) for name, p in spec.items()}
 
 
-def dag_factory_config(compiled: CompiledPipeline) -> dict[str, Any]:
+def _task_values(task: CompiledTask) -> dict[str, Any]:
+    """Arguments with markers made Python objects, only in the arguments the compiler writes them to."""
+    return {k: _python_values(v) if holds_callable(task.kind, k) else v for k, v in task.kwargs.items()}
+
+
+def _ensure_operator(task: CompiledTask, compiled: CompiledPipeline, environment: Environment | None) -> None:
+    """A kinds-table operator, or for ``kind: operator`` a class the environment lists now."""
+    from sagemaker_pipelines.compile.allowed_operators import KIND, check_buildable
+
+    if task.kind != KIND:
+        if task.operator not in _ALLOWED_OPERATORS:
+            raise ValueError(f"operator {task.operator!r} is not in the kinds table")
+        return
+    if environment is None or environment.name != compiled.environment:
+        from sagemaker_pipelines.format.environment import load_environment
+
+        environment = load_environment(compiled.environment)
+    check_buildable(task.operator, task.kwargs, environment)
+
+
+def dag_factory_config(compiled: CompiledPipeline, environment: Environment | None = None) -> dict[str, Any]:
     """The dict dag-factory's DagBuilder takes: DAG arguments plus ``tasks`` with ``operator`` paths."""
     dag = dict(compiled.dag)
     config: dict[str, Any] = {
@@ -93,9 +128,8 @@ def dag_factory_config(compiled: CompiledPipeline) -> dict[str, Any]:
         config["params"] = _params(dag["params"])
     tasks = {}
     for task in compiled.tasks:
-        if task.operator not in _ALLOWED_OPERATORS:
-            raise ValueError(f"operator {task.operator!r} is not in the kinds table")
-        kwargs = _with_timedeltas(_python_values(_without_callbacks(task.kwargs)))
+        _ensure_operator(task, compiled, environment)
+        kwargs = _with_timedeltas(_without_callbacks(_task_values(task)))
         tasks[task.task_id] = {"operator": task.operator, "dependencies": list(task.depends_on), **kwargs}
     config["tasks"] = tasks
     return config
@@ -120,9 +154,11 @@ def _builder_class():
     return FreshConfigDagBuilder
 
 
-def build_dag(compiled: CompiledPipeline, fileloc: str | None = None):
-    """The Airflow DAG of a compiled pipeline; ``fileloc`` is the loader file Airflow parsed."""
-    built = _builder_class()(compiled.dag_id, dag_factory_config(compiled)).build()
+def build_dag(compiled: CompiledPipeline, fileloc: str | None = None, environment: Environment | None = None):
+    """The Airflow DAG of a compiled pipeline; ``fileloc`` is the loader file Airflow parsed;
+    ``environment`` the one it was compiled for (read again when not given and an operator task needs
+    its allowed_operators)."""
+    built = _builder_class()(compiled.dag_id, dag_factory_config(compiled, environment)).build()
     dag = built["dag"]
     apply_teardowns(dag, compiled)
     attach(dag, _callbacks(compiled.dag), {t.task_id: _callbacks(t.kwargs) for t in compiled.tasks})

@@ -96,7 +96,7 @@ def _build(dag_file: Path, pipeline: Path, environment_name: str | None) -> Any:
             ]
         )
     try:
-        dag = build_dag(result.compiled, str(dag_file))
+        dag = build_dag(result.compiled, str(dag_file), environment)
         dag.validate()  # what Airflow runs: its failure must name this YAML file, not the DAG file
     except Exception as exc:  # an Airflow-side rejection (e.g. a bad cron) stays this pipeline's problem
         log.exception("building %s failed", result.file)

@@ -129,7 +129,7 @@ def compile_task(pipeline: Pipeline, task_id: str, task: dict[str, Any]) -> Comp
     return CompiledTask(
         task_id=task_id,
         kind=kind_name,
-        operator=kind.operator,
+        operator=kind.operator_of(ctx) if kind.operator_of else kind.operator,
         kwargs=kwargs,
         depends_on=depends_on,
         teardown=teardown,

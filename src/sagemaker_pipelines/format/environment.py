@@ -52,6 +52,9 @@ class Environment:
     description: str = ""
     allow_templates: tuple[str, ...] = ()  # "conn", "var": templates pipelines may use in this environment
     notifiers: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {type, ...}: notify: targets
+    allowed_operators: tuple[
+        str, ...
+    ] = ()  # classes ``kind: operator`` tasks may name (compile/allowed_operators)
 
     def lookup(self, name: str) -> Any:
         """``${env.<name>}``: a per-environment value, or one of the standard fields."""
@@ -122,6 +125,7 @@ def _load_environment(name: str) -> Environment:
         operator_defaults=data.get("operator_defaults", {}),
         allow_templates=tuple(data.get("allow_templates", ())),
         notifiers=data.get("notifiers", {}),
+        allowed_operators=tuple(data.get("allowed_operators", ())),
     )
 
 

@@ -240,6 +240,48 @@ def _roles(task: CompiledTask) -> Iterator[str]:
         yield from (task.kwargs[a] for a in _ARGUMENT_ROLES if isinstance(task.kwargs.get(a), str))
 
 
+_S3_OPERATORS = "airflow.providers.amazon.aws.operators.s3."
+# kind: operator classes whose AWS calls are known: the (bucket, key) arguments of the objects they read
+# or write, and of those they delete. Any other allowed class is refused by name: the platform team that
+# allows it owns its permissions.
+_OPERATOR_OBJECTS: dict[str, tuple[tuple[str, str], ...]] = {
+    _S3_OPERATORS + "S3CreateObjectOperator": (("s3_bucket", "s3_key"),),
+    _S3_OPERATORS + "S3CopyObjectOperator": (
+        ("source_bucket_name", "source_bucket_key"),
+        ("dest_bucket_name", "dest_bucket_key"),
+    ),
+    _S3_OPERATORS + "S3DeleteObjectsOperator": (),
+    "airflow.providers.standard.operators.empty.EmptyOperator": (),
+}
+_OPERATOR_DELETES = {_S3_OPERATORS + "S3DeleteObjectsOperator": (("bucket", "keys"), ("bucket", "prefix"))}
+
+
+def _operator_objects(task: CompiledTask, pairs: tuple[tuple[str, str], ...]) -> Iterator[tuple[str, str]]:
+    """(bucket, key pattern) of the arguments ``pairs`` name; a key may be a whole s3:// URL (no bucket
+    argument), a list of keys, or a prefix. Raises ValueError when a bucket is only known at run time."""
+    for bucket_arg, key_arg in pairs:
+        keys = task.kwargs.get(key_arg)
+        for key in keys if isinstance(keys, list) else [keys] if isinstance(keys, str) else []:
+            bucket = task.kwargs.get(bucket_arg)
+            if bucket is None and key.startswith("s3://"):
+                bucket, _, key = key.removeprefix("s3://").partition("/")
+            if not isinstance(bucket, str) or "{{" in bucket or "{%" in bucket:
+                raise ValueError(f"{bucket_arg} is only known at run time")
+            yield bucket, _key_pattern(key)
+
+
+def _unmapped_operator(task: CompiledTask) -> str | None:
+    """Why an operator task's statements cannot be generated, or None when they can."""
+    if task.operator not in _OPERATOR_OBJECTS:
+        return "its class's calls are not mapped"
+    try:
+        list(_operator_objects(task, _OPERATOR_OBJECTS[task.operator]))
+        list(_operator_objects(task, _OPERATOR_DELETES.get(task.operator, ())))
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 class UnmappedKinds(ValueError):
     """Kinds that call SageMaker but whose least-privilege statements are not generated yet."""
 
@@ -268,26 +310,51 @@ def policy(pipelines: Iterable[CompiledPipeline], environment: Environment) -> d
             if task.kind not in MAPPED_KINDS and KINDS[task.kind].operator.startswith(_SAGEMAKER_MODULES)
         }
     )
+    operators = sorted(  # kind: operator: any class the platform allows; its permissions are the platform's
+        f"{pipeline.dag_id}.{task.task_id} ({task.operator}: {why})"
+        for pipeline in pipelines
+        for task in pipeline.tasks
+        if task.kind == "operator" and (why := _unmapped_operator(task))
+    )
+    refused = []
     if unmapped:
         studio = any(u.startswith("studio_") for u in unmapped)
         why = "; studio_notebook kinds: the role they pass is the project's, known only to DataZone"
-        raise UnmappedKinds(
+        refused.append(
             "no least-privilege statements are generated for these SageMaker tasks yet: "
             + ", ".join(unmapped)
             + " (write their statements by hand, or leave these pipelines out)"
             + (why + ", see docs/lifecycle.md" if studio else "")
         )
+    if operators:
+        refused.append(
+            "no statements are generated for these operator tasks: their classes come from the "
+            "environment's allowed_operators, and the platform team that allows a class owns its "
+            "permissions: "
+            + ", ".join(operators)
+            + " (add their statements by hand, or leave these pipelines out)"
+        )
+    if refused:
+        raise UnmappedKinds("; ".join(refused))
     arns = _Arns(environment)
     by_resource: dict[str, set[str]] = defaultdict(set)
     roles: set[str] = set()
     objects: set[str] = set()
     buckets: set[str] = set()
+    deleted: set[str] = set()
     for pipeline in pipelines:
         tasks = {t.task_id: t for t in pipeline.tasks}
         for task in pipeline.tasks:
             for action, resource_type, name in _sagemaker_calls(task, tasks):
                 by_resource[arns.sagemaker(resource_type, name)].add(action)
             roles.update(_roles(task))
+            if task.kind == "operator":
+                for bucket, key in _operator_objects(task, _OPERATOR_OBJECTS[task.operator]):
+                    objects.add(arns.s3(bucket, key))
+                    buckets.add(arns.s3(bucket))
+                for bucket, key in _operator_objects(task, _OPERATOR_DELETES.get(task.operator, ())):
+                    deleted.add(arns.s3(bucket, key))
+                    buckets.add(arns.s3(bucket))
             for bucket, key in _s3_locations(task):
                 objects.add(arns.s3(bucket, _key_pattern(key)))
                 buckets.add(arns.s3(bucket))
@@ -303,6 +370,9 @@ def policy(pipelines: Iterable[CompiledPipeline], environment: Environment) -> d
         statements.append(_statement("PassRoleToSageMaker", ["iam:PassRole"], sorted(roles), condition))
     if objects:
         statements.append(_statement("S3ReadWrite", _S3_READ_WRITE, _widest(objects)))
+    if deleted:  # operator tasks that delete objects (S3DeleteObjectsOperator)
+        statements.append(_statement("S3Delete", ["s3:DeleteObject"], _widest(deleted)))
+    if objects or deleted:
         # Unconditioned: with it, S3 answers a missing key with 404 (which the hooks expect), not 403.
         statements.append(_statement("S3List", ["s3:ListBucket"], sorted(buckets)))
     if topics:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sagemaker_pipelines.airflow.dag_builder import _SECONDS_ARGS, parse_date
+from sagemaker_pipelines.airflow.dag_builder import _SECONDS_ARGS, holds_callable, parse_date
 from sagemaker_pipelines.checker import check_file
 from sagemaker_pipelines.compile.compiler import CompiledPipeline
 from sagemaker_pipelines.format.environment import Environment
@@ -67,11 +67,16 @@ class _Code:
             return f"str({self.name('sagemaker_pipelines.paths.include_path')}({relative!r}))"
         return repr(text)
 
-    def literal(self, value: Any) -> str:
+    def literal(self, value: Any, markers: bool = False) -> str:
+        """``markers``: the argument is one the compiler writes a callable to (elsewhere a dict that
+        looks like a marker is user data and stays a dict, as in the DAG builder)."""
         if isinstance(value, dict):
-            if set(value) == {"__callable__"}:
+            if markers and set(value) == {"__callable__"}:
                 return self.callable(value["__callable__"])
-            if set(value) == {"__callable__", "__kwargs__"}:  # a call, as the DAG builder makes it
+            if markers and set(value) == {
+                "__callable__",
+                "__kwargs__",
+            }:  # a call, as the DAG builder makes it
                 args = ", ".join(f"{k}={self.literal(v)}" for k, v in value["__kwargs__"].items())
                 return f"{self.callable(value['__callable__'])}({args})"
             items = ", ".join(f"{self.literal(k)}: {self.literal(v)}" for k, v in value.items())
@@ -84,7 +89,7 @@ class _Code:
             return f"float({str(value)!r})"
         return repr(value)
 
-    def kwargs(self, args: dict[str, Any]) -> str:
+    def kwargs(self, args: dict[str, Any], kind: str = "") -> str:
         """``name=value`` lines; durations become timedeltas as the DAG builder makes them."""
         parts = []
         for key, value in args.items():
@@ -93,7 +98,7 @@ class _Code:
             elif key == "python_callable" and isinstance(value, str):
                 parts.append(f"{key}={self.callable(value)}")
             else:
-                parts.append(f"{key}={self.literal(value)}")
+                parts.append(f"{key}={self.literal(value, holds_callable(kind, key))}")
         return "".join(f"\n{p}," for p in parts)
 
     def date(self, text: str) -> str:
@@ -189,7 +194,7 @@ def python_source(compiled: CompiledPipeline) -> str:
     for task in compiled.tasks:
         operators[task.task_id] = code.name(task.operator)
     dag_args = _dag_kwargs(compiled, code)
-    task_args = {t.task_id: code.kwargs({"task_id": t.task_id, **t.kwargs}) for t in compiled.tasks}
+    task_args = {t.task_id: code.kwargs({"task_id": t.task_id, **t.kwargs}, t.kind) for t in compiled.tasks}
     # Every imported name is known now: task variables must not shadow any of them.
     taken = {"dag", "DOC_MD", "str", "float", *(n for names in code.imports.values() for n in names)}
     variables = _identifiers([t.task_id for t in compiled.tasks], taken)

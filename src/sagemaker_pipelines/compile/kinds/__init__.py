@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sagemaker_pipelines.compile import allowed_operators
 from sagemaker_pipelines.compile.kinds import (
     automl,
     data,
@@ -46,6 +47,8 @@ class Kind:
     # The API request the operator sends, rebuilt from its arguments for the botocore check (default:
     # the ``config`` argument, which SageMakerBaseOperator subclasses send as it is).
     request: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # The class a task names itself (kind: operator, from the environment's allowed_operators).
+    operator_of: Callable[[TaskContext], str] | None = None
 
     def request_of(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         return self.request(kwargs) if self.request else kwargs["config"]
@@ -363,6 +366,12 @@ KINDS: dict[str, Kind] = {
         "sagemaker_pipelines.airflow.warehouse.S3ToSqlOperator",
         data.s3_to_sql,
         templated=("s3_bucket", "s3_key", "schema", "table", "column_list", "sql_conn_id", "aws_conn_id"),
+    ),
+    # Any class the environment's allowed_operators lists (compile/allowed_operators.py).
+    allowed_operators.KIND: Kind(
+        allowed_operators.BASE_OPERATOR,
+        allowed_operators.compile_operator,
+        operator_of=allowed_operators.operator_of,
     ),
 }
 
