@@ -28,7 +28,11 @@ _ALLOWED_OPERATORS = frozenset(kind.operator for kind in KINDS.values())
 _ALLOWED_CALLABLE_PREFIX = "sagemaker_pipelines.airflow.tasks."
 _SECONDS_ARGS = ("retry_delay", "execution_timeout", "max_retry_delay")
 # The only arguments whose compiled value may be a callable marker: where the compiler writes one.
-_CALLABLE_ARGS: dict[str, frozenset[str] | None] = {"pre_execute": None, "parser": frozenset({"s3_to_sql"})}
+_CALLABLE_ARGS: dict[str, frozenset[str] | None] = {
+    "pre_execute": None,
+    "parser": frozenset({"s3_to_sql"}),
+    **dict.fromkeys(CALLBACK_ARGS),  # notify: (compile/notifications.py), on the DAG and on tasks
+}
 
 
 def holds_callable(kind: str, argument: str) -> bool:

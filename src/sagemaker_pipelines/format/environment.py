@@ -52,9 +52,8 @@ class Environment:
     description: str = ""
     allow_templates: tuple[str, ...] = ()  # "conn", "var": templates pipelines may use in this environment
     notifiers: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {type, ...}: notify: targets
-    allowed_operators: tuple[
-        str, ...
-    ] = ()  # classes ``kind: operator`` tasks may name (compile/allowed_operators)
+    # The classes ``kind: operator`` tasks may name (compile/allowed_operators.py): the platform's list.
+    allowed_operators: tuple[str, ...] = ()
 
     def lookup(self, name: str) -> Any:
         """``${env.<name>}``: a per-environment value, or one of the standard fields."""

@@ -82,7 +82,7 @@ class _Code:
             items = ", ".join(f"{self.literal(k)}: {self.literal(v)}" for k, v in value.items())
             return "{" + items + "}"
         if isinstance(value, list):
-            return "[" + ", ".join(self.literal(v) for v in value) + "]"
+            return "[" + ", ".join(self.literal(v, markers) for v in value) + "]"  # callbacks: a list
         if isinstance(value, str):
             return self.string(value)
         if isinstance(value, float) and not math.isfinite(value):
@@ -180,8 +180,8 @@ def _dag_kwargs(compiled: CompiledPipeline, code: _Code) -> str:
                 args = ", ".join(f"{k}={code.literal(v)}" for k, v in ordered.items())
                 items.append(f"{name!r}: {param}({args})")
             parts.append("params={" + ", ".join(items) + ",}")
-        else:
-            parts.append(f"{key}={code.literal(value)}")
+        else:  # the DAG's notify: callbacks are markers (holds_callable)
+            parts.append(f"{key}={code.literal(value, holds_callable('', key))}")
     return "".join(f"\n{p}," for p in parts)
 
 

@@ -18,6 +18,14 @@ from typing import Any
 
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.format.environment import Environment
+from sagemaker_pipelines.toolkit.iam_policy.s3 import (
+    OPERATOR_DELETES,
+    OPERATOR_OBJECTS,
+    key_pattern,
+    operator_objects,
+    s3_locations,
+    unmapped_operator,
+)
 
 POLICY_VERSION = "2012-10-17"
 SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
@@ -188,41 +196,6 @@ def _execution_of(tasks: dict[str, CompiledTask], value: str) -> str:
     return arn_match.group(1) if arn_match else "*"
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
-def _s3_locations(task: CompiledTask) -> Iterator[tuple[str, str]]:
-    """(bucket, key pattern) of every S3 location the task names: URIs, uploads and transfers."""
-    for text in _strings(task.kwargs):
-        for uri in re.findall(r"s3://[^\s'\"]+", text):
-            bucket, _, key = uri.removeprefix("s3://").partition("/")
-            yield bucket, key
-    for upload in task.kwargs.get("config", {}).get("S3Operations", {}).get("S3Upload", []):
-        yield upload["Bucket"], upload["Key"]
-    kwargs = task.kwargs
-    for bucket_arg, key_arg in (
-        ("dest_bucket", "dest_key"),
-        ("s3_bucket", "s3_key"),
-        ("bucket_name", "bucket_key"),
-    ):
-        if isinstance(kwargs.get(bucket_arg), str) and isinstance(kwargs.get(key_arg), str):
-            yield kwargs[bucket_arg], kwargs[key_arg]
-
-
-def _key_pattern(key: str) -> str:
-    """Up to the first template, then ``*``: ``code/{{ ts }}/x.tar.gz`` -> ``code/*``. A plain key gets a
-    ``*`` too: output locations are prefixes that jobs write below (``results`` -> ``results/x.out``)."""
-    return key.partition("{{")[0] + "*"
-
-
 def _roles(task: CompiledTask) -> Iterator[str]:
     def walk(value: Any) -> Iterator[str]:
         if isinstance(value, dict):
@@ -238,48 +211,6 @@ def _roles(task: CompiledTask) -> Iterator[str]:
     yield from walk(task.kwargs.get("config", {}))
     if task.kind in _ARGUMENT_CALLS:
         yield from (task.kwargs[a] for a in _ARGUMENT_ROLES if isinstance(task.kwargs.get(a), str))
-
-
-_S3_OPERATORS = "airflow.providers.amazon.aws.operators.s3."
-# kind: operator classes whose AWS calls are known: the (bucket, key) arguments of the objects they read
-# or write, and of those they delete. Any other allowed class is refused by name: the platform team that
-# allows it owns its permissions.
-_OPERATOR_OBJECTS: dict[str, tuple[tuple[str, str], ...]] = {
-    _S3_OPERATORS + "S3CreateObjectOperator": (("s3_bucket", "s3_key"),),
-    _S3_OPERATORS + "S3CopyObjectOperator": (
-        ("source_bucket_name", "source_bucket_key"),
-        ("dest_bucket_name", "dest_bucket_key"),
-    ),
-    _S3_OPERATORS + "S3DeleteObjectsOperator": (),
-    "airflow.providers.standard.operators.empty.EmptyOperator": (),
-}
-_OPERATOR_DELETES = {_S3_OPERATORS + "S3DeleteObjectsOperator": (("bucket", "keys"), ("bucket", "prefix"))}
-
-
-def _operator_objects(task: CompiledTask, pairs: tuple[tuple[str, str], ...]) -> Iterator[tuple[str, str]]:
-    """(bucket, key pattern) of the arguments ``pairs`` name; a key may be a whole s3:// URL (no bucket
-    argument), a list of keys, or a prefix. Raises ValueError when a bucket is only known at run time."""
-    for bucket_arg, key_arg in pairs:
-        keys = task.kwargs.get(key_arg)
-        for key in keys if isinstance(keys, list) else [keys] if isinstance(keys, str) else []:
-            bucket = task.kwargs.get(bucket_arg)
-            if bucket is None and key.startswith("s3://"):
-                bucket, _, key = key.removeprefix("s3://").partition("/")
-            if not isinstance(bucket, str) or "{{" in bucket or "{%" in bucket:
-                raise ValueError(f"{bucket_arg} is only known at run time")
-            yield bucket, _key_pattern(key)
-
-
-def _unmapped_operator(task: CompiledTask) -> str | None:
-    """Why an operator task's statements cannot be generated, or None when they can."""
-    if task.operator not in _OPERATOR_OBJECTS:
-        return "its class's calls are not mapped"
-    try:
-        list(_operator_objects(task, _OPERATOR_OBJECTS[task.operator]))
-        list(_operator_objects(task, _OPERATOR_DELETES.get(task.operator, ())))
-    except ValueError as exc:
-        return str(exc)
-    return None
 
 
 class UnmappedKinds(ValueError):
@@ -314,7 +245,7 @@ def policy(pipelines: Iterable[CompiledPipeline], environment: Environment) -> d
         f"{pipeline.dag_id}.{task.task_id} ({task.operator}: {why})"
         for pipeline in pipelines
         for task in pipeline.tasks
-        if task.kind == "operator" and (why := _unmapped_operator(task))
+        if task.kind == "operator" and (why := unmapped_operator(task))
     )
     refused = []
     if unmapped:
@@ -349,14 +280,14 @@ def policy(pipelines: Iterable[CompiledPipeline], environment: Environment) -> d
                 by_resource[arns.sagemaker(resource_type, name)].add(action)
             roles.update(_roles(task))
             if task.kind == "operator":
-                for bucket, key in _operator_objects(task, _OPERATOR_OBJECTS[task.operator]):
+                for bucket, key in operator_objects(task, OPERATOR_OBJECTS[task.operator]):
                     objects.add(arns.s3(bucket, key))
                     buckets.add(arns.s3(bucket))
-                for bucket, key in _operator_objects(task, _OPERATOR_DELETES.get(task.operator, ())):
+                for bucket, key in operator_objects(task, OPERATOR_DELETES.get(task.operator, ())):
                     deleted.add(arns.s3(bucket, key))
                     buckets.add(arns.s3(bucket))
-            for bucket, key in _s3_locations(task):
-                objects.add(arns.s3(bucket, _key_pattern(key)))
+            for bucket, key in s3_locations(task):
+                objects.add(arns.s3(bucket, key_pattern(key)))
                 buckets.add(arns.s3(bucket))
     topics = {arn for pipeline in pipelines for arn in _sns_topics(pipeline)}  # notify: sns notifiers
     statements = []
