@@ -16,6 +16,7 @@ from typing import Any
 
 from sagemaker_pipelines.airflow.teardown import apply_teardowns
 from sagemaker_pipelines.compile.compiler import CompiledPipeline
+from sagemaker_pipelines.compile.groups import dag_factory_groups, set_edges
 from sagemaker_pipelines.compile.kinds import KINDS
 
 _ALLOWED_OPERATORS = frozenset(kind.operator for kind in KINDS.values())
@@ -48,11 +49,21 @@ def _with_timedeltas(args: dict[str, Any]) -> dict[str, Any]:
     return {k: dt.timedelta(seconds=v) if k in _SECONDS_ARGS else v for k, v in args.items()}
 
 
-def parse_date(text: str) -> dt.datetime:
-    """Dates as the schema allows them; UTC unless an offset is written."""
+def parse_date(text: str, timezone: str | None = None) -> dt.datetime:
+    """Dates as the schema allows them; in the pipeline's ``timezone`` (UTC by default) unless an offset
+    is written, and then converted into it.
+
+    dag-factory replaces (rather than converts) a date's zone with its ``timezone`` setting, so the
+    date is given to it already in that zone (a pendulum zone: Airflow's DAG takes its time zone from
+    the start date, and its cron timetables fire at that zone's wall-clock times).
+    """
     value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    # In UTC: dag-factory replaces (rather than converts) any other zone.
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if timezone is None:
+        return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    import pendulum
+
+    zone = pendulum.timezone(timezone)
+    return value.astimezone(zone) if value.tzinfo else value.replace(tzinfo=zone)
 
 
 def _params(spec: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -71,11 +82,11 @@ def dag_factory_config(compiled: CompiledPipeline) -> dict[str, Any]:
             if k not in ("start_date", "end_date", "dagrun_timeout", "params", "schedule")
         },
         "default_args": _with_timedeltas(dag["default_args"]),
-        "start_date": parse_date(dag["start_date"]),
+        "start_date": parse_date(dag["start_date"], dag.get("timezone")),
         "schedule": dag.get("schedule"),
     }
     if "end_date" in dag:
-        config["end_date"] = parse_date(dag["end_date"])
+        config["end_date"] = parse_date(dag["end_date"], dag.get("timezone"))
     if "dagrun_timeout" in dag:
         config["dagrun_timeout"] = dt.timedelta(seconds=dag["dagrun_timeout"])
     if "params" in dag:
@@ -88,6 +99,11 @@ def dag_factory_config(compiled: CompiledPipeline) -> dict[str, Any]:
         tasks[task.task_id] = {"operator": task.operator, "dependencies": list(task.depends_on), **kwargs}
     config["tasks"] = tasks
     return config
+
+
+def _config_and_edges(compiled: CompiledPipeline) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    config = dag_factory_config(compiled)
+    return config, dag_factory_groups(compiled, config)  # issue 13: task groups
 
 
 @cache
@@ -111,8 +127,10 @@ def _builder_class():
 
 def build_dag(compiled: CompiledPipeline, fileloc: str | None = None):
     """The Airflow DAG of a compiled pipeline; ``fileloc`` is the loader file Airflow parsed."""
-    built = _builder_class()(compiled.dag_id, dag_factory_config(compiled)).build()
+    config, group_edges = _config_and_edges(compiled)
+    built = _builder_class()(compiled.dag_id, config).build()
     dag = built["dag"]
+    set_edges(dag, group_edges)
     apply_teardowns(dag, compiled)
     dag.tags = sorted(set(dag.tags) - {"dagfactory"} | {"sagemaker"})
     if fileloc:
