@@ -116,7 +116,8 @@ class _Checker:
                 self.add(path, f"task '{task_id}' depends on itself", value=True)
             elif dep not in self.tasks and dep not in groups:
                 hint = did_you_mean(dep, [*self.tasks, *groups]) or f"tasks: {', '.join(self.tasks)}"
-                self.add(path, f"depends on unknown task '{dep}'", hint, value=True)
+                what = "task or task group" if groups else "task"
+                self.add(path, f"depends on unknown {what} '{dep}'", hint, value=True)
 
     def references(self, task_id: str, task: dict) -> None:
         kind = KINDS.get(task["kind"])

@@ -36,7 +36,13 @@ def check_task_groups(
     if not groups:
         return
     declared = isinstance(data.get("task_groups"), dict)
-    _names_and_nesting(groups, tasks, declared, add)
+    found: list[tuple] = []
+
+    def report(*args: Any, **kwargs: Any) -> None:
+        found.append(args)
+        add(*args, **kwargs)
+
+    _names_and_nesting(groups, tasks, declared, report)
     used: set[str] = set()
     for task_id, task in tasks.items():
         name = task.get("task_group") if isinstance(task, dict) else None
@@ -44,10 +50,12 @@ def check_task_groups(
             continue
         if name not in groups:
             hint = did_you_mean(name, list(groups)) or f"task_groups: {', '.join(groups)}"
-            add(("tasks", task_id, "task_group"), f"unknown task group '{name}'", hint, value=True)
+            report(("tasks", task_id, "task_group"), f"unknown task group '{name}'", hint, value=True)
             continue
         used.update([name, *ancestors(name, groups)])
-        _own_group(task_id, task, [name, *ancestors(name, groups)], add)
+        _own_group(task_id, task, [name, *ancestors(name, groups)], report)
+    if found:  # an unknown name or a loop leaves groups empty: saying so again would only repeat it
+        return
     for name in groups:
         if declared and name not in used and name not in tasks:
             hint = f"add task_group: {name} to a task, or remove the group"
@@ -56,6 +64,7 @@ def check_task_groups(
 
 
 def _names_and_nesting(groups: dict, tasks: dict, declared: bool, add: Callable[..., None]) -> None:
+    in_loops: set[str] = set()
     for name, group in groups.items():
         if name in tasks:
             where = ("task_groups", name) if declared else _first_user(tasks, name)
@@ -71,8 +80,9 @@ def _names_and_nesting(groups: dict, tasks: dict, declared: bool, add: Callable[
                 did_you_mean(parent, [g for g in groups if g != name]) or f"task_groups: {', '.join(groups)}"
             )
             add(path, f"unknown task group '{parent}'", hint, value=True)
-        elif name in ancestors(parent, groups) or parent == name:
+        elif name in ancestors(parent, groups) and name not in in_loops:
             chain = [name, *ancestors(name, groups)]
+            in_loops.update(chain)  # one problem per loop, at its first group
             add(path, "task groups nested in a loop: " + " in ".join([*chain, name]), value=True)
 
 

@@ -59,6 +59,10 @@ def _dag_lines(compiled: CompiledPipeline) -> list[str]:
                 lines += _value(arg, arg_value, _INDENT * 2)
             continue
         lines += _value(name, value, _INDENT)
+    for name, spec in compiled.task_groups.items():  # issue 13: the groups, with nesting and tooltips
+        where = f" (in {spec['parent']})" if spec.get("parent") else ""
+        doc = f": {spec['doc']}" if spec.get("doc") else ""
+        lines.append(f"{_INDENT}task group {name}{where}{doc}")
     return lines
 
 
@@ -70,6 +74,8 @@ def _task_lines(task: CompiledTask) -> list[str]:
         f"{_INDENT}operator: {task.operator}",
         f"{_INDENT}depends on: {', '.join(task.depends_on) if task.depends_on else '(nothing)'}",
     ]
+    if task.task_group:
+        lines.append(f"{_INDENT}task group: {task.task_group}")
     if task.teardown:
         after = ", ".join(task.setups) or "(no setup: it runs once its upstream tasks are done)"
         lines.append(f"{_INDENT}teardown of: {after}")
