@@ -70,3 +70,34 @@ def test_compiled_file_builds_the_same_dag_with_its_groups_and_zone(tmp_path, ru
         assert (got.group_id, got.tooltip) == (task.task_group.group_id, task.task_group.tooltip)
         want_parent = task.task_group.parent_group
         assert (got.parent_group and got.parent_group.group_id) == (want_parent and want_parent.group_id)
+
+
+def _readme_block(first: str) -> list[str]:
+    from .test_readme import block
+
+    return block(first)
+
+
+def test_the_readme_dst_example_runs_when_airflow_says(run_cli):
+    """The README's Berlin example is the shipped file, and its table is what Airflow's timetable gives."""
+    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.timetables.base import TimeRestriction
+
+    from sagemaker_pipelines.airflow.dag_builder import build_dag
+
+    example = CHECKOUT_ROOT / "docs" / "examples" / "berlin_mornings.yaml"
+    assert _readme_block("# docs/examples/berlin_mornings.yaml") == example.read_text().splitlines()
+    status, _, err = run_cli("validate", example)
+    assert status == 0, err
+    dag = build_dag(check_file(example, load_environment("local")).compiled)
+    timetable = DagSerialization.from_dict(DagSerialization.to_dict(dag)).timetable  # as the scheduler has it
+    table = _readme_block("06:00 in Europe/Berlin")
+    restriction = TimeRestriction(earliest=dag.start_date, latest=None, catchup=True)
+    lines, last = [table[0]], None
+    for _ in range(len(table) - 1):
+        info = timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)
+        local = info.run_after.in_timezone("Europe/Berlin")
+        utc = info.run_after.in_timezone("UTC")
+        lines.append(f"{local.strftime('%Y-%m-%d %H:%M %Z'):<25}{utc.strftime('%Y-%m-%d %H:%MZ')}")
+        last = info.data_interval
+    assert lines == table
