@@ -188,3 +188,28 @@ def test_an_unknown_group_says_what_is_known(check):
     assert [(p.field, p.message, p.hint) for p in problems] == [
         ("tasks.package.task_group", "unknown task group 'modls'", "did you mean 'models'?")
     ]
+
+
+def test_a_teardown_in_a_group_is_not_one_of_its_leaves(compile_ok):
+    """As in Airflow's get_leaves, waiting for a group is waiting for its work, not for its clean-up."""
+    compiled = compile_ok(
+        """\
+        start_date: 2024-01-01
+        tasks:
+          train:
+            kind: training
+            task_group: work
+            algorithm: knn
+            inputs: {train: "s3://my-bucket/iris/train.csv"}
+          package: {kind: model, task_group: work, from: train}
+          clean_up: {kind: delete_model, task_group: work, model: package, teardown: true}
+          report:
+            kind: python
+            depends_on: [work]
+            callable: include/iris_data.py:prepare_iris
+        """
+    )
+    assert compiled.task("report").depends_on == ["package"]  # not the teardown
+    dag = build_dag(compiled)
+    assert dag.get_task("report").upstream_task_ids == {"package"}
+    assert dag.get_task("clean_up").is_teardown and dag.get_task("clean_up").task_group.group_id == "work"

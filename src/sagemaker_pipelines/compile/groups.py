@@ -58,22 +58,26 @@ def leaves(
     task_groups: dict[str, str | None],
     depends_on: dict[str, list[str]],
     groups: Groups,
+    teardowns: frozenset[str] = frozenset(),
 ) -> list[str]:
     """The group's tasks that no other task of the group waits for (Airflow's ``TaskGroup.get_leaves``).
 
     ``depends_on`` holds each task's task dependencies and the groups it names; a dependency of a
-    member on a group nested in ``group`` is an edge inside it, to that group's own leaves.
+    member on a group nested in ``group`` is an edge inside it, to that group's own leaves. As in
+    Airflow, a teardown is never a leaf and does not hide the work it cleans up after.
     """
     inside = members(group, task_groups, groups)
     waited_for: set[str] = set()
     for task in inside:
+        if task in teardowns:
+            continue
         for dep in depends_on.get(task, []):
             if dep in groups:
                 if group in ancestors(dep, groups):
-                    waited_for.update(leaves(dep, task_groups, depends_on, groups))
+                    waited_for.update(leaves(dep, task_groups, depends_on, groups, teardowns))
             else:
                 waited_for.add(dep)
-    return [t for t in inside if t not in waited_for]
+    return [t for t in inside if t not in waited_for and t not in teardowns]
 
 
 def group_dependencies(
@@ -83,11 +87,12 @@ def group_dependencies(
     groups: Groups,
 ) -> dict[str, list[str]]:
     """For each task, the leaves of every group its ``depends_on`` names (its own group excepted)."""
+    teardowns = frozenset(t for t, task in tasks.items() if task.get("teardown"))
     extra: dict[str, list[str]] = {}
     for task_id, task in tasks.items():
         named = [d for d in (task.get("depends_on") or []) if d in groups and d not in tasks]
         for group in named:
-            for leaf in leaves(group, task_groups, depends_on, groups):
+            for leaf in leaves(group, task_groups, depends_on, groups, teardowns):
                 if leaf != task_id and leaf not in extra.setdefault(task_id, []):
                     extra[task_id].append(leaf)
     return extra

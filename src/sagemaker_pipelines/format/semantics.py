@@ -68,7 +68,7 @@ class _Checker:
             for check in checks:
                 self.guarded(check, task_id, task)
         self.guarded(self.cycles)
-        self.guarded(check_task_groups, self.data, self.tasks, self.add, self.task_graph(), find_cycle)
+        self.guarded(self.task_groups)  # issue 13: format/task_groups.py
         self.guarded(check_timezone, self.data, self.add)
         return self.problems
 
@@ -248,6 +248,9 @@ class _Checker:
             for t, task in self.tasks.items()
             if isinstance(task, dict)
         }
+
+    def task_groups(self) -> None:
+        check_task_groups(self.data, self.tasks, self.add, self.task_graph(), find_cycle)
 
     def cycles(self) -> None:
         cycle = find_cycle(self.task_graph())
