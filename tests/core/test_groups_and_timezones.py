@@ -213,3 +213,11 @@ def test_a_teardown_in_a_group_is_not_one_of_its_leaves(compile_ok):
     dag = build_dag(compiled)
     assert dag.get_task("report").upstream_task_ids == {"package"}
     assert dag.get_task("clean_up").is_teardown and dag.get_task("clean_up").task_group.group_id == "work"
+
+
+def test_end_before_start_compares_instants_in_the_zone(check):
+    # midnight in Berlin is 23:00 UTC the day before: an end at 23:30Z is after the start
+    fine = BERLIN.replace("end_date: 2026-12-31T23:00:00+00:00", "end_date: 2026-03-19T23:30:00Z")
+    assert check(fine).problems == []
+    early = BERLIN.replace("end_date: 2026-12-31T23:00:00+00:00", "end_date: 2026-03-19T22:30:00Z")
+    assert [p.message for p in check(early).problems] == ["end_date is before start_date"]

@@ -19,7 +19,7 @@ from sagemaker_pipelines.compile.kinds import ALIASES, KINDS
 from sagemaker_pipelines.compile.kinds.gates import branches_of
 from sagemaker_pipelines.format.schema_check import did_you_mean
 from sagemaker_pipelines.format.task_groups import check_task_groups, group_names
-from sagemaker_pipelines.format.timezones import check_timezone
+from sagemaker_pipelines.format.timezones import check_timezone, zone_of
 from sagemaker_pipelines.format.yaml_source import Document
 from sagemaker_pipelines.paths import include_dir, include_path
 from sagemaker_pipelines.problems import Problem, field_path
@@ -84,7 +84,7 @@ class _Checker:
             except ValueError as exc:
                 self.add((name,), f"'{text}' is not a real date: {exc}", "e.g. 2021-07-31", value=True)
                 continue
-            parsed[name] = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+            parsed[name] = value if value.tzinfo else value.replace(tzinfo=zone_of(self.data))
         if len(parsed) == 2 and parsed["end_date"] < parsed["start_date"]:
             self.add(("end_date",), "end_date is before start_date", value=True)
 

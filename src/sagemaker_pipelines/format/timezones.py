@@ -7,6 +7,7 @@ over the names that database has.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -30,6 +31,16 @@ def is_timezone(name: str) -> bool:
     except (ValueError, OSError):  # InvalidTimezone is a ValueError
         return False
     return True
+
+
+def zone_of(data: dict[str, Any]) -> dt.tzinfo:
+    """The zone of dates written without an offset: the pipeline's known ``timezone``, else UTC."""
+    name = data.get("timezone")
+    if isinstance(name, str) and is_timezone(name):
+        import pendulum
+
+        return pendulum.timezone(name)
+    return dt.UTC
 
 
 def check_timezone(data: dict[str, Any], add: Callable[..., None]) -> None:

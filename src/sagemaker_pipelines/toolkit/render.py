@@ -7,9 +7,11 @@ written; Airflow fills them in when the task runs.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
+from sagemaker_pipelines.airflow.dag_builder import parse_date
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.kinds import KINDS
 
@@ -59,6 +61,9 @@ def _dag_lines(compiled: CompiledPipeline) -> list[str]:
                 lines += _value(arg, arg_value, _INDENT * 2)
             continue
         lines += _value(name, value, _INDENT)
+        if name in ("start_date", "end_date") and compiled.dag.get("timezone"):  # issue 13: the instant
+            instant = parse_date(value, compiled.dag["timezone"]).astimezone(dt.UTC)
+            lines[-1] += f" ({compiled.dag['timezone']}: {instant.isoformat().replace('+00:00', 'Z')})"
     for name, spec in compiled.task_groups.items():  # issue 13: the groups, with nesting and tooltips
         where = f" (in {spec['parent']})" if spec.get("parent") else ""
         doc = f": {spec['doc']}" if spec.get("doc") else ""
