@@ -13,6 +13,7 @@ its tasks that no other task of the group waits for. The compiler writes those l
 
 from __future__ import annotations
 
+from graphlib import TopologicalSorter
 from typing import Any
 
 Groups = dict[str, dict[str, Any]]  # name -> {"doc": str | None, "parent": str | None}
@@ -143,6 +144,10 @@ def dag_factory_groups(compiled: Any, config: dict[str, Any]) -> list[tuple[str,
         if task.task_group:
             entry["task_group_name"] = task.task_group
         edges += [(upstream, task.task_id) for upstream in entry.pop("dependencies", [])]
+    # dag-factory makes tasks in the config's order once it has no dependencies to sort by: upstream
+    # tasks first still, for what looks an upstream task up while it is made (mapped tasks' inputs)
+    order = TopologicalSorter({t.task_id: t.depends_on for t in compiled.tasks}).static_order()
+    config["tasks"] = {task_id: config["tasks"][task_id] for task_id in order}
     return edges
 
 
