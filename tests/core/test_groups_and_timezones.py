@@ -68,9 +68,9 @@ def test_depending_on_a_group_compiles_to_its_leaves(compile_ok):
     assert compiled.task("package").depends_on == ["train"]
     assert compiled.task("score").depends_on == ["package"]
     assert compiled.task_groups == {
-        "data": {"doc": "Fetch and split.", "parent": None},
-        "models": {"doc": "Train and package.", "parent": None},
-        "training": {"doc": None, "parent": "models"},
+        "data": {"doc": "Fetch and split.", "parent": None, "depends_on": []},
+        "models": {"doc": "Train and package.", "parent": None, "depends_on": []},
+        "training": {"doc": None, "parent": "models", "depends_on": []},
     }
 
 
@@ -104,7 +104,7 @@ def test_without_a_groups_map_each_name_is_a_top_level_group(compile_ok):
             inputs: {train: "s3://my-bucket/iris/train.csv"}
         """
     )
-    assert compiled.task_groups == {"data": {"doc": None, "parent": None}}
+    assert compiled.task_groups == {"data": {"doc": None, "parent": None, "depends_on": []}}
     assert compiled.task("train").depends_on == ["fetch"]
     assert build_dag(compiled).get_task("fetch").task_group.group_id == "data"
 
@@ -221,3 +221,35 @@ def test_end_before_start_compares_instants_in_the_zone(check):
     assert check(fine).problems == []
     early = BERLIN.replace("end_date: 2026-12-31T23:00:00+00:00", "end_date: 2026-03-19T22:30:00Z")
     assert [p.message for p in check(early).problems] == ["end_date is before start_date"]
+
+
+def test_a_group_that_depends_on_something_makes_its_first_tasks_wait(compile_ok):
+    compiled = compile_ok(
+        """\
+        start_date: 2024-01-01
+        task_groups:
+          data: {}
+          models: {depends_on: [data]}
+          training: {parent: models}
+        tasks:
+          fetch: {kind: python, task_group: data, callable: "include/iris_data.py:prepare_iris"}
+          train:
+            kind: training
+            task_group: training
+            algorithm: knn
+            inputs: {train: "s3://my-bucket/iris/train.csv"}
+          tune:
+            kind: training
+            task_group: models
+            algorithm: knn
+            inputs: {train: "s3://my-bucket/iris/train.csv"}
+          package: {kind: model, task_group: models, from: train}
+        """
+    )
+    # models' roots: train (in the nested group) and tune; package waits for train inside the group
+    assert compiled.task("train").depends_on == ["fetch"]
+    assert compiled.task("tune").depends_on == ["fetch"]
+    assert compiled.task("package").depends_on == ["train"]
+    assert compiled.task_groups["models"]["depends_on"] == ["data"]
+    dag = build_dag(compiled)
+    assert dag.get_task("tune").upstream_task_ids == {"fetch"}

@@ -21,6 +21,7 @@ def test_render_shows_each_tasks_group_and_the_groups(run_cli):
     assert "    timezone: Europe/Berlin\n" in out
     assert "    start_date: 2026-03-20 (Europe/Berlin: 2026-03-19T23:00:00Z)\n" in out
     assert "    task group training (in models): The training job alone.\n" in out
+    assert "    task group models (after data): Train the model and create it.\n" in out
     train = out.split("\ntrain_model  (training -> SageMakerTrainingOperator)\n")[1].split("\n\n")[0]
     assert "    depends on: data_prep\n    task group: training\n" in train + "\n"
     test_model = out.split("\ntest_model  (transform -> SageMakerTransformOperator)\n")[1]

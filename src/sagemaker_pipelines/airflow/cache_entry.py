@@ -140,6 +140,9 @@ def _pipeline_shaped(value: Any) -> bool:
         if not all(isinstance(d, str) for d in task["depends_on"] + task["setups"]):
             return False
     groups = value["task_groups"]
-    if not all(_shaped(g, {"doc": (str, type(None)), "parent": (str, type(None))}) for g in groups.values()):
+    shape = {"doc": (str, type(None)), "parent": (str, type(None)), "depends_on": list}
+    if not all(
+        _shaped(g, shape) and all(isinstance(d, str) for d in g["depends_on"]) for g in groups.values()
+    ):
         return False
     return isinstance(value["dag"].get("default_args", {}), dict)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from graphlib import TopologicalSorter
 from typing import Any
 
-Groups = dict[str, dict[str, Any]]  # name -> {"doc": str | None, "parent": str | None}
+Groups = dict[str, dict[str, Any]]  # name -> {"doc": str | None, "parent": str | None, "depends_on": [...]}
 
 
 def declared_groups(data: dict[str, Any]) -> Groups:
@@ -24,7 +24,11 @@ def declared_groups(data: dict[str, Any]) -> Groups:
     spec = data.get("task_groups")
     if isinstance(spec, dict):
         return {
-            name: {"doc": (g or {}).get("doc"), "parent": (g or {}).get("parent")}
+            name: {
+                "doc": (g or {}).get("doc"),
+                "parent": (g or {}).get("parent"),
+                "depends_on": list((g or {}).get("depends_on") or []),
+            }
             for name, g in spec.items()
             if isinstance(g, dict) or g is None
         }
@@ -33,7 +37,7 @@ def declared_groups(data: dict[str, Any]) -> Groups:
     for task in tasks.values() if isinstance(tasks, dict) else ():
         name = task.get("task_group") if isinstance(task, dict) else None
         if isinstance(name, str):
-            groups.setdefault(name, {"doc": None, "parent": None})
+            groups.setdefault(name, {"doc": None, "parent": None, "depends_on": []})
     return groups
 
 
@@ -81,29 +85,22 @@ def leaves(
     return [t for t in inside if t not in waited_for and t not in teardowns]
 
 
-def group_dependencies(
-    tasks: dict[str, dict],
-    task_groups: dict[str, str | None],
-    depends_on: dict[str, list[str]],
-    groups: Groups,
-) -> dict[str, list[str]]:
-    """For each task, the leaves of every group its ``depends_on`` names (its own group excepted)."""
-    teardowns = frozenset(t for t, task in tasks.items() if task.get("teardown"))
-    extra: dict[str, list[str]] = {}
-    for task_id, task in tasks.items():
-        named = [d for d in (task.get("depends_on") or []) if d in groups and d not in tasks]
-        for group in named:
-            for leaf in leaves(group, task_groups, depends_on, groups, teardowns):
-                if leaf != task_id and leaf not in extra.setdefault(task_id, []):
-                    extra[task_id].append(leaf)
-    return extra
+def roots(
+    group: str, task_groups: dict[str, str | None], named: dict[str, list[str]], groups: Groups
+) -> list[str]:
+    """The group's tasks that wait for no other task of it (what ``task >> group`` makes wait)."""
+    inside = members(group, task_groups, groups)
+    nested = {g for g in groups if group in ancestors(g, groups)}
+    return [t for t in inside if not any(d in inside or d in nested for d in named.get(t, []))]
 
 
 def apply_groups(compiled: Any, data: dict[str, Any]) -> None:
-    """Set each compiled task's group and add the leaves of the groups it depends on.
+    """Set each compiled task's group; turn every group a task or a group depends on into tasks.
 
     ``compiled`` is a :class:`~sagemaker_pipelines.compile.compiler.CompiledPipeline` whose tasks carry
-    their task dependencies; pipelines without groups are left as they are.
+    their task dependencies; pipelines without groups are left as they are. A group's own
+    ``depends_on`` becomes a dependency of its roots (Airflow's ``upstream >> group``); a group named
+    in any ``depends_on`` becomes its leaves.
     """
     groups = declared_groups(data)
     if not groups:
@@ -114,11 +111,20 @@ def apply_groups(compiled: Any, data: dict[str, Any]) -> None:
         t.task_id: [*t.depends_on, *(d for d in tasks[t.task_id].get("depends_on") or [] if d in groups)]
         for t in compiled.tasks
     }
-    extra = group_dependencies(tasks, task_groups, named, groups)
+    for name, group in groups.items():
+        upstream = [d for d in group["depends_on"] if d in groups or d in named]
+        for root in roots(name, task_groups, named, groups) if upstream else ():
+            named[root] += [d for d in upstream if d not in named[root]]
+    teardowns = frozenset(t for t, task in tasks.items() if task.get("teardown"))
     for task in compiled.tasks:
+        for dep in named[task.task_id]:
+            targets = leaves(dep, task_groups, named, groups, teardowns) if dep in groups else [dep]
+            task.depends_on += [d for d in targets if d != task.task_id and d not in task.depends_on]
         task.task_group = task_groups[task.task_id] or ""
-        task.depends_on += [d for d in extra.get(task.task_id, []) if d not in task.depends_on]
-    compiled.task_groups = {name: {"doc": g["doc"], "parent": g["parent"]} for name, g in groups.items()}
+    compiled.task_groups = {
+        name: {"doc": g["doc"], "parent": g["parent"], "depends_on": g["depends_on"]}
+        for name, g in groups.items()
+    }
 
 
 def dag_factory_groups(compiled: Any, config: dict[str, Any]) -> list[tuple[str, str]]:

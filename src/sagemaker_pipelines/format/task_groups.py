@@ -54,6 +54,7 @@ def check_task_groups(
             continue
         used.update([name, *ancestors(name, groups)])
         _own_group(task_id, task, [name, *ancestors(name, groups)], report)
+    _group_dependencies(groups, tasks, report)
     if found:  # an unknown name or a loop leaves groups empty: saying so again would only repeat it
         return
     for name in groups:
@@ -84,6 +85,29 @@ def _names_and_nesting(groups: dict, tasks: dict, declared: bool, add: Callable[
             chain = [name, *ancestors(name, groups)]
             in_loops.update(chain)  # one problem per loop, at its first group
             add(path, "task groups nested in a loop: " + " in ".join([*chain, name]), value=True)
+
+
+def _group_dependencies(groups: dict, tasks: dict, add: Callable[..., None]) -> None:
+    """A group's own ``depends_on``: known names, and nothing the group holds or is nested in."""
+    for name, group in groups.items():
+        for i, dep in enumerate(group.get("depends_on") or []):
+            path = ("task_groups", name, "depends_on", i)
+            chain = [name, *ancestors(name, groups)]
+            if dep == name:
+                add(path, f"task group '{name}' cannot wait for itself", value=True)
+            elif dep not in tasks and dep not in groups:
+                hint = did_you_mean(dep, [*tasks, *groups]) or f"tasks: {', '.join(tasks)}"
+                add(path, f"depends on unknown task or task group '{dep}'", hint, value=True)
+            elif dep in groups and (name in ancestors(dep, groups) or dep in chain):
+                message = f"task group '{name}' cannot wait for '{dep}': one is nested in the other"
+                add(path, message, "a group waits for what is outside it", value=True)
+            elif dep in tasks and (tasks[dep] or {}).get("task_group") in [name, *_nested(name, groups)]:
+                message = f"task '{dep}' is in task group '{name}', which cannot wait for it"
+                add(path, message, "a group waits for what is outside it", value=True)
+
+
+def _nested(name: str, groups: dict) -> list[str]:
+    return [g for g in groups if name in ancestors(g, groups)]
 
 
 def _first_user(tasks: dict, name: str) -> tuple:
@@ -121,6 +145,12 @@ def _cycles(tasks: dict, groups: dict, add: Callable[..., None], task_graph: dic
         parent = group.get("parent")
         if parent in members and name in members and name not in ancestors(parent, groups):
             members[group["parent"]].append(name)
+    for name, group in groups.items():  # a group's own depends_on: what each of its tasks waits for
+        upstream = [d for d in group.get("depends_on") or [] if d in graph or d in members]
+        for task_id, task in tasks.items():
+            own = task.get("task_group") if isinstance(task, dict) else None
+            if isinstance(own, str) and name in (own, *ancestors(own, groups)):
+                graph[task_id] += upstream
     graph.update(members)
     cycle = find_cycle(graph)
     if not cycle or not any(node in tasks for node in cycle):
@@ -131,5 +161,5 @@ def _cycles(tasks: dict, groups: dict, add: Callable[..., None], task_graph: dic
     add(
         ("tasks", shown[0]),
         "dependency cycle through task groups: " + " -> ".join(shown),
-        "a task waiting for a group waits for all of its tasks",
+        "a task waiting for a group waits for all of its tasks, and they for what the group waits for",
     )

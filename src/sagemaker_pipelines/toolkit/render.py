@@ -65,7 +65,9 @@ def _dag_lines(compiled: CompiledPipeline) -> list[str]:
             instant = parse_date(value, compiled.dag["timezone"]).astimezone(dt.UTC)
             lines[-1] += f" ({compiled.dag['timezone']}: {instant.isoformat().replace('+00:00', 'Z')})"
     for name, spec in compiled.task_groups.items():  # issue 13: the groups, with nesting and tooltips
-        where = f" (in {spec['parent']})" if spec.get("parent") else ""
+        notes = [f"in {spec['parent']}"] if spec.get("parent") else []
+        notes += [f"after {', '.join(spec['depends_on'])}"] if spec.get("depends_on") else []
+        where = f" ({'; '.join(notes)})" if notes else ""
         doc = f": {spec['doc']}" if spec.get("doc") else ""
         lines.append(f"{_INDENT}task group {name}{where}{doc}")
     return lines
