@@ -253,3 +253,49 @@ def test_a_group_that_depends_on_something_makes_its_first_tasks_wait(compile_ok
     assert compiled.task_groups["models"]["depends_on"] == ["data"]
     dag = build_dag(compiled)
     assert dag.get_task("tune").upstream_task_ids == {"fetch"}
+
+
+def test_random_grouped_pipelines_agree_with_airflows_own_leaves_and_roots(check):
+    """Random groups, nesting and dependencies (a fixed sample): whatever validate accepts builds, and
+    each edge to or from a group is what Airflow's TaskGroup.get_leaves/get_roots say it means."""
+    import random
+
+    import yaml
+
+    rng = random.Random(3)
+    names, group_names = ["a", "b", "c", "d", "e"], ["g1", "g2", "g3"]
+    built = 0
+    for _ in range(800):
+        groups = {}
+        for name in group_names:
+            groups[name] = {}
+            if rng.random() < 0.4:
+                groups[name]["parent"] = rng.choice(group_names)
+            if rng.random() < 0.4:
+                groups[name]["depends_on"] = rng.sample(names + group_names, rng.randint(1, 2))
+        tasks = {}
+        for name in names:
+            tasks[name] = {"kind": "python", "callable": "include/iris_data.py:prepare_iris"}
+            if rng.random() < 0.7:
+                tasks[name]["task_group"] = rng.choice(group_names)
+            if rng.random() < 0.5:
+                tasks[name]["depends_on"] = rng.sample(names + group_names, rng.randint(1, 2))
+        data = {"start_date": "2024-01-01", "task_groups": groups, "tasks": tasks}
+        result = check(yaml.safe_dump(data))
+        assert not any(p.code == "internal" for p in result.problems)
+        if result.compiled is None:
+            continue
+        dag = build_dag(result.compiled)
+        built += 1
+        airflow_groups = dag.task_group.get_task_group_dict()
+
+        ends = {name: {t.task_id for t in g.get_leaves()} for name, g in airflow_groups.items() if name}
+        ends |= {name: {name} for name in names}
+        for name, task in tasks.items():
+            for dep in task.get("depends_on", []):
+                assert ends[dep] <= dag.get_task(name).upstream_task_ids
+        for name, group in groups.items():
+            for root in airflow_groups[name].get_roots():
+                for dep in group.get("depends_on", []):
+                    assert ends[dep] <= root.upstream_task_ids
+    assert built >= 20  # the sample holds valid pipelines, not only rejected ones
