@@ -49,7 +49,7 @@ class CompiledPipeline:
     environment: str
     dag: dict[str, Any]  # DAG arguments
     tasks: list[CompiledTask]
-    task_groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> doc, parent
+    task_groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> doc, parent, depends_on
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON (shallow: the values are JSON-like already; asdict's deep copy is slow)."""

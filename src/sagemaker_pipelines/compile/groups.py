@@ -7,8 +7,9 @@ as written (Airflow's ``prefix_group_id=False``), because other tasks, ``${tasks
 XCom pulls, ``make run``'s summary and job names all use them.
 
 ``depends_on: [<group>]`` means Airflow's own ``group >> task``: the task waits for the group's leaves,
-its tasks that no other task of the group waits for. The compiler writes those leaves into the task's
-``depends_on``, so the graph everything else reads (cycles, render, graph, the DAG) is one of tasks.
+its tasks that no other task of the group waits for; a group's own ``depends_on`` is ``upstream >>
+group``: its roots wait. The compiler writes those tasks into each task's ``depends_on``, so the graph
+everything else reads (cycles, render, graph, the DAG) is one of tasks.
 """
 
 from __future__ import annotations
