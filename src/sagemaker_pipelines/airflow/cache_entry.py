@@ -38,8 +38,16 @@ _TASK_FIELDS = {
     "depends_on": list,
     "teardown": bool,
     "setups": list,
+    "task_group": str,
 }
-_PIPELINE_FIELDS = {"dag_id": str, "file": str, "environment": str, "dag": dict, "tasks": list}
+_PIPELINE_FIELDS = {
+    "dag_id": str,
+    "file": str,
+    "environment": str,
+    "dag": dict,
+    "tasks": list,
+    "task_groups": dict,
+}
 
 Fingerprints = dict[str, Any]  # include path -> [size, sha256] of a file, "dir", or None when absent
 
@@ -131,4 +139,10 @@ def _pipeline_shaped(value: Any) -> bool:
             return False
         if not all(isinstance(d, str) for d in task["depends_on"] + task["setups"]):
             return False
+    groups = value["task_groups"]
+    shape = {"doc": (str, type(None)), "parent": (str, type(None)), "depends_on": list}
+    if not all(
+        _shaped(g, shape) and all(isinstance(d, str) for d in g["depends_on"]) for g in groups.values()
+    ):
+        return False
     return isinstance(value["dag"].get("default_args", {}), dict)

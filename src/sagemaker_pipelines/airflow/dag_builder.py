@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sagemaker_pipelines.airflow.notifiers import CALLBACK_ARGS, attach
 from sagemaker_pipelines.airflow.teardown import apply_teardowns
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
+from sagemaker_pipelines.compile.groups import dag_factory_groups, set_edges
 from sagemaker_pipelines.compile.kinds import KINDS
 
 if TYPE_CHECKING:
@@ -78,11 +79,21 @@ def _with_timedeltas(args: dict[str, Any]) -> dict[str, Any]:
     return {k: dt.timedelta(seconds=v) if k in _SECONDS_ARGS else v for k, v in args.items()}
 
 
-def parse_date(text: str) -> dt.datetime:
-    """Dates as the schema allows them; UTC unless an offset is written."""
+def parse_date(text: str, timezone: str | None = None) -> dt.datetime:
+    """Dates as the schema allows them; in the pipeline's ``timezone`` (UTC by default) unless an offset
+    is written, and then converted into it.
+
+    dag-factory replaces (rather than converts) a date's zone with its ``timezone`` setting, so the
+    date is given to it already in that zone (a pendulum zone: Airflow's DAG takes its time zone from
+    the start date, and its cron timetables fire at that zone's wall-clock times).
+    """
     value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    # In UTC: dag-factory replaces (rather than converts) any other zone.
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if timezone is None:
+        return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    import pendulum
+
+    zone = pendulum.timezone(timezone)
+    return value.astimezone(zone) if value.tzinfo else value.replace(tzinfo=zone)
 
 
 def _params(spec: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -121,11 +132,11 @@ def dag_factory_config(compiled: CompiledPipeline, environment: Environment | No
             if k not in ("start_date", "end_date", "dagrun_timeout", "params", "schedule", *CALLBACK_ARGS)
         },
         "default_args": _with_timedeltas(dag["default_args"]),
-        "start_date": parse_date(dag["start_date"]),
+        "start_date": parse_date(dag["start_date"], dag.get("timezone")),
         "schedule": dag.get("schedule"),
     }
     if "end_date" in dag:
-        config["end_date"] = parse_date(dag["end_date"])
+        config["end_date"] = parse_date(dag["end_date"], dag.get("timezone"))
     if "dagrun_timeout" in dag:
         config["dagrun_timeout"] = dt.timedelta(seconds=dag["dagrun_timeout"])
     if "params" in dag:
@@ -137,6 +148,13 @@ def dag_factory_config(compiled: CompiledPipeline, environment: Environment | No
         tasks[task.task_id] = {"operator": task.operator, "dependencies": list(task.depends_on), **kwargs}
     config["tasks"] = tasks
     return config
+
+
+def _config_and_edges(
+    compiled: CompiledPipeline, environment: Environment | None = None
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    config = dag_factory_config(compiled, environment)
+    return config, dag_factory_groups(compiled, config)  # issue 13: task groups
 
 
 @cache
@@ -162,8 +180,10 @@ def build_dag(compiled: CompiledPipeline, fileloc: str | None = None, environmen
     """The Airflow DAG of a compiled pipeline; ``fileloc`` is the loader file Airflow parsed;
     ``environment`` the one it was compiled for (read again when not given and an operator task needs
     its allowed_operators)."""
-    built = _builder_class()(compiled.dag_id, dag_factory_config(compiled, environment)).build()
+    config, group_edges = _config_and_edges(compiled, environment)
+    built = _builder_class()(compiled.dag_id, config).build()
     dag = built["dag"]
+    set_edges(dag, group_edges)
     apply_teardowns(dag, compiled)
     attach(dag, _callbacks(compiled.dag), {t.task_id: _callbacks(t.kwargs) for t in compiled.tasks})
     dag.tags = sorted(set(dag.tags) - {"dagfactory"} | {"sagemaker"})

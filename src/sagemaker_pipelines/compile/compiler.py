@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sagemaker_pipelines.compile.durations import to_seconds
+from sagemaker_pipelines.compile.groups import apply_groups
 from sagemaker_pipelines.compile.kinds import KINDS, TaskContext, resolve_kind
 from sagemaker_pipelines.compile.kinds.context import Pipeline
 from sagemaker_pipelines.compile.notifications import dag_callbacks, task_callbacks
@@ -39,6 +40,7 @@ class CompiledTask:
     depends_on: list[str] = field(default_factory=list)
     teardown: bool = False  # an Airflow teardown task (as_teardown) of its setups
     setups: list[str] = field(default_factory=list)  # what a teardown cleans up after
+    task_group: str = ""  # the task group it is shown in ("" for none): compile/groups.py
 
 
 @dataclass
@@ -48,6 +50,7 @@ class CompiledPipeline:
     environment: str
     dag: dict[str, Any]  # DAG arguments
     tasks: list[CompiledTask]
+    task_groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> doc, parent, depends_on
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON (shallow: the values are JSON-like already; asdict's deep copy is slow)."""
@@ -86,7 +89,7 @@ def _dag_args(pipeline: Pipeline, source_text: str) -> dict[str, Any]:
         "tags": sorted({*data.get("tags", []), "sagemaker"}),
         "default_args": _default_args(pipeline),
     }
-    for name in ("end_date", "max_active_tasks"):
+    for name in ("end_date", "max_active_tasks", "timezone"):
         if name in data:
             args[name] = data[name]
     if "dagrun_timeout" in data:
@@ -140,10 +143,12 @@ def compile_task(pipeline: Pipeline, task_id: str, task: dict[str, Any]) -> Comp
 
 def compile_pipeline(pipeline: Pipeline, source_text: str) -> CompiledPipeline:
     """Every task through the kinds table, in file order."""
-    return CompiledPipeline(
+    compiled = CompiledPipeline(
         dag_id=pipeline.dag_id,
         file=pipeline.file,
         environment=pipeline.environment.name,
         dag=_dag_args(pipeline, source_text),
         tasks=[compile_task(pipeline, task_id, task) for task_id, task in pipeline.tasks.items()],
     )
+    apply_groups(compiled, pipeline.data)  # issue 13: task groups, and depends_on naming a group
+    return compiled

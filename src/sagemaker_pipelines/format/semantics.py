@@ -18,6 +18,8 @@ from typing import Any
 from sagemaker_pipelines.compile.kinds import ALIASES, KINDS, notebooks
 from sagemaker_pipelines.compile.kinds.gates import branches_of
 from sagemaker_pipelines.format.schema_check import did_you_mean
+from sagemaker_pipelines.format.task_groups import check_task_groups, group_names
+from sagemaker_pipelines.format.timezones import check_timezone, zone_of
 from sagemaker_pipelines.format.yaml_source import Document
 from sagemaker_pipelines.paths import include_dir, include_path
 from sagemaker_pipelines.problems import Problem, field_path
@@ -66,6 +68,8 @@ class _Checker:
             for check in checks:
                 self.guarded(check, task_id, task)
         self.guarded(self.cycles)
+        self.guarded(self.task_groups)  # issue 13: format/task_groups.py
+        self.guarded(check_timezone, self.data, self.add)
         return self.problems
 
     def dates(self) -> None:
@@ -80,7 +84,7 @@ class _Checker:
             except ValueError as exc:
                 self.add((name,), f"'{text}' is not a real date: {exc}", "e.g. 2021-07-31", value=True)
                 continue
-            parsed[name] = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+            parsed[name] = value if value.tzinfo else value.replace(tzinfo=zone_of(self.data))
         if len(parsed) == 2 and parsed["end_date"] < parsed["start_date"]:
             self.add(("end_date",), "end_date is before start_date", value=True)
 
@@ -105,13 +109,15 @@ class _Checker:
             self.add(("schedule",), f"'{cron}' never fires: no date matches it", hint, value=True)
 
     def dependencies(self, task_id: str, task: dict) -> None:
+        groups = group_names(self.data)  # depends_on may name a task group: format/task_groups.py
         for i, dep in enumerate(task.get("depends_on") or []):
             path = ("tasks", task_id, "depends_on", i)
             if dep == task_id:
                 self.add(path, f"task '{task_id}' depends on itself", value=True)
-            elif dep not in self.tasks:
-                hint = did_you_mean(dep, list(self.tasks)) or f"tasks: {', '.join(self.tasks)}"
-                self.add(path, f"depends on unknown task '{dep}'", hint, value=True)
+            elif dep not in self.tasks and dep not in groups:
+                hint = did_you_mean(dep, [*self.tasks, *groups]) or f"tasks: {', '.join(self.tasks)}"
+                what = "task or task group" if groups else "task"
+                self.add(path, f"depends on unknown {what} '{dep}'", hint, value=True)
 
     def references(self, task_id: str, task: dict) -> None:
         kind = KINDS.get(task["kind"])
@@ -238,13 +244,18 @@ class _Checker:
                     path, f"'{file_part}' defines no function '{function}'", hint, code="include", value=True
                 )
 
-    def cycles(self) -> None:
-        graph = {
+    def task_graph(self) -> dict[str, list[str]]:
+        return {
             t: dependencies_of(t, task, self.tasks)
             for t, task in self.tasks.items()
             if isinstance(task, dict)
         }
-        cycle = find_cycle(graph)
+
+    def task_groups(self) -> None:
+        check_task_groups(self.data, self.tasks, self.add, self.task_graph(), find_cycle)
+
+    def cycles(self) -> None:
+        cycle = find_cycle(self.task_graph())
         if cycle:
             shown = list(reversed(cycle))
             if len(shown) > 12:  # a cycle through a long chain: its ends say enough

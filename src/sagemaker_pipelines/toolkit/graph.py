@@ -77,15 +77,48 @@ def _node_id(task_id: str) -> str:
     return "t_" + re.sub(r"[^A-Za-z0-9_]", "_", task_id)
 
 
+def _children(compiled: CompiledPipeline) -> dict[str | None, tuple[list[str], list[CompiledTask]]]:
+    """Task groups as a tree: for each group (None: the DAG itself), its child groups and its tasks."""
+    tree: dict[str | None, tuple[list[str], list[CompiledTask]]] = {None: ([], [])}
+    for name in compiled.task_groups:
+        tree[name] = ([], [])
+    for name, spec in compiled.task_groups.items():
+        tree[spec.get("parent")][0].append(name)
+    for task in compiled.tasks:
+        tree[task.task_group or None][1].append(task)
+    return tree
+
+
+def _mermaid_nodes(compiled: CompiledPipeline, ids: dict[str, str]) -> list[str]:
+    """Each task's node, inside nested ``subgraph`` blocks for its task groups (issue 13)."""
+    tree = _children(compiled)
+    lines: list[str] = []
+
+    def emit(group: str | None, indent: str) -> None:
+        groups, tasks = tree[group]
+        for task in tasks:
+            parts = [task.task_id, task.kind]
+            if instance_type(task):
+                parts.append(instance_type(task))
+            label = "<br/>".join(p.replace('"', "#quot;") for p in parts)
+            lines.append(f'{indent}{ids[task.task_id]}["{label}"]')
+        for child in groups:
+            lines.append(f'{indent}subgraph {_group_id(child)}["{child} (task group)"]')
+            emit(child, indent + "    ")
+            lines.append(f"{indent}end")
+
+    emit(None, "    ")
+    return lines
+
+
+def _group_id(name: str) -> str:
+    return "g_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+
 def mermaid(compiled: CompiledPipeline) -> str:
     lines = ["flowchart LR"]
     ids = {t.task_id: _node_id(t.task_id) for t in compiled.tasks}
-    for task in compiled.tasks:
-        parts = [task.task_id, task.kind]
-        if instance_type(task):
-            parts.append(instance_type(task))
-        label = "<br/>".join(p.replace('"', "#quot;") for p in parts)
-        lines.append(f'    {ids[task.task_id]}["{label}"]')
+    lines += _mermaid_nodes(compiled, ids)
     for task in compiled.tasks:
         for upstream in task.depends_on:
             lines.append(f"    {ids[upstream]} --> {ids[task.task_id]}")
@@ -113,15 +146,26 @@ def digraph(compiled: CompiledPipeline):
     dot.attr("edge", color="#6b7280", arrowsize="0.8")
     with dot.subgraph(name="cluster_tasks") as tasks:  # a frameless box: the DAG id on top
         tasks.attr(label=compiled.dag_id, labelloc="t", fontsize="16", penwidth="0")
-        for task in compiled.tasks:
-            fill, stroke = _STYLES[group(task.kind)]
-            detail = task.kind + (f"<br/>{html.escape(instance_type(task))}" if instance_type(task) else "")
-            label = f'<<b>{html.escape(task.task_id)}</b><br/><font point-size="10">{detail}</font>>'
-            tasks.node(task.task_id, label=label, fillcolor=fill, color=stroke)
+        _dot_nodes(tasks, _children(compiled), None)
     for task in compiled.tasks:
         for upstream in task.depends_on:
             dot.edge(upstream, task.task_id)
     return dot
+
+
+def _dot_nodes(graph: Any, tree: dict, group_name: str | None) -> None:
+    """The tasks of one group, then each child group as a nested dashed cluster (issue 13)."""
+    groups, tasks = tree[group_name]
+    for task in tasks:
+        fill, stroke = _STYLES[group(task.kind)]
+        detail = task.kind + (f"<br/>{html.escape(instance_type(task))}" if instance_type(task) else "")
+        label = f'<<b>{html.escape(task.task_id)}</b><br/><font point-size="10">{detail}</font>>'
+        graph.node(task.task_id, label=label, fillcolor=fill, color=stroke)
+    for child in groups:
+        with graph.subgraph(name=f"cluster_{_group_id(child)}") as cluster:
+            cluster.attr(label=f"{child} (task group)", labelloc="t", fontsize="12", penwidth="1")
+            cluster.attr(style="rounded,dashed", color="#9ca3af")
+            _dot_nodes(cluster, tree, child)
 
 
 def _legend_label(compiled: CompiledPipeline) -> str:

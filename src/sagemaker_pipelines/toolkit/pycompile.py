@@ -101,13 +101,16 @@ class _Code:
                 parts.append(f"{key}={self.literal(value, holds_callable(kind, key))}")
         return "".join(f"\n{p}," for p in parts)
 
-    def date(self, text: str) -> str:
-        value = parse_date(text)
+    def date(self, text: str, timezone: str | None = None) -> str:
+        value = parse_date(text, timezone)
         parts = [value.year, value.month, value.day]
         clock = [value.hour, value.minute, value.second, value.microsecond]
         while clock and clock[-1] == 0:
             clock.pop()
         args = ", ".join(str(p) for p in parts + clock)
+        if timezone is not None:  # the pipeline's zone, as pendulum's Timezone (what the loader gives)
+            zone = f"{self.name('pendulum.Timezone')}({timezone!r})"
+            return f"{self.name('datetime.datetime')}({args}, tzinfo={zone})"
         offset = value.utcoffset()
         if not offset:
             return f"{self.name('datetime.datetime')}({args}, tzinfo={self.name('datetime.UTC')})"
@@ -155,7 +158,9 @@ def _dag_kwargs(compiled: CompiledPipeline, code: _Code) -> str:
         if key == "doc_md":
             parts.append("doc_md=DOC_MD")
         elif key in ("start_date", "end_date"):
-            parts.append(f"{key}={code.date(value)}")
+            parts.append(f"{key}={code.date(value, dag.get('timezone'))}")
+        elif key == "timezone":  # not a DAG argument: the dates carry it (issue 13)
+            continue
         elif key == "dagrun_timeout":
             parts.append(f"{key}={code.seconds(value)}")
         elif key == "schedule":
@@ -185,6 +190,35 @@ def _dag_kwargs(compiled: CompiledPipeline, code: _Code) -> str:
     return "".join(f"\n{p}," for p in parts)
 
 
+def _task_groups(
+    compiled: CompiledPipeline, code: _Code, variables: dict[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    """``TaskGroup(...)`` lines, parents first, with unprefixed ids as the loader makes them (issue 13)."""
+    if not compiled.task_groups:
+        return [], {}
+    task_group = code.name("airflow.sdk.TaskGroup")
+    taken = {*variables.values(), "dag", "DOC_MD", *(n for names in code.imports.values() for n in names)}
+    names = _identifiers([f"group_{name}" for name in compiled.task_groups], taken)
+    group_vars = {name: names[f"group_{name}"] for name in compiled.task_groups}
+    lines, done = [], set()
+    pending = list(compiled.task_groups)
+    while pending:
+        name = pending.pop(0)
+        spec = compiled.task_groups[name]
+        parent = spec.get("parent")
+        if parent and parent not in done:
+            if parent not in compiled.task_groups:  # validate refuses it; never loop on it
+                raise ValueError(f"task group {name!r}: unknown parent {parent!r}")
+            pending.append(name)
+            continue
+        args = f"group_id={name!r}, prefix_group_id=False"
+        args += f", tooltip={spec['doc']!r}" if spec.get("doc") else ""
+        args += f", parent_group={group_vars[parent]}" if parent else ""
+        lines.append(f"    {group_vars[name]} = {task_group}({args})")
+        done.add(name)
+    return lines, group_vars
+
+
 def python_source(compiled: CompiledPipeline) -> str:
     """The DAG file of one compiled pipeline (unformatted; :func:`format_files` formats it)."""
     code = _Code()
@@ -198,9 +232,12 @@ def python_source(compiled: CompiledPipeline) -> str:
     # Every imported name is known now: task variables must not shadow any of them.
     taken = {"dag", "DOC_MD", "str", "float", *(n for names in code.imports.values() for n in names)}
     variables = _identifiers([t.task_id for t in compiled.tasks], taken)
-    body = []
+    body, group_vars = _task_groups(compiled, code, variables)
     for task in compiled.tasks:
-        body.append(f"    {variables[task.task_id]} = {operators[task.task_id]}({task_args[task.task_id]}\n)")
+        grouped = f"\ntask_group={group_vars[task.task_group]}," if task.task_group else ""
+        body.append(
+            f"    {variables[task.task_id]} = {operators[task.task_id]}({task_args[task.task_id]}{grouped}\n)"
+        )
     if any(t.depends_on for t in compiled.tasks):
         body.append("")
     for task in compiled.tasks:

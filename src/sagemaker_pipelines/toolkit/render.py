@@ -7,9 +7,11 @@ written; Airflow fills them in when the task runs.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
+from sagemaker_pipelines.airflow.dag_builder import parse_date
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.kinds import KINDS
 from sagemaker_pipelines.compile.notifications import NOTIFIER
@@ -73,6 +75,15 @@ def _dag_lines(compiled: CompiledPipeline) -> list[str]:
                 lines += _value(arg, arg_value, _INDENT * 2)
             continue
         lines += _value(name, value, _INDENT)
+        if name in ("start_date", "end_date") and compiled.dag.get("timezone"):  # issue 13: the instant
+            instant = parse_date(value, compiled.dag["timezone"]).astimezone(dt.UTC)
+            lines[-1] += f" ({compiled.dag['timezone']}: {instant.isoformat().replace('+00:00', 'Z')})"
+    for name, spec in compiled.task_groups.items():  # issue 13: the groups, with nesting and tooltips
+        notes = [f"in {spec['parent']}"] if spec.get("parent") else []
+        notes += [f"after {', '.join(spec['depends_on'])}"] if spec.get("depends_on") else []
+        where = f" ({'; '.join(notes)})" if notes else ""
+        doc = f": {spec['doc']}" if spec.get("doc") else ""
+        lines.append(f"{_INDENT}task group {name}{where}{doc}")
     return lines
 
 
@@ -84,6 +95,8 @@ def _task_lines(task: CompiledTask) -> list[str]:
         f"{_INDENT}operator: {task.operator}",
         f"{_INDENT}depends on: {', '.join(task.depends_on) if task.depends_on else '(nothing)'}",
     ]
+    if task.task_group:
+        lines.append(f"{_INDENT}task group: {task.task_group}")
     if task.teardown:
         after = ", ".join(task.setups) or "(no setup: it runs once its upstream tasks are done)"
         lines.append(f"{_INDENT}teardown of: {after}")
