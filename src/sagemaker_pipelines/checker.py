@@ -209,6 +209,9 @@ def _check_document(doc: Document, text: str, path: Path, environment: Environme
     try:
         compiled = compile_pipeline(pipeline, text)
     except TaskCompileError as exc:  # only a run-time value where the compiler needs a real one does this
+        if exc.__cause__ is not None and "for_each" in pipeline.tasks[exc.task_id]:  # compile/fan_out.py
+            where, message = [("tasks", exc.task_id, "for_each")], str(exc.__cause__).strip("'\"")
+            return CheckResult(file, dag_id, _located(doc, file, where, message), dag_id_at=dag_id_at)
         where = sorted(p for p in outputs.runtime_paths if p[:2] == ("tasks", exc.task_id)) or [
             ("tasks", exc.task_id)
         ]
@@ -268,13 +271,15 @@ def _unrendered(doc: Document, file: str, pipeline: Pipeline, runtime: set) -> l
     when the DAG is built, or lands in an argument Airflow sends as it is.
     """
     from sagemaker_pipelines.compile.compiler import compile_task
+    from sagemaker_pipelines.compile.fan_out import mapped_kwargs
     from sagemaker_pipelines.compile.kinds import KINDS
     from sagemaker_pipelines.format.references import unrendered_outputs
 
     problems = []
     by_task: dict[str, list[tuple]] = {}
     for path in sorted(runtime):
-        by_task.setdefault(path[1], []).append(path)
+        if path[2:3] != ("for_each",):  # a for_each list is read by its <task>__items step (fan_out.py)
+            by_task.setdefault(path[1], []).append(path)
     for task_id, paths in by_task.items():
         task = copy.deepcopy(pipeline.tasks[task_id])
         markers: dict[str, tuple] = {}
@@ -291,7 +296,10 @@ def _unrendered(doc: Document, file: str, pipeline: Pipeline, runtime: set) -> l
             parent[path[-1]] = _OUTPUT_TEMPLATE.sub(marker, parent[path[-1]])
         compiled = compile_task(pipeline, task_id, task)
         kind = KINDS[compiled.kind]
-        missing = {markers[m] for m in unrendered_outputs(compiled.kwargs, kind.templated, list(markers))}
+        missing = set(markers)
+        for kwargs in mapped_kwargs(compiled):  # every element of a for_each task renders its outputs
+            missing &= set(unrendered_outputs(kwargs, kind.templated, list(markers)))
+        missing = {markers[m] for m in missing}
         for path in sorted(missing):
             operator = compiled.operator.rpartition(".")[2]
             message = f"a task output cannot be used here: {operator} does not render this field at run time"

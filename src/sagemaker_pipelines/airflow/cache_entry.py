@@ -38,6 +38,7 @@ _TASK_FIELDS = {
     "depends_on": list,
     "teardown": bool,
     "setups": list,
+    "mapped": dict,
 }
 _PIPELINE_FIELDS = {"dag_id": str, "file": str, "environment": str, "dag": dict, "tasks": list}
 

@@ -14,6 +14,7 @@ import datetime as dt
 from functools import cache
 from typing import Any
 
+from sagemaker_pipelines.airflow.mapping import dag_factory_tasks
 from sagemaker_pipelines.airflow.teardown import apply_teardowns
 from sagemaker_pipelines.compile.compiler import CompiledPipeline
 from sagemaker_pipelines.compile.kinds import KINDS
@@ -85,7 +86,8 @@ def dag_factory_config(compiled: CompiledPipeline) -> dict[str, Any]:
         if task.operator not in _ALLOWED_OPERATORS:
             raise ValueError(f"operator {task.operator!r} is not in the kinds table")
         kwargs = _with_timedeltas(_python_values(task.kwargs))
-        tasks[task.task_id] = {"operator": task.operator, "dependencies": list(task.depends_on), **kwargs}
+        conf = {"operator": task.operator, "dependencies": list(task.depends_on), **kwargs}
+        tasks.update(dag_factory_tasks(task, conf, _python_values))  # for_each: partial/expand
     config["tasks"] = tasks
     return config
 

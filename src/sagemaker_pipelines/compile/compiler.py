@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sagemaker_pipelines.compile import fan_out
 from sagemaker_pipelines.compile.durations import to_seconds
 from sagemaker_pipelines.compile.kinds import KINDS, TaskContext, resolve_kind
 from sagemaker_pipelines.compile.kinds.context import Pipeline
@@ -38,6 +39,9 @@ class CompiledTask:
     depends_on: list[str] = field(default_factory=list)
     teardown: bool = False  # an Airflow teardown task (as_teardown) of its setups
     setups: list[str] = field(default_factory=list)  # what a teardown cleans up after
+    # for_each (compile/fan_out.py): {"argument", "values"} for a literal list, {"argument", "items"}
+    # for a run-time one; empty for a task that is not mapped.
+    mapped: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -113,6 +117,15 @@ def _task_args(ctx: TaskContext) -> dict[str, Any]:
 
 def compile_task(pipeline: Pipeline, task_id: str, task: dict[str, Any]) -> CompiledTask:
     """One task through the kinds table, with its explicit and implied dependencies."""
+    if "for_each" in task:
+        try:
+            return fan_out.compile_mapped(pipeline, task_id, task, _compile_one)
+        except (fan_out.FanOutError, KeyError) as exc:
+            raise TaskCompileError(task_id, exc) from exc
+    return _compile_one(pipeline, task_id, task)
+
+
+def _compile_one(pipeline: Pipeline, task_id: str, task: dict[str, Any]) -> CompiledTask:
     ctx = TaskContext(pipeline, task_id, task)
     kind_name = resolve_kind(ctx)
     kind = KINDS[kind_name]

@@ -1,0 +1,176 @@
+"""``for_each:``: one task run once per element of a list, compiled to Airflow's dynamic task mapping.
+
+A task's fields use the element as ``${item}`` (a scalar element, keeping its type when it is the whole
+string) or ``${item.<key>}`` (a field of a mapping element). The list is one of:
+
+- a literal list: the task is compiled once per element, each request checked against botocore, and the
+  argument that differs (a SageMaker ``config``, a Python task's ``op_kwargs``) is expanded over the
+  literal values - which Airflow renders per mapped index, so ``{{ params.x }}`` and task outputs in
+  them still render;
+- ``${params.<name>}`` (``type: array``) or ``${tasks.<id>.<output>}``: known at run time only. The task is
+  compiled once with the ``${item}`` markers left in; a ``<task>__items`` step (``airflow/mapping.py``)
+  renders that template with Airflow's own templating, then puts each element in (elements are never
+  rendered: run-time data is not a template), and the task is expanded over what that step returns.
+
+Job names get ``-<map index>`` before the run suffix, within SageMaker's limit for every index.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from typing import Any
+
+from sagemaker_pipelines.compile.kinds.context import RUN_SUFFIX
+
+ITEM = re.compile(r"\$\{\s*item(?:\.(?P<key>[A-Za-z_][A-Za-z0-9_]*))?\s*\}")
+MAP_INDEX = "${map_index}"  # filled in by the <task>__items step: the element's index
+TRY_NUMBER = "${try_number}"  # filled in by the mapped task itself (mapping.MappedTry): retries get new names
+TRY_TEMPLATE = "{{ ti.try_number }}"
+BUILDER_SUFFIX = "__items"
+# Arguments a mapped task expands over when no argument differs between elements, in this order.
+_PREFERRED = ("config", "op_kwargs", "job_name")
+_NAME_LIMITS = {"HyperParameterTuningJobName": 32}  # other SageMaker names take 63 characters
+_SUFFIX_BUDGET = 20  # as context.job_name: "-" + ts_nodash (15) + "-" + try number (up to 3)
+RUNTIME_INDEX_BUDGET = 5  # "-" + up to 4 digits: Airflow's max_map_length is 1024
+REFUSED_KINDS = ("condition",)  # a gate chooses branches once; one gate per element makes no sense
+MAPPING_HOOK = "sagemaker_pipelines.airflow.tasks.MappedTry"
+
+
+class FanOutError(ValueError):
+    """A for_each task that cannot be mapped (its elements change more than one operator argument)."""
+
+
+def is_literal(for_each: Any) -> bool:
+    return isinstance(for_each, list)
+
+
+def put_item(value: Any, item: Any) -> Any:
+    """``value`` with ``${item}``/``${item.<key>}`` replaced by (a field of) ``item``; a string that is one
+    whole reference takes the element's own type."""
+    if isinstance(value, dict):
+        return {k: put_item(v, item) for k, v in value.items()}
+    if isinstance(value, list):
+        return [put_item(v, item) for v in value]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+    whole = ITEM.fullmatch(value.strip())
+    if whole:
+        return _element(item, whole["key"])
+    return ITEM.sub(lambda m: str(_element(item, m["key"])), value)
+
+
+def _element(item: Any, key: str | None) -> Any:
+    if key is None:
+        return item
+    if not isinstance(item, dict) or key not in item:
+        raise KeyError(f"${{item.{key}}}: element {item!r} has no key '{key}'")
+    return item[key]
+
+
+def uses_item(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(uses_item(v) for v in value.values())
+    if isinstance(value, list):
+        return any(uses_item(v) for v in value)
+    return isinstance(value, str) and ITEM.search(value) is not None
+
+
+def _indexed_names(value: Any, index: str, reserve: int) -> Any:
+    """Every job or resource name (a string ending in the run suffix) with ``-<index>`` before the suffix,
+    its base cut so the name stays within SageMaker's limit for the longest index (``reserve`` chars)."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if isinstance(v, str) and v.endswith(RUN_SUFFIX):
+                cap = _NAME_LIMITS.get(k, 63) - _SUFFIX_BUDGET - reserve
+                base = v[: -len(RUN_SUFFIX)]
+                out[k] = base[:cap].rstrip("-") + index + RUN_SUFFIX
+            else:
+                out[k] = _indexed_names(v, index, reserve)
+        return out
+    if isinstance(value, list):
+        return [_indexed_names(v, index, reserve) for v in value]
+    return value
+
+
+def _replace_text(value: Any, old: str, new: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _replace_text(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_text(v, old, new) for v in value]
+    return value.replace(old, new) if isinstance(value, str) else value
+
+
+def _mapped_argument(task_id: str, differing: list[str], kwargs: dict[str, Any]) -> str:
+    if len(differing) > 1:
+        raise FanOutError(
+            f"task {task_id}: its elements change {len(differing)} operator arguments "
+            f"({', '.join(differing)}); for_each maps one"
+        )
+    if differing:
+        return differing[0]
+    found = next((name for name in _PREFERRED if name in kwargs), None)
+    if found is None:
+        raise FanOutError(f"task {task_id}: nothing in this task can vary per element")
+    return found
+
+
+Compile = Callable[[Any, str, dict[str, Any]], Any]  # (pipeline, task id, task) -> CompiledTask
+
+
+def compile_mapped(pipeline: Any, task_id: str, task: dict[str, Any], compile_one: Compile) -> Any:
+    """A ``for_each`` task as one mapped CompiledTask (``mapped`` says over what and which argument)."""
+    for_each = task["for_each"]
+    body = {k: v for k, v in task.items() if k != "for_each"}
+    if is_literal(for_each):
+        width = len(f"-{len(for_each) - 1}")
+        compiled = [compile_one(pipeline, task_id, put_item(body, item)) for item in for_each]
+        values = [_indexed_names(c.kwargs, f"-{i}", width) for i, c in enumerate(compiled)]
+        differing = sorted({k for v in values for k in v if v.get(k) != values[0].get(k)})
+        argument = _mapped_argument(task_id, differing, values[0])
+        kwargs = {k: v for k, v in values[0].items() if k != argument}
+        mapped = {"argument": argument, "values": [v[argument] for v in values]}
+        depends_on = _deps(pipeline, task_id, task)
+        return dataclasses.replace(compiled[0], kwargs=kwargs, mapped=mapped, depends_on=depends_on)
+    one = compile_one(pipeline, task_id, body)
+    kwargs = _indexed_names(one.kwargs, "-" + MAP_INDEX, RUNTIME_INDEX_BUDGET)
+    differing = [k for k, v in kwargs.items() if uses_item(v) or MAP_INDEX in repr(v)]
+    argument = _mapped_argument(task_id, differing, kwargs)
+    # The try number is the mapped task's own, so the <task>__items step must not render it.
+    kwargs[argument] = _replace_text(kwargs[argument], TRY_TEMPLATE, TRY_NUMBER)
+    guard = kwargs.get("pre_execute", {}).get("__kwargs__")
+    hook = {"argument": argument, "guard": guard}
+    kwargs["pre_execute"] = {"__callable__": MAPPING_HOOK, "__kwargs__": hook}
+    mapped = {"argument": argument, "items": for_each}
+    return dataclasses.replace(one, kwargs=kwargs, mapped=mapped, depends_on=_deps(pipeline, task_id, task))
+
+
+def _deps(pipeline: Any, task_id: str, task: dict[str, Any]) -> list[str]:
+    """The whole task's dependencies, ``for_each`` included (a list from a task output waits for it)."""
+    from sagemaker_pipelines.format.semantics import dependencies_of
+
+    return dependencies_of(task_id, task, pipeline.tasks)
+
+
+def mapped_kwargs(compiled: Any) -> list[dict[str, Any]]:
+    """The operator arguments of each element of a mapped task, as templates (for the checks that read a
+    task's arguments: the botocore request check, the task-output rendering check); ``[kwargs]`` when the
+    task is not mapped. A run-time template's markers become Jinja-like samples."""
+    mapped = compiled.mapped
+    if not mapped:
+        return [compiled.kwargs]
+    if "values" in mapped:
+        return [{**compiled.kwargs, mapped["argument"]: value} for value in mapped["values"]]
+    sample = _replace_text(compiled.kwargs, TRY_NUMBER, TRY_TEMPLATE)
+    sample = _replace_text(sample, MAP_INDEX, "{{ ti.map_index }}")
+    return [_sample_items(sample)]
+
+
+def _sample_items(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sample_items(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_sample_items(v) for v in value]
+    return ITEM.sub("{{ item }}", value) if isinstance(value, str) else value
