@@ -146,6 +146,7 @@ def _internal_problem(file: str, exc: Exception, doc: Document | None = None) ->
 
 def _check_document(doc: Document, text: str, path: Path, environment: Environment) -> CheckResult:
     from sagemaker_pipelines.compile.compiler import TaskCompileError, compile_pipeline
+    from sagemaker_pipelines.compile.fan_out import item_paths
     from sagemaker_pipelines.compile.images import unavailable_images
     from sagemaker_pipelines.compile.kinds.context import Pipeline
     from sagemaker_pipelines.compile.request_check import check_compiled
@@ -179,8 +180,9 @@ def _check_document(doc: Document, text: str, path: Path, environment: Environme
     problems = doc.problems + first.problems + second.problems + third.problems
     problems += scan(doc, file, allow_templates=environment.allow_templates)
     bad_paths = first.bad_paths | second.bad_paths | third.bad_paths | doc.problem_paths
+    runtime = outputs.runtime_paths | item_paths(data)  # ${item}: known per for_each element (fan_out.py)
     schema_problems = check_against_schema(
-        doc.__class__(data, doc.values, doc.keys), file, skip=bad_paths, runtime=outputs.runtime_paths
+        doc.__class__(data, doc.values, doc.keys), file, skip=bad_paths, runtime=runtime
     )
     problems += schema_problems
     if problems:

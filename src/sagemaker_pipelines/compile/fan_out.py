@@ -24,7 +24,10 @@ from typing import Any
 
 from sagemaker_pipelines.compile.kinds.context import RUN_SUFFIX
 
-ITEM = re.compile(r"\$\{\s*item(?:\.(?P<key>[A-Za-z_][A-Za-z0-9_]*))?\s*\}")
+# ``:text`` is written by the compiler only (a field the kind turns into text, such as a hyperparameter);
+# the reference grammar refuses it in a pipeline file.
+ITEM = re.compile(r"\$\{\s*item(?:\.(?P<key>[A-Za-z_][A-Za-z0-9_]*))?(?P<text>:text)?\s*\}")
+_PROBE = 918273645  # a sample element: where it comes back as text, the kind stringifies the field
 MAP_INDEX = "${map_index}"  # filled in by the <task>__items step: the element's index
 TRY_NUMBER = "${try_number}"  # filled in by the mapped task itself (mapping.MappedTry): retries get new names
 TRY_TEMPLATE = "{{ ti.try_number }}"
@@ -56,7 +59,7 @@ def put_item(value: Any, item: Any) -> Any:
     if not isinstance(value, str) or "${" not in value:
         return value
     whole = ITEM.fullmatch(value.strip())
-    if whole:
+    if whole and not whole["text"]:
         return _element(item, whole["key"])
     return ITEM.sub(lambda m: str(_element(item, m["key"])), value)
 
@@ -135,6 +138,12 @@ def compile_mapped(pipeline: Any, task_id: str, task: dict[str, Any], compile_on
         depends_on = _deps(pipeline, task_id, task)
         return dataclasses.replace(compiled[0], kwargs=kwargs, mapped=mapped, depends_on=depends_on)
     one = compile_one(pipeline, task_id, body)
+    keys = {m["key"] for m in ITEM.finditer(repr(body)) if m["key"]}
+    try:
+        probe = compile_one(pipeline, task_id, put_item(body, dict.fromkeys(keys, _PROBE) if keys else _PROBE))
+    except (ValueError, TypeError, KeyError):  # a sample the kind refuses: keep the element's own type
+        probe = one
+    one = dataclasses.replace(one, kwargs=_as_text_where_stringified(one.kwargs, probe.kwargs))
     kwargs = _indexed_names(one.kwargs, "-" + MAP_INDEX, RUNTIME_INDEX_BUDGET)
     differing = [k for k, v in kwargs.items() if uses_item(v) or MAP_INDEX in repr(v)]
     argument = _mapped_argument(task_id, differing, kwargs)
@@ -145,6 +154,19 @@ def compile_mapped(pipeline: Any, task_id: str, task: dict[str, Any], compile_on
     kwargs["pre_execute"] = {"__callable__": MAPPING_HOOK, "__kwargs__": hook}
     mapped = {"argument": argument, "items": for_each}
     return dataclasses.replace(one, kwargs=kwargs, mapped=mapped, depends_on=_deps(pipeline, task_id, task))
+
+
+def _as_text_where_stringified(marked: Any, probe: Any) -> Any:
+    """``${item}`` -> ``${item:text}`` in the fields whose sample element the kind turned into text, so the
+    ``<task>__items`` step puts the element in as text there (and keeps its type elsewhere)."""
+    if isinstance(marked, dict) and isinstance(probe, dict):
+        return {k: _as_text_where_stringified(v, probe.get(k)) for k, v in marked.items()}
+    if isinstance(marked, list) and isinstance(probe, list) and len(marked) == len(probe):
+        return [_as_text_where_stringified(m, p) for m, p in zip(marked, probe, strict=True)]
+    whole = ITEM.fullmatch(marked.strip()) if isinstance(marked, str) else None
+    if whole and isinstance(probe, str):
+        return "${item" + (f".{whole['key']}" if whole["key"] else "") + ":text}"
+    return marked
 
 
 def _deps(pipeline: Any, task_id: str, task: dict[str, Any]) -> list[str]:
@@ -174,3 +196,18 @@ def _sample_items(value: Any) -> Any:
     if isinstance(value, list):
         return [_sample_items(v) for v in value]
     return ITEM.sub("{{ item }}", value) if isinstance(value, str) else value
+
+
+def item_paths(value: Any, path: tuple = ()) -> set[tuple]:
+    """Paths of the strings that use ``${item}``: their values are only known per element, so the schema
+    check treats them like run-time values (each element's request is checked against botocore)."""
+    found: set[tuple] = set()
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found |= item_paths(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found |= item_paths(v, (*path, i))
+    elif isinstance(value, str) and ITEM.search(value):
+        found.add(path)
+    return found
