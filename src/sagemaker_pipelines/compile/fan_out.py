@@ -140,7 +140,9 @@ def compile_mapped(pipeline: Any, task_id: str, task: dict[str, Any], compile_on
     one = compile_one(pipeline, task_id, body)
     keys = {m["key"] for m in ITEM.finditer(repr(body)) if m["key"]}
     try:
-        probe = compile_one(pipeline, task_id, put_item(body, dict.fromkeys(keys, _PROBE) if keys else _PROBE))
+        probe = compile_one(
+            pipeline, task_id, put_item(body, dict.fromkeys(keys, _PROBE) if keys else _PROBE)
+        )
     except (ValueError, TypeError, KeyError):  # a sample the kind refuses: keep the element's own type
         probe = one
     one = dataclasses.replace(one, kwargs=_as_text_where_stringified(one.kwargs, probe.kwargs))
