@@ -87,7 +87,7 @@ def dag_factory_config(compiled: CompiledPipeline) -> dict[str, Any]:
             raise ValueError(f"operator {task.operator!r} is not in the kinds table")
         kwargs = _with_timedeltas(_python_values(task.kwargs))
         conf = {"operator": task.operator, "dependencies": list(task.depends_on), **kwargs}
-        tasks.update(dag_factory_tasks(task, conf, _python_values))  # for_each: partial/expand
+        tasks.update(dag_factory_tasks(task, conf))  # for_each: partial/expand
     config["tasks"] = tasks
     return config
 

@@ -13,16 +13,16 @@ mapped task fills in before it runs (:class:`MappedTry`), so a retry never reuse
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sagemaker_pipelines.compile.fan_out import BUILDER_SUFFIX, MAP_INDEX, TRY_NUMBER, put_item
 
-BUILD_VALUES = "sagemaker_pipelines.airflow.tasks.build_mapped_values"
 MAX_ELEMENTS = 1024  # Airflow's default [core] max_map_length; the job-name budget assumes it
 
 
-def dag_factory_tasks(task: Any, conf: dict[str, Any], python_values) -> dict[str, dict[str, Any]]:
+def dag_factory_tasks(task: Any, conf: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """dag-factory task configs for one compiled task: itself, or a mapped task (``partial``/``expand``)
     and, for a run-time list, the ``<task>__items`` step before it."""
     mapped = task.mapped
@@ -36,11 +36,17 @@ def dag_factory_tasks(task: Any, conf: dict[str, Any], python_values) -> dict[st
     step = {
         "operator": "airflow.providers.standard.operators.python.PythonOperator",
         "dependencies": list(task.depends_on),
-        "python_callable": python_values({"__callable__": BUILD_VALUES}),
+        "python_callable": build_mapped_values,
         "op_kwargs": {"template": task.kwargs[argument], "items": mapped["items"]},
         "doc_md": f"Builds one `{argument}` per element of `{task.task_id}`'s for_each list.",
     }
-    expanded = {**conf, "dependencies": [builder], "expand": {argument: builder + ".output"}}
+    hook = MappedTry(argument, conf.get("pre_execute"))  # after the environment's guard, if any
+    expanded = {
+        **conf,
+        "pre_execute": hook,
+        "dependencies": [builder],
+        "expand": {argument: builder + ".output"},
+    }
     return {builder: step, task.task_id: expanded}
 
 
@@ -88,13 +94,11 @@ class MappedTry:
     any), then this try's number into its argument (the job name), which Airflow does not render."""
 
     argument: str
-    guard: dict[str, Any] | None = None
+    guard: Callable[[Any], None] | None = None  # the task's own pre_execute (airflow.tasks.LoopbackOnly)
 
     def __call__(self, context: Any = None) -> None:
-        if self.guard:
-            from sagemaker_pipelines.airflow.tasks import LoopbackOnly
-
-            LoopbackOnly(**self.guard)(context)
+        if self.guard is not None:
+            self.guard(context)
         task = context["task"]
         value = getattr(task, self.argument)
         setattr(task, self.argument, _put_try(value, str(context["ti"].try_number)))

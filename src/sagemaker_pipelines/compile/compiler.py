@@ -119,7 +119,8 @@ def compile_task(pipeline: Pipeline, task_id: str, task: dict[str, Any]) -> Comp
     """One task through the kinds table, with its explicit and implied dependencies."""
     if "for_each" in task:
         try:
-            return fan_out.compile_mapped(pipeline, task_id, task, _compile_one)
+            depends_on = dependencies_of(task_id, task, pipeline.tasks)
+            return fan_out.compile_mapped(pipeline, task_id, task, _compile_one, depends_on)
         except (fan_out.FanOutError, KeyError) as exc:
             raise TaskCompileError(task_id, exc) from exc
     return _compile_one(pipeline, task_id, task)

@@ -38,7 +38,6 @@ _NAME_LIMITS = {"HyperParameterTuningJobName": 32}  # other SageMaker names take
 _SUFFIX_BUDGET = 20  # as context.job_name: "-" + ts_nodash (15) + "-" + try number (up to 3)
 RUNTIME_INDEX_BUDGET = 5  # "-" + up to 4 digits: Airflow's max_map_length is 1024
 REFUSED_KINDS = ("condition",)  # a gate chooses branches once; one gate per element makes no sense
-MAPPING_HOOK = "sagemaker_pipelines.airflow.tasks.MappedTry"
 
 
 class FanOutError(ValueError):
@@ -123,8 +122,11 @@ def _mapped_argument(task_id: str, differing: list[str], kwargs: dict[str, Any])
 Compile = Callable[[Any, str, dict[str, Any]], Any]  # (pipeline, task id, task) -> CompiledTask
 
 
-def compile_mapped(pipeline: Any, task_id: str, task: dict[str, Any], compile_one: Compile) -> Any:
-    """A ``for_each`` task as one mapped CompiledTask (``mapped`` says over what and which argument)."""
+def compile_mapped(
+    pipeline: Any, task_id: str, task: dict[str, Any], compile_one: Compile, depends_on: list[str]
+) -> Any:
+    """A ``for_each`` task as one mapped CompiledTask (``mapped`` says over what and which argument);
+    ``depends_on``: the whole task's, ``for_each`` included (a list from a task output waits for it)."""
     for_each = task["for_each"]
     body = {k: v for k, v in task.items() if k != "for_each"}
     if is_literal(for_each):
@@ -135,7 +137,6 @@ def compile_mapped(pipeline: Any, task_id: str, task: dict[str, Any], compile_on
         argument = _mapped_argument(task_id, differing, values[0])
         kwargs = {k: v for k, v in values[0].items() if k != argument}
         mapped = {"argument": argument, "values": [v[argument] for v in values]}
-        depends_on = _deps(pipeline, task_id, task)
         return dataclasses.replace(compiled[0], kwargs=kwargs, mapped=mapped, depends_on=depends_on)
     one = compile_one(pipeline, task_id, body)
     keys = {m["key"] for m in ITEM.finditer(repr(body)) if m["key"]}
@@ -151,11 +152,8 @@ def compile_mapped(pipeline: Any, task_id: str, task: dict[str, Any], compile_on
     argument = _mapped_argument(task_id, differing, kwargs)
     # The try number is the mapped task's own, so the <task>__items step must not render it.
     kwargs[argument] = _replace_text(kwargs[argument], TRY_TEMPLATE, TRY_NUMBER)
-    guard = kwargs.get("pre_execute", {}).get("__kwargs__")
-    hook = {"argument": argument, "guard": guard}
-    kwargs["pre_execute"] = {"__callable__": MAPPING_HOOK, "__kwargs__": hook}
     mapped = {"argument": argument, "items": for_each}
-    return dataclasses.replace(one, kwargs=kwargs, mapped=mapped, depends_on=_deps(pipeline, task_id, task))
+    return dataclasses.replace(one, kwargs=kwargs, mapped=mapped, depends_on=depends_on)
 
 
 def _as_text_where_stringified(marked: Any, probe: Any) -> Any:
@@ -169,13 +167,6 @@ def _as_text_where_stringified(marked: Any, probe: Any) -> Any:
     if whole and isinstance(probe, str):
         return "${item" + (f".{whole['key']}" if whole["key"] else "") + ":text}"
     return marked
-
-
-def _deps(pipeline: Any, task_id: str, task: dict[str, Any]) -> list[str]:
-    """The whole task's dependencies, ``for_each`` included (a list from a task output waits for it)."""
-    from sagemaker_pipelines.format.semantics import dependencies_of
-
-    return dependencies_of(task_id, task, pipeline.tasks)
 
 
 def mapped_kwargs(compiled: Any) -> list[dict[str, Any]]:
