@@ -347,3 +347,16 @@ def _strings(value: Any, path: tuple = ()) -> list[tuple[tuple, str]]:
     if isinstance(value, list):
         return [s for i, v in enumerate(value) for s in _strings(v, (*path, i))]
     return [(path, value)] if isinstance(value, str) else []
+
+
+def describe(compiled: Any) -> str:
+    """How a mapped task fans out, in a few words (``render``, ``graph``); "" for a task not mapped."""
+    mapped = compiled.mapped
+    if not mapped:
+        return ""
+    if "values" in mapped:
+        return f"for_each: {len(mapped['values'])} elements (one {mapped['argument']} each)"
+    source = mapped["items"].strip().removeprefix("{{").removesuffix("}}").strip()
+    pulled = _PULLED.search(source)
+    shown = f"the output of {pulled[1]}" if pulled else source
+    return f"for_each: each element of {shown}, at run time ({compiled.task_id}{BUILDER_SUFFIX})"

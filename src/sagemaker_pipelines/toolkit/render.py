@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
+from sagemaker_pipelines.compile.fan_out import describe
 from sagemaker_pipelines.compile.kinds import KINDS
 
 _INDENT = "    "
@@ -70,6 +71,10 @@ def _task_lines(task: CompiledTask) -> list[str]:
         f"{_INDENT}operator: {task.operator}",
         f"{_INDENT}depends on: {', '.join(task.depends_on) if task.depends_on else '(nothing)'}",
     ]
+    if task.mapped:
+        lines.append(f"{_INDENT}{describe(task)}")
+        for i, value in enumerate(task.mapped.get("values", [])):
+            lines += _value(f"{task.mapped['argument']} [{i}]", value, _INDENT)
     if task.teardown:
         after = ", ".join(task.setups) or "(no setup: it runs once its upstream tasks are done)"
         lines.append(f"{_INDENT}teardown of: {after}")
