@@ -17,7 +17,7 @@ import logging
 import os
 import re
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -212,8 +212,10 @@ def _check_document(doc: Document, text: str, path: Path, environment: Environme
         compiled = compile_pipeline(pipeline, text)
     except TaskCompileError as exc:  # only a run-time value where the compiler needs a real one does this
         if exc.__cause__ is not None and "for_each" in pipeline.tasks[exc.task_id]:  # compile/fan_out.py
-            where, message = [("tasks", exc.task_id, "for_each")], str(exc.__cause__).strip("'\"")
-            return CheckResult(file, dag_id, _located(doc, file, where, message), dag_id_at=dag_id_at)
+            where = [("tasks", exc.task_id, getattr(exc.__cause__, "field", "for_each"))]
+            message = str(exc.__cause__).strip("'\"")
+            problems = [replace(p, code="for_each") for p in _located(doc, file, where, message)]
+            return CheckResult(file, dag_id, problems, dag_id_at=dag_id_at)
         where = sorted(p for p in outputs.runtime_paths if p[:2] == ("tasks", exc.task_id)) or [
             ("tasks", exc.task_id)
         ]

@@ -41,7 +41,30 @@ REFUSED_KINDS = ("condition",)  # a gate chooses branches once; one gate per ele
 
 
 class FanOutError(ValueError):
-    """A for_each task that cannot be mapped (its elements change more than one operator argument)."""
+    """A for_each task that cannot be mapped: its elements change more than one operator argument, or
+    its ``name`` leaves no room for the map index; ``field`` is the task field to report it at."""
+
+    def __init__(self, message: str, field: str = "for_each") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _check_name(task: dict[str, Any], elements: list[Any] | None, width: int) -> None:
+    """A written ``name`` (per element) plus ``-<index>`` and the run suffix fits SageMaker's limit; an
+    index is never made room for by cutting a name the user wrote."""
+    if not isinstance(task.get("name"), str):
+        return
+    limit = 32 if task.get("kind") == "tuning" else 63
+    cap = limit - _SUFFIX_BUDGET - width
+    for item in elements if elements is not None else [None]:
+        name = put_item(task["name"], item) if elements is not None else task["name"]
+        if isinstance(name, str) and len(name) > cap:
+            index = "-" + "9" * (width - 1)
+            raise FanOutError(
+                f"'{name}' is {len(name)} characters; with for_each's index ('{index}') and the run suffix "
+                f"at most {cap} fit in SageMaker's {limit}",
+                field="name",
+            )
 
 
 def is_literal(for_each: Any) -> bool:
@@ -131,6 +154,7 @@ def compile_mapped(
     body = {k: v for k, v in task.items() if k != "for_each"}
     if is_literal(for_each):
         width = len(f"-{len(for_each) - 1}")
+        _check_name(task, for_each, width)
         compiled = [compile_one(pipeline, task_id, put_item(body, item)) for item in for_each]
         values = [_indexed_names(c.kwargs, f"-{i}", width) for i, c in enumerate(compiled)]
         differing = sorted({k for v in values for k in v if v.get(k) != values[0].get(k)})
@@ -138,6 +162,7 @@ def compile_mapped(
         kwargs = {k: v for k, v in values[0].items() if k != argument}
         mapped = {"argument": argument, "values": [v[argument] for v in values]}
         return dataclasses.replace(compiled[0], kwargs=kwargs, mapped=mapped, depends_on=depends_on)
+    _check_name(task, None, RUNTIME_INDEX_BUDGET)
     one = compile_one(pipeline, task_id, body)
     keys = {m["key"] for m in ITEM.finditer(repr(body)) if m["key"]}
     try:
