@@ -213,3 +213,24 @@ def test_the_dag_maps_the_tasks_and_builds_run_time_lists_first(compile_ok):
     assert builder.op_kwargs["items"] == "{{ params.ks }}"
     assert type(runtime).__name__ == "MappedOperator" and runtime.upstream_task_ids == {"train_p__items"}
     assert isinstance(runtime.partial_kwargs["pre_execute"], MappedTry)
+
+
+def test_a_field_output_of_a_mapped_task_is_the_list_over_its_instances(compile_ok):
+    text = (
+        training()
+        + """\
+  models:
+    kind: model
+    for_each: ${tasks.train.model_artifacts}
+    image: 404615174143.dkr.ecr.us-east-2.amazonaws.com/knn:1
+    model_data: ${item}
+"""
+    )
+    task = compile_ok(text).task("models")
+    assert task.depends_on == ["train"]
+    # a list of task ids: always a list, even of one instance; map(attribute=...) walks the keys
+    assert task.mapped["items"] == (
+        "{{ ti.xcom_pull(task_ids=['train']) | map(attribute='Training.ModelArtifacts.S3ModelArtifacts')"
+        " | list | tojson }}"
+    )
+    assert read_items('["s3://b/a/model.tar.gz", "s3://b/c/model.tar.gz"]')[1] == "s3://b/c/model.tar.gz"

@@ -1,6 +1,7 @@
 """for_each under `make run` (Airflow's dag.test()): KNN trained once per k of a literal list, once per
 element of an array param set with CONF, and once per element a Python step returned - each a distinct
-training job on the local endpoint, with the k it was given."""
+training job on the local endpoint, with the k it was given - then one model per model the first
+mapped task trained (a field output of a mapped task is the list of it over its instances)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,12 @@ tasks:
     for_each: ${{tasks.choose.result}}
     name: fan-${{item.tag}}
 {TRAINING.format(k="${item.k}")}
+  model_each:
+    kind: model
+    for_each: ${{tasks.train_literal.model_artifacts}}
+    name: fan-model
+    image: 404615174143.dkr.ecr.us-east-2.amazonaws.com/knn:1
+    model_data: ${{item}}
 """
 
 
@@ -95,10 +102,11 @@ def test_the_run_succeeds_with_one_task_instance_per_element(fan_out_run):
     instances = {}
     for t in fan_out_run.report["tasks"]:
         instances.setdefault(t["task_id"], []).append(t)
-    for task_id, count in {"train_literal": 3, "train_param": 3, "train_chosen": 2}.items():
+    counts = {"train_literal": 3, "train_param": 3, "train_chosen": 2, "model_each": 3}
+    for task_id, count in counts.items():
         assert sorted(t["map_index"] for t in instances[task_id]) == list(range(count))
         assert {t["state"] for t in instances[task_id]} == {"success"}
-        assert {t["operator"] for t in instances[task_id]} == {"SageMakerTrainingOperator"}
+    assert {t["operator"] for t in instances["train_param"]} == {"SageMakerTrainingOperator"}
     # a run-time list is turned into one request per element by the task's <task>__items step
     assert [t["state"] for t in instances["train_param__items"]] == ["success"]
     assert "train_literal__items" not in instances  # a literal list is compiled per element
@@ -121,3 +129,14 @@ def test_a_python_steps_list_trains_one_job_per_element(fan_out_run, sagemaker):
     jobs = {**_jobs(sagemaker, "fan-k6-"), **_jobs(sagemaker, "fan-k8-")}  # name: fan-${item.tag}
     assert sorted(jobs.values()) == ["6", "8"]
     assert sorted(n.split("-")[2] for n in jobs) == ["0", "1"]
+
+
+def test_a_mapped_tasks_outputs_are_a_list_for_the_next_fan_out(fan_out_run, sagemaker):
+    trained = {
+        sagemaker.describe_training_job(TrainingJobName=n)["ModelArtifacts"]["S3ModelArtifacts"]
+        for n in _jobs(sagemaker, "fan-lit-")
+    }
+    names = [m["ModelName"] for m in sagemaker.list_models(NameContains="fan-model-")["Models"]]
+    assert sorted(n.split("-")[2] for n in names) == ["0", "1", "2"]
+    served = {sagemaker.describe_model(ModelName=n)["PrimaryContainer"]["ModelDataUrl"] for n in names}
+    assert served == trained and len(served) == 3  # one model per trained model, each its own

@@ -13,6 +13,7 @@ mapped task fills in before it runs (:class:`MappedTry`), so a retry never reuse
 from __future__ import annotations
 
 import ast
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -56,8 +57,11 @@ def read_items(items: Any) -> list[Any]:
     if isinstance(items, str):
         try:
             items = ast.literal_eval(items.strip())
-        except (ValueError, SyntaxError) as exc:
-            raise ValueError(f"for_each: {items[:200]!r} is not a list") from exc
+        except (ValueError, SyntaxError):
+            try:  # the outputs of a mapped task arrive as JSON (see fan_out.items_of)
+                items = json.loads(items)
+            except ValueError as exc:
+                raise ValueError(f"for_each: {items[:200]!r} is not a list") from exc
     if isinstance(items, tuple):
         items = list(items)
     if not isinstance(items, list):

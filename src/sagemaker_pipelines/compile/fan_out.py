@@ -40,6 +40,25 @@ RUNTIME_INDEX_BUDGET = 5  # "-" + up to 4 digits: Airflow's max_map_length is 10
 REFUSED_KINDS = ("condition",)  # a gate chooses branches once; one gate per element makes no sense
 
 
+# ${tasks.<id>.<output>} as the references resolve a plain field of what a task returned.
+_FIELD_OUTPUT = re.compile(
+    r"\{\{ ti\.xcom_pull\(task_ids='(?P<task>[A-Za-z0-9_-]+)'\)(?P<path>(?:\['[^'\]]*'\])*) \}\}"
+)
+
+
+def items_of(for_each: str, tasks: dict[str, Any]) -> str:
+    """The template of a run-time list. An output of a mapped task is one value per instance: it
+    becomes the list of that field over all of them (``xcom_pull`` of a task id list is always a list,
+    in map index order), rendered as JSON."""
+    match = _FIELD_OUTPUT.fullmatch(for_each.strip())
+    upstream = tasks.get(match["task"]) if match else None
+    if not (isinstance(upstream, dict) and "for_each" in upstream):
+        return for_each
+    keys = re.findall(r"\['([^'\]]*)'\]", match["path"])
+    pick = f" | map(attribute='{'.'.join(keys)}')" if keys else ""
+    return "{{ ti.xcom_pull(task_ids=['" + match["task"] + "'])" + pick + " | list | tojson }}"
+
+
 class FanOutError(ValueError):
     """A for_each task that cannot be mapped: its elements change more than one operator argument, or
     its ``name`` leaves no room for the map index; ``field`` is the task field to report it at."""
@@ -177,7 +196,7 @@ def compile_mapped(
     argument = _mapped_argument(task_id, differing, kwargs)
     # The try number is the mapped task's own, so the <task>__items step must not render it.
     kwargs[argument] = _replace_text(kwargs[argument], TRY_TEMPLATE, TRY_NUMBER)
-    mapped = {"argument": argument, "items": for_each}
+    mapped = {"argument": argument, "items": items_of(for_each, pipeline.tasks)}
     return dataclasses.replace(one, kwargs=kwargs, mapped=mapped, depends_on=depends_on)
 
 
@@ -213,7 +232,8 @@ def _sample_items(value: Any) -> Any:
         return {k: _sample_items(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_sample_items(v) for v in value]
-    return ITEM.sub("{{ item }}", value) if isinstance(value, str) else value
+    # the element is run-time data (the <task>__items step's XCom): request_check judges its type only
+    return ITEM.sub("{{ item_from_xcom_pull }}", value) if isinstance(value, str) else value
 
 
 def item_paths(value: Any, path: tuple = ()) -> set[tuple]:
@@ -286,9 +306,18 @@ def _check_task(task_id: str, task: dict, written: dict, data: dict, mapped: set
     if match is None:
         hint = "write a list, ${params.<name>} (type: array) or ${tasks.<id>.<output>}"
         return [*found, (base, "for_each takes a list or one reference to a list", hint)]
-    if match["task"] in mapped:
-        hint = "a mapped task has one result per element; depend on it with depends_on"
-        return [*found, (base, f"'{match['task']}' is mapped (for_each): its outputs are not one list", hint)]
+    resolved = task.get("for_each")
+    plain = isinstance(resolved, str) and _FIELD_OUTPUT.fullmatch(resolved.strip())
+    if match["task"] in mapped and not plain:
+        hint = "a plain field output of it is (job_name, model_artifacts, result[.<key>]); metrics are not"
+        return [
+            *found,
+            (
+                base,
+                f"'{match['task']}' is mapped (for_each): this output is no list over its instances",
+                hint,
+            ),
+        ]
     if match["param"]:
         spec = (data.get("params") or {}).get(match["param"])
         if isinstance(spec, dict) and spec.get("type") != "array":
