@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sagemaker_pipelines.compile.fan_out import check as fan_out_check
+from sagemaker_pipelines.compile.fan_out_checks import check as fan_out_check
 from sagemaker_pipelines.compile.kinds import ALIASES, KINDS
 from sagemaker_pipelines.compile.kinds.gates import branches_of
 from sagemaker_pipelines.format.schema_check import did_you_mean
