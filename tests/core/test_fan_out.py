@@ -234,3 +234,24 @@ def test_a_field_output_of_a_mapped_task_is_the_list_over_its_instances(compile_
         " | list | tojson }}"
     )
     assert read_items('["s3://b/a/model.tar.gz", "s3://b/c/model.tar.gz"]')[1] == "s3://b/c/model.tar.gz"
+
+
+def test_the_compile_cache_keeps_a_mapped_task_and_refuses_a_misshapen_one(check):
+    import json
+
+    from sagemaker_pipelines.airflow import cache_entry
+
+    result = check(
+        training() + training(for_each="${params.ks}").split("tasks:\n")[1].replace("train:", "tp:", 1)
+    )
+    assert result.ok, [p.format() for p in result.problems]
+    secret = b"s" * 32
+    data = cache_entry.encode("k", result, {}, secret)
+    back, _ = cache_entry.decode("k", data, secret)
+    assert [t.mapped for t in back.compiled.tasks] == [t.mapped for t in result.compiled.tasks]
+
+    entry = json.loads(data)["entry"]
+    entry["compiled"]["tasks"][0]["mapped"] = {"argument": "config", "values": "not a list"}
+    body = json.dumps(entry, separators=(",", ":")).encode()
+    forged = b'{"mac":"' + cache_entry._mac(secret, "k", body) + b'","entry":' + body + b"}"
+    assert cache_entry.decode("k", forged, secret) is None  # authentic but misshapen: a miss

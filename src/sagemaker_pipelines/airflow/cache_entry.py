@@ -124,6 +124,13 @@ def _fingerprint_shaped(value: Any) -> bool:
     return isinstance(value, list) and len(value) == 2 and _is(value[0], int) and _is(value[1], str)
 
 
+def _mapped_shaped(mapped: dict) -> bool:
+    """for_each (compile/fan_out.py): the argument and either its literal values or a list template."""
+    return _shaped(mapped, {"argument": str, "values": list}) or _shaped(
+        mapped, {"argument": str, "items": str}
+    )
+
+
 def _pipeline_shaped(value: Any) -> bool:
     if not _shaped(value, _PIPELINE_FIELDS):
         return False
@@ -131,5 +138,7 @@ def _pipeline_shaped(value: Any) -> bool:
         if not _shaped(task, _TASK_FIELDS):
             return False
         if not all(isinstance(d, str) for d in task["depends_on"] + task["setups"]):
+            return False
+        if task["mapped"] and not _mapped_shaped(task["mapped"]):
             return False
     return isinstance(value["dag"].get("default_args", {}), dict)
