@@ -71,8 +71,33 @@ tasks:
 """
 
 
+# k = 0 fails in KNN on every try: each try of the mapped instance must create a job of its own.
+RETRIED = f"""\
+start_date: 2024-01-01
+schedule: null
+default_args: {{retries: 1, retry_delay: 1s}}
+s3:
+  prefixes: {{input: fanout/input, output: fanout/results}}
+params:
+  ks: {{type: array, default: [0]}}
+tasks:
+  data_prep:
+    kind: python
+    callable: include/iris_data.py:prepare_iris
+    arguments:
+      data_url: ${{env.iris_data_url}}
+      input_uri: ${{s3.input}}
+      aws_conn_id: ${{env.aws_conn_id}}
+  train_retried:
+    kind: training
+    for_each: ${{params.ks}}
+    name: fan-retry
+{TRAINING.format(k="${item}")}
+"""
+
+
 @pytest.fixture(scope="module")
-def fan_out_run(run_pipeline, tmp_path_factory):
+def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("fan-out")
     include = root / "include"
     shutil.copytree(CHECKOUT_ROOT / "include", include)
@@ -80,8 +105,13 @@ def fan_out_run(run_pipeline, tmp_path_factory):
     pipelines = root / "pipelines"
     pipelines.mkdir()
     (pipelines / "fan_out_case.yaml").write_text(PIPELINE)
-    env = {"SAGEMAKER_PIPELINES_DIR": str(pipelines), "SAGEMAKER_INCLUDE_DIR": str(include)}
-    return run_pipeline("fan_out_case", extra_env=env, conf={"ks": [7, 9, 11]})
+    (pipelines / "fan_out_retried.yaml").write_text(RETRIED)
+    return {"SAGEMAKER_PIPELINES_DIR": str(pipelines), "SAGEMAKER_INCLUDE_DIR": str(include)}
+
+
+@pytest.fixture(scope="module")
+def fan_out_run(run_pipeline, project):
+    return run_pipeline("fan_out_case", extra_env=project, conf={"ks": [7, 9, 11]})
 
 
 def _jobs(sagemaker, prefix: str) -> dict[str, str]:
@@ -140,3 +170,17 @@ def test_a_mapped_tasks_outputs_are_a_list_for_the_next_fan_out(fan_out_run, sag
     assert sorted(n.split("-")[2] for n in names) == ["0", "1", "2"]
     served = {sagemaker.describe_model(ModelName=n)["PrimaryContainer"]["ModelDataUrl"] for n in names}
     assert served == trained and len(served) == 3  # one model per trained model, each its own
+
+
+def test_a_retried_instance_of_a_run_time_list_gets_a_new_job_name(run_pipeline, project, sagemaker):
+    result = run_pipeline("fan_out_retried", extra_env=project)
+    assert result.returncode == 1
+    (instance,) = [t for t in result.report["tasks"] if t["task_id"] == "train_retried"]
+    assert (instance["map_index"], instance["state"], instance["tries"]) == (0, "failed", 2)
+    names = [
+        j["TrainingJobName"]
+        for j in sagemaker.list_training_jobs(NameContains="fan-retry-0-")["TrainingJobSummaries"]
+    ]
+    assert sorted(n.rsplit("-", 1)[1] for n in names) == ["1", "2"]  # one job per try, no name reused
+    reasons = {sagemaker.describe_training_job(TrainingJobName=n).get("FailureReason", "") for n in names}
+    assert reasons == {"ClientError: k and sample_size must be positive integers"}  # KNN's, both times
