@@ -115,7 +115,3 @@ class LoopbackOnly:
             if endpoint is None or not is_loopback_url(endpoint):
                 shown = f"points at {endpoint}" if endpoint else "has no endpoint_url (that is: AWS itself)"
                 raise self.refusal(f"connection '{self.aws_conn_id}' {shown}")
-
-
-# for_each over a run-time list (airflow/mapping.py): its <task>__items step and its mapped tasks' hook.
-from sagemaker_pipelines.airflow.mapping import MappedTry, build_mapped_values  # noqa: E402, F401
