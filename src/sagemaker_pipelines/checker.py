@@ -17,7 +17,7 @@ import logging
 import os
 import re
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -147,6 +147,7 @@ def _internal_problem(file: str, exc: Exception, doc: Document | None = None) ->
 def _check_document(doc: Document, text: str, path: Path, environment: Environment) -> CheckResult:
     from sagemaker_pipelines.compile.allowed_operators import check_operator_tasks
     from sagemaker_pipelines.compile.compiler import TaskCompileError, compile_pipeline
+    from sagemaker_pipelines.compile.fan_out import item_paths
     from sagemaker_pipelines.compile.images import unavailable_images
     from sagemaker_pipelines.compile.kinds.context import Pipeline
     from sagemaker_pipelines.compile.request_check import check_compiled
@@ -181,8 +182,9 @@ def _check_document(doc: Document, text: str, path: Path, environment: Environme
     problems = doc.problems + first.problems + second.problems + third.problems
     problems += scan(doc, file, allow_templates=environment.allow_templates)
     bad_paths = first.bad_paths | second.bad_paths | third.bad_paths | doc.problem_paths
+    runtime = outputs.runtime_paths | item_paths(data)  # ${item}: known per for_each element (fan_out.py)
     schema_problems = check_against_schema(
-        doc.__class__(data, doc.values, doc.keys), file, skip=bad_paths, runtime=outputs.runtime_paths
+        doc.__class__(data, doc.values, doc.keys), file, skip=bad_paths, runtime=runtime
     )
     problems += schema_problems
     if problems:
@@ -213,6 +215,11 @@ def _check_document(doc: Document, text: str, path: Path, environment: Environme
     try:
         compiled = compile_pipeline(pipeline, text)
     except TaskCompileError as exc:  # only a run-time value where the compiler needs a real one does this
+        if exc.__cause__ is not None and "for_each" in pipeline.tasks[exc.task_id]:  # compile/fan_out.py
+            where = [("tasks", exc.task_id, getattr(exc.__cause__, "field", "for_each"))]
+            message = str(exc.__cause__).strip("'\"")
+            problems = [replace(p, code="for_each") for p in _located(doc, file, where, message)]
+            return CheckResult(file, dag_id, problems, dag_id_at=dag_id_at)
         where = sorted(p for p in outputs.runtime_paths if p[:2] == ("tasks", exc.task_id)) or [
             ("tasks", exc.task_id)
         ]
@@ -272,13 +279,15 @@ def _unrendered(doc: Document, file: str, pipeline: Pipeline, runtime: set) -> l
     when the DAG is built, or lands in an argument Airflow sends as it is.
     """
     from sagemaker_pipelines.compile.compiler import compile_task
+    from sagemaker_pipelines.compile.fan_out import mapped_kwargs
     from sagemaker_pipelines.compile.kinds import KINDS
     from sagemaker_pipelines.format.references import unrendered_outputs
 
     problems = []
     by_task: dict[str, list[tuple]] = {}
     for path in sorted(runtime):
-        by_task.setdefault(path[1], []).append(path)
+        if path[2:3] != ("for_each",):  # a for_each list is read by its <task>__items step (fan_out.py)
+            by_task.setdefault(path[1], []).append(path)
     for task_id, paths in by_task.items():
         if pipeline.tasks[task_id].get("kind") == "operator":
             continue  # its class's template_fields are checked by compile.allowed_operators
@@ -297,7 +306,10 @@ def _unrendered(doc: Document, file: str, pipeline: Pipeline, runtime: set) -> l
             parent[path[-1]] = _OUTPUT_TEMPLATE.sub(marker, parent[path[-1]])
         compiled = compile_task(pipeline, task_id, task)
         kind = KINDS[compiled.kind]
-        missing = {markers[m] for m in unrendered_outputs(compiled.kwargs, kind.templated, list(markers))}
+        missing = set(markers)
+        for kwargs in mapped_kwargs(compiled):  # every element of a for_each task renders its outputs
+            missing &= set(unrendered_outputs(kwargs, kind.templated, list(markers)))
+        missing = {markers[m] for m in missing}
         for path in sorted(missing):
             operator = compiled.operator.rpartition(".")[2]
             message = f"a task output cannot be used here: {operator} does not render this field at run time"

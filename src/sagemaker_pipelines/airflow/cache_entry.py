@@ -39,6 +39,7 @@ _TASK_FIELDS = {
     "teardown": bool,
     "setups": list,
     "task_group": str,
+    "mapped": dict,
 }
 _PIPELINE_FIELDS = {
     "dag_id": str,
@@ -131,6 +132,13 @@ def _fingerprint_shaped(value: Any) -> bool:
     return isinstance(value, list) and len(value) == 2 and _is(value[0], int) and _is(value[1], str)
 
 
+def _mapped_shaped(mapped: dict) -> bool:
+    """for_each (compile/fan_out.py): the argument and either its literal values or a list template."""
+    return _shaped(mapped, {"argument": str, "values": list}) or _shaped(
+        mapped, {"argument": str, "items": str}
+    )
+
+
 def _pipeline_shaped(value: Any) -> bool:
     if not _shaped(value, _PIPELINE_FIELDS):
         return False
@@ -138,6 +146,8 @@ def _pipeline_shaped(value: Any) -> bool:
         if not _shaped(task, _TASK_FIELDS):
             return False
         if not all(isinstance(d, str) for d in task["depends_on"] + task["setups"]):
+            return False
+        if task["mapped"] and not _mapped_shaped(task["mapped"]):
             return False
     groups = value["task_groups"]
     shape = {"doc": (str, type(None)), "parent": (str, type(None)), "depends_on": list}

@@ -16,6 +16,7 @@ import datetime as dt
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from sagemaker_pipelines.airflow.mapping import dag_factory_tasks
 from sagemaker_pipelines.airflow.notifiers import CALLBACK_ARGS, attach
 from sagemaker_pipelines.airflow.teardown import apply_teardowns
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
@@ -145,7 +146,8 @@ def dag_factory_config(compiled: CompiledPipeline, environment: Environment | No
     for task in compiled.tasks:
         _ensure_operator(task, compiled, environment)
         kwargs = _with_timedeltas(_without_callbacks(_task_values(task)))
-        tasks[task.task_id] = {"operator": task.operator, "dependencies": list(task.depends_on), **kwargs}
+        conf = {"operator": task.operator, "dependencies": list(task.depends_on), **kwargs}
+        tasks.update(dag_factory_tasks(task, conf))  # for_each: partial/expand
     config["tasks"] = tasks
     return config
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sagemaker_pipelines.compile import fan_out
 from sagemaker_pipelines.compile.durations import to_seconds
 from sagemaker_pipelines.compile.groups import apply_groups
 from sagemaker_pipelines.compile.kinds import KINDS, TaskContext, resolve_kind
@@ -41,6 +42,9 @@ class CompiledTask:
     teardown: bool = False  # an Airflow teardown task (as_teardown) of its setups
     setups: list[str] = field(default_factory=list)  # what a teardown cleans up after
     task_group: str = ""  # the task group it is shown in ("" for none): compile/groups.py
+    # for_each (compile/fan_out.py): {"argument", "values"} for a literal list, {"argument", "items"}
+    # for a run-time one; empty for a task that is not mapped.
+    mapped: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -119,6 +123,16 @@ def _task_args(ctx: TaskContext) -> dict[str, Any]:
 
 def compile_task(pipeline: Pipeline, task_id: str, task: dict[str, Any]) -> CompiledTask:
     """One task through the kinds table, with its explicit and implied dependencies."""
+    if "for_each" in task:
+        try:
+            depends_on = dependencies_of(task_id, task, pipeline.tasks)
+            return fan_out.compile_mapped(pipeline, task_id, task, _compile_one, depends_on)
+        except (fan_out.FanOutError, KeyError) as exc:
+            raise TaskCompileError(task_id, exc) from exc
+    return _compile_one(pipeline, task_id, task)
+
+
+def _compile_one(pipeline: Pipeline, task_id: str, task: dict[str, Any]) -> CompiledTask:
     ctx = TaskContext(pipeline, task_id, task)
     kind_name = resolve_kind(ctx)
     kind = KINDS[kind_name]

@@ -17,6 +17,8 @@ from __future__ import annotations
 from graphlib import TopologicalSorter
 from typing import Any
 
+from sagemaker_pipelines.compile.fan_out import BUILDER_SUFFIX
+
 Groups = dict[str, dict[str, Any]]  # name -> {"doc": str | None, "parent": str | None, "depends_on": [...]}
 
 
@@ -145,15 +147,18 @@ def dag_factory_groups(compiled: Any, config: dict[str, Any]) -> list[tuple[str,
         }
         for name, g in compiled.task_groups.items()
     }
-    edges = []
-    for task in compiled.tasks:
-        entry = config["tasks"][task.task_id]
-        if task.task_group:
-            entry["task_group_name"] = task.task_group
-        edges += [(upstream, task.task_id) for upstream in entry.pop("dependencies", [])]
+    group_of = {task.task_id: task.task_group for task in compiled.tasks}
+    edges, graph = [], {}
+    for task_id, entry in config["tasks"].items():
+        # a for_each task's <task>__items step (compile/fan_out.py) goes in the group of its task
+        group = group_of.get(task_id) or group_of.get(task_id.removesuffix(BUILDER_SUFFIX))
+        if group:
+            entry["task_group_name"] = group
+        graph[task_id] = entry.pop("dependencies", [])
+        edges += [(upstream, task_id) for upstream in graph[task_id]]
     # dag-factory makes tasks in the config's order once it has no dependencies to sort by: upstream
     # tasks first still, for what looks an upstream task up while it is made (mapped tasks' inputs)
-    order = TopologicalSorter({t.task_id: t.depends_on for t in compiled.tasks}).static_order()
+    order = TopologicalSorter(graph).static_order()
     config["tasks"] = {task_id: config["tasks"][task_id] for task_id in order}
     return edges
 

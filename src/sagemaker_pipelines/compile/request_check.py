@@ -16,6 +16,7 @@ from botocore.model import Shape
 from botocore.validate import ParamValidator
 
 from sagemaker_pipelines.compile.compiler import CompiledPipeline
+from sagemaker_pipelines.compile.fan_out import mapped_kwargs
 from sagemaker_pipelines.compile.kinds import KINDS
 
 _TEMPLATE = re.compile(r"\{\{.*?\}\}")
@@ -159,7 +160,10 @@ def check_compiled(compiled: CompiledPipeline) -> dict[str, list[str]]:
         kind = KINDS[task.kind]
         if kind.api_operation:
             operation = kind.api_operation
-            messages = check_request(operation, kind.request_of(task.kwargs))
+            messages = []
+            for kwargs in mapped_kwargs(task):  # each element of a for_each task; else the task
+                found_here = check_request(operation, kind.request_of(kwargs))
+                messages += [m for m in found_here if m not in messages]
             if messages:
                 found[task.task_id] = [f"{operation} request: {m}" for m in messages]
     return found

@@ -119,7 +119,7 @@ class Resolver:
         self.bad_paths.add(path)
 
 
-_ALL_SCOPES = ("env", "s3", "params", "tasks", "dag_id")
+_ALL_SCOPES = ("env", "s3", "params", "tasks", "dag_id", "item")  # item: for_each, compile/fan_out.py
 
 
 def env_scope(environment) -> Lookup:

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from sagemaker_pipelines.compile.fan_out_checks import check as fan_out_check
 from sagemaker_pipelines.compile.kinds import ALIASES, KINDS, notebooks
 from sagemaker_pipelines.compile.kinds.gates import branches_of
 from sagemaker_pipelines.format.schema_check import did_you_mean
@@ -70,6 +71,7 @@ class _Checker:
         self.guarded(self.cycles)
         self.guarded(self.task_groups)  # issue 13: format/task_groups.py
         self.guarded(check_timezone, self.data, self.add)
+        self.guarded(self.fan_out)
         return self.problems
 
     def dates(self) -> None:
@@ -243,6 +245,11 @@ class _Checker:
                 self.add(
                     path, f"'{file_part}' defines no function '{function}'", hint, code="include", value=True
                 )
+
+    def fan_out(self) -> None:
+        """for_each lists and ${item} (compile/fan_out.py)."""
+        for path, message, hint in fan_out_check(self.doc.data, self.data):
+            self.add(path, message, hint, code="for_each", value=True)
 
     def task_graph(self) -> dict[str, list[str]]:
         return {

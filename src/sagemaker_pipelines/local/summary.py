@@ -109,6 +109,11 @@ def verdict(dag_run_state: str, tasks: list[dict[str, Any]], stopped: str = "") 
     return dag_run_state
 
 
+def _operator_name(task: Any) -> str:
+    """The operator's class name; a mapped task (for_each) is named by the class it maps."""
+    return getattr(task, "operator_class", type(task)).__name__
+
+
 def collect_summary(
     dag, dag_run, env, aws, warehouse_db: Path, started: float, stopped: str = ""
 ) -> dict[str, Any]:
@@ -122,14 +127,20 @@ def collect_summary(
         tasks.append(
             {
                 "task_id": ti.task_id,
-                "operator": type(dag.get_task(ti.task_id)).__name__,
+                "operator": _operator_name(dag.get_task(ti.task_id)),
+                "map_index": ti.map_index,  # for_each: one instance per element; -1 for a task not mapped
                 "state": str(ti.state),
                 "seconds": round(ti.duration or 0, 1),
                 "tries": ti.try_number,
             }
         )
         operator = tasks[-1]["operator"]
-        if operator == "SageMakerTransformOperator" and str(ti.state) == "success" and not stopped:
+        mapped = ti.map_index >= 0  # for_each: one output per element, no single accuracy
+        if (
+            operator == "SageMakerTransformOperator"
+            and str(ti.state) == "success"
+            and not (stopped or mapped)
+        ):
             found = _reachable(lambda ti=ti: _accuracy(s3, _returned(dag_run, ti.task_id) or {}))
             if found:
                 accuracy[ti.task_id] = found
@@ -179,14 +190,16 @@ def print_summary(summary: dict[str, Any]) -> None:
         out.append("(Airflow marked the run a success: its leaf tasks succeeded after a failure)")
     if summary.get("stopped") and summary["stopped"] != "interrupted":
         out.append(f"stopped early: {summary['stopped']}")
-    width = max(len("task"), *(len(t["task_id"]) for t in summary["tasks"])) + 2
+    shown = [
+        t["task_id"] + (f"[{t['map_index']}]" if t.get("map_index", -1) >= 0 else "")
+        for t in summary["tasks"]
+    ]
+    width = max(len("task"), *(len(name) for name in shown)) + 2
     states = max(len("state"), *(len(t["state"]) for t in summary["tasks"])) + 2
     out.append(f"{'task':<{width}}{'state':<{states}}{'time':>8}  operator")
-    for t in summary["tasks"]:
+    for name, t in zip(shown, summary["tasks"], strict=True):
         tries = f" ({t['tries']} tries)" if t["tries"] > 1 else ""
-        out.append(
-            f"{t['task_id']:<{width}}{t['state']:<{states}}{t['seconds']:>6.1f} s  {t['operator']}{tries}"
-        )
+        out.append(f"{name:<{width}}{t['state']:<{states}}{t['seconds']:>6.1f} s  {t['operator']}{tries}")
     if summary["s3_objects"] is None:
         out.append("S3 objects written: unknown (the local AWS endpoint is not answering any more)")
     else:

@@ -69,7 +69,13 @@ def instance_type(task: CompiledTask) -> str | None:
                 return found
         return None
 
-    return find(task.kwargs.get("config"))
+    return find(task.kwargs.get("config") or task.mapped.get("values"))  # mapped: for_each values
+
+
+def fan_out_label(task: CompiledTask) -> str:
+    """A mapped task's box says so: "for_each x3" for a literal list, "for_each (run time)" otherwise."""
+    values = task.mapped.get("values")
+    return f"for_each x{len(values)}" if values is not None else "for_each (run time)"
 
 
 def _node_id(task_id: str) -> str:
@@ -97,7 +103,7 @@ def _mermaid_nodes(compiled: CompiledPipeline, ids: dict[str, str]) -> list[str]
     def emit(group: str | None, indent: str) -> None:
         groups, tasks = tree[group]
         for task in tasks:
-            parts = [task.task_id, task.kind]
+            parts = [task.task_id, task.kind, *([fan_out_label(task)] if task.mapped else [])]
             if instance_type(task):
                 parts.append(instance_type(task))
             label = "<br/>".join(p.replace('"', "#quot;") for p in parts)
@@ -159,6 +165,7 @@ def _dot_nodes(graph: Any, tree: dict, group_name: str | None) -> None:
     for task in tasks:
         fill, stroke = _STYLES[group(task.kind)]
         detail = task.kind + (f"<br/>{html.escape(instance_type(task))}" if instance_type(task) else "")
+        detail += f"<br/>{html.escape(fan_out_label(task))}" if task.mapped else ""
         label = f'<<b>{html.escape(task.task_id)}</b><br/><font point-size="10">{detail}</font>>'
         graph.node(task.task_id, label=label, fillcolor=fill, color=stroke)
     for child in groups:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sagemaker_pipelines.airflow.dag_builder import parse_date
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
+from sagemaker_pipelines.compile.fan_out import describe
 from sagemaker_pipelines.compile.kinds import KINDS
 from sagemaker_pipelines.compile.notifications import NOTIFIER
 
@@ -97,6 +98,10 @@ def _task_lines(task: CompiledTask) -> list[str]:
     ]
     if task.task_group:
         lines.append(f"{_INDENT}task group: {task.task_group}")
+    if task.mapped:
+        lines.append(f"{_INDENT}{describe(task)}")
+        for i, value in enumerate(task.mapped.get("values", [])):
+            lines += _value(f"{task.mapped['argument']} [{i}]", value, _INDENT)
     if task.teardown:
         after = ", ".join(task.setups) or "(no setup: it runs once its upstream tasks are done)"
         lines.append(f"{_INDENT}teardown of: {after}")

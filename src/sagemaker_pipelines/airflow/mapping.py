@@ -1,0 +1,108 @@
+"""The run-time half of ``for_each`` (see ``compile/fan_out.py``): dag-factory configs of mapped tasks,
+the ``<task>__items`` step that turns a run-time list into one operator argument per element, and the
+``pre_execute`` hook that gives each mapped try its own job name.
+
+Airflow renders the literal values a task is expanded over once per mapped index, but never renders
+values it resolves from XCom (run-time data is not a template). So a run-time list is handled in two
+steps: ``<task>__items`` is a PythonOperator whose ``op_kwargs`` hold the task's argument as a template;
+Airflow renders it there (params, task outputs, the run's timestamp), and only then is each element put
+in - so an element that looks like ``{{ ... }}`` stays text. The try number is left as a marker the
+mapped task fills in before it runs (:class:`MappedTry`), so a retry never reuses a job name.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sagemaker_pipelines.compile.fan_out import BUILDER_SUFFIX, MAP_INDEX, TRY_NUMBER, put_item
+
+MAX_ELEMENTS = 1024  # Airflow's default [core] max_map_length; the job-name budget assumes it
+
+
+def dag_factory_tasks(task: Any, conf: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """dag-factory task configs for one compiled task: itself, or a mapped task (``partial``/``expand``)
+    and, for a run-time list, the ``<task>__items`` step before it."""
+    mapped = task.mapped
+    if not mapped:
+        return {task.task_id: conf}
+    argument = mapped["argument"]
+    conf = {k: v for k, v in conf.items() if k != argument}
+    if "values" in mapped:
+        return {task.task_id: {**conf, "expand": {argument: mapped["values"]}}}
+    builder = task.task_id + BUILDER_SUFFIX
+    step = {
+        "operator": "airflow.providers.standard.operators.python.PythonOperator",
+        "dependencies": list(task.depends_on),
+        "python_callable": build_mapped_values,
+        "op_kwargs": {"template": task.kwargs[argument], "items": mapped["items"]},
+        "doc_md": f"Builds one `{argument}` per element of `{task.task_id}`'s for_each list.",
+    }
+    hook = MappedTry(argument, conf.get("pre_execute"))  # after the environment's guard, if any
+    expanded = {
+        **conf,
+        "pre_execute": hook,
+        "dependencies": [builder],
+        "expand": {argument: builder + ".output"},
+    }
+    return {builder: step, task.task_id: expanded}
+
+
+def read_items(items: Any) -> list[Any]:
+    """The rendered list: Jinja renders a list as its Python text, read back with ``literal_eval``
+    (literals only: it runs no code)."""
+    if isinstance(items, str):
+        try:
+            items = ast.literal_eval(items.strip())
+        except (ValueError, SyntaxError):
+            try:  # the outputs of a mapped task arrive as JSON (see fan_out.items_of)
+                items = json.loads(items)
+            except ValueError as exc:
+                raise ValueError(f"for_each: {items[:200]!r} is not a list") from exc
+    if isinstance(items, tuple):
+        items = list(items)
+    if not isinstance(items, list):
+        raise ValueError(f"for_each: expected a list, got {type(items).__name__}: {items!r}"[:300])
+    if len(items) > MAX_ELEMENTS:
+        raise ValueError(f"for_each: {len(items)} elements; at most {MAX_ELEMENTS}")
+    return items
+
+
+def _put_index(value: Any, index: int) -> Any:
+    if isinstance(value, dict):
+        return {k: _put_index(v, index) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_put_index(v, index) for v in value]
+    return value.replace(MAP_INDEX, str(index)) if isinstance(value, str) else value
+
+
+def build_mapped_values(template: Any, items: Any) -> list[Any]:
+    """The ``<task>__items`` step: the rendered ``template`` once per element, element and index put in."""
+    return [_put_index(put_item(template, item), i) for i, item in enumerate(read_items(items))]
+
+
+def _put_try(value: Any, try_number: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _put_try(v, try_number) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_put_try(v, try_number) for v in value]
+    return value.replace(TRY_NUMBER, try_number) if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class MappedTry:
+    """``pre_execute`` of a task mapped over a run-time list: the loopback guard of its environment (if
+    any), then this try's number into its argument (the job name), which Airflow does not render."""
+
+    argument: str
+    guard: Callable[[Any], None] | None = None  # the task's own pre_execute (airflow.tasks.LoopbackOnly)
+
+    def __call__(self, context: Any = None) -> None:
+        if self.guard is not None:
+            self.guard(context)
+        task = context["task"]
+        value = getattr(task, self.argument)
+        setattr(task, self.argument, _put_try(value, str(context["ti"].try_number)))
