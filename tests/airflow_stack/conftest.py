@@ -246,7 +246,9 @@ def features_stack(tmp_path_factory) -> RunningStack:
     test), so adding a feature test costs its runs, not another start of Airflow's processes.
     """
     running = start_stack(
-        tmp_path_factory.mktemp("features"), pipelines=EXAMPLES, extra=tuple(sorted(FEATURES.glob("*.yaml")))
+        tmp_path_factory.mktemp("features"),
+        pipelines=(*EXAMPLES, "iris_sweep"),  # the example of notify, a task group and for_each
+        extra=tuple(sorted(FEATURES.glob("*.yaml"))),
     )
     yield running
     stop_stack(running)

@@ -151,6 +151,7 @@ def collect_summary(
     objects = _reachable(lambda: _objects_written(s3, started))
     return {
         "dag_id": dag.dag_id,
+        "run_id": dag_run.run_id if dag_run is not None else None,
         "environment": env.name,
         "state": verdict(run_state, tasks, stopped),
         "airflow_state": run_state,
