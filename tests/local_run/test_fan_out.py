@@ -27,6 +27,18 @@ TRAINING = """\
     max_runtime: 10m
 """
 
+# The Iris data every pipeline here trains on.
+DATA_PREP = """\
+tasks:
+  data_prep:
+    kind: python
+    callable: include/iris_data.py:prepare_iris
+    arguments:
+      data_url: ${env.iris_data_url}
+      input_uri: ${s3.input}
+      aws_conn_id: ${env.aws_conn_id}
+"""
+
 PIPELINE = f"""\
 start_date: 2024-01-01
 schedule: null
@@ -35,15 +47,7 @@ s3:
   prefixes: {{input: fanout/input, output: fanout/results}}
 params:
   ks: {{type: array, default: [2, 4], description: "Neighbour counts: one training job each."}}
-tasks:
-  data_prep:
-    kind: python
-    callable: include/iris_data.py:prepare_iris
-    arguments:
-      data_url: ${{env.iris_data_url}}
-      input_uri: ${{s3.input}}
-      aws_conn_id: ${{env.aws_conn_id}}
-  train_literal:
+{DATA_PREP}  train_literal:
     kind: training
     for_each: [1, 3, 5]
     name: fan-lit
@@ -80,15 +84,7 @@ s3:
   prefixes: {{input: fanout/input, output: fanout/results}}
 params:
   ks: {{type: array, default: [0]}}
-tasks:
-  data_prep:
-    kind: python
-    callable: include/iris_data.py:prepare_iris
-    arguments:
-      data_url: ${{env.iris_data_url}}
-      input_uri: ${{s3.input}}
-      aws_conn_id: ${{env.aws_conn_id}}
-  train_retried:
+{DATA_PREP}  train_retried:
     kind: training
     for_each: ${{params.ks}}
     name: fan-retry
