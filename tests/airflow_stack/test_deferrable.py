@@ -13,7 +13,8 @@ from sagemaker_pipelines.checker import check_file
 from sagemaker_pipelines.format.environment import load_environment
 from sagemaker_pipelines.paths import CHECKOUT_ROOT
 
-DEFERRABLE_KINDS = ("training", "tuning", "processing", "transform", "endpoint")
+# The kinds whose operators take deferrable (SageMakerNotebookOperator too: studio_notebook).
+DEFERRABLE_KINDS = ("training", "tuning", "processing", "transform", "endpoint", "studio_notebook")
 
 
 def _pipeline(tmp_path, train_extra: str = "", model_extra: str = ""):

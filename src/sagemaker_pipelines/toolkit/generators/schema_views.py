@@ -52,6 +52,7 @@ S3_PREFIX = _reference(rf"s3\.(?!bucket\s*\}}){_NAME}")
 S3_BUCKET = _reference(r"s3\.bucket")
 DAG_ID = _reference("dag_id")
 TASKS = _reference(r"tasks\.[^\s{}]+")  # an earlier task's output, known only at run time (issue 14)
+ITEM = _reference(rf"item(?:\.{_NAME})?")  # a for_each element (issue 13): known per mapped instance
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ SHAPES: tuple[Shape, ...] = (
         "${tasks.<id>.<output>}", "tasks", rf"\s*{TASKS}\s*", ("${tasks.t.job_name}",), (), strings_only=False
     ),
     Shape("text with ${tasks.<id>.<output>}", "tasks", rf".*{TASKS}.*", ("x-${tasks.t.job_name}-y",), ()),
+    Shape("${item}", "item", rf"\s*{ITEM}\s*", ("${item}", "${item.k}"), (), strings_only=False),
+    Shape("text with ${item}", "item", rf".*{ITEM}.*", ("x-${item.k}-y",), ()),
     Shape("text with ${dag_id}", "dag_id", rf".*{DAG_ID}.*", ("x-${dag_id}-y",), ()),
     Shape("${params.<name>}", "params", rf"\s*{PARAMS}\s*", ("${params.p}",), ("{{ params.p }}",)),
     Shape(
