@@ -43,6 +43,22 @@ NOTIFIERS = {
         "to": ["ml-team@example.com", "oncall@example.com"],
     },
     "chat": {"type": "slack", "conn_id": "slack_loopback", "channel": "#ml-alerts"},
+    # the optional fields: a sender, a subject and a body of one's own, Jinja templates with Airflow's context
+    "mail_custom": {
+        "type": "email",
+        "conn_id": "smtp_loopback",
+        "to": "data-owner@example.com",
+        "from": "alerts@example.com",
+        "subject": "[{{ notification.state }}] {{ notification.dag_id }}.{{ notification.task_id }}",
+        "message": "<p>{{ default_message }}</p><p>run {{ run_id }}</p>",
+    },
+    "chat_custom": {
+        "type": "slack",
+        "conn_id": "slack_loopback",
+        "channel": "@data-owner",
+        "message": ":red_circle: {{ ti.task_id }} said {{ notification.exception }}",
+    },
+    "chat_nowhere": {"type": "slack", "conn_id": "slack_missing", "channel": "#void"},  # no such connection
 }
 TOKEN = "xoxb-loopback-test-token"
 # The task's error holds markup: Slack would read <!channel> as a mention of everyone, a mail client <b> as
@@ -123,3 +139,64 @@ def test_a_failing_task_sends_a_real_mail_and_real_slack_messages(
         result.output
     )
     assert f"  chat (slack #ml-alerts), on_failure of the run: {run_text}" in result.output
+
+
+TEMPLATED = textwrap.dedent(
+    """
+    start_date: 2024-01-01
+    schedule: null
+    default_args: {retries: 0}
+    s3:
+      prefixes: {input: notify-templates/input}
+    tasks:
+      fetch:
+        kind: python
+        callable: include/iris_data.py:prepare_iris
+        arguments: {data_url: "nothing://<here>", input_uri: "${s3.input}", aws_conn_id: "${env.aws_conn_id}"}
+        notify: {on_failure: [chat_nowhere, mail_custom, chat_custom]}
+    """
+)
+
+
+def test_templates_and_a_missing_connection(run_pipeline, environments, tmp_path):
+    """A notifier's own from/subject/message reach the receivers rendered; one whose connection does not
+    exist is listed as FAILED, and neither the task's state nor the other notifications change."""
+    pipelines = tmp_path / "pipelines"
+    pipelines.mkdir()
+    (pipelines / "notify_templates.yaml").write_text(TEMPLATED)
+
+    with SmtpReceiver() as smtp, SlackReceiver() as slack:
+        result = run_pipeline(
+            "notify_templates",
+            extra_env={
+                "SAGEMAKER_PIPELINES_DIR": str(pipelines),
+                "SAGEMAKER_ENVIRONMENTS_DIR": str(environments),
+                "AIRFLOW_CONN_SMTP_LOOPBACK": json.dumps(smtp.connection(from_email="airflow@loopback.test")),
+                "AIRFLOW_CONN_SLACK_LOOPBACK": json.dumps(slack.connection(token=TOKEN)),
+            },
+        )
+        mails, calls = smtp.mails, slack.calls
+    assert result.returncode == 1, result.output[-4000:]
+    assert result.task("fetch")["state"] == "failed"
+    error = "InvalidSchema: No connection adapters were found for 'nothing://&lt;here&gt;'"
+
+    [mail] = mails
+    assert (mail.sender, mail.recipients) == ("alerts@example.com", ["data-owner@example.com"])
+    assert mail.message["From"] == "alerts@example.com"
+    assert mail.message["To"] == "data-owner@example.com"
+    assert mail.message["Subject"] == "[failed] notify_templates.fetch"
+    body = mail.body.strip()
+    run_id = body.split("(run ", 1)[1].split(",", 1)[0]
+    default = f"pipeline notify_templates: task fetch failed (run {run_id}, try 1): {error}"
+    assert body == f"<p>{default}</p><p>run {run_id}</p>"  # the template's own HTML, the values escaped
+
+    [call] = calls  # chat_nowhere never reached a server
+    assert (call.method, call.payload["channel"]) == ("chat.postMessage", "@data-owner")
+    assert call.payload["text"] == f":red_circle: fetch said {error}"
+
+    report = {n["name"]: n for n in result.report["notifications"]}
+    assert list(report) == ["chat_nowhere", "mail_custom", "chat_custom"]
+    assert "slack_missing" in report["chat_nowhere"]["error"]
+    assert "error" not in report["mail_custom"] and "error" not in report["chat_custom"]
+    assert "notifications: 2 sent to chat_custom, chat_nowhere, mail_custom, 1 failed" in result.output
+    assert "  chat_nowhere (slack #void), on_failure of task fetch: FAILED: " in result.output
