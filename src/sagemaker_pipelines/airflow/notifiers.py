@@ -16,6 +16,7 @@ Every notification this process sent is kept in :func:`sent`, which ``make run``
 from __future__ import annotations
 
 import datetime as dt
+import html
 import importlib
 import json
 import logging
@@ -96,6 +97,13 @@ NOTIFIER_CLASSES: dict[str, tuple[str, str, dict[str, str], str]] = {
     "file": (__name__, "FileNotifier", {"path": "path"}, "message"),
     "log": (__name__, "LogNotifier", {}, "message"),
 }
+# type -> how a value put into its message is escaped, where the message is markup: an e-mail's body is
+# HTML, and Slack reads <...> as links and mentions (an error text saying <!channel> would ping everyone).
+_SLACK_CONTROL = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_ESCAPES = {
+    "email": lambda text: html.escape(text, quote=False),
+    "slack": lambda text: text.translate(_SLACK_CONTROL),
+}
 _DEFAULT_SUBJECT = {"email": "Airflow: {{ notification.dag_id }} {{ notification.state }}"}
 _TARGETS = {"sns": "topic_arn", "slack": "channel", "email": "to", "file": "path"}
 
@@ -164,6 +172,9 @@ class Notification:
         if context.get("dag") is not None and not hasattr(context["dag"], "get_template_env"):
             # dag.test() (make run) hands run callbacks the serialized DAG, which cannot render templates
             context["dag"] = self.dag if self.dag is not None else _renderable(context["dag"].dag_id)
+        escape = _ESCAPES.get(self.type)
+        if escape is not None:  # the facts a template sees are text in its markup, never markup themselves
+            facts = {k: escape(v) if isinstance(v, str) else v for k, v in facts.items()}
         context["notification"] = facts
         context["default_message"] = default_message(facts)
         record = {"name": self.name, "type": self.type, "event": self.event, "level": self.level}
