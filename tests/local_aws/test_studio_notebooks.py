@@ -22,6 +22,7 @@ from sagemaker_pipelines.local.studio import (
     LOCAL_DOMAIN,
     LOCAL_PROJECT,
     PROJECT_FILES,
+    prepare_projects,
     register_tooling,
     sdk_settings,
 )
@@ -177,3 +178,32 @@ def test_datazone_answers_only_signed_requests_and_registered_regions(local_aws,
     resources = {r["name"]: r["value"] for r in environment["provisionedResources"]}
     assert resources["userRoleArn"] == ROLE
     assert resources["s3BucketPath"] == project_s3_path(BUCKET, LOCAL_DOMAIN, LOCAL_PROJECT)
+
+
+def _notebook_task(task_id: str, path: str, **ids: str) -> SimpleNamespace:
+    kwargs = {"input_config": {"input_path": path, "input_params": {}}, **ids}
+    return SimpleNamespace(task_id=task_id, kind="studio_notebook", kwargs=kwargs)
+
+
+def test_the_local_set_up_uploads_each_notebook_from_include_to_where_the_sdk_reads_it(
+    local_aws, s3, tmp_path, monkeypatch, capsys
+):
+    include = tmp_path / "include"
+    (include / "reports").mkdir(parents=True)
+    (include / "reports" / "weekly.ipynb").write_text(json.dumps(NOTEBOOK))
+    (include / "escape.ipynb").symlink_to(tmp_path / "outside.ipynb")
+    (tmp_path / "outside.ipynb").write_text("{}")
+    monkeypatch.setenv("SAGEMAKER_INCLUDE_DIR", str(include))
+    environment = SimpleNamespace(region=REGION, role_arn=ROLE, bucket=BUCKET)
+    tasks = [
+        _notebook_task("weekly", "src/reports/weekly.ipynb", domain_id="dzd_team", project_id="p1"),
+        _notebook_task("missing", "src/none.ipynb"),
+    ]
+    uploaded = prepare_projects(environment, local_aws, s3, tasks)
+    expected = f"{project_s3_path(BUCKET, 'dzd_team', 'p1')}/{PROJECT_FILES}/reports/weekly.ipynb"
+    assert uploaded == [expected]
+    key = expected.removeprefix(f"s3://{BUCKET}/")
+    assert json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()) == NOTEBOOK
+    assert "missing: notebook" in capsys.readouterr().err  # reported; its task fails when it runs
+    with pytest.raises(ValueError, match="outside"):  # a link out of include/ is never uploaded
+        prepare_projects(environment, local_aws, s3, [_notebook_task("escape", "src/escape.ipynb")])

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,9 @@ def notebook_source(notebook: str) -> Path:
 
 
 def prepare_projects(env: Any, aws: Any, s3: Any, tasks: list) -> list[str]:
-    """Register the tooling environment and upload the notebooks of ``tasks``; returns the S3 URIs."""
+    """Register the tooling environment and upload the notebooks of ``tasks``; returns the S3 URIs.
+    A missing notebook is reported and skipped: its task then fails with the execution's own error (the
+    notebook is not among the project files), and the other pipelines of ``make airflow`` still run."""
     notebooks = [t for t in tasks if t.kind == "studio_notebook"]
     if not notebooks:
         return []
@@ -80,8 +83,9 @@ def prepare_projects(env: Any, aws: Any, s3: Any, tasks: list) -> list[str]:
         if not isinstance(path, str) or "{{" in path + domain + project:
             continue  # known only when the task runs: the SDK will say what is missing
         source = notebook_source(path)
-        if not source.is_file():
-            raise FileNotFoundError(f"{task.task_id}: notebook {display_path(source)} does not exist")
+        if not source.is_file():  # not a set-up failure: the task fails, naming the notebook it lacks
+            print(f"{task.task_id}: notebook {display_path(source)} does not exist", file=sys.stderr)
+            continue
         root = project_s3_path(env.bucket, domain, project).removeprefix(f"s3://{env.bucket}/")
         key = f"{root}/{PROJECT_FILES}/{re.sub(r'^/?src/', '', path)}"
         s3.put_object(Bucket=env.bucket, Key=key, Body=source.read_bytes())
