@@ -2,9 +2,8 @@
 SDK's own RemoteExecutionClient (what the provider's SageMakerNotebookOperator calls), over HTTP.
 
 The SDK's SageMaker, EC2 and S3 requests go to the endpoint, which runs the notebook's cells for real.
-Only DataZone is not emulated (docs/lifecycle.md): where the SDK asks DataZone for the project's tooling
-environment, ``ProjectEnvironment`` answers with the environment summary DataZone would give (its
-region, account, user role and S3 path), and nothing else of the SDK is replaced.
+DataZone's answers (the project's tooling environment: region, account, user role, S3 path) come from
+the endpoint's own DataZone routes, as `make run` registers them; nothing of the SDK is replaced.
 """
 
 from __future__ import annotations
@@ -13,9 +12,20 @@ import io
 import json
 import tarfile
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+
+from sagemaker_pipelines.local.aws.datazone import project_s3_path
+from sagemaker_pipelines.local.studio import (
+    LOCAL_DOMAIN,
+    LOCAL_PROJECT,
+    PROJECT_FILES,
+    prepare_projects,
+    register_tooling,
+    sdk_settings,
+)
 
 from .conftest import BUCKET, REGION, ROLE, put
 
@@ -53,58 +63,40 @@ NOTEBOOK = {
 }
 
 
-class ProjectEnvironment:
-    """The project's tooling environment, as DataZone's ListEnvironments describes it (not emulated)."""
-
-    def __init__(self, project_s3_path: str) -> None:
-        self.summary = {
-            "id": "env-local",
-            "awsAccountId": "123456789012",
-            "awsAccountRegion": REGION,
-            "deploymentOrder": 0,
-            "provisionedResources": [
-                {"name": "userRoleArn", "value": ROLE},
-                {"name": "s3BucketPath", "value": project_s3_path},
-            ],
-        }
-
-    def get_project_default_environment(self, domain_identifier: str, project_identifier: str) -> dict:
-        return self.summary
-
-    def get_project_sagemaker_environment(self, domain_identifier: str, project_identifier: str) -> dict:
-        return self.summary
-
-
 @pytest.fixture
 def execution_client(local_aws, s3, monkeypatch):
-    """The SDK's client, its default boto3 session pointed at the endpoint (as `make run` points it)."""
-    from sagemaker_studio.execution.remote_execution_client import RemoteExecutionClient
-    from sagemaker_studio.models.execution import ExecutionConfig
+    """The SDK's client as the provider's hook builds it, with the variables `make run` sets: every
+    request, DataZone's lookup of the project's tooling environment included, goes to the endpoint."""
+    from sagemaker_studio import ClientConfig
+    from sagemaker_studio.sagemaker_studio_api import SageMakerStudioAPI
 
     kwargs = local_aws.client_kwargs(REGION)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", kwargs["endpoint_url"])
+    environment = SimpleNamespace(region=REGION, role_arn=ROLE, bucket=BUCKET)
+    for name, value in sdk_settings(environment, local_aws).items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", kwargs["aws_access_key_id"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", kwargs["aws_secret_access_key"])
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    project = f"s3://{BUCKET}/project/dev"  # an S3 project: its shared files are under .../shared
-    monkeypatch.setenv("ProjectS3Path", project)
-    put(s3, "project/shared/iris_report.ipynb", json.dumps(NOTEBOOK).encode())
-    config = ExecutionConfig(domain_identifier="dzd_local", project_identifier="project1")
-    config.project_s3_path = project
-    config.datazone_endpoint = kwargs["endpoint_url"]  # what SageMakerStudioAPI reads from DataZoneEndpoint
-    config.datazone_domain_region = REGION
-    return RemoteExecutionClient(None, ProjectEnvironment(project), config)
+    monkeypatch.delenv("ProjectS3Path", raising=False)  # the S3 path must come from DataZone
+    register_tooling(environment, local_aws)
+    key = f"{project_s3_path(BUCKET, LOCAL_DOMAIN, LOCAL_PROJECT).split('/', 3)[3]}/{PROJECT_FILES}"
+    put(s3, f"{key}/iris_report.ipynb", json.dumps(NOTEBOOK).encode())
+    config = ClientConfig()
+    config.overrides["execution"] = {"local": False}
+    return SageMakerStudioAPI(config).execution_client
 
 
-def _start_and_wait(client: Any, name: str, parameters: dict[str, str]) -> tuple[dict, dict]:
+def _start_and_wait(
+    client: Any, name: str, parameters: dict[str, str], image: dict | None = None
+) -> tuple[dict, dict]:
     started = client.start_execution(
         execution_name=name,
         execution_type="NOTEBOOK",
         input_config={
-            "notebook_config": {"input_path": "shared/iris_report.ipynb", "input_parameters": parameters}
+            "notebook_config": {"input_path": "src/iris_report.ipynb", "input_parameters": parameters}
         },
         output_config={"notebook_config": {"output_formats": ["NOTEBOOK"]}},
-        compute={"instance_type": "ml.m5.xlarge", "image_details": {"ecr_uri": IMAGE}},
+        compute={"instance_type": "ml.m5.xlarge", "image_details": image or {"ecr_uri": IMAGE}},
         termination_condition={"max_runtime_in_seconds": 600},
         tags={"team": "ml"},
     )
@@ -137,7 +129,8 @@ def test_the_notebook_really_runs_with_its_parameters(execution_client, s3, sm):
     ]
     accuracy = float(next(t for t in printed if "accuracy=" in t).split("accuracy=")[1])
     assert accuracy >= 0.9
-    assert execution["s3_path"].startswith(f"s3://{BUCKET}/project/dev/workflows/output/")
+    project = project_s3_path(BUCKET, LOCAL_DOMAIN, LOCAL_PROJECT)
+    assert execution["s3_path"].startswith(f"{project}/workflows/output/")
     job = sm.describe_training_job(TrainingJobName=started["execution_id"])
     assert job["AlgorithmSpecification"]["ContainerEntrypoint"] == ["amazon_sagemaker_scheduler"]
 
@@ -147,3 +140,70 @@ def test_a_failing_cell_fails_the_execution_with_its_error(execution_client, s3)
     assert execution["status"] == "FAILED"
     message = execution["error_details"]["error_message"]
     assert "AssertionError: below the bar" in message
+
+
+def test_the_distribution_image_by_version_comes_from_the_public_ssm_parameter(execution_client, sm):
+    started, execution = _start_and_wait(execution_client, "iris_smd", {"k": "3"}, {"image_version": "3"})
+    assert execution["status"] == "COMPLETED", execution.get("error_details")
+    job = sm.describe_training_job(TrainingJobName=started["execution_id"])
+    account = ROLE.split(":")[4]  # the seeded /aws/service/sagemaker-distribution/ecr-account-id
+    expected = f"{account}.dkr.ecr.{REGION}.amazonaws.com/sagemaker-distribution-prod:3-cpu"
+    assert job["AlgorithmSpecification"]["TrainingImage"] == expected
+
+
+def test_datazone_answers_only_signed_requests_and_registered_regions(local_aws, execution_client):
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    kwargs = local_aws.client_kwargs("eu-west-1")  # no local project registered there
+    datazone = boto3.client("datazone", **kwargs)
+    with pytest.raises(ClientError) as missing:
+        datazone.get_environment(domainIdentifier=LOCAL_DOMAIN, identifier=f"tooling-{LOCAL_PROJECT}")
+    assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert "no local Unified Studio project in eu-west-1" in str(missing.value)
+    unsigned = boto3.client(
+        "datazone",
+        endpoint_url=kwargs["endpoint_url"],
+        region_name=REGION,
+        config=Config(signature_version=UNSIGNED),
+    )
+    with pytest.raises(ClientError) as refused:
+        unsigned.get_environment(domainIdentifier=LOCAL_DOMAIN, identifier=f"tooling-{LOCAL_PROJECT}")
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    signed = boto3.client("datazone", **local_aws.client_kwargs(REGION))
+    environment = signed.get_environment(domainIdentifier=LOCAL_DOMAIN, identifier=f"tooling-{LOCAL_PROJECT}")
+    assert environment["awsAccountRegion"] == REGION and environment["projectId"] == LOCAL_PROJECT
+    resources = {r["name"]: r["value"] for r in environment["provisionedResources"]}
+    assert resources["userRoleArn"] == ROLE
+    assert resources["s3BucketPath"] == project_s3_path(BUCKET, LOCAL_DOMAIN, LOCAL_PROJECT)
+
+
+def _notebook_task(task_id: str, path: str, **ids: str) -> SimpleNamespace:
+    kwargs = {"input_config": {"input_path": path, "input_params": {}}, **ids}
+    return SimpleNamespace(task_id=task_id, kind="studio_notebook", kwargs=kwargs)
+
+
+def test_the_local_set_up_uploads_each_notebook_from_include_to_where_the_sdk_reads_it(
+    local_aws, s3, tmp_path, monkeypatch, capsys
+):
+    include = tmp_path / "include"
+    (include / "reports").mkdir(parents=True)
+    (include / "reports" / "weekly.ipynb").write_text(json.dumps(NOTEBOOK))
+    (include / "escape.ipynb").symlink_to(tmp_path / "outside.ipynb")
+    (tmp_path / "outside.ipynb").write_text("{}")
+    monkeypatch.setenv("SAGEMAKER_INCLUDE_DIR", str(include))
+    environment = SimpleNamespace(region=REGION, role_arn=ROLE, bucket=BUCKET)
+    tasks = [
+        _notebook_task("weekly", "src/reports/weekly.ipynb", domain_id="dzd_team", project_id="p1"),
+        _notebook_task("missing", "src/none.ipynb"),
+    ]
+    uploaded = prepare_projects(environment, local_aws, s3, tasks)
+    expected = f"{project_s3_path(BUCKET, 'dzd_team', 'p1')}/{PROJECT_FILES}/reports/weekly.ipynb"
+    assert uploaded == [expected]
+    key = expected.removeprefix(f"s3://{BUCKET}/")
+    assert json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()) == NOTEBOOK
+    assert "missing: notebook" in capsys.readouterr().err  # reported; its task fails when it runs
+    with pytest.raises(ValueError, match="outside"):  # a link out of include/ is never uploaded
+        prepare_projects(environment, local_aws, s3, [_notebook_task("escape", "src/escape.ipynb")])

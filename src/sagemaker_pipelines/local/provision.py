@@ -88,6 +88,9 @@ def prepare(env: Environment, aws, dag_id: str, warehouse_db: Path) -> None:
     ensure_bucket(s3, env.bucket, env.region)
     tasks = _compiled_tasks(env, dag_id)
     create_warehouse_tables(tasks, warehouse_db, env.warehouse.get("tables"))
+    from sagemaker_pipelines.local.studio import prepare_projects
+
+    prepare_projects(env, aws, s3, tasks)  # Unified Studio notebooks: DataZone's project, its files
     wanted = env.values.get("existing_model_name")
     if wanted and wanted in referenced_existing_models(tasks) and not _model_exists(sagemaker, wanted):
         from include.census_model import create_existing_model

@@ -25,6 +25,7 @@ from contextlib import ExitStack, suppress
 from pathlib import Path
 
 from sagemaker_pipelines.local.interrupts import Interrupted, RunGuard
+from sagemaker_pipelines.local.studio import sdk_settings
 from sagemaker_pipelines.paths import (
     SOURCE_DIR,
     dags_dir,
@@ -75,6 +76,7 @@ def connection_settings(env, aws, warehouse_db: Path) -> dict[str, str]:
         "AWS_DEFAULT_REGION": env.region,
         "AWS_ACCESS_KEY_ID": aws.access_key_id,
         "AWS_SECRET_ACCESS_KEY": aws.secret_access_key,
+        **sdk_settings(env, aws),  # the Unified Studio SDK ignores the connection (local/studio.py)
     }
 
 

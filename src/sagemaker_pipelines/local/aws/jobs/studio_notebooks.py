@@ -12,21 +12,28 @@ types them (int, float, True/False/None, else text). The executed notebook, with
 output or error, goes to ``/opt/ml/model/<SM_OUTPUT_NOTEBOOK_NAME>``: the job's model.tar.gz, which the
 SDK reports as the execution's ``s3_path``. A failing cell fails the job with its error.
 
-DataZone, which the SDK asks for the project's environment first, is not emulated (docs/lifecycle.md).
+Before that the SDK asks DataZone for the project's tooling environment (``local/aws/datazone.py``) and,
+for a SageMaker Distribution image named by version, SSM for the public parameter
+:data:`DISTRIBUTION_ACCOUNT_PARAMETER` (the image's ECR account): moto refuses to create ``/aws/service/``
+parameters, as AWS does, so it is seeded here the way moto seeds its other public parameters, with the
+backend's own account (the image URI it makes is only a name to the local runner).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sagemaker_pipelines.local.aws import registry
 from sagemaker_pipelines.local.aws.sandbox import JobDir, JobError, child_env, run_child, tail
 
 SCHEDULER_ENTRYPOINT = ["amazon_sagemaker_scheduler"]
 INPUT_CHANNEL = "sagemaker_workflows"
+DISTRIBUTION_ACCOUNT_PARAMETER = "/aws/service/sagemaker-distribution/ecr-account-id"
 
 # Run in the child: execute the code cells, record what each printed, write the executed notebook.
 _RUNNER = r"""
@@ -118,3 +125,36 @@ def run_notebook(
         raise JobError(f"MaxRuntimeExceeded: the notebook ran longer than {max_runtime} seconds")
     if result.returncode != 0:
         raise JobError(f"AlgorithmError: the notebook failed\n{tail(result.output)}")
+
+
+@registry.wraps("_check_loading_status", target="ssm.models.ParameterDict")
+def _seed_distribution_account(original: Any) -> Any:
+    """moto loads public parameters when first asked for them: add the SageMaker Distribution account."""
+
+    def check_loading_status(self: Any, key: str) -> None:
+        original(self, key)
+        if not str(key or "").startswith(DISTRIBUTION_ACCOUNT_PARAMETER) or getattr(
+            self, "_smd_loaded", False
+        ):
+            return
+        from moto.core.utils import utcnow
+        from moto.ssm.models import Parameter
+
+        self._smd_loaded = True
+        versions = defaultdict.__getitem__(self, DISTRIBUTION_ACCOUNT_PARAMETER)  # not self[...]: no reload
+        versions.append(
+            Parameter(
+                account_id=self.account_id,
+                name=DISTRIBUTION_ACCOUNT_PARAMETER,
+                value=self.account_id,
+                parameter_type="String",
+                description=None,
+                allowed_pattern=None,
+                keyid=None,
+                last_modified_date=utcnow(),
+                version=1,
+                data_type="text",
+            )
+        )
+
+    return check_loading_status
