@@ -29,6 +29,7 @@ from .conftest import PIPELINES
 EVERY_KIND = Path(__file__).parents[1] / "core" / "good_inputs" / "every_kind.yaml"
 RUN = "20210731T000000-1"  # what `{{ dag_run.run_after | ts_nodash }}-{{ ti.try_number }}` renders to
 SAGEMAKER = botocore.session.get_session().get_service_model("sagemaker")
+SNS = botocore.session.get_session().get_service_model("sns")
 S3_OPERATIONS = set(botocore.session.get_session().get_service_model("s3").operation_names)
 S3_LIST_ACTIONS = {"s3:ListBucket"}  # the IAM action of ListObjects and ListObjectsV2
 
@@ -298,6 +299,8 @@ def test_every_action_is_a_real_api_operation(compiled):
                 assert operation in SAGEMAKER.operation_names, action
             elif service == "s3":
                 assert operation in S3_OPERATIONS or action in S3_LIST_ACTIONS, action
+            elif service == "sns":  # notify: an SNS notifier publishes to its topic
+                assert operation in SNS.operation_names, action
             else:
                 assert action == "iam:PassRole", action
 

@@ -39,7 +39,7 @@ def dag_factory_tasks(task: Any, conf: dict[str, Any]) -> dict[str, dict[str, An
         "dependencies": list(task.depends_on),
         "python_callable": build_mapped_values,
         "op_kwargs": {"template": task.kwargs[argument], "items": mapped["items"]},
-        "doc_md": f"Builds one `{argument}` per element of `{task.task_id}`'s for_each list.",
+        "doc_md": builder_doc(task.task_id, argument),
     }
     hook = MappedTry(argument, conf.get("pre_execute"))  # after the environment's guard, if any
     expanded = {
@@ -49,6 +49,10 @@ def dag_factory_tasks(task: Any, conf: dict[str, Any]) -> dict[str, dict[str, An
         "expand": {argument: builder + ".output"},
     }
     return {builder: step, task.task_id: expanded}
+
+
+def builder_doc(task_id: str, argument: str) -> str:
+    return f"Builds one `{argument}` per element of `{task_id}`'s for_each list."
 
 
 def read_items(items: Any) -> list[Any]:

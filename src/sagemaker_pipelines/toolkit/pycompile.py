@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from sagemaker_pipelines.airflow.dag_builder import _SECONDS_ARGS, holds_callable, parse_date
+from sagemaker_pipelines.airflow.mapping import builder_doc
 from sagemaker_pipelines.checker import check_file
-from sagemaker_pipelines.compile.compiler import CompiledPipeline
+from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
+from sagemaker_pipelines.compile.fan_out import BUILDER_SUFFIX
 from sagemaker_pipelines.format.environment import Environment
 from sagemaker_pipelines.paths import display_path, include_dir, project_root
 from sagemaker_pipelines.problems import Problem
@@ -219,6 +221,37 @@ def _task_groups(
     return lines, group_vars
 
 
+def _unmapped_args(task: CompiledTask) -> dict[str, Any]:
+    """A task's arguments; for a for_each task those ``partial`` takes (its mapped argument is expanded,
+    and over a run-time list its ``pre_execute`` is :func:`_mapped_try`)."""
+    args = {"task_id": task.task_id, **task.kwargs}
+    if task.mapped:
+        args.pop(task.mapped["argument"], None)  # a literal list holds only its values
+    if "items" in task.mapped:
+        args.pop("pre_execute", None)
+    return args
+
+
+def _mapped_try(task: CompiledTask, code: _Code) -> str:
+    """``pre_execute=MappedTry(...)`` of a task mapped over a run-time list, around its own guard."""
+    mapped_try = code.name("sagemaker_pipelines.airflow.mapping.MappedTry")
+    guard = task.kwargs.get("pre_execute")
+    shown = code.literal(guard, holds_callable(task.kind, "pre_execute")) if guard else "None"
+    return f"\npre_execute={mapped_try}(argument={task.mapped['argument']!r}, guard={shown}),"
+
+
+def _builder_source(task: CompiledTask, code: _Code) -> str:
+    """The ``<task>__items`` PythonOperator call (unclosed), as ``airflow.mapping`` makes it."""
+    argument = task.mapped["argument"]
+    operator = code.name("airflow.providers.standard.operators.python.PythonOperator")
+    function = code.name("sagemaker_pipelines.airflow.mapping.build_mapped_values")
+    op_kwargs = code.literal({"template": task.kwargs[argument], "items": task.mapped["items"]})
+    return (
+        f"{operator}(\ntask_id={task.task_id + BUILDER_SUFFIX!r},\npython_callable={function},"
+        f"\nop_kwargs={op_kwargs},\ndoc_md={builder_doc(task.task_id, argument)!r},"
+    )
+
+
 def python_source(compiled: CompiledPipeline) -> str:
     """The DAG file of one compiled pipeline (unformatted; :func:`format_files` formats it)."""
     code = _Code()
@@ -228,24 +261,41 @@ def python_source(compiled: CompiledPipeline) -> str:
     for task in compiled.tasks:
         operators[task.task_id] = code.name(task.operator)
     dag_args = _dag_kwargs(compiled, code)
-    task_args = {t.task_id: code.kwargs({"task_id": t.task_id, **t.kwargs}, t.kind) for t in compiled.tasks}
+    task_args = {
+        t.task_id: code.kwargs(_unmapped_args(t), t.kind)
+        + (_mapped_try(t, code) if "items" in t.mapped else "")
+        for t in compiled.tasks
+    }
+    builders = {t.task_id: t.task_id + BUILDER_SUFFIX for t in compiled.tasks if "items" in t.mapped}
+    built = {t.task_id: _builder_source(t, code) for t in compiled.tasks if t.task_id in builders}
     # Every imported name is known now: task variables must not shadow any of them.
     taken = {"dag", "DOC_MD", "str", "float", *(n for names in code.imports.values() for n in names)}
-    variables = _identifiers([t.task_id for t in compiled.tasks], taken)
+    variables = _identifiers([t.task_id for t in compiled.tasks] + list(builders.values()), taken)
     body, group_vars = _task_groups(compiled, code, variables)
+    depends_on = {t.task_id: t.depends_on for t in compiled.tasks}
     for task in compiled.tasks:
         grouped = f"\ntask_group={group_vars[task.task_group]}," if task.task_group else ""
-        body.append(
-            f"    {variables[task.task_id]} = {operators[task.task_id]}({task_args[task.task_id]}{grouped}\n)"
-        )
-    if any(t.depends_on for t in compiled.tasks):
+        call = f"{operators[task.task_id]}({task_args[task.task_id]}{grouped}\n)"
+        if task.task_id in builders:  # for_each over a run-time list: its <task>__items step first
+            builder = variables[builders[task.task_id]]
+            body.append(f"    {builder} = {built[task.task_id]}{grouped}\n)")
+            depends_on[builders[task.task_id]], depends_on[task.task_id] = (
+                task.depends_on,
+                [builders[task.task_id]],
+            )
+            call = call.replace("(", ".partial(", 1) + f".expand({task.mapped['argument']}={builder}.output)"
+        elif task.mapped:  # for_each over a literal list: one value of the argument per element
+            values = code.literal(task.mapped["values"])
+            call = call.replace("(", ".partial(", 1) + f".expand({task.mapped['argument']}={values})"
+        body.append(f"    {variables[task.task_id]} = {call}")
+    if any(depends_on.values()):
         body.append("")
-    for task in compiled.tasks:
-        if len(task.depends_on) == 1:
-            body.append(f"    {variables[task.depends_on[0]]} >> {variables[task.task_id]}")
-        elif task.depends_on:
-            upstream = ", ".join(variables[u] for u in task.depends_on)
-            body.append(f"    [{upstream}] >> {variables[task.task_id]}")
+    for task_id, upstreams in depends_on.items():
+        if len(upstreams) == 1:
+            body.append(f"    {variables[upstreams[0]]} >> {variables[task_id]}")
+        elif upstreams:
+            upstream = ", ".join(variables[u] for u in upstreams)
+            body.append(f"    [{upstream}] >> {variables[task_id]}")
     for task in (t for t in compiled.tasks if t.teardown):
         setups = ", ".join(variables[s] for s in task.setups)
         body.append(
