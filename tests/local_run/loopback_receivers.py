@@ -148,21 +148,28 @@ class _Running:
         self.thread.join(timeout=10)
 
 
-class SmtpReceiver:
-    """An SMTP server on 127.0.0.1 (use as a context manager); ``mails`` is what it received."""
+class _Receiver:
+    """A loopback server that runs while its ``with`` block does."""
 
-    def __init__(self) -> None:
-        self._server = _SmtpServer()
-        self.port: int = self._server.server_address[1]
+    def __init__(self, server: Any) -> None:
+        self._server = server
         self._running: _Running | None = None
 
-    def __enter__(self) -> SmtpReceiver:
+    def __enter__(self):
         self._running = _Running(self._server)
         return self
 
     def __exit__(self, *exc: object) -> None:
         assert self._running is not None
         self._running.stop()
+
+
+class SmtpReceiver(_Receiver):
+    """An SMTP server on 127.0.0.1 (use as a context manager); ``mails`` is what it received."""
+
+    def __init__(self) -> None:
+        super().__init__(_SmtpServer())
+        self.port: int = self._server.server_address[1]
 
     @property
     def mails(self) -> list[ReceivedMail]:
@@ -180,21 +187,12 @@ class SmtpReceiver:
         }
 
 
-class SlackReceiver:
+class SlackReceiver(_Receiver):
     """Slack's Web API on 127.0.0.1 (use as a context manager); ``calls`` is what it was asked."""
 
     def __init__(self) -> None:
-        self._server = _SlackServer()
+        super().__init__(_SlackServer())
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/api/"
-        self._running: _Running | None = None
-
-    def __enter__(self) -> SlackReceiver:
-        self._running = _Running(self._server)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._running is not None
-        self._running.stop()
 
     @property
     def calls(self) -> list[SlackCall]:

@@ -78,16 +78,15 @@ def environments(tmp_path):
     return folder
 
 
-def test_a_failing_task_sends_a_real_mail_and_real_slack_messages(
-    run_pipeline, environments, state_dir, tmp_path
-):
+def _run_with_receivers(run_pipeline, environments, tmp_path, name: str, text: str):
+    """``make run`` of pipeline ``text`` with a loopback SMTP server and Slack API behind the connections
+    the environment's notifiers name; the result, then the mails and the Slack calls they received."""
     pipelines = tmp_path / "pipelines"
     pipelines.mkdir()
-    (pipelines / "notify_delivery.yaml").write_text(PIPELINE)
-
+    (pipelines / f"{name}.yaml").write_text(text)
     with SmtpReceiver() as smtp, SlackReceiver() as slack:
         result = run_pipeline(
-            "notify_delivery",
+            name,
             extra_env={
                 "SAGEMAKER_PIPELINES_DIR": str(pipelines),
                 "SAGEMAKER_ENVIRONMENTS_DIR": str(environments),
@@ -95,7 +94,15 @@ def test_a_failing_task_sends_a_real_mail_and_real_slack_messages(
                 "AIRFLOW_CONN_SLACK_LOOPBACK": json.dumps(slack.connection(token=TOKEN)),
             },
         )
-        mails, calls = smtp.mails, slack.calls
+        return result, smtp.mails, slack.calls
+
+
+def test_a_failing_task_sends_a_real_mail_and_real_slack_messages(
+    run_pipeline, environments, state_dir, tmp_path
+):
+    result, mails, calls = _run_with_receivers(
+        run_pipeline, environments, tmp_path, "notify_delivery", PIPELINE
+    )
     assert result.returncode == 1, result.output[-4000:]
     assert result.task("fetch")["state"] == "failed"
 
@@ -161,21 +168,9 @@ TEMPLATED = textwrap.dedent(
 def test_templates_and_a_missing_connection(run_pipeline, environments, tmp_path):
     """A notifier's own from/subject/message reach the receivers rendered; one whose connection does not
     exist is listed as FAILED, and neither the task's state nor the other notifications change."""
-    pipelines = tmp_path / "pipelines"
-    pipelines.mkdir()
-    (pipelines / "notify_templates.yaml").write_text(TEMPLATED)
-
-    with SmtpReceiver() as smtp, SlackReceiver() as slack:
-        result = run_pipeline(
-            "notify_templates",
-            extra_env={
-                "SAGEMAKER_PIPELINES_DIR": str(pipelines),
-                "SAGEMAKER_ENVIRONMENTS_DIR": str(environments),
-                "AIRFLOW_CONN_SMTP_LOOPBACK": json.dumps(smtp.connection(from_email="airflow@loopback.test")),
-                "AIRFLOW_CONN_SLACK_LOOPBACK": json.dumps(slack.connection(token=TOKEN)),
-            },
-        )
-        mails, calls = smtp.mails, slack.calls
+    result, mails, calls = _run_with_receivers(
+        run_pipeline, environments, tmp_path, "notify_templates", TEMPLATED
+    )
     assert result.returncode == 1, result.output[-4000:]
     assert result.task("fetch")["state"] == "failed"
     error = "InvalidSchema: No connection adapters were found for 'nothing://&lt;here&gt;'"
