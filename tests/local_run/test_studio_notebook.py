@@ -4,6 +4,10 @@ SageMaker Distribution image, the training job that really executes the notebook
 
 The project is a temporary one: its pipeline and its notebook (``include/iris_report.ipynb``, which the
 task names as ``src/iris_report.ipynb`` of the Git project) are written here.
+
+A studio_notebook_sensor task takes a literal execution id, so its tests first start an execution on the
+endpoint as the provider's hook does (the SDK's RemoteExecutionClient, with the variables `make run`
+sets), then run a pipeline whose sensor names that id.
 """
 
 from __future__ import annotations
@@ -13,14 +17,27 @@ import json
 import shutil
 import tarfile
 import textwrap
+from pathlib import Path
+from types import SimpleNamespace
 
+import boto3
 import pytest
 
 from sagemaker_pipelines.local.aws.datazone import project_s3_path
-from sagemaker_pipelines.local.studio import LOCAL_DOMAIN, LOCAL_PROJECT
+from sagemaker_pipelines.local.provision import ensure_bucket
+from sagemaker_pipelines.local.studio import (
+    LOCAL_DOMAIN,
+    LOCAL_PROJECT,
+    PROJECT_FILES,
+    register_tooling,
+    sdk_settings,
+)
 from sagemaker_pipelines.paths import CHECKOUT_ROOT
 
+from .conftest import REGION
+
 BUCKET = "sagemaker-local"  # environments/local.yaml
+ROLE = "arn:aws:iam::123456789012:role/sagemaker-local"  # environments/local.yaml
 
 NOTEBOOK = {
     "nbformat": 4,
@@ -119,3 +136,109 @@ def test_a_failing_cell_fails_the_task(run_pipeline, project):
     assert result.task("iris_report")["state"] == "failed"
     assert result.task("record")["state"] == "upstream_failed"
     assert "AssertionError: below the bar" in result.output
+
+
+# The notebook a sensor watches: the iris report, which first sleeps ``seconds`` so that the execution is
+# still running when the sensor's first poke comes.
+WATCHED = {
+    **NOTEBOOK,
+    "cells": [
+        {
+            "cell_type": "code",
+            "metadata": {"tags": ["parameters"]},
+            "source": ["min_accuracy = 0.5\n", "seconds = 0\n"],
+        },
+        {"cell_type": "code", "metadata": {}, "source": ["import time\n", "time.sleep(seconds)\n"]},
+        *NOTEBOOK["cells"][1:],
+    ],
+}
+
+SENSOR_PIPELINE = """\
+start_date: 2024-01-01
+schedule: null
+default_args: {{retries: 0}}
+tasks:
+  watch_report:
+    kind: studio_notebook_sensor
+    execution_id: {execution_id}
+    poke_interval: 1
+    timeout: 10m
+  after:
+    kind: python
+    callable: include/steps.py:record
+    arguments: {{s3_path: watched, marker: "{marker}"}}
+    depends_on: [watch_report]
+"""
+
+
+@pytest.fixture
+def start_execution(local_aws, s3, monkeypatch):
+    """Start an execution of the watched notebook on the endpoint, as the provider's hook does (the SDK's
+    own client, DataZone's project lookup included); returns its id without waiting for it."""
+    from sagemaker_studio import ClientConfig
+    from sagemaker_studio.sagemaker_studio_api import SageMakerStudioAPI
+
+    environment = SimpleNamespace(region=REGION, role_arn=ROLE, bucket=BUCKET)
+    kwargs = local_aws.client_kwargs(REGION)
+    for name, value in sdk_settings(environment, local_aws).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", kwargs["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", kwargs["aws_secret_access_key"])
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.delenv("ProjectS3Path", raising=False)
+    ensure_bucket(s3, BUCKET, REGION)
+    register_tooling(environment, local_aws)
+    root = project_s3_path(BUCKET, LOCAL_DOMAIN, LOCAL_PROJECT).removeprefix(f"s3://{BUCKET}/")
+    s3.put_object(Bucket=BUCKET, Key=f"{root}/{PROJECT_FILES}/watched.ipynb", Body=json.dumps(WATCHED))
+    config = ClientConfig()
+    config.overrides["execution"] = {"local": False}
+    client = SageMakerStudioAPI(config).execution_client
+
+    def start(name: str, parameters: dict[str, str]) -> str:
+        started = client.start_execution(
+            execution_name=name,
+            execution_type="NOTEBOOK",
+            input_config={
+                "notebook_config": {"input_path": "src/watched.ipynb", "input_parameters": parameters}
+            },
+            output_config={"notebook_config": {"output_formats": ["NOTEBOOK"]}},
+            termination_condition={"max_runtime_in_seconds": 600},
+        )
+        return started["execution_id"]
+
+    return start
+
+
+def _sensor_pipeline(project, name: str, execution_id: str) -> tuple[dict, Path]:
+    env, marker = project
+    marker = marker.with_name(f"{name}.txt")
+    (Path(env["SAGEMAKER_PIPELINES_DIR"]) / f"{name}.yaml").write_text(
+        SENSOR_PIPELINE.format(execution_id=execution_id, marker=marker)
+    )
+    return env, marker
+
+
+def test_the_sensor_waits_for_a_running_execution_and_succeeds_when_it_completes(
+    run_pipeline, project, start_execution, local_aws
+):
+    execution_id = start_execution("watched_ok", {"min_accuracy": "0.9", "seconds": "20"})
+    env, marker = _sensor_pipeline(project, "studio_sensor_ok", execution_id)
+    result = run_pipeline("studio_sensor_ok", extra_env=env)
+    assert result.report["state"] == "success", result.output[-4000:]
+    assert result.task("watch_report")["state"] == "success"
+    assert marker.read_text() == "watched"  # the downstream task ran after the sensor
+    sagemaker = boto3.client("sagemaker", **local_aws.client_kwargs(REGION))
+    job = sagemaker.describe_training_job(TrainingJobName=execution_id)  # the execution is this job
+    assert job["TrainingJobStatus"] == "Completed"
+    assert f"Execution {execution_id} is IN_PROGRESS: poking again" in result.output  # it really waited
+
+
+def test_the_sensor_fails_on_an_execution_whose_notebook_fails(run_pipeline, project, start_execution):
+    execution_id = start_execution("watched_bad", {"min_accuracy": "1.01", "seconds": "5"})
+    env, marker = _sensor_pipeline(project, "studio_sensor_bad", execution_id)
+    result = run_pipeline("studio_sensor_bad", extra_env=env)
+    assert result.report["state"] == "failed" and result.returncode == 1
+    assert result.task("watch_report")["state"] == "failed"
+    assert result.task("after")["state"] == "upstream_failed" and not marker.exists()
+    assert f"Exiting Execution {execution_id} State: FAILED" in result.output
+    assert "AssertionError: below the bar" in result.output  # the failing cell's error, in the task's log

@@ -72,9 +72,9 @@ def prepare_projects(env: Any, aws: Any, s3: Any, tasks: list) -> list[str]:
     A missing notebook is reported and skipped: its task then fails with the execution's own error (the
     notebook is not among the project files), and the other pipelines of ``make airflow`` still run."""
     notebooks = [t for t in tasks if t.kind == "studio_notebook"]
-    if not notebooks:
+    if not notebooks and not any(t.kind == "studio_notebook_sensor" for t in tasks):
         return []
-    register_tooling(env, aws)
+    register_tooling(env, aws)  # a sensor's SDK client too looks the project up in DataZone
     uploaded = []
     for task in notebooks:
         path = task.kwargs["input_config"]["input_path"]

@@ -240,7 +240,8 @@ KINDS: dict[str, Kind] = {
         ),
     ),
     "studio_notebook_sensor": Kind(
-        "airflow.providers.amazon.aws.sensors.sagemaker_unified_studio.SageMakerNotebookSensor",
+        # the provider's sensor with a poke that works (its own calls a method its hook lacks)
+        "sagemaker_pipelines.airflow.studio_sensor.SageMakerNotebookSensor",
         notebooks.studio_notebook_sensor,
     ),
     "condition": Kind(
