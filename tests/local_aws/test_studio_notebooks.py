@@ -207,3 +207,24 @@ def test_the_local_set_up_uploads_each_notebook_from_include_to_where_the_sdk_re
     assert "missing: notebook" in capsys.readouterr().err  # reported; its task fails when it runs
     with pytest.raises(ValueError, match="outside"):  # a link out of include/ is never uploaded
         prepare_projects(environment, local_aws, s3, [_notebook_task("escape", "src/escape.ipynb")])
+
+
+def test_a_pipeline_with_only_a_sensor_registers_its_project_before_the_run(local_aws, s3):
+    """A sensor's SDK client looks the project up in DataZone as the operator's does, so a pipeline whose
+    only Unified Studio task is a sensor gets the tooling environment too (here in a region no one
+    registered yet: before, DataZone knows no project there)."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    region = "eu-west-3"
+    datazone = boto3.client("datazone", **local_aws.client_kwargs(region))
+    environment = SimpleNamespace(region=region, role_arn=ROLE, bucket=BUCKET)
+    with pytest.raises(ClientError, match="no local Unified Studio project in eu-west-3"):
+        datazone.list_environment_blueprints(domainIdentifier=LOCAL_DOMAIN)
+    assert prepare_projects(environment, local_aws, s3, [SimpleNamespace(kind="python")]) == []
+    with pytest.raises(ClientError):  # no Unified Studio task: nothing registered
+        datazone.list_environment_blueprints(domainIdentifier=LOCAL_DOMAIN)
+    sensor = SimpleNamespace(kind="studio_notebook_sensor", task_id="watch", kwargs={"execution_id": "x-1"})
+    assert prepare_projects(environment, local_aws, s3, [sensor]) == []  # no notebook to upload
+    found = datazone.list_environments(domainIdentifier=LOCAL_DOMAIN, projectIdentifier=LOCAL_PROJECT)
+    assert found["items"][0]["id"] == f"tooling-{LOCAL_PROJECT}"
