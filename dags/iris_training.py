@@ -10,7 +10,6 @@ import airflow.providers.amazon.aws.operators.sagemaker
 import airflow.providers.amazon.aws.operators.sagemaker_unified_studio
 import airflow.providers.amazon.aws.sensors.s3
 import airflow.providers.amazon.aws.sensors.sagemaker
-import airflow.providers.amazon.aws.sensors.sagemaker_unified_studio
 import airflow.providers.amazon.aws.transfers.local_to_s3
 import airflow.providers.amazon.aws.transfers.s3_to_redshift
 import airflow.providers.common.sql.sensors.sql
