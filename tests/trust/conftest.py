@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -29,8 +30,8 @@ def _why_no_other_user() -> str:
     to run this checkout's Python and read its source (a private folder above a clean clone forbids it)."""
     if not can_switch_user():
         return "needs root and setpriv to act as another local user"
-    probe = "import sys; sys.path.insert(0, sys.argv[1]); import boto3, sagemaker_pipelines"
-    done = as_other_user(probe, str(SOURCE_DIR))
+    imports = "import sys; sys.path.insert(0, sys.argv[1]); import boto3, sagemaker_pipelines"
+    done = as_other_user(imports, str(SOURCE_DIR))
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["?"])[-1]
         return f"{OTHER_USER[0]} cannot run this checkout's Python or read its source here ({last})"
@@ -73,3 +74,23 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SAGEMAKER_ENVIRONMENTS_DIR", str(tmp_path / "environments"))
     monkeypatch.setenv("SAGEMAKER_INCLUDE_DIR", str(tmp_path / "include"))
     return tmp_path
+
+
+PROBE = Path(__file__).with_name("build_probe.py")
+
+
+def probe(pipeline: Path, folder: Path, tmp_path: Path, *extra: str) -> dict:
+    """What ``build_probe.py`` reports of building ``pipeline`` in a fresh interpreter (cache folder
+    ``folder``, its own Airflow home under ``tmp_path``)."""
+    report = tmp_path / "report.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SOURCE_DIR), str(CHECKOUT_ROOT)])}
+    env["AIRFLOW_HOME"] = str(tmp_path / "airflow")
+    done = subprocess.run(
+        [sys.executable, str(PROBE), str(pipeline), str(folder), str(report), *extra],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(report.read_text())

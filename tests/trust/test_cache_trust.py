@@ -8,8 +8,6 @@ import json
 import logging
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -21,11 +19,10 @@ from sagemaker_pipelines.airflow.cache import CompileCache, check_file_cached
 from sagemaker_pipelines.airflow.cache_entry import _mac
 from sagemaker_pipelines.checker import check_file
 from sagemaker_pipelines.format.environment import load_environment
-from sagemaker_pipelines.paths import CHECKOUT_ROOT, SOURCE_DIR, display_path
+from sagemaker_pipelines.paths import display_path
 
-from .conftest import as_other_user, needs_other_user
+from .conftest import as_other_user, needs_other_user, probe
 
-PROBE = Path(__file__).with_name("build_probe.py")
 EVIL = """\
 from pathlib import Path
 Path({marker!r}).write_text("ran")
@@ -55,21 +52,6 @@ def tamper(entry: Path, change) -> None:
     document = json.loads(entry.read_bytes())
     change(document["entry"])
     entry.write_text(json.dumps(document))
-
-
-def probe(pipeline: Path, folder: Path, tmp_path: Path, *extra: str) -> dict:
-    report = tmp_path / "report.json"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SOURCE_DIR), str(CHECKOUT_ROOT)])}
-    env["AIRFLOW_HOME"] = str(tmp_path / "airflow")
-    done = subprocess.run(
-        [sys.executable, str(PROBE), str(pipeline), str(folder), str(report), *extra],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(report.read_text())
 
 
 def test_a_planted_callback_runs_without_the_guard_and_never_through_the_cache(project, env, tmp_path):

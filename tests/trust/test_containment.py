@@ -5,8 +5,6 @@ pipelines/ are reported, not skipped."""
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import random
 import shutil
 import tempfile
@@ -23,7 +21,7 @@ from sagemaker_pipelines.paths import CHECKOUT_ROOT, SOURCE_DIR
 from sagemaker_pipelines.problems import PipelineInvalid
 from tests.pipeline_texts import PREPARE_AND_TRAIN
 
-from .conftest import as_other_user, needs_other_user
+from .conftest import as_other_user, needs_other_user, probe
 
 PIPELINE = CHECKOUT_ROOT / "pipelines" / "t.yaml"
 EVERY_KIND = CHECKOUT_ROOT / "tests" / "core" / "good_inputs" / "every_kind.yaml"
@@ -158,27 +156,8 @@ def test_a_1200_task_chain_written_downstream_first_checks_and_builds(local, tmp
     # Airflow's own checks accept the DAG (its cycle check is iterative too).
     path = tmp_path / "chain.yaml"
     path.write_text(chain(1200))
-    report = _build(path, tmp_path)
+    report = probe(path, tmp_path / "cache" / "v", tmp_path, "--validate")
     assert report["dag_id"] == "chain"
-
-
-def _build(path: Path, tmp_path: Path) -> dict:
-    import subprocess
-    import sys
-
-    probe = Path(__file__).with_name("build_probe.py")
-    report = tmp_path / "report.json"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SOURCE_DIR), str(CHECKOUT_ROOT)])}
-    env["AIRFLOW_HOME"] = str(tmp_path / "airflow")
-    done = subprocess.run(
-        [sys.executable, str(probe), str(path), str(tmp_path / "cache" / "v"), str(report), "--validate"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(report.read_text())
 
 
 def test_a_dangling_symlink_in_pipelines_is_reported(tmp_path, monkeypatch, local):
