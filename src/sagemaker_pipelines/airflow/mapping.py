@@ -75,25 +75,20 @@ def read_items(items: Any) -> list[Any]:
     return items
 
 
-def _put_index(value: Any, index: int) -> Any:
+def _put_marker(value: Any, marker: str, text: str) -> Any:
+    """``value`` with every ``marker`` (MAP_INDEX, TRY_NUMBER) in its strings replaced by ``text``."""
     if isinstance(value, dict):
-        return {k: _put_index(v, index) for k, v in value.items()}
+        return {k: _put_marker(v, marker, text) for k, v in value.items()}
     if isinstance(value, list):
-        return [_put_index(v, index) for v in value]
-    return value.replace(MAP_INDEX, str(index)) if isinstance(value, str) else value
+        return [_put_marker(v, marker, text) for v in value]
+    return value.replace(marker, text) if isinstance(value, str) else value
 
 
 def build_mapped_values(template: Any, items: Any) -> list[Any]:
     """The ``<task>__items`` step: the rendered ``template`` once per element, element and index put in."""
-    return [_put_index(put_item(template, item), i) for i, item in enumerate(read_items(items))]
-
-
-def _put_try(value: Any, try_number: str) -> Any:
-    if isinstance(value, dict):
-        return {k: _put_try(v, try_number) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_put_try(v, try_number) for v in value]
-    return value.replace(TRY_NUMBER, try_number) if isinstance(value, str) else value
+    return [
+        _put_marker(put_item(template, item), MAP_INDEX, str(i)) for i, item in enumerate(read_items(items))
+    ]
 
 
 @dataclass(frozen=True)
@@ -109,4 +104,4 @@ class MappedTry:
             self.guard(context)
         task = context["task"]
         value = getattr(task, self.argument)
-        setattr(task, self.argument, _put_try(value, str(context["ti"].try_number)))
+        setattr(task, self.argument, _put_marker(value, TRY_NUMBER, str(context["ti"].try_number)))
