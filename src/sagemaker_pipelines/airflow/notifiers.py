@@ -27,11 +27,12 @@ from typing import Any
 
 from airflow.sdk.bases.notifier import BaseNotifier
 
+from sagemaker_pipelines.compile.notifications import EVENTS
 from sagemaker_pipelines.paths import local_state_dir
 
 # The base of relative ``file`` paths: make run and make airflow set it to their state folder.
 NOTIFY_DIR_VARIABLE = "SAGEMAKER_NOTIFY_DIR"
-CALLBACK_ARGS = ("on_failure_callback", "on_success_callback", "on_retry_callback")
+CALLBACK_ARGS = tuple(EVENTS.values())  # the Airflow arguments notify: events compile to
 _STATES = {"on_failure": "failed", "on_success": "success", "on_retry": "up_for_retry"}
 _MESSAGE = "{{ default_message }}"  # the default: filled in by Python, so an error text is never a template
 _EXCEPTION_CHARS = 2000
