@@ -250,5 +250,12 @@ def features_stack(tmp_path_factory) -> RunningStack:
         pipelines=(*EXAMPLES, "iris_sweep"),  # the example of notify, a task group and for_each
         extra=tuple(sorted(FEATURES.glob("*.yaml"))),
     )
+    expected = {path.stem for path in running.pipelines.glob("*.yaml")}  # dag id = file name
+    try:
+        # Ready means every process answers, not that the dag-processor has parsed every file yet.
+        wait_until(lambda: expected <= running.api.dag_ids(), 240, f"all of {sorted(expected)} listed")
+    except AssertionError:
+        stop_stack(running)
+        raise
     yield running
     stop_stack(running)
