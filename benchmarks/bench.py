@@ -61,7 +61,7 @@ VALIDATION_BUDGET_S = 50.0
 VARIANTS = ("hand-written", "dag-factory", "ours")
 # Task start: these first pipelines exist at every N and are the same files (synth is seeded per index).
 TASK_START_FILES = 5
-TASK_START_REPS = 7
+TASK_START_REPS = 7  # default runs per file: medians of 7 fresh processes are steady
 TASK_START_REFERENCE_N = 10
 # dag-processor passes: (label, home, empty the compile cache first). The first pass of each variant
 # fills the empty database; the re-parse passes after it are what Airflow repeats every 30 seconds.
@@ -321,12 +321,14 @@ def ours_job(root: Path, folder: Path, pipelines: Path, cache: Path) -> dict:
     }
 
 
-def measure_task_start(runner: Runner, result: SizeResult, jobs: dict[str, tuple[str, dict]]) -> None:
+def measure_task_start(
+    runner: Runner, result: SizeResult, jobs: dict[str, tuple[str, dict]], reps: int = TASK_START_REPS
+) -> None:
     """What a task runner loads: one DAG file, in a fresh process that has imported the ``airflow.*``
     modules the file names, for each of the first pipelines, several times; ours with a warm cache.
     ``jobs``: label -> (variant, DagBag job); the runs take turns, so load drifts over all alike."""
     times: dict[str, dict[str, list[float]]] = {label: {} for label in jobs}
-    for _ in range(TASK_START_REPS):
+    for _ in range(reps):
         for index in range(min(TASK_START_FILES, result.n)):
             for label, (variant, job) in jobs.items():
                 dag_file = job["folder"] / f"{synth.dag_id(index)}.py"
@@ -447,7 +449,7 @@ def bench_size(
         "ours": ("ours", jobs["ours"]),
         REFERENCE_LABEL: ("ours", reference),
     }
-    measure_task_start(runner, result, task_start_jobs)
+    measure_task_start(runner, result, task_start_jobs, args.task_start_runs)
     time_validation(files, args.runs, result, env)
     if homes:
         dag_processor_passes(result, homes, jobs, cache)
@@ -483,12 +485,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="keep the generated files here (default: a temp dir)")
     parser.add_argument("--spawn", action="store_true", help="a new interpreter per run instead of fork")
     parser.add_argument(
+        "--task-start-runs",
+        type=int,
+        default=TASK_START_REPS,
+        help=f"fresh processes per DAG file for task start (default {TASK_START_REPS})",
+    )
+    parser.add_argument(
         "--no-dag-processor", action="store_true", help="skip the dag-processor passes (quick runs)"
     )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    if not sizes or min(sizes) < 1 or args.runs < 1:
-        parser.error("--sizes needs positive integers and --runs at least 1")
+    if not sizes or min(sizes) < 1 or args.runs < 1 or args.task_start_runs < 1:
+        parser.error("--sizes needs positive integers, --runs and --task-start-runs at least 1")
 
     args.load_at_start = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     command = "benchmarks/bench.py " + " ".join(sys.argv[1:] if argv is None else argv)
@@ -527,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
             f"Importing Airflow and the operator modules (untimed) took {runner.airflow_import_s:.1f} s."
         )
     notes.append(f"airflow db migrate (untimed, once per variant) took {args.migrate_s}.")
-    task_start = (TASK_START_FILES, TASK_START_REPS)
+    task_start = (TASK_START_FILES, args.task_start_runs)
     text = report(results, args, command.strip(), started, notes, CLI_FILE.exists(), task_start)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
