@@ -13,6 +13,8 @@ N ?=
 PORT ?= 8080
 EXECUTOR ?= local
 DAGS ?=
+# make test: pytest workers (tests/conftest.py keeps a module, and the Airflow-stack tests, on one); 0 = serial
+TEST_WORKERS ?= 2
 # ENV=<name>: the environment of validate (default: every one), render, graph and compile (default:
 # $$SAGEMAKER_PIPELINES_ENV or local). A shell's own ENV (sh's start-up file: a path) is not a name.
 ifeq ($(origin ENV),environment)
@@ -66,7 +68,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 test: install lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
 validate: install
 	@$(CLI) validate --format $(FORMAT) $(ENV_FLAG) $(FILES)
