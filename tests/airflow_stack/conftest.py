@@ -53,7 +53,7 @@ class Api:
         request = urllib.request.Request(self.base + path, data=data, method=method)
         request.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
+            with urllib.request.urlopen(request, timeout=60) as response:
                 return json.load(response)
         except urllib.error.HTTPError as exc:
             raise AssertionError(f"{method} {path}: HTTP {exc.code} {exc.read().decode()[:500]}") from None
