@@ -16,18 +16,9 @@ import sqlite3
 import zlib
 
 import pendulum
-import pytest
-
-from .conftest import wait_until
 
 DAG_ID = "groups_berlin"
 TASKS = {"data_prep", "train_model", "create_model", "test_model"}
-
-
-@pytest.fixture(scope="module")
-def stack(features_stack):
-    wait_until(lambda: DAG_ID in features_stack.api.dag_ids(), 180, f"{DAG_ID} in Airflow")
-    return features_stack
 
 
 def _stored_json(stack) -> dict:
@@ -50,12 +41,12 @@ def _stored_dag(stack):
     return DagSerialization.from_dict(_stored_json(stack))
 
 
-def test_airflow_holds_the_time_zone_and_plans_the_next_run_at_six_berlin(stack):
+def test_airflow_holds_the_time_zone_and_plans_the_next_run_at_six_berlin(features_stack):
     # What the dag-processor stored (the scheduler and the UI read this), and its timetable's zone
-    stored = _stored_json(stack)["dag"]
+    stored = _stored_json(features_stack)["dag"]
     assert stored["timezone"] == "Europe/Berlin"
     assert stored["timetable"]["__var"]["timezone"] == "Europe/Berlin"
-    details = stack.api.get(f"/api/v2/dags/{DAG_ID}/details")
+    details = features_stack.api.get(f"/api/v2/dags/{DAG_ID}/details")
     # details["timezone"] is not checked: Airflow's details endpoint answers [core] default_timezone for
     # every DAG (DagModel.timezone shadows the DAG's own; apache/airflow#49720, open in 3.3).
     assert details["timetable_summary"] == "0 6 * * *"
@@ -66,10 +57,10 @@ def test_airflow_holds_the_time_zone_and_plans_the_next_run_at_six_berlin(stack)
     assert (after.hour, after.minute) == (6, 0)
 
 
-def test_the_stored_dag_runs_at_six_berlin_on_both_sides_of_each_dst_change(stack):
+def test_the_stored_dag_runs_at_six_berlin_on_both_sides_of_each_dst_change(features_stack):
     from airflow.timetables.base import TimeRestriction
 
-    dag = _stored_dag(stack)
+    dag = _stored_dag(features_stack)
     assert str(dag.timezone) == "Europe/Berlin"
 
     def runs(first: dt.datetime, count: int) -> list[str]:
@@ -94,8 +85,8 @@ def _nodes(nodes: list[dict], parent: str | None = None):
         yield from _nodes(node.get("children") or [], node["id"])
 
 
-def test_groups_are_airflows_own_task_groups_with_unprefixed_task_ids(stack):
-    structure = stack.api.get(f"/ui/structure/structure_data?dag_id={DAG_ID}")
+def test_groups_are_airflows_own_task_groups_with_unprefixed_task_ids(features_stack):
+    structure = features_stack.api.get(f"/ui/structure/structure_data?dag_id={DAG_ID}")
     placed = {node["id"]: (parent, node) for parent, node in _nodes(structure["nodes"])}
     assert {"data", "models", "training"} | TASKS <= set(placed)
     assert placed["data_prep"][0] == "data"
@@ -103,18 +94,18 @@ def test_groups_are_airflows_own_task_groups_with_unprefixed_task_ids(stack):
     assert placed["create_model"][0] == "models"
     assert placed["test_model"][0] is None
     assert placed["models"][1]["tooltip"] == "Train the model and create it."
-    tasks = stack.api.get(f"/api/v2/dags/{DAG_ID}/tasks")["tasks"]
+    tasks = features_stack.api.get(f"/api/v2/dags/{DAG_ID}/tasks")["tasks"]
     assert {t["task_id"] for t in tasks} == TASKS  # no "models.training.train_model"
     edges = {(e["source_id"], e["target_id"]) for e in structure["edges"]}
     chain = [("data_prep", "train_model"), ("train_model", "create_model"), ("create_model", "test_model")]
     assert set(chain) <= edges
 
 
-def test_a_run_that_waits_for_groups_succeeds_in_order_under_the_scheduler(stack):
-    run_id = stack.api.trigger(DAG_ID)
-    state = stack.api.wait_for_run(DAG_ID, run_id, timeout=400)
-    assert state == "success", stack.api.task_states(DAG_ID, run_id)
-    tis = stack.api.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")["task_instances"]
+def test_a_run_that_waits_for_groups_succeeds_in_order_under_the_scheduler(features_stack):
+    run_id = features_stack.api.trigger(DAG_ID)
+    state = features_stack.api.wait_for_run(DAG_ID, run_id, timeout=400)
+    assert state == "success", features_stack.api.task_states(DAG_ID, run_id)
+    tis = features_stack.api.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")["task_instances"]
     times = {ti["task_id"]: (pendulum.parse(ti["start_date"]), pendulum.parse(ti["end_date"])) for ti in tis}
     assert set(times) == TASKS and all(ti["state"] == "success" for ti in tis)
     order = ["data_prep", "train_model", "create_model", "test_model"]  # train waits for group data, ...

@@ -12,18 +12,8 @@ import io
 import json
 import tarfile
 
-import pytest
-
-from .conftest import wait_until
-
 DAG_ID = "studio_report"
 REGION = "us-east-2"  # environments/local.yaml
-
-
-@pytest.fixture(scope="module")
-def stack(features_stack):
-    wait_until(lambda: DAG_ID in features_stack.api.dag_ids(), 180, f"{DAG_ID} in Airflow")
-    return features_stack
 
 
 def _xcom(stack, run_id: str, key: str) -> str:
@@ -32,13 +22,13 @@ def _xcom(stack, run_id: str, key: str) -> str:
     return value if isinstance(value, str) else json.loads(value)
 
 
-def test_the_notebook_runs_under_the_scheduler_and_its_output_is_in_s3(stack):
-    run_id = stack.api.trigger(DAG_ID, conf={"min_accuracy": 0.9})
-    state = stack.api.wait_for_run(DAG_ID, run_id, timeout=300)
-    assert state == "success", stack.api.task_log(DAG_ID, run_id, "iris_report")[-4000:]
-    s3_path = _xcom(stack, run_id, "s3_path")  # what the hook pushed while it waited
+def test_the_notebook_runs_under_the_scheduler_and_its_output_is_in_s3(features_stack):
+    run_id = features_stack.api.trigger(DAG_ID, conf={"min_accuracy": 0.9})
+    state = features_stack.api.wait_for_run(DAG_ID, run_id, timeout=300)
+    assert state == "success", features_stack.api.task_log(DAG_ID, run_id, "iris_report")[-4000:]
+    s3_path = _xcom(features_stack, run_id, "s3_path")  # what the hook pushed while it waited
     bucket, _, key = s3_path.removeprefix("s3://").partition("/")
-    body = stack.aws_client("s3", REGION).get_object(Bucket=bucket, Key=key)["Body"].read()
+    body = features_stack.aws_client("s3", REGION).get_object(Bucket=bucket, Key=key)["Body"].read()
     with tarfile.open(fileobj=io.BytesIO(body)) as archive:
         member = next(m for m in archive.getmembers() if m.name.endswith(".ipynb"))
         notebook = json.load(archive.extractfile(member))
@@ -46,8 +36,8 @@ def test_the_notebook_runs_under_the_scheduler_and_its_output_is_in_s3(stack):
     assert "k=3 accuracy=" in printed and "(at least 0.9)" in printed
 
 
-def test_a_failing_cell_fails_the_task_under_the_scheduler(stack):
-    run_id = stack.api.trigger(DAG_ID, conf={"min_accuracy": 1.01})
-    assert stack.api.wait_for_run(DAG_ID, run_id, timeout=300) == "failed"
-    assert stack.api.task_states(DAG_ID, run_id) == {"iris_report": "failed"}
-    assert "is below 1.01" in stack.api.task_log(DAG_ID, run_id, "iris_report")
+def test_a_failing_cell_fails_the_task_under_the_scheduler(features_stack):
+    run_id = features_stack.api.trigger(DAG_ID, conf={"min_accuracy": 1.01})
+    assert features_stack.api.wait_for_run(DAG_ID, run_id, timeout=300) == "failed"
+    assert features_stack.api.task_states(DAG_ID, run_id) == {"iris_report": "failed"}
+    assert "is below 1.01" in features_stack.api.task_log(DAG_ID, run_id, "iris_report")

@@ -17,7 +17,6 @@ def _team_notifications(stack, run_id: str) -> list[dict]:
 
 def test_the_sweep_failure_path_notifies_the_team_under_the_scheduler(features_stack):
     api = features_stack.api
-    wait_until(lambda: "iris_sweep" in api.dag_ids(), 120, "iris_sweep listed")
     run_id = api.trigger("iris_sweep", {"ks": [3, 0]})
     assert api.wait_for_run("iris_sweep", run_id, timeout=300) == "failed"
 
