@@ -1,4 +1,4 @@
-"""Airflow DAG file of pipelines/iris_lifecycle.yaml, written by `make sync`: edit the YAML, not this file.
+"""Airflow DAG file of "pipelines/iris_lifecycle.yaml", written by `make sync`: edit the YAML, not this file.
 
 The imports are what the pipeline's operators and dag-factory need: Airflow's dag-processor loads
 them once, before it forks the process that parses this file."""

@@ -37,8 +37,10 @@ def airflow_env(home: Path, project: Path) -> dict[str, str]:
     )
 
 
-def airflow(env: dict[str, str], *args: str) -> None:
-    done = subprocess.run([str(AIRFLOW), *args], env=env, capture_output=True, text=True, timeout=300)
+def airflow(env: dict[str, str], *args: str, cwd: Path | None = None) -> None:
+    done = subprocess.run(
+        [str(AIRFLOW), *args], env=env, capture_output=True, text=True, timeout=300, cwd=cwd
+    )
     assert done.returncode == 0, f"airflow {' '.join(args)}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
 
 

@@ -171,7 +171,10 @@ def load_environment_cached(name: str, cache: CompileCache) -> Environment:
     import json
 
     from sagemaker_pipelines.format.environment import environment_file, load_environment
+    from sagemaker_pipelines.names import is_safe_name
 
+    if not is_safe_name(name):
+        return load_environment(name)  # raises: a name is never a path to read
     path = environment_file(name)
     try:
         text = path.read_text(encoding="utf-8")

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import os
 from functools import cache
 from pathlib import Path
 
 from sagemaker_pipelines.compile.kinds import KINDS
+from sagemaker_pipelines.names import ALLOWED, unsafe_path_part
 from sagemaker_pipelines.paths import project_root
 
 MARKER = "written by `make sync`"
@@ -59,20 +61,32 @@ def _exists(module: str) -> bool:
 
 
 def render(pipeline: Path, folder: Path) -> str:
-    """The DAG file of ``pipeline`` placed in ``folder``."""
+    """The DAG file of ``pipeline`` placed in ``folder``.
+
+    Every string written into the file is a Python literal (the docstring's too), and a pipeline path
+    that is not made of safe names (:mod:`sagemaker_pipelines.names`) is refused: a file name is user
+    input, and this file runs in every Airflow process that parses the DAG folder."""
     root = project_root()
     project = Path(os.path.relpath(root, folder.resolve())).as_posix()
     resolved = pipeline.resolve()
     named = resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else str(resolved)
+    if unsafe_path_part(named) is not None:  # sync and validate refuse these first
+        raise ValueError(f"{named!r} is not made of safe names: {ALLOWED}")
     imports = "\n".join(f"import {m}" for m in preimported_modules())
     return (
-        f'"""Airflow DAG file of {named}, {MARKER}: edit the YAML, not this file.\n\n'
+        f'"""Airflow DAG file of {_literal(named)}, {MARKER}: edit the YAML, not this file.\n\n'
         "The imports are what the pipeline's operators and dag-factory need: Airflow's dag-processor loads\n"
         'them once, before it forks the process that parses this file."""\n\n'
         f"{imports}\n\n"
         "from sagemaker_pipelines.airflow.loader import load_pipeline\n\n"
-        f'dag = load_pipeline(__file__, project="{project}", pipeline="{named}")\n'
+        f"dag = load_pipeline(__file__, project={_literal(project)}, pipeline={_literal(named)})\n"
     )
+
+
+def _literal(text: str) -> str:
+    """``text`` as a Python string literal in double quotes, as ruff formats the file: JSON's string
+    escapes are a subset of Python's, so any text, quotes and newlines included, stays data."""
+    return json.dumps(text)
 
 
 def is_generated(path: Path) -> bool:

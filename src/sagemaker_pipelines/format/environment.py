@@ -20,6 +20,7 @@ from typing import Any
 from sagemaker_pipelines.format.schema_check import check_against_schema
 from sagemaker_pipelines.format.secrets import scan
 from sagemaker_pipelines.format.yaml_source import YamlProblem, load_document
+from sagemaker_pipelines.names import ALLOWED, is_safe_name
 from sagemaker_pipelines.paths import display_path, environments_dir
 from sagemaker_pipelines.problems import PipelineInvalid, Problem
 
@@ -89,6 +90,12 @@ def load_environment(name: str) -> Environment:
 
 
 def _load_environment(name: str) -> Environment:
+    if not is_safe_name(name):  # a Variable or a process environment is input: never a path
+        folder = display_path(environments_dir())
+        known = ", ".join(environment_names()) or "none"
+        message = f"{name!r} is not an environment name (known: {known})"
+        hint = f"an environment is named by a file in {folder}/: {ALLOWED}"
+        raise PipelineInvalid([Problem(folder, message=message, hint=hint, code="environment")])
     path = environment_file(name)
     shown = display_path(path)
     text = _read(path, name, shown)

@@ -8,11 +8,11 @@ it. What a file contains is :mod:`sagemaker_pipelines.airflow.dag_file`'s busine
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sagemaker_pipelines.airflow.dag_file import is_generated, render
-from sagemaker_pipelines.checker import CheckResult
+from sagemaker_pipelines.checker import CheckResult, name_problems
 from sagemaker_pipelines.paths import dags_dir, display_path
 from sagemaker_pipelines.problems import Problem
 from sagemaker_pipelines.project import dag_id_of, discover, duplicate_dag_ids
@@ -39,6 +39,10 @@ def plan(pipelines: list[Path] | None = None, folder: Path | None = None) -> Pla
     for path, checked_result in checked:
         if checked_result.file in clashes:
             continue
+        unsafe = _unsafe_name(path, checked_result)
+        if unsafe is not None:
+            result.problems.append(unsafe)
+            continue
         target = folder / f"{checked_result.dag_id}.py"
         result.pipeline_of[target] = path
         content = render(path, folder)
@@ -54,6 +58,16 @@ def plan(pipelines: list[Path] | None = None, folder: Path | None = None) -> Pla
         wanted = set(result.pipeline_of)
         result.remove = sorted(p for p in folder.glob("*.py") if p not in wanted and is_generated(p))
     return result
+
+
+def _unsafe_name(path: Path, checked: CheckResult) -> Problem | None:
+    """Why ``path`` gets no DAG file: its DAG id or file name is not a safe name (``validate`` reports
+    the same with the line of ``dag_id``); None when both are safe."""
+    found = name_problems(path, checked.dag_id, written=checked.dag_id != path.stem)
+    if not found:
+        return None
+    first = found[0]
+    return replace(first, message=f"no DAG file is written: {first.message}")
 
 
 def apply(changes: Plan) -> None:

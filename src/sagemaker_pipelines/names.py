@@ -1,0 +1,32 @@
+"""Names that become file names or Python source: DAG ids, pipeline paths and environment names.
+
+A DAG id names the generated file ``dags/<dag_id>.py``, a pipeline's path is written into that file, and
+an environment name becomes ``environments/<name>.yaml``. Each comes from a file or a Variable that a
+user controls, so each is checked against one plain pattern before anything is written or read: no
+quote, newline, separator or leading dot can turn a name into code, another folder or a hidden file.
+The JSON Schema carries the same pattern for editors, but a schema's ``$`` also matches before a final
+newline in Python's ``re``; here names are matched whole.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+
+# Letters, digits, '_', '.' and '-', not starting with '.' or '-': a file name on every system, a Python
+# string without escapes, and an Airflow DAG id (Airflow allows [A-Za-z0-9_.-], up to 250).
+NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}")
+ALLOWED = "letters, digits, '_', '.' and '-', starting with a letter, digit or '_', at most 200"
+
+
+def is_safe_name(name: object) -> bool:
+    return isinstance(name, str) and NAME.fullmatch(name) is not None
+
+
+def unsafe_path_part(shown: str) -> str | None:
+    """The first name in a pipeline's path, as errors show it, that is not a safe name: every folder and
+    the file's stem of a path relative to the project; the stem alone of one outside it (its folders
+    are the machine's, not the pipeline author's)."""
+    path = PurePosixPath(shown)
+    parts = [path.stem] if path.is_absolute() else [*path.parent.parts, path.stem]
+    return next((part for part in parts if not is_safe_name(part)), None)
