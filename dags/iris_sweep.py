@@ -1,17 +1,12 @@
 """Airflow DAG file of "pipelines/iris_sweep.yaml", written by `make sync`: edit the YAML, not this file.
 
-The imports are what the pipeline's operators and dag-factory need: Airflow's dag-processor loads
+The imports are what this pipeline's operators and dag-factory need: Airflow's dag-processor loads
 them once, before it forks the process that parses this file."""
 
 import airflow.configuration
 import airflow.models
 import airflow.models.dag
 import airflow.providers.amazon.aws.operators.sagemaker
-import airflow.providers.amazon.aws.operators.sagemaker_unified_studio
-import airflow.providers.amazon.aws.sensors.s3
-import airflow.providers.amazon.aws.sensors.sagemaker
-import airflow.providers.amazon.aws.transfers.local_to_s3
-import airflow.providers.amazon.aws.transfers.s3_to_redshift
 import airflow.providers.common.sql.sensors.sql
 import airflow.providers.http.operators.http
 import airflow.providers.http.sensors.http

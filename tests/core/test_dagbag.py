@@ -4,6 +4,7 @@ dag-processor does with the result is proven in tests/airflow/test_dag_processor
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
@@ -103,6 +104,11 @@ def test_shipped_pipelines_load_without_import_errors(tmp_path, environment):
     for dag_id, dag in report["dags"].items():
         assert dag["fileloc"] == str(CHECKOUT_ROOT / "dags" / f"{dag_id}.py")  # one DAG file per pipeline
         assert "sagemaker" in dag["tags"]
+        # Each DAG file pre-imports the Airflow modules of its own operators (in every environment).
+        source = Path(dag["fileloc"]).read_text()
+        preimported = {a.name for n in ast.parse(source).body if isinstance(n, ast.Import) for a in n.names}
+        used = {t["module"] for t in dag["tasks"].values() if t["module"].startswith("airflow.")}
+        assert used <= preimported, dag_id
 
 
 BROKEN_TYPO = """\

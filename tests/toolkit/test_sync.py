@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import subprocess
 
-from sagemaker_pipelines.airflow.dag_file import MARKER, preimported_modules
+from sagemaker_pipelines.airflow.dag_file import MARKER, kinds_of, preimported_modules
 from sagemaker_pipelines.paths import CHECKOUT_ROOT
 
 from .conftest import BROKEN, SMALL, run_module, write
@@ -23,8 +23,13 @@ def test_a_dag_file_names_its_pipeline_and_only_airflow_modules(tmp_path):
     source = (CHECKOUT_ROOT / "dags" / "iris_training.py").read_text()
     tree = ast.parse(source)
     imported = [a.name for node in tree.body if isinstance(node, ast.Import) for a in node.names]
-    assert imported == list(preimported_modules()) and all(m.startswith("airflow.") for m in imported)
+    kinds = kinds_of(CHECKOUT_ROOT / "pipelines" / "iris_training.yaml")
+    assert kinds == {"python", "training", "model", "transform"}
+    assert imported == list(preimported_modules(kinds)) and all(m.startswith("airflow.") for m in imported)
     assert "airflow.providers.amazon.aws.operators.sagemaker" in imported
+    # Only this pipeline's operators: a task runner imports every line in its fresh process.
+    assert "airflow.providers.amazon.aws.operators.sagemaker_unified_studio" not in imported
+    assert "airflow.providers.amazon.aws.operators.sagemaker_unified_studio" in preimported_modules()
     assert "airflow.providers.http.operators.http" in imported  # what dag-factory imports, read from it
     assert source.rstrip().endswith(
         'dag = load_pipeline(__file__, project="..", pipeline="pipelines/iris_training.yaml")'

@@ -12,10 +12,11 @@ import ast
 import importlib.util
 import json
 import os
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
-from sagemaker_pipelines.compile.kinds import KINDS
+from sagemaker_pipelines.compile.kinds import ALIAS_TARGETS, KINDS
 from sagemaker_pipelines.names import ALLOWED, unsafe_path_part
 from sagemaker_pipelines.paths import project_root
 
@@ -36,16 +37,43 @@ def _airflow_imports(source: Path) -> set[str]:
 
 
 @cache
-def preimported_modules() -> tuple[str, ...]:
-    """The Airflow modules a pipeline's DAG needs: the kinds table's operators and dag-factory's imports,
-    read from dag-factory's installed source, kept only where they exist in this installation."""
-    # Only airflow.* modules: the dag-processor pre-imports nothing else (ours are imported by the file).
-    modules = {kind.operator.rpartition(".")[0] for kind in KINDS.values()}
+def _dag_factory_imports() -> frozenset[str]:
+    """The ``airflow.*`` modules dag-factory's installed source imports: every DAG it builds needs them."""
+    modules: set[str] = set()
     spec = importlib.util.find_spec("dagfactory")
     for location in spec.submodule_search_locations or []:
         for source in Path(location).glob("*.py"):
             modules |= _airflow_imports(source)
+    return frozenset(modules)
+
+
+def preimported_modules(kinds: Iterable[str] | None = None) -> tuple[str, ...]:
+    """The Airflow modules a DAG of these task kinds needs (every kind when None): their operators'
+    modules from the kinds table and dag-factory's imports, kept only where they exist here.
+
+    Per pipeline, not the union of all kinds: a task runner parses the one DAG file of its task in a
+    fresh process, and every module named here is imported there whether the pipeline uses it or not."""
+    if kinds is not None:
+        kinds = {target for kind in kinds for target in ALIAS_TARGETS.get(kind, (kind,))}
+    chosen = KINDS.values() if kinds is None else [KINDS[k] for k in kinds if k in KINDS]
+    # Only airflow.* modules: the dag-processor pre-imports nothing else (ours are imported by the file).
+    modules = {kind.operator.rpartition(".")[0] for kind in chosen} | _dag_factory_imports()
     return tuple(sorted(m for m in modules if m.startswith("airflow.") and _exists(m)))
+
+
+def kinds_of(pipeline: Path) -> set[str]:
+    """The task kinds a pipeline file names, read from its YAML alone (nothing checked): a file that does
+    not parse names none, and its DAG file imports what dag-factory needs."""
+    from sagemaker_pipelines.checker import CheckResult, parse
+
+    try:
+        doc = parse(pipeline.read_text(encoding="utf-8"), pipeline)
+    except (OSError, UnicodeDecodeError):
+        return set()
+    tasks = None if isinstance(doc, CheckResult) else doc.data.get("tasks")  # parse: data is a mapping
+    if not isinstance(tasks, dict):
+        return set()
+    return {t["kind"] for t in tasks.values() if isinstance(t, dict) and isinstance(t.get("kind"), str)}
 
 
 def _exists(module: str) -> bool:
@@ -72,10 +100,10 @@ def render(pipeline: Path, folder: Path) -> str:
     named = resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else str(resolved)
     if unsafe_path_part(named) is not None:  # sync and validate refuse these first
         raise ValueError(f"{named!r} is not made of safe names: {ALLOWED}")
-    imports = "\n".join(f"import {m}" for m in preimported_modules())
+    imports = "\n".join(f"import {m}" for m in preimported_modules(kinds_of(pipeline)))
     return (
         f'"""Airflow DAG file of {_literal(named)}, {MARKER}: edit the YAML, not this file.\n\n'
-        "The imports are what the pipeline's operators and dag-factory need: Airflow's dag-processor loads\n"
+        "The imports are what this pipeline's operators and dag-factory need: Airflow's dag-processor loads\n"
         'them once, before it forks the process that parses this file."""\n\n'
         f"{imports}\n\n"
         "from sagemaker_pipelines.airflow.loader import load_pipeline\n\n"

@@ -378,6 +378,9 @@ KINDS: dict[str, Kind] = {
 
 # Kinds that become another kind depending on the environment.
 ALIASES: dict[str, Callable[[TaskContext], str]] = {"warehouse_load": data.warehouse_kind}
+# What each alias may resolve to, in any environment: a DAG file, written once for every environment,
+# pre-imports all of their operators.
+ALIAS_TARGETS: dict[str, tuple[str, ...]] = {"warehouse_load": ("s3_to_redshift", "s3_to_sql")}
 
 
 def resolve_kind(ctx: TaskContext) -> str:
