@@ -33,13 +33,16 @@ EDITOR := tools/editor
 
 install: $(VENV)/.installed $(EDITOR)/node_modules/.installed
 
-$(VENV)/.installed: requirements.txt requirements-image-data.txt
+$(VENV)/.installed: requirements.txt requirements-image-data.txt pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(VENV)/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 	$(VENV)/bin/uv pip sync -q --compile-bytecode --python $(PY) requirements.txt
 	@# The SDK's image data, which make schemas reads (never imported; its dependencies conflict with
 	@# Airflow's): after the sync, which removes what requirements.txt does not list.
 	$(VENV)/bin/uv pip install -q --no-deps --python $(PY) -r requirements-image-data.txt
+	@# The project itself, editable: any command run from .venv (airflow dag-processor, airflow dags test,
+	@# an IDE's debugger) imports the DAG files' package from src/, without the PYTHONPATH set here.
+	$(VENV)/bin/uv pip install -q --no-deps --python $(PY) -e .
 	@command -v dot >/dev/null || { echo "installing Graphviz (apt-get)"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
 	  || echo "warning: Graphviz could not be installed; 'make graph' will write Mermaid only"; }

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -11,6 +14,22 @@ from sagemaker_pipelines.checker import check_file
 from sagemaker_pipelines.format.environment import load_environment
 from sagemaker_pipelines.paths import CHECKOUT_ROOT
 from sagemaker_pipelines.problems import PipelineInvalid
+from tests.projects import clean_env, make_project
+
+TRAIN = """\
+start_date: 2024-01-01
+tasks:
+  train:
+    kind: training
+    algorithm: knn
+    hyperparameters: {k: 3, sample_size: 100, feature_dim: 4, predictor_type: classifier}
+    inputs:
+      train: s3://my-bucket/iris/train.csv
+"""
+
+
+def can_mount() -> bool:
+    return os.geteuid() == 0 and shutil.which("unshare") is not None
 
 
 @pytest.fixture
@@ -123,3 +142,49 @@ def test_broken_environment_is_never_cached(environments, tmp_path):
     with pytest.raises(PipelineInvalid, match="no environment 'nope'"):
         load_environment_cached("nope", cache)
     assert not list((tmp_path / "cache").glob("env-*.json"))
+
+
+PROBE = """
+import runpy, sys
+import sagemaker_pipelines.airflow.cache as cache
+if sys.argv[2] == "must-hit":  # a miss would check the pipeline: make that fail loudly
+    def refuse(*args, **kwargs):
+        raise AssertionError("checked afresh: the cache missed")
+    cache.check_text = refuse
+dag = runpy.run_path(sys.argv[1])["dag"]
+print("tasks:", len(dag.task_ids), "root:", cache.CompileCache.default().folder)
+"""
+
+
+@pytest.mark.skipif(not can_mount(), reason="needs root and unshare to mount the bundle read-only")
+def test_a_read_only_bundle_keeps_its_cache_in_the_users_cache_folder(tmp_path):
+    project = make_project(tmp_path / "bundle", shipped=False, pipelines={"train.yaml": TRAIN})
+    home = tmp_path / "home"
+    home.mkdir()
+    env = clean_env(HOME=str(home), AIRFLOW_HOME=str(tmp_path / "airflow"), SAGEMAKER_PIPELINES_ENV="local")
+    dag_file = project / "dags" / "train.py"
+
+    def parse_read_only(mode: str) -> str:
+        # A private mount namespace in which the bundle is read-only, as an image's layer or a Git
+        # bundle's checkout is: even root cannot write there.
+        script = f'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && exec "$2" -c "$3" "$4" {mode}'
+        argv = [
+            "unshare",
+            "--mount",
+            "sh",
+            "-c",
+            script,
+            "sh",
+            str(project),
+            sys.executable,
+            PROBE,
+            str(dag_file),
+        ]
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return next(line for line in done.stdout.splitlines() if line.startswith("tasks:"))
+
+    first = parse_read_only("may-miss")
+    assert first.startswith("tasks: 1 root: ") and str(home / ".cache" / "sagemaker-pipelines") in first
+    assert not (project / ".local").exists()
+    assert parse_read_only("must-hit") == first  # a fresh process answered from that folder

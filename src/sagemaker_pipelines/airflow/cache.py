@@ -74,8 +74,24 @@ def fingerprint(relative: str, root: str | None = None) -> object:
     return [len(data), hashlib.sha256(data).hexdigest()]
 
 
+def default_root() -> Path:
+    """``<project>/.local/cache`` where the project can be written; else this user's cache folder
+    (``$XDG_CACHE_HOME``, or ``~/.cache``, ``/sagemaker-pipelines``).
+
+    A bundle baked read-only into an image would otherwise have no cache at all, and every parse and
+    task start would check its pipeline from scratch. Entries are keyed by the pipeline's content and
+    include folder, so bundles that share the user's folder never answer for each other."""
+    local = local_state_dir()
+    existing = local if local.exists() else local.parent
+    if os.access(existing, os.W_OK | os.X_OK):  # a read-only mount says no even to root
+        return local / "cache"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "sagemaker-pipelines"
+
+
 class CompileCache:
-    """One authenticated JSON file per checked pipeline, under ``.local/cache/<code version>/``.
+    """One authenticated JSON file per checked pipeline, under ``.local/cache/<code version>/``, or the
+    user's cache folder when the project is read-only (:func:`default_root`).
 
     The installation's key is ``cache.key`` beside the entry folder (``.local/cache/cache.key``).
     """
@@ -90,7 +106,7 @@ class CompileCache:
         setting = os.environ.get(CACHE_VARIABLE)
         if setting == "off":
             return cls(None)
-        root = Path(setting) if setting else local_state_dir() / "cache"
+        root = Path(setting) if setting else default_root()
         return cls(root / _code_version())
 
     def _ready(self) -> bool:
