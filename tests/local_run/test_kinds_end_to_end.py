@@ -191,6 +191,8 @@ def test_every_task_ran_through_its_provider_operator(kinds_run):
     assert set(states.values()) == {"success"}, states
     operators = {t["task_id"]: t["operator"] for t in kinds_run.report["tasks"]}
     assert operators["gate"] == "SageMakerConditionOperator"
+    (gate,) = kinds_run.report["gates"]
+    assert gate["branch"] == "if" and "Gate gate passed (" in kinds_run.output
     assert operators["watch_autopilot"] == "SageMakerAutoMLSensor"
     assert operators["stop_slow"] == "SageMakerStopPipelineOperator"
 

@@ -82,8 +82,8 @@ def test_a_failure_stays_a_failure_and_the_clean_up_still_runs(run_case):
 
 
 def test_a_failed_clean_up_fails_make_run_though_airflow_calls_the_run_a_success(run_case):
-    """Airflow ignores a teardown's failure for the run's state; make run does not (issue 11's verdict:
-    any failed task fails the run), since a clean-up that failed may have left resources running."""
+    """Airflow ignores a teardown's failure for the run's state; make run does not (any failed task fails
+    its verdict), since a clean-up that failed may have left resources running (docs/lifecycle.md)."""
     result, marker = run_case(work_fails="no", clean_up_fails="yes")
     assert result.task("work")["state"] == "success"
     assert result.task("clean_up")["state"] == "failed"

@@ -67,17 +67,27 @@ def collect_outcomes(dag: Any, dag_run: Any, returned: Callable[[Any, str], Any]
         if operator == _GATE:
             rendered = _rendered(ti).get("conditions")
             conditions = rendered or dag.get_task(ti.task_id).conditions
-            after = sorted(dag.get_task(ti.task_id).get_flat_relative_ids(upstream=False))
+            task = dag.get_task(ti.task_id)
+            after = sorted(task.get_flat_relative_ids(upstream=False))
             gates.append(
                 {
                     "task_id": ti.task_id,
                     "state": str(ti.state),
+                    "branch": _branch_taken(task, states) if str(ti.state) == "success" else None,
                     "compared": bool(rendered),  # False: it failed before comparing (e.g. no such output)
                     "conditions": [describe_condition(c) for c in conditions],
                     "not_run": [t for t in after if states.get(t) in ("upstream_failed", "skipped", "None")],
                 }
             )
     return {"registered": registered, "gates": gates}
+
+
+def _branch_taken(task: Any, states: dict[str, str]) -> str | None:
+    """ "if" or "else": the branch a gate that succeeded chose, read from what it skipped (Airflow 3 ends a
+    branch operator by skipping, so it stores no return value); None when it chose neither."""
+    if task.if_task_ids and all(states.get(t) == "skipped" for t in task.if_task_ids):
+        return "else" if task.else_task_ids else None
+    return "if"
 
 
 def outcome_lines(outcomes: dict[str, Any]) -> list[str]:
@@ -89,6 +99,8 @@ def outcome_lines(outcomes: dict[str, Any]) -> list[str]:
         verdict = {"success": "passed", "failed": "FAILED: its conditions were not met"}.get(
             gate["state"], gate["state"]
         )
+        if gate.get("branch") == "else":  # a success for Airflow: the conditions were not met all the same
+            verdict = "took its else branch: its conditions were not met"
         if gate["state"] == "failed" and not gate.get("compared"):
             verdict = "FAILED before comparing (see its log)"
         line = f"Gate {gate['task_id']} {verdict} ({checked})"

@@ -97,7 +97,7 @@ def _table_rows(warehouse_db: Path, table: str) -> int | None:
             return None
 
 
-FAILED_STATES = ("failed", "upstream_failed")
+FAILED_STATES = ("failed", "upstream_failed")  # either makes the run's verdict "failed"
 
 
 def verdict(dag_run_state: str, tasks: list[dict[str, Any]], stopped: str = "") -> str:
@@ -156,7 +156,8 @@ def collect_summary(
         "state": verdict(run_state, tasks, stopped),
         "airflow_state": run_state,
         "stopped": stopped,
-        "failed_tasks": [t["task_id"] for t in tasks if t["state"] in FAILED_STATES],
+        "failed_tasks": [t["task_id"] for t in tasks if t["state"] == "failed"],
+        "not_run_tasks": [t["task_id"] for t in tasks if t["state"] == "upstream_failed"],
         "seconds": round(datetime.now(UTC).timestamp() - started, 1),
         "tasks": tasks,
         "s3_objects": objects,  # None: the endpoint was gone
@@ -187,6 +188,9 @@ def print_summary(summary: dict[str, Any]) -> None:
     failed = summary.get("failed_tasks") or []
     if failed:
         out.append(f"failed tasks: {', '.join(failed)}")
+    not_run = summary.get("not_run_tasks") or []
+    if not_run:  # they did not fail: a task they depend on did
+        out.append(f"not run (upstream failed): {', '.join(not_run)}")
     if summary["state"] == "failed" and summary.get("airflow_state") == "success":
         out.append("(Airflow marked the run a success: its leaf tasks succeeded after a failure)")
     if summary.get("stopped") and summary["stopped"] != "interrupted":
