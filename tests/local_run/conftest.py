@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import boto3
@@ -53,13 +54,33 @@ def state_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("run-state")
 
 
+def _streamed(argv: list[str], env: dict, on_line: Callable[[str], None]) -> tuple[int, str]:
+    """Run ``argv``, handing each printed line to ``on_line`` as it comes; (exit status, all output)."""
+    lines = []
+    with subprocess.Popen(
+        argv, env=env, cwd=CHECKOUT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        for line in process.stdout:
+            lines.append(line)
+            on_line(line)
+        returncode = process.wait(timeout=900)
+    return returncode, "".join(lines)
+
+
 @pytest.fixture(scope="session")
 def run_pipeline(local_aws, state_dir, tmp_path_factory):
     """Run a pipeline end to end; extra environment variables point it at other folders."""
 
     def run(
-        name: str, *, logical_date: str | None = None, extra_env: dict | None = None, conf: dict | None = None
+        name: str,
+        *,
+        logical_date: str | None = None,
+        extra_env: dict | None = None,
+        conf: dict | None = None,
+        on_line: Callable[[str], None] | None = None,
     ) -> RunResult:
+        """``on_line``: called with each line the run prints, as it prints it (stdout and stderr as one
+        stream), for a test that must act on an event of the running pipeline."""
         report = tmp_path_factory.mktemp("report") / "report.json"
         env = {
             **os.environ,
@@ -73,9 +94,14 @@ def run_pipeline(local_aws, state_dir, tmp_path_factory):
         argv = [sys.executable, "-m", "sagemaker_pipelines.local.run", name, "--state-dir", str(state_dir)]
         argv += ["--report", str(report)] + (["--logical-date", logical_date] if logical_date else [])
         argv += ["--conf", json.dumps(conf)] if conf is not None else []
-        done = subprocess.run(argv, env=env, cwd=CHECKOUT_ROOT, capture_output=True, text=True, timeout=900)
-        output = done.stdout + done.stderr
+        if on_line is None:
+            done = subprocess.run(
+                argv, env=env, cwd=CHECKOUT_ROOT, capture_output=True, text=True, timeout=900
+            )
+            returncode, output = done.returncode, done.stdout + done.stderr
+        else:
+            returncode, output = _streamed(argv, {**env, "PYTHONUNBUFFERED": "1"}, on_line)
         assert report.exists(), f"no report; the run printed:\n{output[-6000:]}"
-        return RunResult(done.returncode, output, json.loads(report.read_text()))
+        return RunResult(returncode, output, json.loads(report.read_text()))
 
     return run

@@ -138,17 +138,27 @@ def test_a_failing_cell_fails_the_task(run_pipeline, project):
     assert "AssertionError: below the bar" in result.output
 
 
-# The notebook a sensor watches: the iris report, which first sleeps ``seconds`` so that the execution is
-# still running when the sensor's first poke comes.
+# The notebook a sensor watches: the iris report, which first waits until the file ``release`` names
+# exists (when one is named), so the execution is still running when the sensor's first poke comes,
+# however long the run takes to get there: the test creates the file once the sensor said so.
 WATCHED = {
     **NOTEBOOK,
     "cells": [
         {
             "cell_type": "code",
             "metadata": {"tags": ["parameters"]},
-            "source": ["min_accuracy = 0.5\n", "seconds = 0\n"],
+            "source": ["min_accuracy = 0.5\n", 'release = ""\n'],
         },
-        {"cell_type": "code", "metadata": {}, "source": ["import time\n", "time.sleep(seconds)\n"]},
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "source": [
+                "import os, time\n",
+                "deadline = time.monotonic() + 600\n",
+                "while release and not os.path.exists(release) and time.monotonic() < deadline:\n",
+                "    time.sleep(0.2)\n",
+            ],
+        },
         *NOTEBOOK["cells"][1:],
     ],
 }
@@ -209,6 +219,11 @@ def start_execution(local_aws, s3, monkeypatch):
     return start
 
 
+def marker_dir(project) -> Path:
+    """A folder of the test's own that the run and the emulator's notebook process both see."""
+    return project[1].parent
+
+
 def _sensor_pipeline(project, name: str, execution_id: str) -> tuple[dict, Path]:
     env, marker = project
     marker = marker.with_name(f"{name}.txt")
@@ -221,20 +236,27 @@ def _sensor_pipeline(project, name: str, execution_id: str) -> tuple[dict, Path]
 def test_the_sensor_waits_for_a_running_execution_and_succeeds_when_it_completes(
     run_pipeline, project, start_execution, local_aws
 ):
-    execution_id = start_execution("watched_ok", {"min_accuracy": "0.9", "seconds": "20"})
+    release = marker_dir(project) / "release_watched_ok"
+    execution_id = start_execution("watched_ok", {"min_accuracy": "0.9", "release": str(release)})
     env, marker = _sensor_pipeline(project, "studio_sensor_ok", execution_id)
-    result = run_pipeline("studio_sensor_ok", extra_env=env)
+    waiting = f"Execution {execution_id} is IN_PROGRESS: poking again"
+
+    def release_once_the_sensor_waited(line: str) -> None:
+        if waiting in line:
+            release.touch()
+
+    result = run_pipeline("studio_sensor_ok", extra_env=env, on_line=release_once_the_sensor_waited)
     assert result.report["state"] == "success", result.output[-4000:]
     assert result.task("watch_report")["state"] == "success"
     assert marker.read_text() == "watched"  # the downstream task ran after the sensor
     sagemaker = boto3.client("sagemaker", **local_aws.client_kwargs(REGION))
     job = sagemaker.describe_training_job(TrainingJobName=execution_id)  # the execution is this job
     assert job["TrainingJobStatus"] == "Completed"
-    assert f"Execution {execution_id} is IN_PROGRESS: poking again" in result.output  # it really waited
+    assert waiting in result.output and release.exists()  # it really waited
 
 
 def test_the_sensor_fails_on_an_execution_whose_notebook_fails(run_pipeline, project, start_execution):
-    execution_id = start_execution("watched_bad", {"min_accuracy": "1.01", "seconds": "5"})
+    execution_id = start_execution("watched_bad", {"min_accuracy": "1.01"})
     env, marker = _sensor_pipeline(project, "studio_sensor_bad", execution_id)
     result = run_pipeline("studio_sensor_bad", extra_env=env)
     assert result.report["state"] == "failed" and result.returncode == 1
