@@ -26,6 +26,7 @@ from contextlib import ExitStack, suppress
 from pathlib import Path
 
 from sagemaker_pipelines.local.interrupts import Interrupted, RunGuard
+from sagemaker_pipelines.local.owner_only import private_dir, private_umask
 from sagemaker_pipelines.local.studio import sdk_settings
 from sagemaker_pipelines.paths import (
     SOURCE_DIR,
@@ -266,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         except argparse.ArgumentTypeError as exc:
             parser.error(f"${CONF_VARIABLE} (make run CONF=...): {exc}")
     _reexec_if_airflow_loaded(argv)
-    state_dir = (args.state_dir or local_state_dir()).resolve()
+    private_umask()  # Airflow's database, the warehouse, logs, the endpoint's state: 0600 / 0700
+    state_dir = private_dir((args.state_dir or local_state_dir()).resolve())
     try:
         return run_pipeline(args.pipeline, args.env, state_dir, args.report, args.logical_date, args.conf)
     except KeyboardInterrupt:
