@@ -26,6 +26,9 @@ ALLOW_LOCAL ?=
 ENV_FLAG = $(if $(ENV),--env $(ENV))
 IAM_ENV := $(or $(ENV),aws)
 CONF ?=
+# CONF is JSON typed by people: it reaches make run through the environment ($(value) keeps make from
+# expanding it, unexport keeps make from expanding it for every recipe) and never a shell command line.
+unexport CONF
 
 .PHONY: install lock lint format test validate render graph compile new sync schemas docs run airflow iam-policy bench clean
 
@@ -100,8 +103,9 @@ schemas: install
 docs: schemas
 	$(CLI) docs
 
+run: export SAGEMAKER_PIPELINES_CONF = $(value CONF)
 run: install
-	$(CLI) run $(PIPELINE) $(if $(CONF),--conf '$(CONF)')
+	$(CLI) run $(PIPELINE)
 
 # A real Airflow (UI on 127.0.0.1:PORT, scheduler, dag-processor, triggerer) on the local AWS endpoint.
 airflow: install

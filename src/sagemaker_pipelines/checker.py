@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sagemaker_pipelines.paths import display_path, include_dir
+from sagemaker_pipelines.paths import display_link, display_path, include_dir
 from sagemaker_pipelines.problems import PipelineInvalid, Problem, field_path
 
 if TYPE_CHECKING:
@@ -67,8 +67,11 @@ def read_pipeline(path: Path) -> str | Problem:
     def unreadable(message: str, line: int = 0, col: int = 0) -> Problem:
         return Problem(display_path(path), line, col, "", f"cannot read the file: {message}", code="io")
 
-    if path.is_symlink() and not path.exists():
-        return unreadable(f"it is a symbolic link to '{os.readlink(path)}', which does not exist")
+    if path.is_symlink() and not path.exists():  # named as the link: its target's name is not a file
+        target, resolved = os.readlink(path), display_path(path)
+        where = f"'{target}'" + ("" if resolved == target else f" ({resolved})")
+        message = f"cannot read the file: it is a symbolic link to {where}, which does not exist"
+        return Problem(display_link(path), 0, 0, "", message, code="io")
     try:
         with path.open("rb") as handle:
             size = os.fstat(handle.fileno()).st_size

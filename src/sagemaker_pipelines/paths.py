@@ -105,6 +105,13 @@ def display_path(path: Path | str) -> str:
         return str(p)
 
 
+def display_link(path: Path | str) -> str:
+    """A path as the user has it: like :func:`display_path`, but a symbolic link names itself, not
+    what it points to (the link is the file in ``pipelines/``; its target may be anywhere, or gone)."""
+    p = Path(path)
+    return str(Path(display_path(p.parent)) / p.name)
+
+
 def include_path(relative: str) -> Path:
     """A pipeline's ``include/...`` path on this machine (the folder can be moved for tests)."""
     if relative.rstrip("/") == "include":

@@ -3,8 +3,9 @@
 The stack runs exactly as ``make airflow`` runs it (``python -m sagemaker_pipelines.toolkit airflow``),
 in its own session like a terminal's foreground job, on free ports, with a temporary state folder and a
 temporary copy of the pipelines, so a test can add a broken file without touching the project. Tests
-talk to it only through its REST API (no token: the all-admins mode) and the local AWS endpoint it
-started. Scheduled runs are switched off (``[scheduler] use_job_schedule``) so that unpausing a DAG
+talk to it only through its REST API (as its user, with a token from ``POST /auth/token`` and the
+password the stack keeps in its 0600 file, as the owner would) and the local AWS endpoint it started.
+Scheduled runs are switched off (``[scheduler] use_job_schedule``) so that unpausing a DAG
 runs only what a test triggers.
 """
 
@@ -33,6 +34,7 @@ import pytest
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-stack-tests-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "false")
 
+from sagemaker_pipelines.local.owner_only import ensure_password, fetch_token
 from sagemaker_pipelines.local.processes import free_port
 from sagemaker_pipelines.local.stack import READY_LINE
 from sagemaker_pipelines.paths import CHECKOUT_ROOT, SOURCE_DIR
@@ -44,14 +46,20 @@ START_TIMEOUT = 300
 
 @dataclass
 class Api:
-    """The REST API of a running stack, as plain HTTP with JSON."""
+    """The REST API of a running stack, as plain HTTP with JSON, logged in as the stack's user."""
 
     base: str
+    password: str | None = None  # None: no login (a request the stack must refuse)
+    token: str | None = field(default=None, repr=False)
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.base + path, data=data, method=method)
         request.add_header("Content-Type", "application/json")
+        if self.password is not None:
+            if self.token is None:
+                self.token = fetch_token(self.base, self.password, timeout=60)
+            request.add_header("Authorization", f"Bearer {self.token}")
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 return json.load(response)
@@ -193,6 +201,7 @@ def start_stack(
         if process.poll() is not None or time.monotonic() > deadline:
             stop_stack(stack)
             raise AssertionError(f"the stack did not come up:\n{stack.output[-5000:]}")
+    stack.api.password = ensure_password(stack.state_dir)  # the file the stack made at start
     return stack
 
 

@@ -299,3 +299,28 @@ def test_random_grouped_pipelines_agree_with_airflows_own_leaves_and_roots(check
                 for dep in group.get("depends_on", []):
                     assert ends[dep] <= root.upstream_task_ids
     assert built >= 20  # the sample holds valid pipelines, not only rejected ones
+
+
+def _nested(depth: int) -> str:
+    groups = "\n".join(f"  g{i}: {{parent: g{i - 1}}}" if i else "  g0: {}" for i in range(depth))
+    return (
+        f"start_date: 2024-01-01\ntask_groups:\n{groups}\ntasks:\n"
+        f"  fetch:\n    kind: python\n    task_group: g{depth - 1}\n"
+        "    callable: include/iris_data.py:prepare_iris\n"
+    )
+
+
+def test_the_deepest_nesting_validate_allows_is_one_airflow_serializes(compile_ok, check):
+    """The limit is below what Airflow's serializer can store (it recursed out at about 330 levels)."""
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    from sagemaker_pipelines.format.task_groups import MAX_GROUP_DEPTH
+
+    dag = build_dag(compile_ok(_nested(MAX_GROUP_DEPTH)))
+    stored = DagSerialization.from_dict(DagSerialization.to_dict(dag))
+    assert stored.get_task("fetch").task_group.group_id == f"g{MAX_GROUP_DEPTH - 1}"
+    [problem] = check(_nested(MAX_GROUP_DEPTH + 1)).problems
+    assert problem.field == f"task_groups.g{MAX_GROUP_DEPTH}.parent"
+    assert f"nested {MAX_GROUP_DEPTH + 1} deep" in problem.message
+    [problem] = check(_nested(400)).problems  # one problem per chain, not one per group below the limit
+    assert problem.field == f"task_groups.g{MAX_GROUP_DEPTH}.parent"

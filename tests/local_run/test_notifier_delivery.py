@@ -195,3 +195,62 @@ def test_templates_and_a_missing_connection(run_pipeline, environments, tmp_path
     assert "error" not in report["mail_custom"] and "error" not in report["chat_custom"]
     assert "notifications: 2 sent to chat_custom, chat_nowhere, mail_custom, 1 failed" in result.output
     assert "  chat_nowhere (slack #void), on_failure of task fetch: FAILED: " in result.output
+
+
+def _context(exception: Exception, run_id: str = "manual__2024", conf: dict | None = None) -> dict:
+    """What Airflow hands a task's on_failure callback, as far as notifiers read it."""
+    from types import SimpleNamespace
+
+    from airflow.sdk import DAG
+
+    ti = SimpleNamespace(task_id="fetch", dag_id="unit", run_id=run_id, map_index=-1, try_number=1)
+    dag_run = SimpleNamespace(conf=conf or {}, run_id=run_id)
+    return {
+        "dag": DAG("unit", schedule=None),
+        "ti": ti,
+        "run_id": run_id,
+        "dag_run": dag_run,
+        "exception": exception,
+    }
+
+
+def test_a_line_break_in_an_error_text_does_not_drop_the_mail_whose_subject_shows_it(monkeypatch):
+    """The real SmtpNotifier refused a subject holding the error's CR/LF, and the mail never left; a header
+    field is now one line, so the mail arrives, with no header smuggled in through the error text."""
+    from sagemaker_pipelines.airflow.notifiers import Notification
+
+    options = {
+        "conn_id": "smtp_loopback",
+        "to": "data-owner@example.com",
+        "subject": "[{{ notification.state }}] {{ notification.exception }}",
+    }
+    notification = Notification("mail_custom", "email", "on_failure", "task", options)
+    error = ValueError("disk full\r\nBcc: everyone@example.com\r\n\r\nspoofed body")
+    with SmtpReceiver() as smtp:
+        connection = smtp.connection(from_email="airflow@loopback.test")
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_LOOPBACK", json.dumps(connection))
+        notification(_context(error))
+        mails = smtp.mails
+    [mail] = mails
+    assert mail.recipients == ["data-owner@example.com"]
+    assert mail.message["Subject"] == "[failed] ValueError: disk full Bcc: everyone@example.com spoofed body"
+    assert mail.message["Bcc"] is None
+
+
+def test_every_value_a_slack_template_inserts_is_escaped_and_its_own_markup_is_kept(monkeypatch):
+    """Not only the notification's facts: a run id, a run's conf, anything a template reads from
+    Airflow's context reaches Slack as text (&lt; &gt; &amp;); the template's <!here> stays a mention."""
+    from sagemaker_pipelines.airflow.notifiers import Notification
+
+    template = "<!here> {{ run_id }} / {{ dag_run.conf.note }} / {{ notification.exception }}"
+    options = {"conn_id": "slack_loopback", "channel": "#ml-alerts", "message": template}
+    notification = Notification("chat_custom", "slack", "on_failure", "task", options)
+    context = _context(ValueError("<b>&"), run_id="manual__<!channel>", conf={"note": "<@U123> & co"})
+    with SlackReceiver() as slack:
+        monkeypatch.setenv("AIRFLOW_CONN_SLACK_LOOPBACK", json.dumps(slack.connection(token=TOKEN)))
+        notification(context)
+        calls = slack.calls
+    [call] = calls
+    assert call.payload["text"] == (
+        "<!here> manual__&lt;!channel&gt; / &lt;@U123&gt; &amp; co / ValueError: &lt;b&gt;&amp;"
+    )

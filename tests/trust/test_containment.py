@@ -179,6 +179,34 @@ def test_a_dangling_symlink_in_pipelines_is_reported(tmp_path, monkeypatch, loca
     assert [p.message for p in summary.problems] == [problem.message]
 
 
+def test_a_dangling_symlink_is_named_as_the_link_not_its_target(tmp_path, monkeypatch, local):
+    """A link in pipelines/ to a file of the project that is gone (renamed, say): the problem is the
+    link's, the file the user has; its target's name appears in the message only."""
+    root = tmp_path / "project"
+    folder = root / "pipelines"
+    folder.mkdir(parents=True)
+    (root / "archive").mkdir()
+    shutil.copy(CHECKOUT_ROOT / "pipelines" / "iris_training.yaml", folder)
+    (folder / "current.yaml").symlink_to(Path("..") / "archive" / "renamed.yaml")
+    monkeypatch.setenv("SAGEMAKER_PIPELINES_ROOT", str(root))
+    monkeypatch.setenv("SAGEMAKER_ENVIRONMENTS_DIR", str(CHECKOUT_ROOT / "environments"))
+    monkeypatch.setenv("SAGEMAKER_INCLUDE_DIR", str(CHECKOUT_ROOT / "include"))
+    monkeypatch.setenv("SAGEMAKER_PIPELINES_DIR", str(folder))
+    monkeypatch.setenv("SAGEMAKER_DAGS_DIR", str(tmp_path / "dags"))
+    checked = project.check_all(local)
+    (problem,) = checked.results[0].problems
+    assert problem.file == "pipelines/current.yaml"
+    assert problem.message == (
+        "cannot read the file: it is a symbolic link to '../archive/renamed.yaml' (archive/renamed.yaml), "
+        "which does not exist"
+    )
+
+    from sagemaker_pipelines.toolkit.validation import validate
+
+    summary = validate([str(folder)])
+    assert [(p.file, p.message) for p in summary.problems] == [(problem.file, problem.message)]
+
+
 @pytest.mark.timeout(120)
 def test_no_garbled_text_makes_the_checker_raise(local):
     """Characters deleted, duplicated, swapped or replaced at random in the every-kind pipeline (a fixed

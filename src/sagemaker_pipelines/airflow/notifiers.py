@@ -21,6 +21,7 @@ import importlib
 import json
 import logging
 import os
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -100,11 +101,16 @@ NOTIFIER_CLASSES: dict[str, tuple[str, str, dict[str, str], str]] = {
 }
 # type -> how a value put into its message is escaped, where the message is markup: an e-mail's body is
 # HTML, and Slack reads <...> as links and mentions (an error text saying <!channel> would ping everyone).
+# E-mail: the notification's facts are escaped before its templates see them. Slack: every value any
+# template inserts ({{ notification.exception }}, {{ run_id }}, {{ dag_run.conf }}, ...) is escaped as it
+# is rendered, while the template's own text (a deliberate <!here>) stays markup.
 _SLACK_CONTROL = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
-_ESCAPES = {
-    "email": lambda text: html.escape(text, quote=False),
-    "slack": lambda text: text.translate(_SLACK_CONTROL),
-}
+_ESCAPES = {"email": lambda text: html.escape(text, quote=False)}
+_RENDER_ESCAPES = {"slack": lambda value: str(value).translate(_SLACK_CONTROL)}
+# type -> its header fields: one line each. An error text's CR/LF in a subject made the SMTP notifier
+# refuse the header (the mail was dropped), and SNS refuses a subject with a line break too.
+_HEADER_FIELDS = {"email": ("subject", "from_email"), "sns": ("subject",)}
+_LINE_BREAKS = re.compile(r"[\r\n]+")
 _DEFAULT_SUBJECT = {"email": "Airflow: {{ notification.dag_id }} {{ notification.state }}"}
 _TARGETS = {"sns": "topic_arn", "slack": "channel", "email": "to", "file": "path"}
 
@@ -185,12 +191,27 @@ class Notification:
         record["target"] = str(notify_path(target)) if self.type == "file" else target
         try:
             notifier = self.notifier()
-            notifier(context)
+            send(notifier, context, self.type)
         except Exception as exc:  # Airflow logs it; the task's state stays what it was
             _remember({**record, "error": f"{type(exc).__name__}: {exc}"[:500]})
             raise
         message_field = NOTIFIER_CLASSES[self.type][3]
         _remember({**record, "message": str(getattr(notifier, message_field, ""))})
+
+
+def send(notifier: BaseNotifier, context: Any, kind: str) -> None:
+    """What ``BaseNotifier.__call__`` does, with this type's escaping while its templates render and its
+    header fields made one line before it sends."""
+    notifier._update_context(context)  # the notifier's own fields in the context, as Airflow does
+    environment = notifier.get_template_env(dag=context.get("dag"))
+    if kind in _RENDER_ESCAPES:
+        environment = environment.overlay(finalize=_RENDER_ESCAPES[kind])
+    notifier.render_template_fields(context, jinja_env=environment)
+    for name in _HEADER_FIELDS.get(kind, ()):
+        value = getattr(notifier, name, None)
+        if isinstance(value, str):
+            setattr(notifier, name, _LINE_BREAKS.sub(" ", value).strip())
+    notifier.notify(context)
 
 
 def _remember(record: dict[str, Any]) -> None:

@@ -90,39 +90,62 @@ class LoopbackOnly:
 
     A DAG built for the local environment on a real deployment would send its requests wherever the AWS
     connection points - or, with no such connection, to AWS with whatever credentials the worker has.
-    Before any request, this fails the task unless the connection's endpoints are on this machine.
+    Before any request, this fails the task unless every connection it uses is on this machine: the AWS
+    connection's endpoints, and each other connection's host (a SQLite file is local by nature).
     """
 
     environment: str
     aws_conn_id: str
+    # The task's other connections (a warehouse's, an operator's own): each must be on this machine too.
+    connections: tuple[str, ...] = ()
 
-    def endpoints(self) -> list[str | None]:
-        """The connection's endpoint and its per-service overrides; None stands for AWS's own endpoints."""
+    def _connection(self, conn_id: str) -> Any:
         from airflow.sdk import BaseHook
 
         try:
-            extra = BaseHook.get_connection(self.aws_conn_id).extra_dejson
+            return BaseHook.get_connection(conn_id)
         except Exception as exc:  # AirflowNotFoundException and friends: no such connection here
-            raise self.refusal(f"there is no connection '{self.aws_conn_id}' ({exc})") from None
+            raise self.refusal(f"there is no connection '{conn_id}' ({exc})") from None
+
+    def endpoints(self, conn_id: str | None = None) -> list[str | None]:
+        """An AWS connection's endpoint and its per-service overrides (default: the task's AWS
+        connection); None stands for AWS's own endpoints."""
+        extra = self._connection(conn_id or self.aws_conn_id).extra_dejson
         main = extra.get("endpoint_url") or os.environ.get("AWS_ENDPOINT_URL")
         services = extra.get("service_config") or {}
         return [main, *(s.get("endpoint_url") for s in services.values() if isinstance(s, dict))]
+
+    def _check_aws(self, conn_id: str) -> None:
+        for endpoint in self.endpoints(conn_id):
+            if endpoint is None or not is_loopback_url(endpoint):
+                shown = f"points at {endpoint}" if endpoint else "has no endpoint_url (that is: AWS itself)"
+                raise self.refusal(f"connection '{conn_id}' {shown}")
+
+    def _check_other(self, conn_id: str) -> None:
+        """A non-AWS connection: a local file (SQLite), else a host on this machine."""
+        connection = self._connection(conn_id)
+        conn_type = connection.conn_type or ""
+        if conn_type == "aws":
+            self._check_aws(conn_id)
+        elif conn_type != "sqlite" and not (connection.host and is_loopback_url(f"//{connection.host}")):
+            where = f"host {connection.host}" if connection.host else "no host (that is: the service's own)"
+            raise self.refusal(f"connection '{conn_id}' ({conn_type or 'no type'}) has {where}")
 
     def refusal(self, reason: str) -> Exception:
         from airflow.sdk.exceptions import AirflowFailException
 
         return AirflowFailException(
-            f"environment '{self.environment}' only talks to an AWS endpoint on this machine (127.0.0.1), "
+            f"environment '{self.environment}' only talks to services on this machine (127.0.0.1), "
             f"but {reason}. This Airflow is running the '{self.environment}' environment, probably by "
             f"accident: choose this deployment's environment with the {ENV_VARIABLE} environment variable "
             f"or the Airflow Variable {AIRFLOW_VARIABLE} (e.g. 'aws'); see docs/deploy.md"
         )
 
     def __call__(self, context: Any = None) -> None:
-        for endpoint in self.endpoints():
-            if endpoint is None or not is_loopback_url(endpoint):
-                shown = f"points at {endpoint}" if endpoint else "has no endpoint_url (that is: AWS itself)"
-                raise self.refusal(f"connection '{self.aws_conn_id}' {shown}")
+        self._check_aws(self.aws_conn_id)
+        for conn_id in self.connections:
+            if conn_id != self.aws_conn_id:
+                self._check_other(conn_id)
         operator = type((context or {}).get("task")).__name__
         for variable in SDK_ENDPOINT_VARIABLES.get(operator, ()):  # operators that ignore the connection
             endpoint = os.environ.get(variable)

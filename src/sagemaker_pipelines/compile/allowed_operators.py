@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from sagemaker_pipelines.compile.connections import allowed_connections, is_connection_argument
 from sagemaker_pipelines.format.schema_check import did_you_mean
 from sagemaker_pipelines.problems import Problem, field_path
 
@@ -105,6 +106,8 @@ class Signature:
     required: tuple[str, ...]  # arguments without a default
     base: frozenset[str]  # BaseOperator's arguments: the task's fields own them
     template_fields: tuple[str, ...]
+    # (argument, default) of each connection argument with a default: the connection used when unset
+    connection_defaults: tuple[tuple[str, str], ...] = ()
 
 
 def operator_of(ctx: TaskContext) -> str:
@@ -153,6 +156,7 @@ def signature_of(cls: type) -> Signature:
     from airflow.sdk import BaseOperator
 
     accepted: dict[str, bool] = {}  # name -> required
+    defaults: dict[str, str] = {}  # connection argument -> its default connection id
     base: set[str] = set()
     for klass in cls.__mro__:
         if "__init__" not in vars(klass) or klass is object:
@@ -164,6 +168,8 @@ def signature_of(cls: type) -> Signature:
             break
         for p in named:
             accepted.setdefault(p.name, p.default is p.empty)
+            if is_connection_argument(p.name) and isinstance(p.default, str):
+                defaults.setdefault(p.name, p.default)
         if not any(p.kind is p.VAR_KEYWORD for p in params):
             break
     return Signature(
@@ -171,6 +177,7 @@ def signature_of(cls: type) -> Signature:
         required=tuple(n for n, required in accepted.items() if required),
         base=frozenset(base) - frozenset(accepted),
         template_fields=tuple(getattr(cls, "template_fields", ())),
+        connection_defaults=tuple(sorted(defaults.items())),
     )
 
 
@@ -256,6 +263,36 @@ class _TaskCheck:
         missing = [n for n in signature.required if n not in arguments and n != "aws_conn_id"]
         if missing:
             self.add(where if arguments else self.base, f"{name_of} needs: {', '.join(missing)}")
+        self.connections(name_of, signature, arguments)
+
+    def connections(self, name_of: str, signature: Signature, arguments: dict[str, Any]) -> None:
+        """Every connection the task would use is one the environment allows: those its arguments name
+        (a literal id: a template could pick any at run time) and its class's defaults it leaves unset
+        (``aws_conn_id`` excepted: the compiler sets the pipeline's)."""
+        allowed = allowed_connections(self.environment)
+        shown = ", ".join(allowed) or "none"
+        where = f"{self.environment.file} (allowed_connections)"
+        for name, value in arguments.items():
+            if not is_connection_argument(name) or name not in signature.accepted:
+                continue
+            path = (*self.base, "arguments", name)
+            if not isinstance(value, str) or "{{" in value or "{%" in value:
+                message = f"'{name}' must name a connection literally: a run-time value could pick any"
+                self.add(path, message, f"allowed: {shown}", value=True)
+            elif value not in allowed:
+                message = (
+                    f"connection '{value}' is not allowed in environment '{self.environment.name}': "
+                    f"the platform team lists the connections pipelines may use in {where}"
+                )
+                self.add(path, message, f"allowed: {shown}", value=True)
+        for name, default in signature.connection_defaults:
+            if name in arguments or name == "aws_conn_id" or default in allowed:
+                continue
+            message = (
+                f"{name_of} would use its default connection '{default}' ({name}), which environment "
+                f"'{self.environment.name}' does not allow ({where})"
+            )
+            self.add(self.base, message, f"set {name} to one of: {shown}")
 
 
 def check_operator_tasks(
@@ -271,10 +308,17 @@ def check_operator_tasks(
 
 
 def check_buildable(operator: str, kwargs: dict[str, Any], environment: Environment) -> None:
-    """Before the DAG builder hands a compiled ``operator`` task to dag-factory: the class is still on
-    the environment's list (compiled data is cached; the list may have changed since), and no argument
-    is one dag-factory would turn into code."""
+    """Before the DAG builder hands a compiled ``operator`` task to dag-factory: the class and every
+    connection it names are still on the environment's lists (compiled data is cached; the lists may have
+    changed since), and no argument is one dag-factory would turn into code."""
     ensure_allowed(environment, operator)
+    allowed = allowed_connections(environment)
+    for name, value in kwargs.items():
+        if is_connection_argument(name) and value not in allowed:
+            raise OperatorNotAllowed(
+                f"{operator}: connection {value!r} ({name}) is not in the allowed_connections of environment "
+                f"'{environment.name}' ({environment.file}; allowed: {', '.join(allowed) or 'none'})"
+            )
     refused = sorted(set(kwargs) & (DAG_FACTORY_ARGUMENTS | set(OWNED_ARGUMENTS)) - _COMPILED_TASK_ARGUMENTS)
     if refused:
         raise OperatorNotAllowed(f"{operator}: arguments {refused} are not plain operator arguments")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sagemaker_pipelines.compile import fan_out
+from sagemaker_pipelines.compile.connections import task_connections
 from sagemaker_pipelines.compile.durations import to_seconds
 from sagemaker_pipelines.compile.groups import apply_groups
 from sagemaker_pipelines.compile.kinds import KINDS, TaskContext, resolve_kind
@@ -104,7 +105,8 @@ def _dag_args(pipeline: Pipeline, source_text: str) -> dict[str, Any]:
     return args
 
 
-def _task_args(ctx: TaskContext) -> dict[str, Any]:
+def _task_args(ctx: TaskContext, compiled: dict[str, Any]) -> dict[str, Any]:
+    """The task's own fields as operator arguments (``compiled``: what its kind made of the rest)."""
     args = {name: ctx.get(name) for name in _TASK_ARGS if ctx.get(name) is not None}
     for name in _TASK_DURATIONS:
         if ctx.get(name) is not None:
@@ -116,6 +118,9 @@ def _task_args(ctx: TaskContext) -> dict[str, Any]:
     environment = ctx.pipeline.environment
     if environment.loopback_only:  # checked when the task runs: see airflow.tasks.LoopbackOnly
         guard = {"environment": environment.name, "aws_conn_id": ctx.pipeline.aws_conn_id}
+        others = [c for c in task_connections(compiled) if c != ctx.pipeline.aws_conn_id]
+        if others:  # every connection the task uses must be on this machine, not only the AWS one
+            guard["connections"] = others
         args["pre_execute"] = {"__callable__": LOOPBACK_GUARD, "__kwargs__": guard}
     args.update(task_callbacks(ctx))  # notify: (compile/notifications.py)
     return args
@@ -137,7 +142,8 @@ def _compile_one(pipeline: Pipeline, task_id: str, task: dict[str, Any]) -> Comp
     kind_name = resolve_kind(ctx)
     kind = KINDS[kind_name]
     try:
-        kwargs = {**kind.compile(ctx), **_task_args(ctx)}
+        compiled = kind.compile(ctx)
+        kwargs = {**compiled, **_task_args(ctx, compiled)}
     except (ValueError, TypeError, KeyError) as exc:
         raise TaskCompileError(task_id, exc) from exc
     depends_on = dependencies_of(task_id, task, pipeline.tasks)

@@ -55,6 +55,9 @@ class Environment:
     notifiers: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {type, ...}: notify: targets
     # The classes ``kind: operator`` tasks may name (compile/allowed_operators.py): the platform's list.
     allowed_operators: tuple[str, ...] = ()
+    # The Airflow connections ``kind: operator`` tasks may name besides the environment's own
+    # (compile/connections.py): a connection is credentials and a host, so the platform team lists them.
+    allowed_connections: tuple[str, ...] = ()
 
     def lookup(self, name: str) -> Any:
         """``${env.<name>}``: a per-environment value, or one of the standard fields."""
@@ -132,6 +135,7 @@ def _load_environment(name: str) -> Environment:
         allow_templates=tuple(data.get("allow_templates", ())),
         notifiers=data.get("notifiers", {}),
         allowed_operators=tuple(data.get("allowed_operators", ())),
+        allowed_connections=tuple(data.get("allowed_connections", ())),
     )
 
 

@@ -1,7 +1,8 @@
 """Checks of task groups the schema cannot express (see :mod:`sagemaker_pipelines.compile.groups`).
 
-A group name must not be a task id (Airflow keeps both in one namespace), every name a task or a
-``parent`` gives must be a declared group, nesting must not loop, a declared group must hold a task,
+A group name must not be a task id (Airflow keeps both in one namespace), nor the id of a step that
+``for_each`` adds (``<task>__items``); every name a task or a ``parent`` gives must be a declared group,
+nesting must not loop nor go deeper than Airflow can serialize, a declared group must hold a task,
 a task cannot wait for the group it is in, and no dependency cycle may run through groups (a task
 waiting for a group waits for all of its tasks).
 """
@@ -11,8 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sagemaker_pipelines.compile.fan_out import BUILDER_SUFFIX
 from sagemaker_pipelines.compile.groups import ancestors, declared_groups
 from sagemaker_pipelines.format.schema_check import did_you_mean
+
+# Groups nested in groups, at most: Airflow builds, compares and serializes a group's chain of parents
+# recursively, and about 330 levels exhaust Python's stack in its serializer (fewer in a dag-processor,
+# which calls it from deeper down). A limit well below that, and far above any readable graph.
+MAX_GROUP_DEPTH = 64
 
 
 def group_names(data: dict[str, Any]) -> list[str]:
@@ -66,10 +73,18 @@ def check_task_groups(
 
 def _names_and_nesting(groups: dict, tasks: dict, declared: bool, add: Callable[..., None]) -> None:
     in_loops: set[str] = set()
+    steps = _generated_steps(tasks)
     for name, group in groups.items():
+        where = ("task_groups", name) if declared else _first_user(tasks, name)
         if name in tasks:
-            where = ("task_groups", name) if declared else _first_user(tasks, name)
             add(where, f"'{name}' is both a task and a task group", "Airflow needs distinct ids: rename one")
+        elif name in steps:
+            message = f"task group '{name}' has the id of the step that for_each of task '{steps[name]}' adds"
+            add(
+                where,
+                message,
+                f"Airflow needs distinct ids: rename the group (no name ending in {BUILDER_SUFFIX})",
+            )
         parent = group.get("parent")
         if parent is None:
             continue
@@ -85,6 +100,21 @@ def _names_and_nesting(groups: dict, tasks: dict, declared: bool, add: Callable[
             chain = [name, *ancestors(name, groups)]
             in_loops.update(chain)  # one problem per loop, at its first group
             add(path, "task groups nested in a loop: " + " in ".join([*chain, name]), value=True)
+        elif len(ancestors(name, groups)) == MAX_GROUP_DEPTH and name not in in_loops:  # the first too deep
+            message = (
+                f"task group '{name}' is nested {MAX_GROUP_DEPTH + 1} deep: at most {MAX_GROUP_DEPTH} levels"
+            )
+            hint = "Airflow stores groups recursively, and a deeper chain exhausts its stack: nest less"
+            add(path, message, hint, value=True)
+
+
+def _generated_steps(tasks: dict) -> dict[str, str]:
+    """The ids of the steps ``for_each`` adds (``<task>__items``), each to the task it belongs to."""
+    return {
+        f"{task_id}{BUILDER_SUFFIX}": task_id
+        for task_id, task in tasks.items()
+        if isinstance(task, dict) and "for_each" in task
+    }
 
 
 def _group_dependencies(groups: dict, tasks: dict, add: Callable[..., None]) -> None:

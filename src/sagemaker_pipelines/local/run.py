@@ -21,10 +21,12 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from contextlib import ExitStack, suppress
 from pathlib import Path
 
 from sagemaker_pipelines.local.interrupts import Interrupted, RunGuard
+from sagemaker_pipelines.local.owner_only import private_dir, private_umask
 from sagemaker_pipelines.local.studio import sdk_settings
 from sagemaker_pipelines.paths import (
     SOURCE_DIR,
@@ -212,6 +214,11 @@ def run_pipeline(
     return 0 if summary["state"] == "success" else 1
 
 
+# The run's params as JSON, from the environment: how ``make run CONF=...`` passes them without a shell
+# ever parsing the text (a quote in a value would end the argument and the rest would run as a command).
+CONF_VARIABLE = "SAGEMAKER_PIPELINES_CONF"
+
+
 def _conf(text: str) -> dict:
     """``--conf``: a JSON object of run params (what Airflow's trigger form sends)."""
     try:
@@ -221,6 +228,13 @@ def _conf(text: str) -> dict:
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError('a JSON object of params, e.g. {"k": 5}')
     return value
+
+
+def conf_from_environment(environ: Mapping[str, str]) -> dict | None:
+    """The run params in ``$SAGEMAKER_PIPELINES_CONF`` (None when unset or empty); ArgumentTypeError
+    when it is not a JSON object."""
+    text = environ.get(CONF_VARIABLE, "")
+    return _conf(text) if text.strip() else None
 
 
 def _why_stopped(guard: RunGuard) -> str:
@@ -247,8 +261,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--logical-date", default=None, help="logical date of the run (default: now)")
     parser.add_argument("--conf", type=_conf, default=None, help="run params as JSON, e.g. '{\"k\": 5}'")
     args = parser.parse_args(argv)
+    if args.conf is None:  # make run CONF=...: data in the environment, never a command line
+        try:
+            args.conf = conf_from_environment(os.environ)
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"${CONF_VARIABLE} (make run CONF=...): {exc}")
     _reexec_if_airflow_loaded(argv)
-    state_dir = (args.state_dir or local_state_dir()).resolve()
+    private_umask()  # Airflow's database, the warehouse, logs, the endpoint's state: 0600 / 0700
+    state_dir = private_dir((args.state_dir or local_state_dir()).resolve())
     try:
         return run_pipeline(args.pipeline, args.env, state_dir, args.report, args.logical_date, args.conf)
     except KeyboardInterrupt:

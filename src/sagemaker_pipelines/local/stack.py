@@ -6,7 +6,8 @@ the CeleryExecutor with a Redis and a worker), the dag-processor and the trigger
 from this project's ``.venv``, sharing an Airflow home with SQLite metadata under
 ``.local/airflow-stack/``. The local AWS endpoint is one more process; the connections of the local
 environment and its set-up (bucket, the example's existing model, warehouse tables) are exactly those
-``make run`` uses. No login: the simple auth manager's all-admins mode, bound to loopback.
+``make run`` uses. It answers only its owner: bound to loopback, and behind a login whose password is
+generated into a 0600 file and printed at start (``local.owner_only``).
 
 It prints the URL and the log files, then a status line whenever something changes. Ctrl-C (or SIGTERM)
 stops every process it started and checks that none is left.
@@ -28,6 +29,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from sagemaker_pipelines.local.owner_only import (
+    USER,
+    ApiClient,
+    ensure_password,
+    passwords_file,
+    private_dir,
+    private_umask,
+)
 from sagemaker_pipelines.local.processes import Child, alive, free_port, process_tree, start_child, stop_all
 from sagemaker_pipelines.local.stack_settings import (
     EXECUTORS,
@@ -48,7 +57,7 @@ class StackError(Exception):
 
 
 def api_get(url: str, timeout: float = 5.0) -> Any:
-    """GET a JSON document of the REST API (no token: all-admins mode)."""
+    """GET a JSON document that the REST API serves without a login (the health check)."""
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return json.load(response)
 
@@ -66,16 +75,16 @@ def _health(api_url: str) -> dict[str, str]:
     return {name: (data.get(name) or {}).get("status", "?") for name in COMPONENTS}
 
 
-def _status_line(api_url: str, children: list[Child]) -> str:
+def _status_line(api: ApiClient, children: list[Child]) -> str:
     """One short line: processes up, DAGs, import errors, runs by state."""
     up = sum(child.running for child in children)
     parts = [f"{up}/{len(children)} processes up"]
     try:
-        dags = api_get(f"{api_url}/api/v2/dags?limit=1")["total_entries"]
-        errors = api_get(f"{api_url}/api/v2/importErrors?limit=1")["total_entries"]
+        dags = api.get("/api/v2/dags?limit=1")["total_entries"]
+        errors = api.get("/api/v2/importErrors?limit=1")["total_entries"]
         parts += [f"{dags} DAGs", f"{errors} import error{'s' if errors != 1 else ''}"]
         for state in ("queued", "running", "success", "failed"):
-            count = api_get(f"{api_url}/api/v2/dags/~/dagRuns?state={state}&limit=1")["total_entries"]
+            count = api.get(f"/api/v2/dags/~/dagRuns?state={state}&limit=1")["total_entries"]
             if count:
                 parts.append(f"{count} {state}")
     except (OSError, ValueError, KeyError):
@@ -118,7 +127,7 @@ class Stack:
             )
         if not _port_is_free(config.port):
             raise StackError(f"port {config.port} of 127.0.0.1 is taken: pick another (make airflow PORT=N)")
-        config.state_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(config.state_dir)
         self.aws = start_local_aws(config.state_dir / "aws")
         self.env = {**os.environ, **stack_settings(config, environment, self.aws)}
         # Creating (or upgrading) the metadata database overlaps with the set-up of the environment.
@@ -162,9 +171,10 @@ class Stack:
     def watch(self, interval: float = 3.0) -> None:
         """Print a status line whenever it changes, until a process dies (StackError) or Ctrl-C."""
         last = ""
+        api = ApiClient(self.config.api_url, ensure_password(self.config.state_dir))
         while True:
             self._check_children()
-            line = _status_line(self.config.api_url, self.children)
+            line = _status_line(api, self.children)
             if line != last:
                 print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
                 last = line
@@ -211,15 +221,22 @@ def _print_banner(stack: Stack, seconds: float) -> None:
     config = stack.config
     logs = display_path(config.log_dir)
     names = ",".join(child.name for child in stack.children)
+    password = ensure_password(config.state_dir)
+    kept = display_path(passwords_file(config.state_dir))
+    login = json.dumps({"username": USER, "password": password})
+    header = "-H 'Content-Type: application/json'"
+    url = config.api_url
+    token = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'"
     print(
-        f"\nAirflow is up in {seconds:.0f} s: {config.api_url}  (UI and REST API; no login: all admins, "
-        "127.0.0.1 only)\n"
+        f"\nAirflow is up in {seconds:.0f} s: {config.api_url}  (UI and REST API; 127.0.0.1 only)\n"
+        f"  login:       {USER} / {password}  (kept in {kept}, 0600)\n"
         f"  executor:    {EXECUTORS[config.executor]}"
         + (f" (Redis on 127.0.0.1:{config.redis_port})" if config.executor == "celery" else "")
         + f"\n  environment: {config.environment} (local AWS endpoint {stack.aws.endpoint_url})\n"
         f"  logs:        {logs}/{{{names}}}.log, AWS {display_path(stack.aws.log_path)}\n"
         f"  task logs:   {display_path(config.airflow_home / 'logs')}\n"
-        f"  try:         curl {config.api_url}/api/v2/dags\n"
+        f"  try:         TOKEN=$(curl -s -X POST {url}/auth/token {header} -d '{login}' | {token})\n"
+        f'               curl -H "Authorization: Bearer $TOKEN" {config.api_url}/api/v2/dags\n'
         "Ctrl-C stops everything.\n",
         flush=True,
     )
@@ -295,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
         help="Airflow's DAG folder (default: dags/; e.g. build/compiled_dags)",
     )
     args = parser.parse_args(argv)
+    private_umask()  # the databases, logs and endpoint state it and its processes create: 0600 / 0700
+    if args.state_dir is None:
+        private_dir(local_state_dir())
     if args.dags:  # read by paths.dags_dir(), which the Airflow settings take the DAG folder from
         os.environ["SAGEMAKER_DAGS_DIR"] = str(args.dags.resolve())
     else:

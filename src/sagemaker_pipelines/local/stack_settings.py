@@ -4,8 +4,8 @@ They build on what ``make run`` gives Airflow (``local.run.airflow_settings``: h
 Python path, no real AWS credentials) and on its connections (``local.run.connection_settings``), so
 the two ways of running locally cannot drift apart. What is added here is what a multi-process Airflow
 needs: the executor, the API server's address (the task runners report to its execution API), a
-secret that every component signs and checks tokens with, and the simple auth manager's all-admins
-mode, which lets the UI and the REST API answer without a login - on 127.0.0.1 only.
+secret that every component signs and checks tokens with, and the simple auth manager with one user
+whose password only the owner can read (``local.owner_only``): 127.0.0.1 is open to every local user.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from sagemaker_pipelines.local.owner_only import auth_settings, private_dir
 from sagemaker_pipelines.local.run import airflow_settings, connection_settings
 
 EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
@@ -61,9 +62,11 @@ def airflow_executable() -> str:
 def _secret(path: Path) -> str:
     """A random secret kept in the state folder, so restarts keep the tokens and sessions valid."""
     if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
+        private_dir(path.parent)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # never readable by others
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(32))
+    path.chmod(0o600)
     return path.read_text().strip()
 
 
@@ -79,7 +82,6 @@ def stack_settings(config: StackConfig, env, aws) -> dict[str, str]:
             "AIRFLOW__CORE__EXECUTOR": EXECUTORS[config.executor],
             "AIRFLOW__CORE__PARALLELISM": "4",  # a laptop, not a cluster
             "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{config.api_url}/execution/",
             "AIRFLOW__API__BASE_URL": config.api_url,
             "AIRFLOW__API__HOST": "127.0.0.1",
@@ -93,6 +95,7 @@ def stack_settings(config: StackConfig, env, aws) -> dict[str, str]:
             "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
         }
     )
+    settings.update(auth_settings(config.state_dir))  # a login: loopback is open to every local user
     if config.executor == "celery":
         settings.update(
             {
