@@ -154,7 +154,7 @@ def _check_document(doc: Document, text: str, path: Path, environment: Environme
     from sagemaker_pipelines.format import references as refs
     from sagemaker_pipelines.format.notify_check import check_notify
     from sagemaker_pipelines.format.schema_check import check_against_schema
-    from sagemaker_pipelines.format.secrets import scan
+    from sagemaker_pipelines.format.secrets import scan, scan_resolved
     from sagemaker_pipelines.format.semantics import check_semantics
 
     file = display_path(path)
@@ -181,6 +181,9 @@ def _check_document(doc: Document, text: str, path: Path, environment: Environme
 
     problems = doc.problems + first.problems + second.problems + third.problems
     problems += scan(doc, file, allow_templates=environment.allow_templates)
+    reported = {p.field for p in problems}
+    resolved = scan_resolved(doc, data, file, allow_templates=environment.allow_templates)
+    problems += [p for p in resolved if p.field not in reported]
     bad_paths = first.bad_paths | second.bad_paths | third.bad_paths | doc.problem_paths
     runtime = outputs.runtime_paths | item_paths(data)  # ${item}: known per for_each element (fan_out.py)
     schema_problems = check_against_schema(
