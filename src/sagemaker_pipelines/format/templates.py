@@ -345,7 +345,7 @@ class _Walker:
         callee = node.node
         if not isinstance(callee, nodes.Getattr):
             self.kind(callee)
-            return self.refuse(f"calling '{_describe(callee)}'")
+            return self.refuse(f"a call to '{_describe(callee)}'")
         base = self.kind(callee.node)
         if base == REFUSED:
             return REFUSED
@@ -359,7 +359,7 @@ class _Walker:
             return entry.removeprefix("call:")
         if method.startswith("_"):
             return self.refuse(f"'{_describe(callee)}' (an attribute starting with '_')")
-        return self.refuse(f"calling '{_describe(callee)}'")
+        return self.refuse(f"a call to '{_describe(callee)}'")
 
     def filter_or_test(self, node: nodes.Filter | nodes.Test) -> str:
         allowed, word = (FILTERS, "filter") if isinstance(node, nodes.Filter) else (TESTS, "test")
@@ -391,7 +391,7 @@ class _Walker:
             )
         name = fields[0].value if fields and isinstance(fields[0], nodes.Const) else None
         if not shaped or not isinstance(name, str) or any(p.startswith("_") for p in name.split(".")):
-            self.refuse(f"the filter '{node.name}' other than with a constant field name")
+            self.refuse(f"the filter '{node.name}' without a constant field name")
 
 
 def _describe(node: nodes.Node) -> str:
