@@ -11,7 +11,7 @@ import jinja2.sandbox
 import pytest
 
 from sagemaker_pipelines.checker import check_file, check_text
-from sagemaker_pipelines.format import templates
+from sagemaker_pipelines.format import template_allowed, templates
 from sagemaker_pipelines.format.environment import load_environment
 from sagemaker_pipelines.format.templates import MAX_NESTING, check_template, has_template
 from sagemaker_pipelines.paths import CHECKOUT_ROOT
@@ -92,6 +92,7 @@ ALLOWED = [
     "{{ params.rows | map(attribute='name') | join(',') }}", "{# a comment #}",
     "{% raw %}{{ conn }}{% endraw %}", "{{ params.n is number }}", "{{ (params.a | int) + 1 }}",
     "no template at all: { braces } and ${params.k}",
+    ":red_circle: {{ default_message }} - owner {{ dag.owner }}", "{{ notification.state | upper }}",
 ]  # fmt: skip
 
 
@@ -152,8 +153,8 @@ def test_the_parser_is_configured_like_airflows():
     ]  # fmt: skip
     assert {s: getattr(ours, s) for s in settings} == {s: getattr(airflow, s) for s in settings}
     assert set(ours.extensions) == set(airflow.extensions)
-    assert set(airflow.filters) >= (templates.FILTERS | templates.FIELD_FILTERS)
-    assert set(airflow.tests) >= templates.TESTS
+    assert set(airflow.filters) >= (template_allowed.FILTERS | template_allowed.FIELD_FILTERS)
+    assert set(airflow.tests) >= template_allowed.TESTS
     assert set(templates.DELIMITERS) == {
         airflow.block_start_string,
         airflow.variable_start_string,

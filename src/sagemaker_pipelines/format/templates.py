@@ -6,7 +6,8 @@ Variables, and objects such as ``ti``, ``dag_run``, ``task`` or ``macros`` lead,
 calls and subscripts, to the same secrets (``ti.get_template_context()['conn']``, ``dag_run.get_dag()``,
 ``lipsum.__globals__``...). A pattern over the text cannot tell all spellings apart, so each template is
 parsed - never rendered - with a Jinja environment configured like Airflow's (``jinja_environment``;
-a test compares it with Airflow's own), and its syntax tree is walked with an allow-list:
+a test compares it with Airflow's own), and its syntax tree is walked with the allow-list of
+``template_allowed.py``:
 
 - names: the run's dates and ids (``ds``, ``ts``, ``logical_date``, ``data_interval_*``, ``run_id``...),
   ``params``, a few fields of ``ti``/``task_instance``, ``dag_run``, ``dag`` and ``task``, the date
@@ -16,7 +17,8 @@ a test compares it with Airflow's own), and its syntax tree is walked with an al
   data (``params.x``, ``dag_run.conf['k']``, what ``ti.xcom_pull`` returned); never a name built at run
   time (``context['co' ~ 'nn']``, ``|attr(...)``) and never one starting with ``_``;
 - calls: ``ti.xcom_pull``, the listed ``macros``, a few string/mapping methods on data and date methods
-  on dates; filters and tests from a list without the attribute-taking ones (``attr``, ``map``...);
+  on dates; filters and tests that only transform a value (not ``attr``; ``map``, ``selectattr`` and
+  ``rejectattr`` only with a constant field name);
 - statements: ``{% if %}`` and ``{% for %}`` only - no ``set``, ``with``, ``macro``, ``import``,
   ``include``, ``extends``, ``do``, blocks.
 
@@ -34,88 +36,13 @@ import jinja2
 import jinja2.sandbox
 from jinja2 import nodes
 
+from sagemaker_pipelines.format import template_allowed as allowed
+from sagemaker_pipelines.format.template_allowed import DATA, DATE, LOOP, REFUSED, SCOPE
+
 SCOPES = {"conn": "an Airflow connection", "var": "an Airflow Variable"}
 MAX_NESTING = 64  # brackets inside one template; real templates use a handful
 DELIMITERS = ("{{", "{%", "{#")
 
-# What a value is, for what may be done with it next.
-DATA = "data"  # plain values: params, conf, XComs, literals, results of filters
-DATE = "date"  # a date-time of the run
-SCOPE = "scope"  # conn/var, where the environment allows them: any plain field
-LOOP = "loop"  # the loop variable of {% for %}
-REFUSED = "refused"  # already reported: nothing more to say about what follows
-
-_DATE_NAMES = (
-    "logical_date", "data_interval_start", "data_interval_end", "prev_data_interval_start_success",
-    "prev_data_interval_end_success", "prev_start_date_success", "prev_end_date_success",
-)  # fmt: skip
-_DATA_NAMES = (
-    "ds", "ds_nodash", "ts", "ts_nodash", "ts_nodash_with_tz", "run_id", "task_instance_key_str",
-    "params", "expanded_ti_count", "map_index_template",
-)  # fmt: skip
-# Objects of the context: the fields a template may read (a kind) or call (``call:`` + the result's kind).
-_OBJECTS: dict[str, dict[str, str]] = {
-    "ti": {
-        "task_id": DATA, "dag_id": DATA, "run_id": DATA, "try_number": DATA, "map_index": DATA,
-        "xcom_pull": "call:" + DATA,
-    },
-    "dag_run": {
-        "run_id": DATA, "dag_id": DATA, "conf": DATA, "run_type": DATA, "logical_date": DATE,
-        "run_after": DATE, "data_interval_start": DATE, "data_interval_end": DATE, "start_date": DATE,
-    },
-    "dag": {"dag_id": DATA},
-    "task": {"task_id": DATA},
-    "macros": {
-        "ds_add": "call:" + DATA, "ds_format": "call:" + DATA, "ds_format_locale": "call:" + DATA,
-        "datetime_diff_for_humans": "call:" + DATA, "datetime": "call:" + DATE,
-        "timedelta": "call:" + DATA, "random": "call:" + DATA,
-    },
-}  # fmt: skip
-_CONTEXT: dict[str, str] = {
-    **dict.fromkeys(_DATA_NAMES, DATA),
-    **dict.fromkeys(_DATE_NAMES, DATE),
-    "ti": "ti",
-    "task_instance": "ti",
-    "dag_run": "dag_run",
-    "dag": "dag",
-    "task": "task",
-    "macros": "macros",
-}
-_DATE_FIELDS = {
-    **dict.fromkeys(("year", "month", "day", "hour", "minute", "second", "microsecond"), DATA),
-    **dict.fromkeys(("day_of_week", "day_of_year", "int_timestamp", "float_timestamp"), DATA),
-    **dict.fromkeys(
-        ("isoformat", "strftime", "format", "timestamp", "weekday", "isoweekday"), "call:" + DATA
-    ),
-    **dict.fromkeys(("to_date_string", "to_datetime_string", "to_iso8601_string"), "call:" + DATA),
-    **dict.fromkeys(
-        ("add", "subtract", "in_timezone", "in_tz", "start_of", "end_of", "date"), "call:" + DATE
-    ),
-}
-_DATA_METHODS = {
-    "get", "keys", "values", "items", "split", "rsplit", "strip", "lstrip", "rstrip", "upper", "lower",
-    "title", "capitalize", "replace", "startswith", "endswith", "join", "zfill", "count", "index", "find",
-}  # fmt: skip
-_SCOPE_METHODS = {"get", "get_uri"}
-_LOOP_FIELDS = {"index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0"}
-# Airflow's date filters and Jinja's built-ins that only transform a value: none takes an attribute name
-# (``attr``, ``map``, ``selectattr``, ``groupby``, ``sort``, ``sum``... do) or prints an object's insides.
-FILTERS = {
-    "ds", "ds_nodash", "ts", "ts_nodash", "ts_nodash_with_tz",
-    "abs", "capitalize", "center", "default", "d", "escape", "e", "first", "float", "forceescape",
-    "indent", "int", "join", "last", "length", "count", "list", "lower", "replace", "reverse", "round",
-    "safe", "slice", "batch", "string", "striptags", "title", "tojson", "trim", "truncate", "upper",
-    "urlencode", "urlize", "wordcount", "wordwrap", "filesizeformat", "items",
-}  # fmt: skip
-# Filters that read a field of each item by name: allowed with a constant, non-underscore field name
-# (``selectattr('VariantName', 'equalto', 'x')``, ``map(attribute='Name')``).
-FIELD_FILTERS = {"selectattr", "rejectattr", "map"}
-TESTS = {
-    "defined", "undefined", "none", "number", "string", "mapping", "sequence", "iterable", "boolean",
-    "true", "false", "integer", "float", "lower", "upper", "eq", "ne", "lt", "le", "gt", "ge", "in",
-    "equalto", "sameas", "divisibleby", "even", "odd", "escaped", "==", "!=", "<", "<=", ">", ">=",
-    "greaterthan", "lessthan",
-}  # fmt: skip
 _STATEMENTS = {
     nodes.Assign: "{% set %}", nodes.AssignBlock: "{% set %}", nodes.With: "{% with %}",
     nodes.Macro: "{% macro %}", nodes.CallBlock: "{% call %}", nodes.FilterBlock: "{% filter %}",
@@ -291,7 +218,7 @@ class _Walker:
     def plain(self, node: nodes.Node) -> None:
         """An operand of an operator, a literal or a call: data or a date, not an object or a scope."""
         kind = self.kind(node)
-        if kind in _OBJECTS:
+        if kind in allowed.OBJECTS:
             self.refuse(f"'{_describe(node)}' as a value (only its listed fields)")
 
     def name(self, name: str) -> str:
@@ -301,8 +228,8 @@ class _Walker:
             if name in self.allowed_scopes:
                 return SCOPE
             return self.refuse(f"'{name}' ({SCOPES[name]})", scope=name)
-        if name in _CONTEXT:
-            return _CONTEXT[name]
+        if name in allowed.CONTEXT:
+            return allowed.CONTEXT[name]
         return self.refuse(f"the name '{name}'")
 
     def field(self, base: str, attr: str, shown: str) -> str:
@@ -313,8 +240,8 @@ class _Walker:
             return self.refuse(f"'{shown}' (an attribute starting with '_')")
         if base in (DATA, SCOPE):
             return base
-        table = _OBJECTS.get(base) or (_DATE_FIELDS if base == DATE else {})
-        if base == LOOP and attr in _LOOP_FIELDS:
+        table = allowed.OBJECTS.get(base) or (allowed.DATE_FIELDS if base == DATE else {})
+        if base == LOOP and attr in allowed.LOOP_FIELDS:
             return DATA
         if attr in table:
             return table[attr]
@@ -350,11 +277,11 @@ class _Walker:
         if base == REFUSED:
             return REFUSED
         method = callee.attr
-        if base == DATA and method in _DATA_METHODS:
+        if base == DATA and method in allowed.DATA_METHODS:
             return DATA
-        if base == SCOPE and method in _SCOPE_METHODS:
+        if base == SCOPE and method in allowed.SCOPE_METHODS:
             return SCOPE
-        entry = (_OBJECTS.get(base) or (_DATE_FIELDS if base == DATE else {})).get(method, "")
+        entry = (allowed.OBJECTS.get(base) or (allowed.DATE_FIELDS if base == DATE else {})).get(method, "")
         if entry.startswith("call:"):
             return entry.removeprefix("call:")
         if method.startswith("_"):
@@ -362,10 +289,12 @@ class _Walker:
         return self.refuse(f"a call to '{_describe(callee)}'")
 
     def filter_or_test(self, node: nodes.Filter | nodes.Test) -> str:
-        allowed, word = (FILTERS, "filter") if isinstance(node, nodes.Filter) else (TESTS, "test")
-        if word == "filter" and node.name in FIELD_FILTERS:
+        names, word = (
+            (allowed.FILTERS, "filter") if isinstance(node, nodes.Filter) else (allowed.TESTS, "test")
+        )
+        if word == "filter" and node.name in allowed.FIELD_FILTERS:
             self.field_filter(node)
-        elif node.name not in allowed:
+        elif node.name not in names:
             self.refuse(f"the {word} '{node.name}'")
         if node.dyn_args is not None or node.dyn_kwargs is not None:
             self.refuse(f"the {word} '{node.name}' with arguments unpacked at run time")
@@ -387,7 +316,7 @@ class _Walker:
             shaped = (
                 not node.kwargs
                 and bool(fields)
-                and (test is None or (isinstance(test, nodes.Const) and test.value in TESTS))
+                and (test is None or (isinstance(test, nodes.Const) and test.value in allowed.TESTS))
             )
         name = fields[0].value if fields and isinstance(fields[0], nodes.Const) else None
         if not shaped or not isinstance(name, str) or any(p.startswith("_") for p in name.split(".")):
