@@ -66,6 +66,10 @@ BYPASSES = [
     "{% for x in params.l %}{{ loop.cycle(conn) }}{% endfor %}",
     "{{ ti.task if ds else ds }}",
     "{{ ds ~ ti.task }}",
+    "{{ (ti if ds else params).task }}",
+    "{% for name, value in dag_run %}{{ value }}{% endfor %}",
+    "{{ ti }}",
+    "{{ [ti][0].task }}",
 ]
 
 

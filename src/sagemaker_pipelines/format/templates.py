@@ -141,9 +141,9 @@ class _Walker:
             if isinstance(node, nodes.Output):
                 for child in node.nodes:
                     if not isinstance(child, nodes.TemplateData):
-                        self.kind(child)
+                        self.plain(child)
             elif isinstance(node, nodes.If):
-                self.kind(node.test)
+                self.plain(node.test)
                 self.statements(node.body)
                 for branch in node.elif_:
                     self.statements([branch])
@@ -156,12 +156,12 @@ class _Walker:
     def loop(self, node: nodes.For) -> None:
         if node.recursive:
             self.refuse("a recursive {% for %}")
-        self.kind(node.iter)
+        self.plain(node.iter)
         targets = [node.target, *node.target.find_all(nodes.Name)]
         names = {n.name for n in targets if isinstance(n, nodes.Name)} | {"loop"}
         self.local_names.append(names)
         if node.test is not None:
-            self.kind(node.test)
+            self.plain(node.test)
         self.statements(node.body)
         self.local_names.pop()
         self.statements(node.else_)
@@ -196,9 +196,9 @@ class _Walker:
                 self.plain(operand.expr)
             return DATA
         if isinstance(node, nodes.CondExpr):
-            self.kind(node.test)
-            kinds = {self.kind(node.expr1), self.kind(node.expr2) if node.expr2 else DATA}
-            return kinds.pop() if len(kinds) == 1 else DATA
+            self.plain(node.test)
+            kinds = {self.plain(node.expr1), self.plain(node.expr2) if node.expr2 else DATA}
+            return kinds.pop() if len(kinds) == 1 else DATA  # never an object: plain refused those
         if isinstance(node, nodes.Tuple | nodes.List):
             for child in node.items:
                 self.plain(child)
@@ -215,11 +215,13 @@ class _Walker:
             return DATA
         return self.refuse(f"a {type(node).__name__} expression")
 
-    def plain(self, node: nodes.Node) -> None:
-        """An operand of an operator, a literal or a call: data or a date, not an object or a scope."""
+    def plain(self, node: nodes.Node) -> str:
+        """A value that is output, tested, iterated, combined or passed on: data, a date or an allowed
+        scope, never an object of the context (``{% for k, v in dag_run %}`` would reach its fields)."""
         kind = self.kind(node)
         if kind in allowed.OBJECTS:
-            self.refuse(f"'{_describe(node)}' as a value (only its listed fields)")
+            return self.refuse(f"'{_describe(node)}' as a value (only its listed fields)")
+        return kind
 
     def name(self, name: str) -> str:
         if any(name in names for names in self.local_names):
