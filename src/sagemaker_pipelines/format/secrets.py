@@ -177,10 +177,15 @@ def template_problem(refusals: list[Refusal]) -> tuple[str, str]:
         )
     shown = "; ".join([*(r.what for r in refusals if r.scope), *others][:3])
     more = f" (and {len(refusals) - 3} more)" if len(refusals) > 3 else ""
-    if others[0].startswith("a Jinja syntax error"):
+    if refusals[0].form == "syntax":
         return (
-            f"this value is not a template Airflow can render: {shown}{more}",
+            f"this value is not a template Airflow can render: {shown}",
             "Airflow renders it when the task runs; to write braces as text: {{ '{{' }}",
+        )
+    if refusals[0].form == "nesting":
+        return (
+            f"this template is too deeply nested to check: {shown}",
+            "split it into simpler expressions; to write braces as text: {{ '{{' }}",
         )
     return (
         f"this template uses {shown}{more}: a pipeline template may not, since Airflow renders it with "

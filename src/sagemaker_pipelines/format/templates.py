@@ -55,10 +55,12 @@ _STATEMENTS = {
 @dataclass(frozen=True)
 class Refusal:
     """One thing a template does that a pipeline template may not: ``scope`` is ``conn`` or ``var``
-    when it reads those (the environment could allow it), else ``""``."""
+    when it reads those (the environment could allow it), else ``""``; ``form`` is ``syntax`` when Jinja
+    cannot parse the value, ``nesting`` when it is too deep to check, else ``""``."""
 
     what: str
     scope: str = ""
+    form: str = ""
 
 
 @cache
@@ -84,14 +86,16 @@ def check_template(text: str, allowed_scopes: Collection[str] = ()) -> list[Refu
     try:
         depth = _bracket_depth(env.lex(text))
         if depth > MAX_NESTING:
-            return [Refusal(f"brackets nested {depth} deep (at most {MAX_NESTING})")]
+            return [Refusal(f"brackets nested {depth} deep (at most {MAX_NESTING})", form="nesting")]
         tree = env.parse(text)
     except jinja2.TemplateSyntaxError as exc:
-        return [Refusal(f"a Jinja syntax error at line {exc.lineno} of the value: {exc.message}")]
+        return [
+            Refusal(f"a Jinja syntax error at line {exc.lineno} of the value: {exc.message}", form="syntax")
+        ]
     except RecursionError:  # a long chain of unary operators: Jinja's parser recurses on each
-        return [Refusal("an expression nested too deeply")]
+        return [Refusal("an expression nested too deeply", form="nesting")]
     if _tree_depth(tree) > 4 * MAX_NESTING:
-        return [Refusal("an expression nested too deeply")]
+        return [Refusal("an expression nested too deeply", form="nesting")]
     walker = _Walker(set(allowed_scopes))
     walker.statements(tree.body)
     return walker.refusals
