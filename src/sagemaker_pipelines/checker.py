@@ -271,9 +271,6 @@ def _located(doc: Document, file: str, paths: list[tuple], message: str, hint: s
     return problems
 
 
-_OUTPUT_TEMPLATE = re.compile(r"\{\{(?:(?!\}\}).)*xcom_pull(?:(?!\}\}).)*\}\}")  # one {{ ... }} reading XCom
-
-
 def _unrendered(doc: Document, file: str, pipeline: Pipeline, runtime: set) -> list[Problem]:
     """Task outputs in fields that do not reach an argument the operator renders at run time.
 
@@ -285,6 +282,7 @@ def _unrendered(doc: Document, file: str, pipeline: Pipeline, runtime: set) -> l
     from sagemaker_pipelines.compile.fan_out import mapped_kwargs
     from sagemaker_pipelines.compile.kinds import KINDS
     from sagemaker_pipelines.format.references import unrendered_outputs
+    from sagemaker_pipelines.format.templates import replace_expressions
 
     problems = []
     by_task: dict[str, list[tuple]] = {}
@@ -301,12 +299,14 @@ def _unrendered(doc: Document, file: str, pipeline: Pipeline, runtime: set) -> l
             for key in path[2:-1]:
                 parent = parent[key]
 
-            def marker(_match: re.Match, path: tuple = path, markers: dict = markers) -> str:
+            def marker(block: str, path: tuple = path, markers: dict = markers) -> str:
+                if "xcom_pull" not in block:  # one {{ ... }} reading XCom
+                    return block
                 name = "{{ task_output_" + str(len(markers)) + " }}"
                 markers[name] = path
                 return name
 
-            parent[path[-1]] = _OUTPUT_TEMPLATE.sub(marker, parent[path[-1]])
+            parent[path[-1]] = replace_expressions(parent[path[-1]], marker)
         compiled = compile_task(pipeline, task_id, task)
         kind = KINDS[compiled.kind]
         missing = set(markers)

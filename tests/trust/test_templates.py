@@ -4,6 +4,7 @@ write stays valid; the checker's work is bounded on hostile input; the loader re
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -237,3 +238,28 @@ def test_the_loader_refuses_what_validate_refuses(project, monkeypatch):
         stand_in.validate()
     assert [(p.field, p.code) for p in caught.value.problems] == [("tasks.t.arguments.x", "template")]
     assert Path(caught.value.problems[0].file).name == "leak.yaml"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "{{ a }}", "x{{ a }}y{{ b }}z", "{{ a }}}}", "{{}}", "{{ a\n}} {{ b }}", "{{ {{ a }}", "{{ a }",
+     "{{{{ a }}}}", "}} {{ a }} {{", "{% raw %}{{{{{% endraw %}", "{{ a }}\n{{ b\n c }}{{ d }}"],
+)  # fmt: skip
+def test_expressions_are_found_as_the_regex_found_them(text):
+    """``replace_expressions`` replaced ``re.sub(r"\\{\\{.*?\\}\\}", ...)`` (quadratic on many ``{{``)."""
+    regex = re.compile(r"\{\{.*?\}\}")
+    assert templates.replace_expressions(text, lambda s: f"<{s}>") == regex.sub(lambda m: f"<{m[0]}>", text)
+
+
+def test_a_task_output_beside_64_kb_of_braces_validates():
+    """A task output and a literal full of ``{{``: the compiler's output markers and the request check's
+    samples are found in one pass (their regexes retried from every ``{{``: 25 s at this size)."""
+    literal = "{{ '" + "{{" * 16000 + "' }}"
+    text = (
+        "start_date: 2024-01-01\ntasks:\n"
+        "  a:\n    kind: python\n    callable: include/iris_data.py:prepare_iris\n"
+        "  t:\n    kind: python\n    callable: include/iris_data.py:prepare_iris\n    arguments:\n"
+        f'      x: "${{tasks.a.result}}{literal}"\n'
+    )
+    result = check_text(text, PIPELINE, load_environment("local"))
+    assert result.problems == [] and result.compiled is not None
