@@ -157,7 +157,7 @@ def _check_document(doc: Document, text: str, path: Path, environment: Environme
     from sagemaker_pipelines.format import references as refs
     from sagemaker_pipelines.format.notify_check import check_notify
     from sagemaker_pipelines.format.schema_check import check_against_schema
-    from sagemaker_pipelines.format.secrets import scan
+    from sagemaker_pipelines.format.secrets import scan, scan_resolved
     from sagemaker_pipelines.format.semantics import check_semantics
 
     file = display_path(path)
@@ -184,6 +184,9 @@ def _check_document(doc: Document, text: str, path: Path, environment: Environme
 
     problems = doc.problems + first.problems + second.problems + third.problems
     problems += scan(doc, file, allow_templates=environment.allow_templates)
+    reported = {p.field for p in problems}
+    resolved = scan_resolved(doc, data, file, allow_templates=environment.allow_templates)
+    problems += [p for p in resolved if p.field not in reported]
     bad_paths = first.bad_paths | second.bad_paths | third.bad_paths | doc.problem_paths
     runtime = outputs.runtime_paths | item_paths(data)  # ${item}: known per for_each element (fan_out.py)
     schema_problems = check_against_schema(
@@ -294,9 +297,6 @@ def _located(doc: Document, file: str, paths: list[tuple], message: str, hint: s
     return problems
 
 
-_OUTPUT_TEMPLATE = re.compile(r"\{\{(?:(?!\}\}).)*xcom_pull(?:(?!\}\}).)*\}\}")  # one {{ ... }} reading XCom
-
-
 def _unrendered(doc: Document, file: str, pipeline: Pipeline, runtime: set) -> list[Problem]:
     """Task outputs in fields that do not reach an argument the operator renders at run time.
 
@@ -308,6 +308,7 @@ def _unrendered(doc: Document, file: str, pipeline: Pipeline, runtime: set) -> l
     from sagemaker_pipelines.compile.fan_out import mapped_kwargs
     from sagemaker_pipelines.compile.kinds import KINDS
     from sagemaker_pipelines.format.references import unrendered_outputs
+    from sagemaker_pipelines.format.templates import replace_expressions
 
     problems = []
     by_task: dict[str, list[tuple]] = {}
@@ -324,12 +325,14 @@ def _unrendered(doc: Document, file: str, pipeline: Pipeline, runtime: set) -> l
             for key in path[2:-1]:
                 parent = parent[key]
 
-            def marker(_match: re.Match, path: tuple = path, markers: dict = markers) -> str:
+            def marker(block: str, path: tuple = path, markers: dict = markers) -> str:
+                if "xcom_pull" not in block:  # one {{ ... }} reading XCom
+                    return block
                 name = "{{ task_output_" + str(len(markers)) + " }}"
                 markers[name] = path
                 return name
 
-            parent[path[-1]] = _OUTPUT_TEMPLATE.sub(marker, parent[path[-1]])
+            parent[path[-1]] = replace_expressions(parent[path[-1]], marker)
         compiled = compile_task(pipeline, task_id, task)
         kind = KINDS[compiled.kind]
         missing = set(markers)

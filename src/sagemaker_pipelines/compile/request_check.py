@@ -18,6 +18,7 @@ from botocore.validate import ParamValidator
 from sagemaker_pipelines.compile.compiler import CompiledPipeline
 from sagemaker_pipelines.compile.fan_out import mapped_kwargs
 from sagemaker_pipelines.compile.kinds import KINDS
+from sagemaker_pipelines.format.templates import replace_expressions
 
 _TEMPLATE = re.compile(r"\{\{.*?\}\}")
 # Fields consumed by the Airflow operator itself, never sent to the API.
@@ -55,7 +56,7 @@ def _sample(value: Any, shape: Shape | None) -> Any:
             return True
         if type_name == "string" and shape.enum and _TEMPLATE.fullmatch(value):
             return shape.enum[0]
-        sampled = _TEMPLATE.sub(_sample_text, value)
+        sampled = replace_expressions(value, _sample_text)
         return _RunTimeText(sampled) if "xcom_pull" in value else sampled
     return value
 
@@ -65,9 +66,9 @@ class _RunTimeText(str):
     length, pattern and enum limits are not judged on it (its type still is)."""
 
 
-def _sample_text(template: re.Match) -> str:
+def _sample_text(template: str) -> str:
     """A run-time-like value of one template: a try number is short, a timestamp or name is not."""
-    return "1" if "try_number" in template.group(0) else "20240101T000000"
+    return "1" if "try_number" in template else "20240101T000000"
 
 
 # Unicode property classes the API's patterns use (Java syntax), as Python character ranges.

@@ -11,9 +11,10 @@ so a credential written there is leaked. Three ways to find one, over every key 
 - the value's form, under any key: AWS access key ids and secret keys, GitHub, GitLab, Slack (tokens and
   webhooks), Stripe, Google, OpenAI/Anthropic, Hugging Face and npm tokens, JWTs, PEM private keys,
   Azure storage keys and URLs with a password (``https://user:pw@host``);
-- Jinja templates that read Airflow connections or Variables (``{{ conn.db.password }}``,
-  ``{{ var.value.token }}``): Airflow renders them when the task runs and logs the rendered fields, so
-  they are refused unless the environment allows them (``allow_templates: [conn, var]``).
+- Jinja templates: Airflow renders them when the task runs and logs the rendered fields, so one that
+  reads a connection or a Variable (``{{ conn.db.password }}``, ``{{ var.value.token }}``), or reaches
+  them another way, is refused unless the environment allows ``conn``/``var`` (``allow_templates``).
+  ``templates.py`` parses each template and says what it may not do.
 """
 
 from __future__ import annotations
@@ -25,10 +26,16 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from sagemaker_pipelines.format.templates import SCOPES, Refusal, check_template
 from sagemaker_pipelines.format.yaml_source import Document
 from sagemaker_pipelines.problems import Problem, field_path
 
-TEMPLATE_SCOPES = ("conn", "var")
+TEMPLATE_SCOPES = tuple(SCOPES)
+_TEMPLATE_USES = (
+    "the run's dates and ids (ds, ts, logical_date, data_interval_start, run_id...), params.<name>, "
+    "dag_run.conf, ti.xcom_pull(...), macros.ds_add/ds_format, filters such as upper or ts_nodash, "
+    "{% if %} and {% for %} (docs/security.md)"
+)
 
 # Words that name a secret on their own, and pairs of words that do together.
 _SECRET_WORDS = {
@@ -96,8 +103,6 @@ _FORMAT_PREFILTER = re.compile(  # one cheap search before the patterns: most va
 )
 _AWS_SECRET = re.compile(r"[A-Za-z0-9/+]{40}")
 _WORDY_SEGMENT = re.compile(r"[A-Z]?[a-z]{2,}(?:[A-Z][a-z]+)*[0-9]*")
-_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
-_TEMPLATE_SCOPE = re.compile(r"(?<![.\w])(conn|var)\b")
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
@@ -158,12 +163,35 @@ def value_secret(text: str) -> str:
     return "an AWS secret access key" if _aws_secret_key(text) else ""
 
 
-def template_scopes(text: str) -> list[str]:
-    """The Airflow scopes (``conn``, ``var``) that the Jinja templates in ``text`` read."""
-    if "{{" not in text and "{%" not in text:
-        return []
-    found = {m[1] for block in _TEMPLATE.findall(text) for m in _TEMPLATE_SCOPE.finditer(block)}
-    return sorted(found)
+def template_problem(refusals: list[Refusal]) -> tuple[str, str]:
+    """The message and hint for a template with ``refusals``: reading a connection or Variable is said
+    as such (an environment may allow it); anything else names what was refused and what is allowed."""
+    scopes = sorted({r.scope for r in refusals if r.scope})
+    others = [r.what for r in refusals if not r.scope]
+    if scopes and not others:
+        kinds = " and ".join(SCOPES[s] for s in scopes)
+        return (
+            f"this template reads {kinds} when the task runs, and Airflow logs the rendered value",
+            "pass the conn_id or Variable name to the task and read it there; or allow it for this "
+            f"environment: allow_templates: [{', '.join(scopes)}] in its environment file",
+        )
+    shown = "; ".join([*(r.what for r in refusals if r.scope), *others][:3])
+    more = f" (and {len(refusals) - 3} more)" if len(refusals) > 3 else ""
+    if refusals[0].form == "syntax":
+        return (
+            f"this value is not a template Airflow can render: {shown}",
+            "Airflow renders it when the task runs; to write braces as text: {{ '{{' }}",
+        )
+    if refusals[0].form == "nesting":
+        return (
+            f"this template is too deeply nested to check: {shown}",
+            "split it into simpler expressions; to write braces as text: {{ '{{' }}",
+        )
+    return (
+        f"this template uses {shown}{more}: a pipeline template may not, since Airflow renders it with "
+        "the task's context, which reaches connections and Variables, and logs the result",
+        f"a template may use {_TEMPLATE_USES}",
+    )
 
 
 class _Scanner:
@@ -221,19 +249,35 @@ class _Scanner:
                 "keep them in an Airflow connection or secrets backend",
                 value=True,
             )
-        refused = [s for s in template_scopes(text) if s not in self.allowed]
-        if refused:
-            kinds = " and ".join(
-                {"conn": "an Airflow connection", "var": "an Airflow Variable"}[s] for s in refused
-            )
-            self.add(
-                path,
-                f"this template reads {kinds} when the task runs, and Airflow logs the rendered value",
-                "pass the conn_id or Variable name to the task and read it there; or allow it for this "
-                f"environment: allow_templates: [{', '.join(refused)}] in its environment file",
-                code="template",
-                value=True,
-            )
+        refusals = check_template(text, self.allowed)
+        if refusals:
+            message, hint = template_problem(refusals)
+            self.add(path, message, hint, code="template", value=True)
+
+
+def scan_resolved(doc: Document, data: Any, file: str, allow_templates: Iterable[str] = ()) -> list[Problem]:
+    """Refused templates that only exist once ``${...}`` references are resolved (``data``): a reference
+    to an S3 prefix or environment value ending in ``{`` followed by ``{ conn.x.password }}`` spells a
+    template that no YAML value holds. Values unchanged by resolving were checked by ``scan``."""
+    allowed = set(allow_templates)
+    problems: list[Problem] = []
+    stack: list[tuple[tuple, Any, Any]] = [((), data, doc.data)]
+    while stack:
+        path, value, raw = stack.pop()
+        if isinstance(value, dict):
+            raws = raw if isinstance(raw, dict) else {}
+            stack.extend(((*path, k), v, raws.get(k)) for k, v in value.items())
+        elif isinstance(value, list):
+            raws = raw if isinstance(raw, list) else []
+            stack.extend(((*path, i), v, raws[i] if i < len(raws) else None) for i, v in enumerate(value))
+        elif isinstance(value, str) and value != raw:
+            refusals = check_template(value, allowed)
+            if refusals:
+                message, hint = template_problem(refusals)
+                line, col = doc.value_position(path)
+                message += " (once its ${...} references are resolved)"
+                problems.append(Problem(file, line, col, field_path(path), message, hint, code="template"))
+    return sorted(problems)
 
 
 def scan(
