@@ -159,6 +159,7 @@ def _check_document(doc: Document, text: str, path: Path, environment: Environme
     from sagemaker_pipelines.format.schema_check import check_against_schema
     from sagemaker_pipelines.format.secrets import scan, scan_resolved
     from sagemaker_pipelines.format.semantics import check_semantics
+    from sagemaker_pipelines.names import name_problems
 
     file = display_path(path)
     dag_id = dag_id_for(path, doc.data)
@@ -247,26 +248,6 @@ def _check_document(doc: Document, text: str, path: Path, environment: Environme
     if problems:
         return CheckResult(file, dag_id, problems, dag_id_at=dag_id_at, includes=includes)
     return CheckResult(file, dag_id, [], compiled, dag_id_at, includes)
-
-
-def name_problems(
-    path: Path, dag_id: str, dag_id_at: tuple[int, int] = (1, 1), *, written: bool = True
-) -> list[Problem]:
-    """A DAG id or pipeline file name that could not safely become ``dags/<dag_id>.py`` and the string
-    that file loads: ``sync`` writes neither, so the pipeline is refused here, where its author sees it."""
-    from sagemaker_pipelines.names import ALLOWED, is_safe_name, unsafe_path_part
-
-    file = display_path(path)
-    found = []
-    if not is_safe_name(dag_id):
-        named = "the DAG id" if written else "the DAG id (the file name)"
-        message = f"{named} {dag_id!r} cannot name a DAG file"
-        found.append(Problem(file, *dag_id_at, "dag_id", message, f"use {ALLOWED}", code="name"))
-    part = unsafe_path_part(file)
-    if part is not None and part != dag_id:
-        message = f"the file or folder name {part!r} cannot be written into a DAG file"
-        found.append(Problem(file, 1, 1, "", message, f"rename it: {ALLOWED}", code="name"))
-    return found
 
 
 def include_references(data: Any) -> list[str]:

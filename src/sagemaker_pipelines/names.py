@@ -11,7 +11,10 @@ newline in Python's ``re``; here names are matched whole.
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
+
+from sagemaker_pipelines.paths import display_path
+from sagemaker_pipelines.problems import Problem
 
 # Letters, digits, '_', '.' and '-', not starting with '.' or '-': a file name on every system, a Python
 # string without escapes, and an Airflow DAG id (Airflow allows [A-Za-z0-9_.-], up to 250).
@@ -30,3 +33,21 @@ def unsafe_path_part(shown: str) -> str | None:
     path = PurePosixPath(shown)
     parts = [path.stem] if path.is_absolute() else [*path.parent.parts, path.stem]
     return next((part for part in parts if not is_safe_name(part)), None)
+
+
+def name_problems(
+    path: Path, dag_id: str, dag_id_at: tuple[int, int] = (1, 1), *, written: bool = True
+) -> list[Problem]:
+    """A DAG id or pipeline file name that could not safely become ``dags/<dag_id>.py`` and the string
+    that file loads: ``sync`` writes neither, so the pipeline is refused here, where its author sees it."""
+    file = display_path(path)
+    found = []
+    if not is_safe_name(dag_id):
+        named = "the DAG id" if written else "the DAG id (the file name)"
+        message = f"{named} {dag_id!r} cannot name a DAG file"
+        found.append(Problem(file, *dag_id_at, "dag_id", message, f"use {ALLOWED}", code="name"))
+    part = unsafe_path_part(file)
+    if part is not None and part != dag_id:
+        message = f"the file or folder name {part!r} cannot be written into a DAG file"
+        found.append(Problem(file, 1, 1, "", message, f"rename it: {ALLOWED}", code="name"))
+    return found

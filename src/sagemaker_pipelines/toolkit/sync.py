@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sagemaker_pipelines.airflow.dag_file import is_generated, render
-from sagemaker_pipelines.checker import CheckResult, name_problems
+from sagemaker_pipelines.checker import CheckResult
+from sagemaker_pipelines.names import name_problems
 from sagemaker_pipelines.paths import dags_dir, display_path
 from sagemaker_pipelines.problems import Problem
 from sagemaker_pipelines.project import dag_id_of, discover, duplicate_dag_ids
