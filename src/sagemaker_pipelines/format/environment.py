@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sagemaker_pipelines.format.guardrails import Guardrails, read_guardrails
 from sagemaker_pipelines.format.schema_check import check_against_schema
 from sagemaker_pipelines.format.secrets import scan
 from sagemaker_pipelines.format.yaml_source import YamlProblem, load_document
@@ -54,6 +55,8 @@ class Environment:
     notifiers: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {type, ...}: notify: targets
     # The classes ``kind: operator`` tasks may name (compile/allowed_operators.py): the platform's list.
     allowed_operators: tuple[str, ...] = ()
+    # What requests may ask of AWS here (format/guardrails.py); None: no limits.
+    guardrails: Guardrails | None = None
 
     def lookup(self, name: str) -> Any:
         """``${env.<name>}``: a per-environment value, or one of the standard fields."""
@@ -125,6 +128,7 @@ def _load_environment(name: str) -> Environment:
         allow_templates=tuple(data.get("allow_templates", ())),
         notifiers=data.get("notifiers", {}),
         allowed_operators=tuple(data.get("allowed_operators", ())),
+        guardrails=read_guardrails(data.get("guardrails")),
     )
 
 
