@@ -27,6 +27,13 @@ PROTECTED = (
     "EnableInterContainerTrafficEncryption",
     "S3Operations",  # the operator uploads these local files before the job: only the compiler writes it
 )
+_ROLE_HINT = "write role_arn on the task or the pipeline: it is checked against the guardrails' roles"
+_NETWORK_HINT = "the platform team decides the network and encryption of jobs; remove it"
+_PROTECTED_HINTS = {
+    "RoleArn": _ROLE_HINT,
+    "ExecutionRoleArn": _ROLE_HINT,
+    "S3Operations": "use entry_point: the operator then uploads the task's own include/ code",
+}
 ROLE_KEYS = ("RoleArn", "ExecutionRoleArn")
 COUNT_KEYS = ("InstanceCount", "InitialInstanceCount")
 RUNTIME_KEYS = ("MaxRuntimeInSeconds", "MaxAutoMLJobRuntimeInSeconds")
@@ -217,14 +224,8 @@ def protected_in_config(config: Any, guardrails: Guardrails) -> list[tuple[tuple
     for path, value in _walk(config):
         key = path[-1]
         if isinstance(key, str) and (key in PROTECTED or is_kms_key(key)):
-            what = "KMS keys" if is_kms_key(key) else key
-            found.append(
-                (
-                    path,
-                    f"config: may not set {key}: the environment fixes {what} (guardrails)",
-                    "remove it; the platform team sets it in the environment",
-                )
-            )
+            message = f"config: may not set {key}: with guardrails, the environment decides it"
+            found.append((path, message, _PROTECTED_HINTS.get(key, _NETWORK_HINT)))
         elif path[-2:-1] == ("Tags",) and isinstance(value, dict):
             required = guardrails.required_tags.get(value.get("Key"))
             if required is not None and value.get("Value") != required:
