@@ -250,3 +250,48 @@ def test_the_run_budget_counts_the_other_lists_of_the_run(compile_ok, env):
     check_width(1, spec, ti)  # 2 + 2 + 1 = 5: the limit
     with pytest.raises(AirflowFailException, match=r"this run's for_each lists have 6 elements together"):
         check_width(2, spec, ti)
+
+
+def test_the_run_time_check_rebuilds_every_kinds_request_from_its_operator(local_env):
+    """The task guard reads the operator's own attributes: for every kind that sends a request, they
+    must rebuild it (else the check would refuse every such task, or worse, look at nothing)."""
+    from sagemaker_pipelines.airflow.dag_builder import build_dag
+    from sagemaker_pipelines.airflow.tasks import Guardrail
+    from sagemaker_pipelines.checker import check_file
+    from sagemaker_pipelines.compile.guardrails import check_task
+
+    from .conftest import CORE_DIR
+
+    result = check_file(CORE_DIR / "good_inputs" / "every_kind.yaml", local_env)
+    assert result.ok, [p.format() for p in result.problems]
+    checked = set()
+    for operator in build_dag(result.compiled).tasks:
+        hook = getattr(operator, "_pre_execute_hook", None)
+        if not isinstance(hook, Guardrail) or hasattr(operator, "partial_kwargs"):
+            continue
+        breaches = check_task(hook.kind, dict(vars(operator)), local_env.guardrails, "local", rendered=True)
+        assert [b for b in breaches if b.guardrail == "request"] == [], operator.task_id
+        checked.add(hook.kind)
+    assert {
+        "training",
+        "processing",
+        "transform",
+        "model",
+        "endpoint_config",
+        "automl",
+        "notebook",
+    } <= checked
+
+
+def test_rendered_values_are_judged_whatever_they_look_like(env):
+    from sagemaker_pipelines.compile.guardrails import check_request
+
+    request = {
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": "8"},  # a rendered template
+        "RoleArn": "arn:aws:iam::999999999999:role/{{ x }}",  # text from a trigger's conf, never rendered
+        "Tags": [{"Key": "cost-center", "Value": "ml"}, {"Key": "owner", "Value": "me"}],
+    }
+    at_run_time = check_request("training", request, env.guardrails, "local", rendered=True)
+    assert [b.guardrail for b in at_run_time] == ["max_instance_count", "roles"]
+    at_validate = check_request("training", request, env.guardrails, "local")
+    assert [b.guardrail for b in at_validate] == ["max_instance_count"]  # the template: for the run

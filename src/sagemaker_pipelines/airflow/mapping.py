@@ -146,7 +146,7 @@ def check_values(values: list[Any], spec: dict[str, Any]) -> None:
     guardrails = read_guardrails(spec["guardrails"])
     for index, value in enumerate(values):
         breaches = check_task(
-            spec["kind"], {"config": value}, guardrails, spec["environment"], spec["bucket"]
+            spec["kind"], {"config": value}, guardrails, spec["environment"], spec["bucket"], rendered=True
         )
         if breaches:
             raise guardrail_refusal(f"for_each element {index}: {refusal(breaches)}")

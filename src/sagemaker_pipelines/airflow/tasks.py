@@ -171,7 +171,7 @@ class Guardrail:
         if task is None or guardrails is None:
             return
         arguments = dict(vars(task))  # the operator's rendered arguments (its template fields included)
-        breaches = check_task(self.kind, arguments, guardrails, self.environment, self.bucket)
+        breaches = check_task(self.kind, arguments, guardrails, self.environment, self.bucket, rendered=True)
         if breaches:
             raise guardrail_refusal(f"task {task.task_id}: {refusal(breaches)}")
 

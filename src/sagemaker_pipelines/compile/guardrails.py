@@ -101,17 +101,33 @@ def _kind_words(kind: str) -> str:
     return kind.replace("_", " ") + " tasks"
 
 
-def _bucket_of(uri: str) -> str | None:
+def _bucket_of(uri: str, rendered: bool) -> str | None:
     """The bucket of an ``s3://`` location; None when it is only known at run time."""
     bucket = uri.removeprefix("s3://").partition("/")[0]
-    return None if not bucket or is_runtime(bucket) else bucket
+    return None if not bucket or (is_runtime(bucket) and not rendered) else bucket
+
+
+def _integer(value: Any) -> int | None:
+    """A count or a number of seconds: an int, or the digits a rendered template leaves (the operators
+    turn those into ints before they send the request)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
 
 
 def check_request(
-    kind: str, request: dict[str, Any], guardrails: Guardrails, environment: str, own_bucket: str = ""
+    kind: str,
+    request: dict[str, Any],
+    guardrails: Guardrails,
+    environment: str,
+    own_bucket: str = "",
+    rendered: bool = False,
 ) -> list[Breach]:
-    """Every value of ``request`` (a ``kind`` task's API request) beyond ``guardrails``; values still
-    templates are skipped (the run-time check sees them rendered)."""
+    """Every value of ``request`` (a ``kind`` task's API request) beyond ``guardrails``. Unless the
+    request is ``rendered`` (the run-time check), values still templates are skipped: the run sees them
+    rendered; a rendered value is judged whatever it looks like."""
     found: list[Breach] = []
     where = f"in environment '{environment}'"
     types = guardrails.instance_types_for(kind)
@@ -119,21 +135,20 @@ def check_request(
     max_runtime = guardrails.max_runtime_for(kind)
     for path, value in _walk(request):
         key = path[-1]
-        if is_runtime(value) or isinstance(value, bool):
+        if (is_runtime(value) and not rendered) or isinstance(value, bool):
             continue
+        number = _integer(value)
         if key == "InstanceType" and types and isinstance(value, str):
             if not any(_glob(value, pattern) for pattern in types):
                 message = f"instance type '{value}' is not allowed for {_kind_words(kind)} {where}"
                 found.append(
                     Breach(path, "instance_types", value, f"{message} (allowed: {', '.join(types)})")
                 )
-        elif key in COUNT_KEYS and max_count is not None and isinstance(value, int) and value > max_count:
-            message = f"{value} instances; {_kind_words(kind)} {where} may use at most {max_count}"
+        elif key in COUNT_KEYS and max_count is not None and number is not None and number > max_count:
+            message = f"{number} instances; {_kind_words(kind)} {where} may use at most {max_count}"
             found.append(Breach(path, "max_instance_count", value, message))
-        elif (
-            key in RUNTIME_KEYS and max_runtime is not None and isinstance(value, int) and value > max_runtime
-        ):
-            message = f"a run time of {value} s; {_kind_words(kind)} {where} may run at most {max_runtime} s"
+        elif key in RUNTIME_KEYS and max_runtime is not None and number is not None and number > max_runtime:
+            message = f"a run time of {number} s; {_kind_words(kind)} {where} may run at most {max_runtime} s"
             found.append(Breach(path, "max_runtime", value, message))
         elif key in ROLE_KEYS and isinstance(value, str) and not guardrails.role_allowed(value):
             message = (
@@ -144,8 +159,8 @@ def check_request(
             value.startswith("s3://") or (key == "Bucket" and "S3Operations" in path)
         ):
             write = any(part in WRITE_KEYS for part in path)
-            found += _bucket_breach(path, value, write, guardrails, where, own_bucket)
-    return found + _tag_breaches(kind, request, guardrails, where)
+            found += _bucket_breach(path, value, write, guardrails, where, own_bucket, rendered)
+    return found + _tag_breaches(kind, request, guardrails, where, rendered)
 
 
 def _glob(value: str, pattern: str) -> bool:
@@ -155,9 +170,9 @@ def _glob(value: str, pattern: str) -> bool:
 
 
 def _bucket_breach(
-    path: tuple, value: str, write: bool, guardrails: Guardrails, where: str, own: str
+    path: tuple, value: str, write: bool, guardrails: Guardrails, where: str, own: str, rendered: bool
 ) -> list[Breach]:
-    bucket = _bucket_of(value) if value.startswith("s3://") else value
+    bucket = _bucket_of(value, rendered) if value.startswith("s3://") else value
     if bucket is None or guardrails.bucket_allowed(bucket, write, own):
         return []
     allowed = (
@@ -170,7 +185,9 @@ def _bucket_breach(
     return [Breach(path, "buckets", value, message)]
 
 
-def _tag_breaches(kind: str, request: dict[str, Any], guardrails: Guardrails, where: str) -> list[Breach]:
+def _tag_breaches(
+    kind: str, request: dict[str, Any], guardrails: Guardrails, where: str, rendered: bool
+) -> list[Breach]:
     if kind not in TAGGED_KINDS or not guardrails.required_tags:
         return []
     tags = request.get("Tags") if isinstance(request.get("Tags"), list) else []
@@ -180,41 +197,55 @@ def _tag_breaches(kind: str, request: dict[str, Any], guardrails: Guardrails, wh
         if key not in values:
             message = f"every request {where} carries the tag '{key}'; set it in config: Tags"
             found.append(Breach(("Tags",), "required_tags", None, message))
-        elif required is not None and values[key] != required and not is_runtime(values[key]):
+        elif required is not None and values[key] != required and (rendered or not is_runtime(values[key])):
             message = f"tag '{key}' is '{values[key]}'; {where} it is '{required}'"
             found.append(Breach(("Tags",), "required_tags", values[key], message))
     return found
 
 
 def check_arguments(
-    kind: str, kwargs: dict[str, Any], guardrails: Guardrails, environment: str, own: str = ""
+    kind: str,
+    kwargs: dict[str, Any],
+    guardrails: Guardrails,
+    environment: str,
+    own: str = "",
+    rendered: bool = False,
 ) -> list[Breach]:
     """The buckets a transfer task names in its operator arguments."""
     found = []
     where = f"in environment '{environment}'"
     for argument, write in BUCKET_ARGUMENTS.get(kind, ()):
         value = kwargs.get(argument)
-        if isinstance(value, str) and not is_runtime(value):
-            found += _bucket_breach((argument,), value, write, guardrails, where, own)
+        if isinstance(value, str) and (rendered or not is_runtime(value)):
+            found += _bucket_breach((argument,), value, write, guardrails, where, own, rendered)
     return found
 
 
 def check_task(
-    kind: str, kwargs: dict[str, Any], guardrails: Guardrails, environment: str, own: str = ""
+    kind: str,
+    kwargs: dict[str, Any],
+    guardrails: Guardrails,
+    environment: str,
+    own: str = "",
+    rendered: bool = False,
 ) -> list[Breach]:
-    """A compiled task's operator arguments (as compiled, or as rendered when it runs) against the
-    guardrails: its API request if it sends one, and the buckets of transfer tasks."""
+    """A compiled task's operator arguments (as compiled, or ``rendered`` when it runs) against the
+    guardrails: its API request if it sends one, and the buckets of transfer tasks. A rendered request
+    that cannot be rebuilt is a breach: the check must never pass for want of looking."""
     from sagemaker_pipelines.compile.kinds import KINDS
 
     spec = KINDS[kind]
-    found = check_arguments(kind, kwargs, guardrails, environment, own)
+    found = check_arguments(kind, kwargs, guardrails, environment, own, rendered)
     if spec.api_operation:
         try:
             request = spec.request_of(kwargs)
-        except (KeyError, TypeError, AttributeError):
-            return found
+        except (KeyError, TypeError, AttributeError) as exc:
+            if not rendered:
+                return found  # validate: the botocore check reports a request it cannot build
+            message = f"the {spec.api_operation} request could not be rebuilt to check it ({exc!r})"
+            return [*found, Breach((), "request", None, message)]
         if isinstance(request, dict):
-            found += check_request(kind, request, guardrails, environment, own)
+            found += check_request(kind, request, guardrails, environment, own, rendered)
     return found
 
 
