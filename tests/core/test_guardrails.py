@@ -295,3 +295,55 @@ def test_rendered_values_are_judged_whatever_they_look_like(env):
     assert [b.guardrail for b in at_run_time] == ["max_instance_count", "roles"]
     at_validate = check_request("training", request, env.guardrails, "local")
     assert [b.guardrail for b in at_validate] == ["max_instance_count"]  # the template: for the run
+
+
+# --- the environment file ---------------------------------------------------------------------------
+
+
+def test_the_shipped_aws_environment_sets_them(aws_env):
+    guardrails = aws_env.guardrails
+    assert guardrails.roles == (aws_env.role_arn,)
+    assert guardrails.instance_types_for("training") == ("ml.t3.*", "ml.m5.*", "ml.c5.*")
+    assert "ml.t2.medium" in guardrails.instance_types_for("endpoint_config")
+    assert (
+        guardrails.max_runtime_for("training") == 2 * 86400 and guardrails.max_runtime_for("model") == 86400
+    )
+    assert guardrails.max_instance_count_for("processing") == 2
+    assert (guardrails.max_fan_out_per_task, guardrails.max_fan_out_per_run) == (16, 32)
+
+
+def _environment_with(tmp_path, monkeypatch, guardrails: str):
+    from sagemaker_pipelines.format.environment import load_environment
+    from sagemaker_pipelines.paths import CHECKOUT_ROOT
+
+    folder = tmp_path / "environments"
+    folder.mkdir()
+    text = (CHECKOUT_ROOT / "environments" / "local.yaml").read_text().split("\nguardrails:")[0]
+    values = (CHECKOUT_ROOT / "environments" / "local.yaml").read_text().split("\nvalues:")[1]
+    (folder / "local.yaml").write_text(
+        f"{text}\nguardrails:\n{textwrap.indent(guardrails, '  ')}\nvalues:{values}"
+    )
+    monkeypatch.setenv("SAGEMAKER_ENVIRONMENTS_DIR", str(folder))
+    return lambda: load_environment("local")
+
+
+def test_a_guardrails_mistake_is_the_environment_files_problem(tmp_path, monkeypatch):
+    from sagemaker_pipelines.problems import PipelineInvalid
+
+    load = _environment_with(tmp_path, monkeypatch, "max_instances: 2\ninstance_types: [p5.large]\n")
+    with pytest.raises(PipelineInvalid) as raised:
+        load()
+    shown = {p.field: p.message for p in raised.value.problems}
+    assert "unknown field 'max_instances'" in shown["guardrails.max_instances"]
+    assert "guardrails.instance_types" in " ".join(shown)
+
+
+def test_an_environment_whose_own_role_they_refuse_is_refused(tmp_path, monkeypatch):
+    from sagemaker_pipelines.problems import PipelineInvalid
+
+    load = _environment_with(tmp_path, monkeypatch, "roles: ['arn:aws:iam::123456789012:role/other']\n")
+    with pytest.raises(PipelineInvalid) as raised:
+        load()
+    (problem,) = raised.value.problems
+    assert problem.field == "role_arn" and problem.line > 1
+    assert "role_arn is not one of the guardrails' roles" in problem.message

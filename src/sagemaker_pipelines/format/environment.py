@@ -107,6 +107,14 @@ def _load_environment(name: str) -> Environment:
     if problems:
         raise PipelineInvalid(sorted(problems))
     data = doc.data
+    guardrails = read_guardrails(data.get("guardrails"))
+    if guardrails is not None and not guardrails.role_allowed(data["role_arn"]):
+        line, col = doc.value_position(("role_arn",))
+        message = (
+            "role_arn is not one of the guardrails' roles: every job of this environment would be refused"
+        )
+        hint = f"add it to guardrails.roles ({', '.join(guardrails.roles)})"
+        raise PipelineInvalid([Problem(shown, line, col, "role_arn", message, hint, code="environment")])
     return Environment(
         name=name,
         file=shown,
@@ -128,7 +136,7 @@ def _load_environment(name: str) -> Environment:
         allow_templates=tuple(data.get("allow_templates", ())),
         notifiers=data.get("notifiers", {}),
         allowed_operators=tuple(data.get("allowed_operators", ())),
-        guardrails=read_guardrails(data.get("guardrails")),
+        guardrails=guardrails,
     )
 
 
