@@ -13,7 +13,7 @@ from typing import Any
 from sagemaker_pipelines.compile import fan_out
 from sagemaker_pipelines.compile.durations import to_seconds
 from sagemaker_pipelines.compile.groups import apply_groups
-from sagemaker_pipelines.compile.guardrails import BUCKET_ARGUMENTS, with_required_tags
+from sagemaker_pipelines.compile.guardrails import BUCKET_ARGUMENTS, UNGUARDED_KINDS, with_required_tags
 from sagemaker_pipelines.compile.kinds import KINDS, TaskContext, resolve_kind
 from sagemaker_pipelines.compile.kinds.context import Pipeline
 from sagemaker_pipelines.compile.notifications import dag_callbacks, task_callbacks
@@ -172,7 +172,7 @@ def _compile_one(pipeline: Pipeline, task_id: str, task: dict[str, Any]) -> Comp
     except (ValueError, TypeError, KeyError) as exc:
         raise TaskCompileError(task_id, exc) from exc
     guardrails = pipeline.environment.guardrails
-    guarded = kind.api_operation or (
+    guarded = (kind.api_operation and kind_name not in UNGUARDED_KINDS) or (
         kind_name in BUCKET_ARGUMENTS and guardrails and guardrails.limits_buckets
     )
     if guardrails is not None and guarded:

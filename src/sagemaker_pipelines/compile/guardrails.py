@@ -57,6 +57,19 @@ WRITE_KEYS = frozenset(
 TAGGED_KINDS = frozenset(
     {"training", "tuning", "processing", "transform", "model", "endpoint_config", "endpoint"}
 )
+# Kinds whose requests carry nothing a guardrail limits (names and ARNs of what exists, a pipeline's
+# parameters): no run-time check is attached to them.
+UNGUARDED_KINDS = frozenset(
+    {
+        "delete_model",
+        "start_pipeline",
+        "stop_pipeline",
+        "start_notebook",
+        "stop_notebook",
+        "delete_notebook",
+        "experiment",
+    }
+)
 # Transfer kinds that name buckets in operator arguments: (argument, written to).
 BUCKET_ARGUMENTS = {
     "s3_upload": (("dest_bucket", True),),
