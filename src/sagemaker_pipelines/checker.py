@@ -151,6 +151,7 @@ def _check_document(doc: Document, text: str, path: Path, environment: Environme
     from sagemaker_pipelines.compile.allowed_operators import check_operator_tasks
     from sagemaker_pipelines.compile.compiler import TaskCompileError, compile_pipeline
     from sagemaker_pipelines.compile.fan_out import item_paths
+    from sagemaker_pipelines.compile.guardrail_checks import check_config, check_guardrails
     from sagemaker_pipelines.compile.images import unavailable_images
     from sagemaker_pipelines.compile.kinds.context import Pipeline
     from sagemaker_pipelines.compile.request_check import check_compiled
@@ -206,6 +207,7 @@ def _check_document(doc: Document, text: str, path: Path, environment: Environme
     problems += check_semantics(doc, file, data)
     problems += check_notify(doc, file, data, environment)
     problems += check_operator_tasks(doc, file, data, environment)  # imports only listed classes
+    problems += check_config(doc, file, data, environment)  # what config: may not set (guardrails)
     region = data.get("region", environment.region)
     for where, message, hint in unavailable_images(data["tasks"], region):  # what this region lacks
         problems.append(Problem(file, *doc.position(where), field_path(where), message, hint, code="image"))
@@ -245,6 +247,7 @@ def _check_document(doc: Document, text: str, path: Path, environment: Environme
             line, col = doc.position(where)
             hint = _request_hint(message)
             problems.append(Problem(file, line, col, field_path(where), message, hint, code="request"))
+    problems += check_guardrails(doc, file, data, compiled, environment)  # the environment's limits
     if problems:
         return CheckResult(file, dag_id, problems, dag_id_at=dag_id_at, includes=includes)
     return CheckResult(file, dag_id, [], compiled, dag_id_at, includes)

@@ -36,7 +36,9 @@ def guard():
     result = check_file(CHECKOUT_ROOT / "pipelines" / "iris_training.yaml", load_environment("local"))
     dag = build_dag(result.compiled)
     hooks = {task.task_id: task._pre_execute_hook for task in dag.tasks}
-    assert all(hooks.values()) and len(set(hooks.values())) == 1, hooks
+    loopback = hooks["data_prep"]  # a Python task: the loopback guard alone
+    # SageMaker tasks check their request against the guardrails after it (airflow.tasks.Guardrail)
+    assert all(h == loopback or getattr(h, "then", None) == loopback for h in hooks.values()), hooks
     return hooks["train_model"]
 
 

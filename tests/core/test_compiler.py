@@ -182,7 +182,7 @@ def test_config_escape_hatch_deep_merges(compile_ok):
     compiled = compile_ok(
         training_task(
             config="{ResourceConfig: {VolumeSizeInGB: 100, KeepAlivePeriodInSeconds: 60}, "
-            "StoppingCondition: {MaxRuntimeInSeconds: 10}, EnableNetworkIsolation: true, "
+            "StoppingCondition: {MaxRuntimeInSeconds: 10}, RetryStrategy: {MaximumRetryAttempts: 2}, "
             "InputDataConfig: [{ChannelName: only, DataSource: {S3DataSource: "
             "{S3DataType: S3Prefix, S3Uri: 's3://my-bucket/x'}}}]}"
         )
@@ -195,7 +195,7 @@ def test_config_escape_hatch_deep_merges(compile_ok):
         "KeepAlivePeriodInSeconds": 60,  # added
     }
     assert config["StoppingCondition"] == {"MaxRuntimeInSeconds": 10}
-    assert config["EnableNetworkIsolation"] is True
+    assert config["RetryStrategy"] == {"MaximumRetryAttempts": 2}  # added
     # a channel of a new name is added after the generated one (lists of named items merge by name)
     assert [c["ChannelName"] for c in config["InputDataConfig"]] == ["train", "only"]
 

@@ -111,7 +111,11 @@ def test_mapping_elements_give_their_keys(compile_ok):
 
 def test_an_array_param_compiles_to_a_template_built_at_run_time(compile_ok):
     task = compile_ok(training(for_each="${params.ks}")).task("train")
-    assert task.mapped == {"argument": "config", "items": "{{ params.ks }}"}
+    assert {k: v for k, v in task.mapped.items() if k != "guardrails"} == {
+        "argument": "config",
+        "items": "{{ params.ks }}",
+    }
+    assert task.mapped["guardrails"]["kind"] == "training"  # what its <task>__items step checks
     template = task.kwargs["config"]
     assert template["HyperParameters"]["k"] == "${item:text}"  # the kind makes hyperparameters text
     assert (

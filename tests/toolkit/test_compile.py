@@ -90,15 +90,17 @@ def test_one_readable_file_per_example(compiled_examples):
     assert source.startswith(MARKER)
     assert "from airflow.sdk import DAG, Param" in source
     assert "from airflow.providers.amazon.aws.operators.sagemaker import (" in source
-    assert "from sagemaker_pipelines.airflow.tasks import LoopbackOnly, call_include" in source
-    # The local environment's guard, as the DAG builder attaches it (airflow.tasks.LoopbackOnly).
-    assert 'pre_execute=LoopbackOnly(environment="local", aws_conn_id="aws_local"),' in source
+    assert "from sagemaker_pipelines.airflow.tasks import Guardrail, LoopbackOnly, call_include" in source
+    # The local environment's guards, as the DAG builder attaches them: the guardrails check of the
+    # rendered request (airflow.tasks.Guardrail), after the loopback guard (airflow.tasks.LoopbackOnly).
+    assert 'then=LoopbackOnly(environment="local", aws_conn_id="aws_local"),' in source
+    assert "pre_execute=Guardrail(\n" in source
     assert "with DAG(" in source and "python_callable=call_include," in source
     assert '"retry_delay": timedelta(seconds=' in source
     assert re.search(r'"k": Param\(\s*default=3, type="integer"', source)
     assert "train_model >> create_model" in source
     batch = (compiled_examples / "batch_inference.py").read_text()
-    assert "from sagemaker_pipelines.airflow.tasks import LoopbackOnly, parse_csv" in batch
+    assert "from sagemaker_pipelines.airflow.tasks import Guardrail, LoopbackOnly, parse_csv" in batch
     assert "parser=parse_csv," in batch
     assert 'filename=str(include_path("include/data/test.csv")),' in batch
 

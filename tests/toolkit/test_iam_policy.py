@@ -352,3 +352,56 @@ def test_sns_notifications_may_publish_to_their_topic_only():
     }
     assert allowed(policy, "sns:Publish", topic, {})
     assert not allowed(policy, "sns:Publish", topic + "-other", {})
+
+
+GUARDED = """\
+start_date: 2024-01-01
+role_arn: {role}
+tasks:
+  train:
+    kind: training
+    algorithm: knn
+    hyperparameters: {{k: 3}}
+    inputs: {{train: "s3://{read}/iris/train.csv"}}
+    output: s3://{write}/iris/model/
+"""
+
+
+def _guarded_policy(role: str, read: str, write: str):
+    """The policy of a pipeline compiled without guardrails, for the aws environment with these."""
+    from sagemaker_pipelines.checker import check_text
+    from sagemaker_pipelines.format.guardrails import read_guardrails
+
+    aws = load_environment("aws")
+    text = GUARDED.format(role=role, read=read, write=write)
+    compiled = check_text(
+        text, PIPELINES / "guarded.yaml", dataclasses.replace(aws, guardrails=None)
+    ).compiled
+    guardrails = {"roles": [aws.role_arn], "buckets": {"read": ["public-*"], "write": ["team-ml"]}}
+    return iam_policy.policy([compiled], dataclasses.replace(aws, guardrails=read_guardrails(guardrails)))
+
+
+def test_no_pass_role_on_a_role_outside_the_guardrails():
+    with pytest.raises(iam_policy.ForbiddenByGuardrails) as caught:
+        _guarded_policy("arn:aws:iam::111111111111:role/admin", "public-data", "team-ml")
+    assert "no iam:PassRole is granted on roles outside the guardrails of environment 'aws'" in str(
+        caught.value
+    )
+    assert "arn:aws:iam::111111111111:role/admin" in str(caught.value)
+
+
+def test_no_s3_access_outside_the_guardrails_buckets():
+    with pytest.raises(iam_policy.ForbiddenByGuardrails, match=r"allow: elsewhere \(read\)"):
+        _guarded_policy(load_environment("aws").role_arn, "elsewhere", "team-ml")
+    # an output in a bucket they allow reading only (validate refuses it): still no s3:PutObject there
+    policy = _guarded_policy(load_environment("aws").role_arn, "public-data", "public-data")
+    assert not allowed(policy, "s3:PutObject", "arn:aws:s3:::public-data/iris/model/x/model.tar.gz")
+
+
+def test_a_bucket_the_guardrails_allow_reading_only_gets_no_put_object():
+    role = load_environment("aws").role_arn
+    policy = _guarded_policy(role, "public-data", "team-ml")
+    assert allowed(policy, "s3:GetObject", "arn:aws:s3:::public-data/iris/train.csv")
+    assert not allowed(policy, "s3:PutObject", "arn:aws:s3:::public-data/iris/train.csv")
+    assert allowed(policy, "s3:PutObject", "arn:aws:s3:::team-ml/iris/model/x/model.tar.gz")
+    assert allowed(policy, "iam:PassRole", role, {"iam:PassedToService": "sagemaker.amazonaws.com"})

@@ -29,6 +29,11 @@ def test_render_shows_requests_in_full():
     assert "config: the CreateTrainingJob request" in out
     assert "depends on: data_prep" in out
     assert "schedule: @daily" in out
+    # the run-time guardrail check in a few words (the guardrails themselves are the environment file's)
+    assert (
+        "pre_execute: the guardrails of environment 'local' on the rendered training request, "
+        "after LoopbackOnly(environment=local, aws_conn_id=aws_local)" in out
+    )
 
 
 def test_render_json_and_environment(run_cli):

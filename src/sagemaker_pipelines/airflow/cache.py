@@ -230,5 +230,10 @@ def _environment_from(loaded: dict) -> Environment:
     """An Environment from its JSON form (JSON has lists where the dataclass keeps tuples)."""
     import dataclasses
 
+    from sagemaker_pipelines.format.guardrails import read_guardrails
+
     tuples = {f.name for f in dataclasses.fields(Environment) if "tuple" in str(f.type)}
-    return Environment(**{k: tuple(v) if k in tuples else v for k, v in loaded.items()})
+    fields = {k: tuple(v) if k in tuples else v for k, v in loaded.items()}
+    if isinstance(fields.get("guardrails"), dict):  # kept as written: read again like the file
+        fields["guardrails"] = read_guardrails(fields["guardrails"]["raw"])
+    return Environment(**fields)

@@ -133,9 +133,12 @@ def _fingerprint_shaped(value: Any) -> bool:
 
 
 def _mapped_shaped(mapped: dict) -> bool:
-    """for_each (compile/fan_out.py): the argument and either its literal values or a list template."""
-    return _shaped(mapped, {"argument": str, "values": list}) or _shaped(
-        mapped, {"argument": str, "items": str}
+    """for_each (compile/fan_out.py): the argument and either its literal values or a list template (with
+    the guardrails its <task>__items step checks, in an environment that has them)."""
+    return (
+        _shaped(mapped, {"argument": str, "values": list})
+        or _shaped(mapped, {"argument": str, "items": str})
+        or _shaped(mapped, {"argument": str, "items": str, "guardrails": dict})
     )
 
 

@@ -58,8 +58,8 @@ def _python_values(value: Any) -> Any:
     if isinstance(value, dict):
         if set(value) == {"__callable__"}:
             return _callable(value["__callable__"])
-        if set(value) == {"__callable__", "__kwargs__"}:  # issue 15: what it returns (the loopback guard)
-            return _callable(value["__callable__"])(**value["__kwargs__"])
+        if set(value) == {"__callable__", "__kwargs__"}:  # what it returns (a guard, which may wrap another)
+            return _callable(value["__callable__"])(**_python_values(value["__kwargs__"]))
         return {k: _python_values(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_python_values(v) for v in value]

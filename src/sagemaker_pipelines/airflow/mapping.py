@@ -38,7 +38,7 @@ def dag_factory_tasks(task: Any, conf: dict[str, Any]) -> dict[str, dict[str, An
         "operator": "airflow.providers.standard.operators.python.PythonOperator",
         "dependencies": list(task.depends_on),
         "python_callable": build_mapped_values,
-        "op_kwargs": {"template": task.kwargs[argument], "items": mapped["items"]},
+        "op_kwargs": builder_op_kwargs(task),
         "doc_md": builder_doc(task.task_id, argument),
     }
     hook = MappedTry(argument, conf.get("pre_execute"))  # after the environment's guard, if any
@@ -49,6 +49,15 @@ def dag_factory_tasks(task: Any, conf: dict[str, Any]) -> dict[str, dict[str, An
         "expand": {argument: builder + ".output"},
     }
     return {builder: step, task.task_id: expanded}
+
+
+def builder_op_kwargs(task: Any) -> dict[str, Any]:
+    """The ``<task>__items`` step's arguments: the template, the list, and the guardrails it checks."""
+    mapped = task.mapped
+    kwargs = {"template": task.kwargs[mapped["argument"]], "items": mapped["items"]}
+    if mapped.get("guardrails"):
+        kwargs["guardrails"] = {**mapped["guardrails"], "argument": mapped["argument"]}
+    return kwargs
 
 
 def builder_doc(task_id: str, argument: str) -> str:
@@ -84,11 +93,63 @@ def _put_marker(value: Any, marker: str, text: str) -> Any:
     return value.replace(marker, text) if isinstance(value, str) else value
 
 
-def build_mapped_values(template: Any, items: Any) -> list[Any]:
-    """The ``<task>__items`` step: the rendered ``template`` once per element, element and index put in."""
-    return [
-        _put_marker(put_item(template, item), MAP_INDEX, str(i)) for i, item in enumerate(read_items(items))
-    ]
+def build_mapped_values(
+    template: Any, items: Any, guardrails: dict[str, Any] | None = None, **context: Any
+) -> list[Any]:
+    """The ``<task>__items`` step: the rendered ``template`` once per element, element and index put in.
+    With the environment's ``guardrails``, a list wider than they allow, or an element whose request
+    they refuse, fails this step: the mapped task never starts, so no job is created."""
+    elements = read_items(items)
+    if guardrails:
+        check_width(len(elements), guardrails, context.get("ti"))
+    values = [_put_marker(put_item(template, item), MAP_INDEX, str(i)) for i, item in enumerate(elements)]
+    if guardrails:
+        check_values(values, guardrails)
+    return values
+
+
+def check_width(width: int, spec: dict[str, Any], ti: Any = None) -> None:
+    """``max_fan_out`` of the environment: this list, and the run's lists together (the literal ones,
+    counted when the pipeline compiled, and the run-time ones other steps built before this one)."""
+    from sagemaker_pipelines.airflow.tasks import guardrail_refusal
+
+    limits = spec["guardrails"].get("max_fan_out") or {}
+    where = f"in environment '{spec['environment']}'"
+    per_task, per_run = limits.get("per_task"), limits.get("per_run")
+    if per_task is not None and width > per_task:
+        message = f"{width} elements; a task {where} fans out to at most {per_task}"
+        raise guardrail_refusal(f"guardrail max_fan_out.per_task: for_each: {message}")
+    if per_run is None:
+        return
+    built = 0
+    if ti is not None and spec.get("others"):
+        pulled = ti.xcom_pull(task_ids=list(spec["others"])) or []
+        built = sum(len(v) for v in pulled if isinstance(v, list))
+    total = spec.get("literal_width", 0) + built + width
+    if total > per_run:
+        message = (
+            f"this run's for_each lists have {total} elements together; "
+            f"a run {where} fans out to at most {per_run}"
+        )
+        raise guardrail_refusal(f"guardrail max_fan_out.per_run: {message}")
+
+
+def check_values(values: list[Any], spec: dict[str, Any]) -> None:
+    """Each element's request (when the mapped argument is the request itself) against the guardrails."""
+    from sagemaker_pipelines.airflow.tasks import guardrail_refusal
+    from sagemaker_pipelines.compile.guardrails import check_task, refusal
+    from sagemaker_pipelines.compile.kinds import KINDS
+    from sagemaker_pipelines.format.guardrails import read_guardrails
+
+    if spec["argument"] != "config" or KINDS[spec["kind"]].request is not None:
+        return  # the mapped task's own pre_execute (airflow.tasks.Guardrail) checks its request
+    guardrails = read_guardrails(spec["guardrails"])
+    for index, value in enumerate(values):
+        breaches = check_task(
+            spec["kind"], {"config": value}, guardrails, spec["environment"], spec["bucket"], rendered=True
+        )
+        if breaches:
+            raise guardrail_refusal(f"for_each element {index}: {refusal(breaches)}")
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,51 @@ class LoopbackOnly:
                 raise self.refusal(f"{operator} ignores the connection and its SDK's {variable} is {shown}")
 
 
+def guardrail_refusal(message: str) -> Exception:
+    """The failure of a request beyond the environment's guardrails: not retried (a retry would send
+    the same request), and raised before any AWS call."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    return AirflowFailException(f"{message}. Refused before any AWS call (docs/security.md#guardrails)")
+
+
+@dataclass(frozen=True)
+class Guardrail:
+    """``pre_execute`` of every task that sends a SageMaker request (or names buckets) in an environment
+    with ``guardrails:``: the request as Airflow rendered it - params, task outputs and for_each elements
+    put in - checked against them (compile/guardrails.py) after the task's other guard (``then``).
+
+    validate judged the literal values already; this sees what only the run knows, so an instance type
+    from a trigger's conf is refused here, and the operator never creates the job.
+    """
+
+    environment: str
+    kind: str
+    guardrails: dict[str, Any]
+    bucket: str = ""
+    then: Any = None  # the environment's LoopbackOnly guard, if any
+
+    def __hash__(self) -> int:  # the guardrails are a mapping: hash their JSON form
+        import json
+
+        return hash((self.environment, self.kind, json.dumps(self.guardrails, sort_keys=True), self.then))
+
+    def __call__(self, context: Any = None) -> None:
+        from sagemaker_pipelines.compile.guardrails import check_task, refusal
+        from sagemaker_pipelines.format.guardrails import read_guardrails
+
+        if self.then is not None:
+            self.then(context)
+        task = (context or {}).get("task")
+        guardrails = read_guardrails(self.guardrails)
+        if task is None or guardrails is None:
+            return
+        arguments = dict(vars(task))  # the operator's rendered arguments (its template fields included)
+        breaches = check_task(self.kind, arguments, guardrails, self.environment, self.bucket, rendered=True)
+        if breaches:
+            raise guardrail_refusal(f"task {task.task_id}: {refusal(breaches)}")
+
+
 def notifier(**spec: Any) -> Any:
     """A ``notify:`` callback, built when the DAG is (``spec``: a compiled marker's arguments; see
     :mod:`sagemaker_pipelines.airflow.notifiers`, which holds the only table of notifier classes)."""

@@ -14,6 +14,7 @@ from sagemaker_pipelines.compile import fan_out
 from sagemaker_pipelines.compile.connections import task_connections
 from sagemaker_pipelines.compile.durations import to_seconds
 from sagemaker_pipelines.compile.groups import apply_groups
+from sagemaker_pipelines.compile.guardrails import BUCKET_ARGUMENTS, UNGUARDED_KINDS, with_required_tags
 from sagemaker_pipelines.compile.kinds import KINDS, TaskContext, resolve_kind
 from sagemaker_pipelines.compile.kinds.context import Pipeline
 from sagemaker_pipelines.compile.notifications import dag_callbacks, task_callbacks
@@ -21,6 +22,7 @@ from sagemaker_pipelines.format.semantics import dependencies_of
 
 _TASK_ARGS = ("retries", "trigger_rule", "pool")
 LOOPBACK_GUARD = "sagemaker_pipelines.airflow.tasks.LoopbackOnly"
+GUARDRAIL_GUARD = "sagemaker_pipelines.airflow.tasks.Guardrail"
 _TASK_DURATIONS = ("retry_delay", "execution_timeout")
 _DEFAULT_ARG_DURATIONS = ("retry_delay", "max_retry_delay", "execution_timeout")
 
@@ -126,6 +128,35 @@ def _task_args(ctx: TaskContext, compiled: dict[str, Any]) -> dict[str, Any]:
     return args
 
 
+def guardrail_spec(pipeline: Pipeline, kind: str) -> dict[str, Any]:
+    """What the run-time guardrail check needs, as plain data (compiled pipelines are cached as JSON)."""
+    environment = pipeline.environment
+    raw = environment.guardrails.raw if environment.guardrails else {}
+    return {"environment": environment.name, "kind": kind, "guardrails": raw, "bucket": environment.bucket}
+
+
+def _guardrail_guard(pipeline: Pipeline, kind: str, then: Any) -> dict[str, Any]:
+    """``pre_execute`` that checks the rendered request against the environment's guardrails before
+    the operator sends it (airflow.tasks.Guardrail), after the task's other guard (``then``), if any."""
+    return {"__callable__": GUARDRAIL_GUARD, "__kwargs__": {**guardrail_spec(pipeline, kind), "then": then}}
+
+
+def _run_time_fan_out_limits(compiled: CompiledPipeline, pipeline: Pipeline) -> None:
+    """For each task mapped over a run-time list, what its ``<task>__items`` step checks before any job
+    is made: the guardrails, the elements the literal lists already take from the run's budget and the
+    other such steps of the run (airflow/mapping.py)."""
+    if pipeline.environment.guardrails is None:
+        return
+    literal = sum(len(t.mapped["values"]) for t in compiled.tasks if "values" in t.mapped)
+    builders = [t.task_id + fan_out.BUILDER_SUFFIX for t in compiled.tasks if "items" in t.mapped]
+    for task in compiled.tasks:
+        if "items" in task.mapped:
+            own = task.task_id + fan_out.BUILDER_SUFFIX
+            others = [b for b in builders if b != own]
+            spec = {**guardrail_spec(pipeline, task.kind), "literal_width": literal, "others": others}
+            task.mapped["guardrails"] = spec
+
+
 def compile_task(pipeline: Pipeline, task_id: str, task: dict[str, Any]) -> CompiledTask:
     """One task through the kinds table, with its explicit and implied dependencies."""
     if "for_each" in task:
@@ -146,6 +177,14 @@ def _compile_one(pipeline: Pipeline, task_id: str, task: dict[str, Any]) -> Comp
         kwargs = {**compiled, **_task_args(ctx, compiled)}
     except (ValueError, TypeError, KeyError) as exc:
         raise TaskCompileError(task_id, exc) from exc
+    guardrails = pipeline.environment.guardrails
+    guarded = (kind.api_operation and kind_name not in UNGUARDED_KINDS) or (
+        kind_name in BUCKET_ARGUMENTS and guardrails and guardrails.limits_buckets
+    )
+    if guardrails is not None and guarded:
+        if isinstance(kwargs.get("config"), dict):
+            kwargs["config"] = with_required_tags(kind_name, kwargs["config"], guardrails)
+        kwargs["pre_execute"] = _guardrail_guard(pipeline, kind_name, kwargs.get("pre_execute"))
     depends_on = dependencies_of(task_id, task, pipeline.tasks)
     teardown = bool(task.get("teardown"))
     explicit = task.get("depends_on") or []
@@ -170,5 +209,6 @@ def compile_pipeline(pipeline: Pipeline, source_text: str) -> CompiledPipeline:
         dag=_dag_args(pipeline, source_text),
         tasks=[compile_task(pipeline, task_id, task) for task_id, task in pipeline.tasks.items()],
     )
+    _run_time_fan_out_limits(compiled, pipeline)
     apply_groups(compiled, pipeline.data)  # issue 13: task groups, and depends_on naming a group
     return compiled

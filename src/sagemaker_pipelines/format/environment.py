@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sagemaker_pipelines.format.guardrails import Guardrails, read_guardrails
 from sagemaker_pipelines.format.schema_check import check_against_schema
 from sagemaker_pipelines.format.secrets import scan
 from sagemaker_pipelines.format.yaml_source import YamlProblem, load_document
@@ -58,6 +59,8 @@ class Environment:
     # The Airflow connections ``kind: operator`` tasks may name besides the environment's own
     # (compile/connections.py): a connection is credentials and a host, so the platform team lists them.
     allowed_connections: tuple[str, ...] = ()
+    # What requests may ask of AWS here (format/guardrails.py); None: no limits.
+    guardrails: Guardrails | None = None
 
     def lookup(self, name: str) -> Any:
         """``${env.<name>}``: a per-environment value, or one of the standard fields."""
@@ -114,6 +117,14 @@ def _load_environment(name: str) -> Environment:
     if problems:
         raise PipelineInvalid(sorted(problems))
     data = doc.data
+    guardrails = read_guardrails(data.get("guardrails"))
+    if guardrails is not None and not guardrails.role_allowed(data["role_arn"]):
+        line, col = doc.value_position(("role_arn",))
+        message = (
+            "role_arn is not one of the guardrails' roles: every job of this environment would be refused"
+        )
+        hint = f"add it to guardrails.roles ({', '.join(guardrails.roles)})"
+        raise PipelineInvalid([Problem(shown, line, col, "role_arn", message, hint, code="environment")])
     return Environment(
         name=name,
         file=shown,
@@ -136,6 +147,7 @@ def _load_environment(name: str) -> Environment:
         notifiers=data.get("notifiers", {}),
         allowed_operators=tuple(data.get("allowed_operators", ())),
         allowed_connections=tuple(data.get("allowed_connections", ())),
+        guardrails=guardrails,
     )
 
 

@@ -245,7 +245,7 @@ def _iam_policy(args: argparse.Namespace) -> int:
         return _report_invalid(problems)
     try:
         document = iam_policy.policy([r.compiled for r in results], environment)
-    except iam_policy.UnmappedKinds as exc:
+    except (iam_policy.UnmappedKinds, iam_policy.ForbiddenByGuardrails) as exc:
         print(f"sagemaker-pipelines iam-policy: {exc}", file=sys.stderr)
         return 1
     print(iam_policy.render(document), end="")

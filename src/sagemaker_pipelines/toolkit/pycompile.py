@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sagemaker_pipelines.airflow.dag_builder import _SECONDS_ARGS, holds_callable, parse_date
-from sagemaker_pipelines.airflow.mapping import builder_doc
+from sagemaker_pipelines.airflow.mapping import builder_doc, builder_op_kwargs
 from sagemaker_pipelines.checker import check_file
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.fan_out import BUILDER_SUFFIX
@@ -79,7 +79,7 @@ class _Code:
                 "__callable__",
                 "__kwargs__",
             }:  # a call, as the DAG builder makes it
-                args = ", ".join(f"{k}={self.literal(v)}" for k, v in value["__kwargs__"].items())
+                args = ", ".join(f"{k}={self.literal(v, markers)}" for k, v in value["__kwargs__"].items())
                 return f"{self.callable(value['__callable__'])}({args})"
             items = ", ".join(f"{self.literal(k)}: {self.literal(v)}" for k, v in value.items())
             return "{" + items + "}"
@@ -245,7 +245,7 @@ def _builder_source(task: CompiledTask, code: _Code) -> str:
     argument = task.mapped["argument"]
     operator = code.name("airflow.providers.standard.operators.python.PythonOperator")
     function = code.name("sagemaker_pipelines.airflow.mapping.build_mapped_values")
-    op_kwargs = code.literal({"template": task.kwargs[argument], "items": task.mapped["items"]})
+    op_kwargs = code.literal(builder_op_kwargs(task))
     return (
         f"{operator}(\ntask_id={task.task_id + BUILDER_SUFFIX!r},\npython_callable={function},"
         f"\nop_kwargs={op_kwargs},\ndoc_md={builder_doc(task.task_id, argument)!r},"

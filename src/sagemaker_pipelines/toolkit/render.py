@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from sagemaker_pipelines.airflow.dag_builder import parse_date
-from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
+from sagemaker_pipelines.compile.compiler import GUARDRAIL_GUARD, CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.fan_out import describe
 from sagemaker_pipelines.compile.kinds import KINDS
 from sagemaker_pipelines.compile.notifications import NOTIFIER
@@ -37,6 +37,8 @@ def _value(name: str, value: Any, indent: str) -> list[str]:
     """``name: value``; mappings and lists as indented JSON below the name."""
     if isinstance(value, dict) and set(value) == {"__callable__"}:
         return [f"{indent}{name}: {value['__callable__']} (function)"]
+    if _guardrail(value):
+        return [f"{indent}{name}: {_guardrail(value)}"]
     if isinstance(value, list) and value and all(_notifier(v) for v in value):
         return [f"{indent}{name}: notify {', '.join(_notifier(v) for v in value)}"]
     compact = json.dumps(value, ensure_ascii=False)
@@ -50,6 +52,20 @@ def _value(name: str, value: Any, indent: str) -> list[str]:
     if name in _SECONDS and isinstance(value, int):
         text += " (seconds)"
     return [f"{indent}{name}: {text}"]
+
+
+def _guardrail(value: Any) -> str:
+    """A compiled guardrail check (airflow.tasks.Guardrail) in a few words, and the guard it runs first;
+    "" for anything else. Its guardrails are the environment file's, shown there."""
+    if not (isinstance(value, dict) and value.get("__callable__") == GUARDRAIL_GUARD):
+        return ""
+    spec = value["__kwargs__"]
+    text = f"the guardrails of environment '{spec['environment']}' on the rendered {spec['kind']} request"
+    then = spec.get("then")
+    if isinstance(then, dict) and "__callable__" in then:
+        shown = ", ".join(f"{k}={v}" for k, v in then.get("__kwargs__", {}).items())
+        text += f", after {then['__callable__'].rpartition('.')[2]}({shown})"
+    return text
 
 
 def _notifier(value: Any) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.format.environment import Environment
+from sagemaker_pipelines.toolkit.iam_policy.guardrails import passable_roles, split_read_only
 from sagemaker_pipelines.toolkit.iam_policy.s3 import (
     OPERATOR_DELETES,
     OPERATOR_OBJECTS,
@@ -290,6 +291,9 @@ def policy(pipelines: Iterable[CompiledPipeline], environment: Environment) -> d
                 objects.add(arns.s3(bucket, key_pattern(key)))
                 buckets.add(arns.s3(bucket))
     topics = {arn for pipeline in pipelines for arn in _sns_topics(pipeline)}  # notify: sns notifiers
+    # Nothing the environment's guardrails forbid (toolkit/iam_policy/guardrails.py).
+    roles = set(passable_roles(roles, environment))
+    objects, read_only = split_read_only(objects, deleted, environment)
     statements = []
     grouped: dict[tuple[str, ...], list[str]] = defaultdict(list)
     for resource, actions in by_resource.items():
@@ -301,9 +305,11 @@ def policy(pipelines: Iterable[CompiledPipeline], environment: Environment) -> d
         statements.append(_statement("PassRoleToSageMaker", ["iam:PassRole"], sorted(roles), condition))
     if objects:
         statements.append(_statement("S3ReadWrite", _S3_READ_WRITE, _widest(objects)))
+    if read_only:  # buckets the guardrails allow reading only
+        statements.append(_statement("S3Read", ["s3:GetObject"], _widest(read_only)))
     if deleted:  # operator tasks that delete objects (S3DeleteObjectsOperator)
         statements.append(_statement("S3Delete", ["s3:DeleteObject"], _widest(deleted)))
-    if objects or deleted:
+    if objects or read_only or deleted:
         # Unconditioned: with it, S3 answers a missing key with 404 (which the hooks expect), not 403.
         statements.append(_statement("S3List", ["s3:ListBucket"], sorted(buckets)))
     if topics:
