@@ -1,4 +1,4 @@
-"""The tree's architecture, checked: three parts with one direction of imports, small modules, no cycles.
+"""The tree's architecture, checked: three parts with one direction of imports, no monster modules, no cycles.
 
 The runtime (``format/``, ``compile/``, ``airflow/`` and the top-level modules) is what Airflow's
 dag-processor and task runners import; the toolkit and the local backend build on it. If the runtime
@@ -18,8 +18,10 @@ import pytest
 
 from sagemaker_pipelines.paths import CHECKOUT_ROOT, PACKAGE_DIR, RUNTIME_SUBPACKAGES, SOURCE_DIR
 
-MAX_LINES = 400
-MAX_MODULES_PER_FOLDER = 12
+# Limits that flag a monster, not a budget to split a concept by: a module is cut where its concept ends.
+# A module past 600 lines, or a folder past 16 modules, is one that holds more than one thing.
+MAX_LINES = 600
+MAX_MODULES_PER_FOLDER = 16
 # Never loaded by the dag-processor or a task runner: the other two parts and what only they need.
 NOT_IN_RUNTIME = (
     "sagemaker_pipelines.toolkit",
@@ -111,7 +113,7 @@ def test_no_module_over_the_line_budget(path: Path):
     assert lines <= MAX_LINES, f"{path.relative_to(CHECKOUT_ROOT)} has {lines} lines (at most {MAX_LINES})"
 
 
-def test_no_folder_holds_more_than_a_dozen_modules():
+def test_no_folder_holds_more_modules_than_one_concept_needs():
     folders = {p.parent for p in package_files()}
     for folder in folders:
         modules = [p for p in folder.glob("*.py") if p.name != "__init__.py"]
