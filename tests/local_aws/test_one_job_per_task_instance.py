@@ -47,6 +47,9 @@ def aws_connection(local_aws: Any) -> Iterator[None]:
         "extra": {"endpoint_url": local_aws.endpoint_url, "region_name": REGION},
     }
     mp.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(connection))
+    # As make run does (local/provision.py): the processing operator reads output files with a client
+    # built without the connection's endpoint_url.
+    mp.setenv("AWS_ENDPOINT_URL", local_aws.endpoint_url)
     yield
     mp.undo()
 
