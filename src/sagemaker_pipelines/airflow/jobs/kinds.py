@@ -35,7 +35,7 @@ class JobKind:
         """How long the job may run, in seconds, as its own request says (a tuning job: its training jobs
         one batch of parallel jobs after the other)."""
         holder = self.name_holder(config)
-        if self.label == "tuning":
+        if self.name_field == "HyperParameterTuningJobName":
             definition = (
                 holder.get("TrainingJobDefinition") or (holder.get("TrainingJobDefinitions") or [{}])[0]
             )
