@@ -16,9 +16,27 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowTaskTimeout
 
-from sagemaker_pipelines.airflow.jobs.operators import SageMakerProcessingOperator, SageMakerTuningOperator
+from sagemaker_pipelines.airflow.jobs.operators import (
+    SageMakerProcessingOperator,
+    SageMakerTransformOperator,
+    SageMakerTuningOperator,
+)
 
-from .conftest import BUCKET, REGION, ROLE, SKLEARN_IMAGE, get, pack_source, put, wait_for
+from .conftest import (
+    BUCKET,
+    KNN_IMAGE,
+    REGION,
+    ROLE,
+    SKLEARN_IMAGE,
+    get,
+    iris_split,
+    pack_source,
+    put,
+    to_csv,
+    training_job,
+    wait_for,
+    wait_training,
+)
 from .test_one_job_per_task_instance import CONN_ID, HELD, Job, aws_connection, context, run_in_thread
 
 __all__ = ["aws_connection"]  # the module's connection to the endpoint (an autouse fixture)
@@ -217,3 +235,47 @@ def test_a_deferred_wait_that_gives_up_stops_the_job(sm, s3, tmp_path):
         ("Completed", "Failed", "Stopped"),
     )
     assert done["TrainingJobStatus"] == "Stopped"
+
+
+def test_a_transform_retry_takes_the_result_of_the_job_an_earlier_try_left(sm, s3):
+    base = f"eo-tr-{uuid.uuid4().hex[:8]}"
+    train, test = iris_split()
+    put(s3, f"eo/{base}/train/train.csv", to_csv(train))
+    put(s3, f"eo/{base}/input/test.csv", to_csv(test[:, 1:]))
+    hps = {"k": "3", "feature_dim": "4", "predictor_type": "classifier", "sample_size": "100"}
+    training_job(sm, f"{base}-knn", KNN_IMAGE, hps, {"train": f"s3://{BUCKET}/eo/{base}/train/"})
+    artifact = wait_training(sm, f"{base}-knn")["ModelArtifacts"]["S3ModelArtifacts"]
+    sm.create_model(
+        ModelName=f"{base}-model",
+        PrimaryContainer={"Image": KNN_IMAGE, "ModelDataUrl": artifact},
+        ExecutionRoleArn=ROLE,
+    )
+
+    def config(try_number: int) -> dict[str, Any]:
+        return {
+            "TransformJobName": f"{base}-20240105T060708-{try_number}",
+            "ModelName": f"{base}-model",
+            "TransformInput": {
+                "DataSource": {
+                    "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/eo/{base}/input/"}
+                },
+                "ContentType": "text/csv",
+                "SplitType": "Line",
+            },
+            "TransformOutput": {"S3OutputPath": f"s3://{BUCKET}/eo/{base}/output"},
+            "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+        }
+
+    sm.create_transform_job(**config(1))  # try 1 started it and died; the job finished without it
+    first = config(1)["TransformJobName"]
+    wait_for(lambda: sm.describe_transform_job(TransformJobName=first), "TransformJobStatus", ("Completed",))
+    operator = SageMakerTransformOperator(
+        task_id="score", config=config(2), aws_conn_id=CONN_ID, region_name=REGION, check_interval=1
+    )
+    ti = context(2)["ti"]
+    ti.xcom_push = lambda **_: None  # the provider persists a console link through XCom
+    result = operator.execute({"ti": ti})
+    assert result["Transform"]["TransformJobName"] == first
+    assert result["Model"]["ModelName"] == f"{base}-model"
+    jobs = sm.list_transform_jobs(NameContains=base)["TransformJobSummaries"]
+    assert [j["TransformJobName"] for j in jobs] == [first]

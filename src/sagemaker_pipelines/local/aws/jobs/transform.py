@@ -45,6 +45,7 @@ from sagemaker_pipelines.local.aws.storage import S3Store, join_s3, split_s3_uri
 
 
 def prepare(job: Any) -> None:
+    job.tags = list(job.tags or [])  # moto keeps None, and AddTags/ListTags then fail with a 500
     job.transform_job_status = "InProgress"
     job.failure_reason = None
     job.transform_start_time = utcnow()

@@ -32,6 +32,7 @@ MAX_TUNING_JOBS = int(os.environ.get("LOCAL_AWS_MAX_TUNING_JOBS", "10"))
 
 
 def prepare(tuning: Any) -> None:
+    tuning.tags = list(tuning.tags or [])  # moto keeps None, and AddTags/ListTags then fail with a 500
     tuning.hyper_parameter_tuning_job_status = "InProgress"
     tuning.hyper_parameter_tuning_end_time = None
     tuning.best_training_job = None
