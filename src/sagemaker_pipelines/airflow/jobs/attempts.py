@@ -50,8 +50,14 @@ def describe_if_exists(client: Any, kind: JobKind, name: str) -> dict[str, Any] 
         raise
 
 
-def is_consumed(client: Any, arn: str) -> bool:
-    tags = client.list_tags(ResourceArn=arn).get("Tags") or []
+def is_consumed(client: Any, arn: str, log: logging.Logger) -> bool:
+    """Whether a successful try used the job. When the tags cannot be read, say so and count it used:
+    starting a job anew costs money, adopting one a cleared task already used would skip its rerun."""
+    try:
+        tags = client.list_tags(ResourceArn=arn).get("Tags") or []
+    except ClientError as error:
+        log.warning("Cannot read the tags of %s (%s): counting its result as used", arn, error)
+        return True
     return any(tag.get("Key") == CONSUMED_TAG for tag in tags)
 
 
@@ -60,7 +66,12 @@ def mark_consumed(client: Any, kind: JobKind, name: str, by: str, log: logging.L
     description = describe_if_exists(client, kind, name)
     if description is None:
         return
-    client.add_tags(ResourceArn=description[kind.arn_field], Tags=[{"Key": CONSUMED_TAG, "Value": by[:256]}])
+    tag = {"Key": CONSUMED_TAG, "Value": by[:256]}
+    try:
+        client.add_tags(ResourceArn=description[kind.arn_field], Tags=[tag])
+    except ClientError as error:  # the task succeeded: a missing permission must not fail it
+        log.warning("Cannot tag SageMaker %s %s as used (%s): a rerun may adopt it", kind.label, name, error)
+        return
     log.info("Marked SageMaker %s %s as used by %s", kind.label, name, by)
 
 
@@ -80,7 +91,7 @@ def job_to_adopt(client: Any, kind: JobKind, name: str, try_number: int, log: lo
                 name,
             )
             return earlier
-        if status == "Completed" and not is_consumed(client, description[kind.arn_field]):
+        if status == "Completed" and not is_consumed(client, description[kind.arn_field], log):
             log.info(
                 "Adopting the result of SageMaker %s %s, which an earlier try of this task instance started "
                 "and which completed after that try ended: not starting %s",
