@@ -8,6 +8,7 @@ against a training script that holds until the test releases it, so what the end
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import threading
@@ -24,6 +25,7 @@ from airflow.sdk.exceptions import AirflowTaskTimeout, TaskDeferred
 from sagemaker_pipelines.airflow.jobs.attempts import CONSUMED_TAG
 from sagemaker_pipelines.airflow.jobs.kinds import WAIT_MARGIN_SECONDS
 from sagemaker_pipelines.airflow.jobs.operators import SageMakerTrainingOperator
+from sagemaker_pipelines.airflow.jobs.trigger import SageMakerJobTrigger
 
 from .conftest import BUCKET, REGION, ROLE, SKLEARN_IMAGE, pack_source, put, wait_training
 
@@ -217,6 +219,19 @@ def test_a_deferred_wait_lasts_as_long_as_the_job_may_run(sm, s3, tmp_path):
         operator.execute(context(1))
     trigger = deferred.value.trigger
     assert trigger.attempts * operator.check_interval >= 7200 + WAIT_MARGIN_SECONDS
+    classpath, kwargs = trigger.serialize()  # what the triggerer rebuilds it from
+    assert classpath == "sagemaker_pipelines.airflow.jobs.trigger.SageMakerJobTrigger"
+    assert kwargs["waiter_max_attempts"] == trigger.attempts and kwargs["job_name"] == job.name(1)
     # A deferral is not a cancellation: the job runs on for the trigger to wait for.
     assert sm.describe_training_job(TrainingJobName=job.name(1))["TrainingJobStatus"] == "InProgress"
-    sm.stop_training_job(TrainingJobName=job.name(1))
+
+
+def test_a_deferred_task_cancelled_by_a_user_stops_its_job(sm, s3, tmp_path):
+    job = Job(s3, tmp_path)
+    with pytest.raises(TaskDeferred) as deferred:
+        job.operator(1, deferrable=True).execute(context(1))
+    job.wait_running()
+    _, kwargs = deferred.value.trigger.serialize()
+    trigger = SageMakerJobTrigger(**kwargs)  # as the triggerer rebuilds it
+    asyncio.run(trigger.on_kill())  # what the triggerer awaits when a user marks or clears the task
+    assert sm.describe_training_job(TrainingJobName=job.name(1))["TrainingJobStatus"] == "Stopped"

@@ -9,7 +9,6 @@ the process seconds later; the stop request has been sent by then), until the jo
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -20,7 +19,9 @@ from sagemaker_pipelines.airflow.jobs.kinds import JobKind
 STOP_WAIT_SECONDS = 60
 
 
-def stop_job(client: Any, kind: JobKind, name: str, why: str, log: logging.Logger) -> str | None:
+def stop_job(
+    client: Any, kind: JobKind, name: str, why: str, log: Any, wait_seconds: float = STOP_WAIT_SECONDS
+) -> str | None:
     """Stop the job if it still runs and wait (bounded) until it has; its last status, None if unknown.
     Never raises: it runs while a task is already failing, whose own error must stay the one reported."""
     try:
@@ -33,7 +34,7 @@ def stop_job(client: Any, kind: JobKind, name: str, why: str, log: logging.Logge
         if status == "InProgress":
             log.warning("Stopping SageMaker %s %s: %s", kind.label, name, why)
             kind.stop_job(client, name)
-        status = wait_until_ended(client, kind, name, STOP_WAIT_SECONDS)
+        status = wait_until_ended(client, kind, name, wait_seconds)
         log.warning("SageMaker %s %s is %s", kind.label, name, status)
         return status
     except (ClientError, BotoCoreError) as error:

@@ -93,6 +93,8 @@ TUNING = JobKind(
     "stop_hyper_parameter_tuning_job",
 )
 
+# The provider's SageMakerTrigger job_type (lower-cased) -> its kind.
+BY_JOB_TYPE = {"training": TRAINING, "processing": PROCESSING, "transform": TRANSFORM, "tuning": TUNING}
 
 # Beyond MaxRuntimeInSeconds a job also queues for instances, downloads and uploads: wait that much longer.
 WAIT_MARGIN_SECONDS = 3600

@@ -6,7 +6,8 @@ XCom are the provider's own. What they add (see the package docstring):
 * before starting, a try adopts the job an earlier try of the same task instance left running, or whose
   result nobody took (``attempts``) - the provider's code then waits for it and returns its result as if
   this try had started it, because the adopted name is put in ``config`` and the create call skipped;
-* ``on_kill``, and any exception escaping the wait (not a deferral), stop the job (``cancel``);
+* ``on_kill``, and any exception escaping the wait (not a deferral), stop the job (``cancel``), and so
+  does a deferred task's trigger when a user cancels the task (``trigger``);
 * a wait, polling or deferred, gives up no earlier than the job's own MaxRuntimeInSeconds allows.
 """
 
@@ -15,10 +16,12 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from airflow.providers.amazon.aws.operators import sagemaker as provider
+from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
 from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred
 
 from sagemaker_pipelines.airflow.jobs import attempts, cancel, kinds
 from sagemaker_pipelines.airflow.jobs.kinds import JobKind
+from sagemaker_pipelines.airflow.jobs.trigger import SageMakerJobTrigger
 
 
 class _OneJobPerTaskInstance:
@@ -68,10 +71,11 @@ class _OneJobPerTaskInstance:
         self._stop("the task was cancelled (marked failed or success, cleared, timed out or terminated)")
 
     def defer(self, *, trigger: Any, **kwargs: Any) -> Any:
-        """Give the trigger's waiter as many attempts as the job may need (the provider's default: 60)."""
-        if hasattr(trigger, "attempts"):
+        """Defer to a trigger that stops the job when the deferred task is cancelled, and whose waiter
+        has as many attempts as the job may need (the provider's default: 60)."""
+        if type(trigger) is SageMakerTrigger:
             needed = kinds.wait_attempts(self.job_kind, self.config, self.check_interval)  # type: ignore[attr-defined]
-            trigger.attempts = max(int(trigger.attempts or 0), needed)
+            trigger = SageMakerJobTrigger.of(trigger, needed)
         return super().defer(trigger=trigger, **kwargs)  # type: ignore[misc]
 
     def _get_unique_job_name(self, proposed_name: str, *args: Any, **kwargs: Any) -> str:
