@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -16,6 +18,8 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowTaskTimeout
 
+from sagemaker_pipelines.airflow.jobs.attempts import job_to_adopt
+from sagemaker_pipelines.airflow.jobs.kinds import TRAINING
 from sagemaker_pipelines.airflow.jobs.operators import (
     SageMakerProcessingOperator,
     SageMakerTransformOperator,
@@ -279,3 +283,53 @@ def test_a_transform_retry_takes_the_result_of_the_job_an_earlier_try_left(sm, s
     assert result["Model"]["ModelName"] == f"{base}-model"
     jobs = sm.list_transform_jobs(NameContains=base)["TransformJobSummaries"]
     assert [j["TransformJobName"] for j in jobs] == [first]
+
+
+class Recorded(logging.Handler):
+    """Log records as they come, with an event per awaited message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+        self.changed = threading.Condition()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self.changed:
+            self.messages.append(record.getMessage())
+            self.changed.notify_all()
+
+    def wait_for(self, fragment: str, timeout: float = 60) -> None:
+        with self.changed:
+            found = self.changed.wait_for(lambda: any(fragment in m for m in self.messages), timeout)
+        assert found, f"never logged {fragment!r}: {self.messages}"
+
+
+def test_a_retry_waits_for_a_stopping_job_before_starting_its_own(sm, s3, tmp_path):
+    # Two held jobs take both of the endpoint's slots, so the stopped job stays Stopping until they end.
+    holders = [Job(s3, tmp_path / name) for name in ("a", "b")]
+    for holder in holders:
+        holder.pid.parent.mkdir()
+        sm.create_training_job(**holder.config(1))
+        holder.wait_running()
+    job = Job(s3, tmp_path)
+    sm.create_training_job(**job.config(1))
+    sm.stop_training_job(TrainingJobName=job.name(1))  # a cancelled try's job, waiting for its slot
+    assert sm.describe_training_job(TrainingJobName=job.name(1))["TrainingJobStatus"] == "Stopping"
+    log = logging.getLogger(f"eo-{uuid.uuid4().hex}")
+    log.setLevel(logging.INFO)
+    recorded = Recorded()
+    log.addHandler(recorded)
+    outcome: dict[str, Any] = {}
+    thread = threading.Thread(
+        target=lambda: outcome.setdefault("adopt", job_to_adopt(sm, TRAINING, job.name(2), 2, log)),
+        daemon=True,
+    )
+    thread.start()
+    recorded.wait_for("is stopping: waiting until it has stopped")
+    assert thread.is_alive() and job.jobs(sm) == [job.name(1)]  # try 2 waits, starting nothing yet
+    for holder in holders:
+        holder.release.touch()
+    thread.join(timeout=60)
+    assert outcome == {"adopt": None}  # then starts its own job
+    recorded.wait_for("is Stopped: starting this try's own job")
+    assert sm.describe_training_job(TrainingJobName=job.name(1))["TrainingJobStatus"] == "Stopped"
