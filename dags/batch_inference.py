@@ -6,7 +6,6 @@ them once, before it forks the process that parses this file."""
 import airflow.configuration
 import airflow.models
 import airflow.models.dag
-import airflow.providers.amazon.aws.operators.sagemaker
 import airflow.providers.amazon.aws.transfers.local_to_s3
 import airflow.providers.amazon.aws.transfers.s3_to_redshift
 import airflow.providers.common.sql.sensors.sql

@@ -22,11 +22,14 @@ from .conftest import BAD_INPUTS, GOOD_PIPELINE, PIPELINES
 PROBE = Path(__file__).with_name("dagbag_probe.py")
 
 _SM = "airflow.providers.amazon.aws.operators.sagemaker"
+_JOBS = (
+    "sagemaker_pipelines.airflow.jobs.operators"  # the provider's job operators, one job per task instance
+)
 IRIS_TRAINING = {
     "data_prep": ("PythonOperator", "airflow.providers.standard.operators.python", []),
-    "train_model": ("SageMakerTrainingOperator", _SM, ["data_prep"]),
+    "train_model": ("SageMakerTrainingOperator", _JOBS, ["data_prep"]),
     "create_model": ("SageMakerModelOperator", _SM, ["train_model"]),
-    "test_model": ("SageMakerTransformOperator", _SM, ["create_model"]),
+    "test_model": ("SageMakerTransformOperator", _JOBS, ["create_model"]),
 }
 IRIS_DEPLOY = {
     **IRIS_TRAINING,
@@ -51,7 +54,7 @@ def batch_inference(environment: str) -> dict:
             "airflow.providers.amazon.aws.transfers.local_to_s3",
             [],
         ),
-        "predict": ("SageMakerTransformOperator", _SM, ["upload_data"]),
+        "predict": ("SageMakerTransformOperator", _JOBS, ["upload_data"]),
         "save_results": (*load, ["predict"]),
     }
 

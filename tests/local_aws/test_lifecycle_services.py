@@ -290,7 +290,7 @@ def test_a_failing_step_fails_the_execution_with_its_reason(sm, knn_artifact):
     assert [(s["StepName"], s["StepStatus"]) for s in steps] == [("Stop", "Failed")]  # Model never ran
 
 
-def test_stopping_an_execution_stops_it_before_its_next_step(sm, knn_artifact):
+def test_stopping_an_execution_stops_its_running_step_and_runs_no_next_one(sm, knn_artifact):
     sm.create_pipeline(
         PipelineName="iris-stop",
         RoleArn=ROLE,
@@ -304,6 +304,8 @@ def test_stopping_an_execution_stops_it_before_its_next_step(sm, knn_artifact):
     assert done["PipelineExecutionStatus"] == "Stopped"
     steps = sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]
     assert [(s["StepName"], s["StepStatus"]) for s in steps] == [("Prep", "Stopped")]
+    prep = f"pipelines-{arn.rsplit('/', 1)[-1]}-Prep"  # the running step's job is stopped, not run out
+    assert sm.describe_processing_job(ProcessingJobName=prep)["ProcessingJobStatus"] == "Stopped"
     with pytest.raises(ClientError) as again:
         sm.stop_pipeline_execution(PipelineExecutionArn=arn)
     assert "Only pipelines with 'Executing' status can be stopped" in again.value.response["Error"]["Message"]

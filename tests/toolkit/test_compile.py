@@ -89,7 +89,10 @@ def test_one_readable_file_per_example(compiled_examples):
     ast.parse(source)
     assert source.startswith(MARKER)
     assert "from airflow.sdk import DAG, Param" in source
-    assert "from airflow.providers.amazon.aws.operators.sagemaker import (" in source
+    assert "from airflow.providers.amazon.aws.operators.sagemaker import SageMakerModelOperator" in source
+    # The job operators are the provider's with one job per task instance (airflow/jobs/operators.py).
+    jobs = "from sagemaker_pipelines.airflow.jobs.operators import SageMakerTrainingOperator, "
+    assert jobs + "SageMakerTransformOperator" in source
     assert "from sagemaker_pipelines.airflow.tasks import Guardrail, LoopbackOnly, call_include" in source
     # The local environment's guards, as the DAG builder attaches them: the guardrails check of the
     # rendered request (airflow.tasks.Guardrail), after the loopback guard (airflow.tasks.LoopbackOnly).

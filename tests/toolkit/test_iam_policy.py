@@ -119,6 +119,10 @@ def needs(compiled, arn) -> list[tuple[str, str, dict]]:
             assert describe in SAGEMAKER.operation_names
             target = arn("sagemaker", f"{noun}/{name_in(task.task_id, member).lower()}")
             wanted += [(f"sagemaker:{operation}", target, {}), (f"sagemaker:{describe}", target, {})]
+            if task.kind in ONE_JOB_PER_TASK_INSTANCE:  # stopped when cancelled, tagged when used
+                stop = "Stop" + operation.removeprefix("Create")
+                assert stop in SAGEMAKER.operation_names
+                wanted += [(f"sagemaker:{a}", target, {}) for a in (stop, "AddTags", "ListTags")]
         if operation:
             op = SAGEMAKER.operation_model(operation)
             request = {
@@ -159,6 +163,8 @@ def needs(compiled, arn) -> list[tuple[str, str, dict]]:
     return wanted
 
 
+# The kinds whose operators (airflow/jobs/) stop their job on cancel and tag the job a try used.
+ONE_JOB_PER_TASK_INSTANCE = ("training", "tuning", "processing", "transform")
 # The resource types of SageMaker's ARNs (the service authorization reference) where the operation's
 # noun does not give them: AutoML jobs are automl-job, an execution lives under its pipeline.
 ARN_NOUNS = {"AutoMLJob": "automl-job", "PipelineExecution": "pipeline"}

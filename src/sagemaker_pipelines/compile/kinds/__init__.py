@@ -33,6 +33,8 @@ __all__ = ["ALIASES", "KINDS", "Kind", "TaskContext", "all_kind_names", "resolve
 
 _SM = "airflow.providers.amazon.aws.operators.sagemaker."
 _SMS = "airflow.providers.amazon.aws.sensors.sagemaker."
+# The provider's job operators with one paid job per task instance (re-attached on retry, stopped on cancel).
+_JOBS = "sagemaker_pipelines.airflow.jobs.operators."
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ _JOB_SOURCE = (("algorithm", "image", "entry_point"),)
 
 KINDS: dict[str, Kind] = {
     "training": Kind(
-        _SM + "SageMakerTrainingOperator",
+        _JOBS + "SageMakerTrainingOperator",
         jobs.training,
         "CreateTrainingJob",
         one_of=_JOB_SOURCE,
@@ -72,7 +74,7 @@ KINDS: dict[str, Kind] = {
         templated=_SM_TEMPLATED,
     ),
     "tuning": Kind(
-        _SM + "SageMakerTuningOperator",
+        _JOBS + "SageMakerTuningOperator",
         jobs.tuning,
         "CreateHyperParameterTuningJob",
         one_of=_JOB_SOURCE,
@@ -80,7 +82,7 @@ KINDS: dict[str, Kind] = {
         templated=_SM_TEMPLATED,
     ),
     "processing": Kind(
-        _SM + "SageMakerProcessingOperator",
+        _JOBS + "SageMakerProcessingOperator",
         jobs.processing,
         "CreateProcessingJob",
         one_of=(("entry_point", "image"),),
@@ -88,7 +90,7 @@ KINDS: dict[str, Kind] = {
         templated=(*_SM_TEMPLATED, "output_files_to_xcom"),
     ),
     "transform": Kind(
-        _SM + "SageMakerTransformOperator",
+        _JOBS + "SageMakerTransformOperator",
         jobs.transform,
         "CreateTransformJob",
         {"model": ("model",)},

@@ -24,7 +24,7 @@ Emulated:
 Not emulated: containers (images only select the algorithm/framework; code runs with the server's Python
 and libraries), instance types and counts (one host, ``algo-1``), distributed training, GPUs, Pipe/
 FastFile input modes, spot/checkpoints, CloudWatch logs and metrics (logs are files under
-``<state-dir>/jobs/<kind>-<name>/job.log``), StopTrainingJob, multi-variant endpoints, autoscaling,
+``<state-dir>/jobs/<kind>-<name>/job.log``), multi-variant endpoints, autoscaling,
 data capture, recordio-protobuf data, persistence of the AWS state across server restarts. Built-in
 algorithms are stand-ins: predictions are comparable, not identical, to Amazon's. Script-mode models are
 imported into the server process when served.

@@ -52,6 +52,7 @@ class Run:
     started: float = field(default_factory=time.monotonic)
     done: threading.Event = field(default_factory=threading.Event)
     observed: threading.Event = field(default_factory=threading.Event)  # a Describe saw it in progress
+    stop: threading.Event = field(default_factory=threading.Event)  # a Stop* call asked the job to end
 
 
 _RUNS: dict[tuple[str, str, str, str], Run] = {}
@@ -76,6 +77,9 @@ def launch(kind: str, backend: Any, name: str, work: Callable[[Run], None]) -> R
         _RUNS[(kind, backend.account_id, backend.region_name, name)] = run
 
     def target() -> None:
+        from sagemaker_pipelines.local.aws.sandbox import bind_stop
+
+        bind_stop(run.stop)
         try:
             work(run)
         except Exception:  # the work functions report their own failures; this is a last resort

@@ -16,6 +16,7 @@ script's child outlives the endpoint that was enforcing its ``max_runtime``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -43,6 +44,31 @@ _CHILDREN_LOCK = threading.Lock()
 
 class JobError(Exception):
     """A job failure whose message becomes the job's FailureReason as is."""
+
+
+class JobStopped(Exception):
+    """A Stop* call ended the job: its work unwinds and the job ends ``Stopped``, not ``Failed``."""
+
+
+# The stop request of the job whose work runs on this thread (bound by ``backend.launch``): a Stop* call
+# sets it, and the job's processes and phases notice it without the sandbox knowing about the backend.
+_STOP = threading.local()
+
+
+def bind_stop(event: threading.Event) -> None:
+    """Tie this thread's job work to ``event``, which a Stop* call sets."""
+    _STOP.event = event
+
+
+def stop_requested() -> bool:
+    event = getattr(_STOP, "event", None)
+    return bool(event is not None and event.is_set())
+
+
+def check_stop() -> None:
+    """Raise JobStopped between two phases of a job that a Stop* call asked to end."""
+    if stop_requested():
+        raise JobStopped()
 
 
 @dataclass
@@ -111,7 +137,8 @@ def run_child(
     job: JobDir, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout: float | None
 ) -> ProcessResult:
     """Run a child process with its stdout and stderr appended to the job log; kill it (and its process
-    group) after ``timeout`` seconds."""
+    group) after ``timeout`` seconds, or as soon as a Stop* call asks (then raise JobStopped)."""
+    check_stop()
     job.phase(f"running {' '.join(argv)} (cwd {cwd})")
     supervised = [sys.executable, "-m", __name__, "--parent", str(os.getpid())]
     if timeout:
@@ -128,12 +155,20 @@ def run_child(
         )
         with _CHILDREN_LOCK:
             _CHILDREN.add(proc)
-        timed_out = False
+        timed_out = stopped = False
+        deadline = time.monotonic() + timeout if timeout else None
         try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill(proc)
+            while proc.poll() is None:
+                if stop_requested():
+                    stopped = True
+                    job.phase("stop requested: ending the job's processes")
+                    _kill(proc)
+                elif deadline is not None and time.monotonic() > deadline:
+                    timed_out = True
+                    _kill(proc)
+                else:
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        proc.wait(timeout=0.2)
         finally:
             with _CHILDREN_LOCK:
                 _CHILDREN.discard(proc)
@@ -141,6 +176,8 @@ def run_child(
         fh.seek(start)
         output = fh.read().decode("utf-8", "replace")
     job.phase(f"process exited with code {proc.returncode}" + (" (timed out)" if timed_out else ""))
+    if stopped:
+        raise JobStopped()
     return ProcessResult(proc.returncode, timed_out, output)
 
 

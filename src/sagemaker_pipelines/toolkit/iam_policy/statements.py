@@ -51,6 +51,15 @@ _CALLS: dict[str, list[tuple[str, str, str]]] = {
         ("DescribeEndpointConfig", "endpoint-config", "EndpointConfigName"),
     ],
 }
+# The job operators of airflow/jobs/ also stop their job when the task is cancelled, and tag (and read the
+# tags of) the job a successful try used, so that a retry re-attaches to an earlier try's job.
+_ONE_JOB_PER_TASK = ("AddTags", "ListTags")
+_STOPS = {
+    "CreateTrainingJob": "StopTrainingJob",
+    "CreateHyperParameterTuningJob": "StopHyperParameterTuningJob",
+    "CreateProcessingJob": "StopProcessingJob",
+    "CreateTransformJob": "StopTransformJob",
+}
 _SENSED = {  # sensors: the describe call they poll, its resource type and the request field of that name
     "training_sensor": ("DescribeTrainingJob", "training-job", "TrainingJobName"),
     "transform_sensor": ("DescribeTransformJob", "transform-job", "TransformJobName"),
@@ -91,6 +100,7 @@ _S3_READ_WRITE = ["s3:GetObject", "s3:PutObject"]  # HeadObject needs GetObject 
 _SAGEMAKER_MODULES = (
     "airflow.providers.amazon.aws.operators.sagemaker",
     "airflow.providers.amazon.aws.sensors.sagemaker",
+    "sagemaker_pipelines.airflow.jobs.operators",
 )
 _XCOM = re.compile(r"ti\.xcom_pull\(task_ids='([^']+)'\)")
 
@@ -144,7 +154,11 @@ def _sagemaker_calls(task: CompiledTask, tasks: dict[str, CompiledTask]) -> Iter
         yield f"sagemaker:{operation}", resource_type, name
         if operation.startswith(("Create", "Update")):
             yield f"sagemaker:{describe_of(operation)}", resource_type, name
-        if "Tags" in config:
+        if operation in _STOPS:
+            yield f"sagemaker:{_STOPS[operation]}", resource_type, name
+            for action in _ONE_JOB_PER_TASK:
+                yield f"sagemaker:{action}", resource_type, name
+        elif "Tags" in config:
             yield "sagemaker:AddTags", resource_type, name
     if task.kind == "register_model":  # the operator makes the group when missing, then a version in it
         group = name_pattern(task.kwargs["package_group_name"])

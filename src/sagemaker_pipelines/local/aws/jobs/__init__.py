@@ -15,6 +15,7 @@ MODULES = (
     "pipelines",
     "automl",
     "notebooks",
+    "stopping",
 )
 
 

@@ -14,8 +14,8 @@ pipeline definition (the JSON the SageMaker SDK writes: ``Parameters``, ``Steps`
   ``Outputs['<name>']``-style indexing by name), ``{"Get": "Execution.PipelineExecutionId"}`` and
   ``{"Std:Join": {"On": ..., "Values": [...]}}``;
 * ListPipelineExecutionSteps lists the steps with their status and job; StopPipelineExecution (only
-  while Executing) stops before the next step: a step already running finishes its job (jobs cannot be
-  stopped locally) and is reported Stopped.
+  while Executing) stops the running step's job (its Stop* call) and runs no further step; the step and
+  the execution end Stopped.
 
 Condition, RegisterModel, Lambda, Callback and the other step types fail their step as not emulated.
 """
@@ -47,6 +47,11 @@ _JOBS = {
     "Transform": ("create_transform_job", "TransformJobName", "describe_transform_job", "TransformJobStatus"),
 }
 _METADATA = {"Training": "TrainingJob", "Processing": "ProcessingJob", "Transform": "TransformJob"}
+_STOPS = {
+    "Training": "stop_training_job",
+    "Processing": "stop_processing_job",
+    "Transform": "stop_transform_job",
+}
 
 
 class StepFailed(Exception):
@@ -133,13 +138,19 @@ class Execution:
             record["Metadata"] = {
                 _METADATA[kind]: {"Arn": next(v for k, v in answer.items() if k.endswith("Arn"))}
             }
+            stopped = False
             while True:
                 described = getattr(self.client, describe)(**{name_field: name})
                 if described[status_field] not in ("InProgress", "Stopping"):
                     break
+                if self.execution.local_stop_requested and not stopped:  # StopPipelineExecution
+                    stopped = True
+                    getattr(self.client, _STOPS[kind])(**{name_field: name})
                 time.sleep(0.2)
             described.pop("ResponseMetadata", None)
             self.properties[step["Name"]] = described
+            if described[status_field] == "Stopped" and self.execution.local_stop_requested:
+                return  # the step ends Stopped, as the execution
             if described[status_field] != "Completed":
                 raise StepFailed(
                     f"{kind} job {name} {described[status_field]}: {described.get('FailureReason', '')}"

@@ -33,7 +33,16 @@ from sagemaker_pipelines.local.aws.backend import (
     wait_min_duration,
 )
 from sagemaker_pipelines.local.aws.jobs import frameworks
-from sagemaker_pipelines.local.aws.sandbox import JobDir, JobError, child_env, python_command, run_child, tail
+from sagemaker_pipelines.local.aws.sandbox import (
+    JobDir,
+    JobError,
+    JobStopped,
+    check_stop,
+    child_env,
+    python_command,
+    run_child,
+    tail,
+)
 
 
 def prepare(job: Any, environment: dict[str, str] | None) -> None:
@@ -72,6 +81,7 @@ def run(backend: Any, job: Any, run_info: Run) -> None:
         if refusal:
             raise JobError(f"ClientError: {refusal}")
         with slot():
+            check_stop()
             job.processing_start_time = utcnow()
             prefixes = ["/opt/ml"]
             for item in job.processing_inputs or []:
@@ -135,8 +145,12 @@ def run(backend: Any, job: Any, run_info: Run) -> None:
                 count = store.upload_dir(jd.remap(s3_output["LocalPath"]), s3_output["S3Uri"])
                 jd.phase(f"output '{item.get('OutputName')}': {count} file(s) -> {s3_output['S3Uri']}")
         wait_min_duration(run_info)
+        check_stop()
         job.exit_message = "Exit code 0"
         _finish(job, jd, "Completed")
+    except JobStopped:
+        wait_min_duration(run_info)
+        _finish(job, jd, "Stopped")
     except Exception as exc:
         if not isinstance(exc, JobError):
             log.exception("processing %s: unexpected error", name)
@@ -151,8 +165,7 @@ def _finish(job: Any, jd: JobDir, status: str) -> None:
     job.last_modified_time = now
     if job.processing_start_time is None:
         job.processing_start_time = now
-    if job.processing_job_status != "Stopped":
-        job.processing_job_status = status
+    job.processing_job_status = status
     jd.phase(status + (f": {job.failure_reason}" if job.failure_reason else ""))
 
 

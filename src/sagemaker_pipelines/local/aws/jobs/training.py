@@ -31,7 +31,7 @@ from sagemaker_pipelines.local.aws.backend import (
     wait_min_duration,
 )
 from sagemaker_pipelines.local.aws.jobs import frameworks, studio_notebooks
-from sagemaker_pipelines.local.aws.sandbox import JobDir, JobError
+from sagemaker_pipelines.local.aws.sandbox import JobDir, JobError, JobStopped, check_stop
 from sagemaker_pipelines.local.aws.storage import S3Store, join_s3, tar_directory
 
 _MESSAGES = {
@@ -42,6 +42,8 @@ _MESSAGES = {
     "Completed": "Training job completed",
     "Failed": "Training job failed",
     "MaxRuntimeExceeded": "Job stopped because it exceeded MaxRuntimeInSeconds",
+    "Stopping": "Stopping the training job",
+    "Stopped": "Training job stopped",
 }
 
 
@@ -71,7 +73,7 @@ def _secondary(job: Any, status: str) -> None:
     if transitions and "EndTime" not in transitions[-1]:
         transitions[-1]["EndTime"] = now
     transitions.append({"Status": status, "StartTime": now, "StatusMessage": _MESSAGES.get(status, status)})
-    if status in ("Completed", "Failed", "MaxRuntimeExceeded"):
+    if status in ("Completed", "Failed", "MaxRuntimeExceeded", "Stopped"):
         transitions[-1]["EndTime"] = now
     job.secondary_status_transitions = transitions
     job.secondary_status = status
@@ -151,8 +153,10 @@ def run(backend: Any, job: Any, run_info: Run) -> None:
             if refusal:
                 raise JobError(f"ClientError: {refusal}")
         with slot():
+            check_stop()
             _secondary(job, "Downloading")
             channels, input_config = _download_channels(job, jd, store)
+            check_stop()
             _secondary(job, "Training")
             job.training_start_time = utcnow()
             model_dir = jd.opt_ml / "model"
@@ -182,6 +186,7 @@ def run(backend: Any, job: Any, run_info: Run) -> None:
                 )
                 definitions = (job.algorithm_specification or {}).get("MetricDefinitions") or []
                 metrics = script_mode.parse_metrics(output, definitions)
+            check_stop()
             _secondary(job, "Uploading")
             out_base = join_s3(job.output_data_config["S3OutputPath"], name, "output")
             artifact = join_s3(out_base, "model.tar.gz")
@@ -195,7 +200,11 @@ def run(backend: Any, job: Any, run_info: Run) -> None:
             {"MetricName": k, "Value": float(v), "Timestamp": now} for k, v in sorted(metrics.items())
         ] or None
         wait_min_duration(run_info)
+        check_stop()
         _finish(job, jd, started, artifact=artifact)
+    except JobStopped:
+        wait_min_duration(run_info)
+        _finish(job, jd, started, stopped=True)
     except Exception as exc:
         if not isinstance(exc, JobError):
             log.exception("training %s: unexpected error", name)
@@ -204,7 +213,12 @@ def run(backend: Any, job: Any, run_info: Run) -> None:
 
 
 def _finish(
-    job: Any, jd: JobDir, started: float, artifact: str | None = None, failure: str | None = None
+    job: Any,
+    jd: JobDir,
+    started: float,
+    artifact: str | None = None,
+    failure: str | None = None,
+    stopped: bool = False,
 ) -> None:
     now = utcnow()
     seconds = max(1, int(time.monotonic() - started))
@@ -213,7 +227,11 @@ def _finish(
     job.training_end_time = now
     if job.training_start_time is None:
         job.training_start_time = now
-    if failure is None:
+    if stopped:
+        _secondary(job, "Stopped")
+        job.training_job_status = "Stopped"
+        jd.phase("Stopped")
+    elif failure is None:
         job.model_artifacts = {"S3ModelArtifacts": artifact}
         _secondary(job, "Completed")
         job.training_job_status = "Completed"

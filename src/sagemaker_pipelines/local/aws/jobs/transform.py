@@ -39,12 +39,13 @@ from sagemaker_pipelines.local.aws.backend import (
     utcnow,
     wait_min_duration,
 )
-from sagemaker_pipelines.local.aws.sandbox import JobDir, JobError
+from sagemaker_pipelines.local.aws.sandbox import JobDir, JobError, JobStopped, check_stop
 from sagemaker_pipelines.local.aws.serving import BuiltinServed, ModelError, base_type, load_model
 from sagemaker_pipelines.local.aws.storage import S3Store, join_s3, split_s3_uri
 
 
 def prepare(job: Any) -> None:
+    job.tags = list(job.tags or [])  # moto keeps None, and AddTags/ListTags then fail with a 500
     job.transform_job_status = "InProgress"
     job.failure_reason = None
     job.transform_start_time = utcnow()
@@ -179,12 +180,14 @@ def run(backend: Any, job: Any, run_info: Run) -> None:
     store = store_for(backend)
     try:
         with slot():
+            check_stop()
             container = model_container(backend, job.model_name)
             jd.phase(f"loading model '{job.model_name}' ({container.get('Image')})")
             served = load_model(store, container, jd.root)
             source = job.transform_input["DataSource"]["S3DataSource"]
             out_path = job.transform_output["S3OutputPath"]
             for uri, rel in _objects(store, source):
+                check_stop()
                 data = store.get(uri)
                 if job.transform_input.get("CompressionType") == "Gzip":
                     data = gzip.decompress(data)
@@ -193,9 +196,15 @@ def run(backend: Any, job: Any, run_info: Run) -> None:
                 store.put(target, output)
                 jd.phase(f"{uri} -> {target}")
         wait_min_duration(run_info)
+        check_stop()
         job.transform_end_time = utcnow()
         job.transform_job_status = "Completed"
         jd.phase("Completed")
+    except JobStopped:
+        wait_min_duration(run_info)
+        job.transform_end_time = utcnow()
+        job.transform_job_status = "Stopped"
+        jd.phase("Stopped")
     except Exception as exc:
         if not isinstance(exc, JobError):
             log.exception("transform %s: unexpected error", name)

@@ -25,11 +25,14 @@ from moto.sagemaker.exceptions import ResourceNotFound
 
 from sagemaker_pipelines.local.aws import registry
 from sagemaker_pipelines.local.aws.backend import Run, launch, log, run_of, utcnow, wait_min_duration
+from sagemaker_pipelines.local.aws.jobs.stopping import stop_job
+from sagemaker_pipelines.local.aws.sandbox import stop_requested
 
 MAX_TUNING_JOBS = int(os.environ.get("LOCAL_AWS_MAX_TUNING_JOBS", "10"))
 
 
 def prepare(tuning: Any) -> None:
+    tuning.tags = list(tuning.tags or [])  # moto keeps None, and AddTags/ListTags then fail with a 500
     tuning.hyper_parameter_tuning_job_status = "InProgress"
     tuning.hyper_parameter_tuning_end_time = None
     tuning.best_training_job = None
@@ -164,8 +167,15 @@ def run(backend: Any, tuning: Any, run_info: Run) -> None:
         )
         children: list[Any] = []
         pending = list(enumerate(configs, start=1))
+        stopping = False
         while True:
             running = [j for j in children if not _done(backend, j)]
+            if stop_requested() and not stopping:  # StopHyperParameterTuningJob: no new jobs, stop the rest
+                stopping = True
+                pending.clear()
+                for job in running:
+                    if job.training_job_status == "InProgress":
+                        stop_job(backend, "training", job.training_job_name)
             while pending and len(running) < parallel:
                 index, tuned = pending.pop(0)
                 job = _create_child(backend, tuning, definition, index, tuned)
@@ -180,7 +190,9 @@ def run(backend: Any, tuning: Any, run_info: Run) -> None:
         completed = [j for j in children if j.training_job_status == "Completed"]
         tuning.hyper_parameter_tuning_end_time = utcnow()
         tuning.consumed_resources = {"RuntimeInSeconds": int(time.monotonic() - started)}
-        if completed:
+        if stopping:
+            tuning.hyper_parameter_tuning_job_status = "Stopped"
+        elif completed:
             tuning.hyper_parameter_tuning_job_status = "Completed"
         else:
             tuning.failure_reason = "All training jobs failed: " + (children[0].failure_reason or "")[:900]
@@ -297,5 +309,8 @@ def _response_list_training_jobs_for_tuning(self: Any) -> ActionResult:
 
 
 registry.observes(
-    "describe_hyper_parameter_tuning_job", "tuning", "HyperParameterTuningJobStatus", ("InProgress",)
+    "describe_hyper_parameter_tuning_job",
+    "tuning",
+    "HyperParameterTuningJobStatus",
+    ("InProgress", "Stopping"),
 )

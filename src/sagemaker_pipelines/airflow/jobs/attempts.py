@@ -1,0 +1,128 @@
+"""One job per task instance: which job a try runs - one an earlier try of the same task instance started,
+or its own.
+
+Every try names the job it starts after its try number (names must stay unique: SageMaker refuses a name
+twice), so the jobs earlier tries started are found by describing the same name with the earlier numbers,
+newest first. The newest that exists decides:
+
+* ``InProgress`` - the earlier try died (worker killed, retried): this try adopts the job and waits for it;
+* ``Stopping`` - a cancelled try stopped it: wait until it is Stopped, then start this try's own job;
+* ``Completed`` and not marked consumed - the earlier try died after the job ended: adopt its result;
+* ``Completed`` and consumed (a try succeeded with it: the task was cleared to run again), ``Failed`` or
+  ``Stopped`` - start this try's own job.
+
+A try that succeeds with a job marks it consumed with a tag, which is what tells "retry after a crash"
+from "a user cleared a finished task".
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from sagemaker_pipelines.airflow.jobs.kinds import JobKind
+
+CONSUMED_TAG = "sagemaker-pipelines:consumed"
+LOOKBACK = 20  # earlier tries described at most: a task cleared again and again needs no more
+STOPPING_WAIT_SECONDS = 600
+_POLL_SECONDS = 2.0
+
+
+def earlier_names(name: str, try_number: int) -> list[str]:
+    """The names earlier tries of this task instance gave their jobs, newest first; none when ``name``
+    does not end in this try's number (a name written whole in ``config:``, which no try changes)."""
+    prefix, dash, number = name.rpartition("-")
+    if not dash or number != str(try_number):
+        return []
+    return [f"{prefix}-{n}" for n in range(try_number - 1, max(0, try_number - 1 - LOOKBACK), -1)]
+
+
+def describe_if_exists(client: Any, kind: JobKind, name: str) -> dict[str, Any] | None:
+    """Describe* of a job, or None when there is no job of that name (SageMaker: ValidationException)."""
+    try:
+        return kind.describe_job(client, name)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("ValidationException", "ResourceNotFound"):
+            return None
+        raise
+
+
+def is_consumed(client: Any, arn: str, log: logging.Logger) -> bool:
+    """Whether a successful try used the job. When the tags cannot be read, say so and count it used:
+    starting a job anew costs money, adopting one a cleared task already used would skip its rerun."""
+    try:
+        tags = client.list_tags(ResourceArn=arn).get("Tags") or []
+    except ClientError as error:
+        log.warning("Cannot read the tags of %s (%s): counting its result as used", arn, error)
+        return True
+    return any(tag.get("Key") == CONSUMED_TAG for tag in tags)
+
+
+def mark_consumed(client: Any, kind: JobKind, name: str, by: str, log: logging.Logger) -> None:
+    """Tag the job a successful try used, so a later clear of the finished task starts a new one."""
+    description = describe_if_exists(client, kind, name)
+    if description is None:
+        return
+    tag = {"Key": CONSUMED_TAG, "Value": by[:256]}
+    try:
+        client.add_tags(ResourceArn=description[kind.arn_field], Tags=[tag])
+    except ClientError as error:  # the task succeeded: a missing permission must not fail it
+        log.warning("Cannot tag SageMaker %s %s as used (%s): a rerun may adopt it", kind.label, name, error)
+        return
+    log.info("Marked SageMaker %s %s as used by %s", kind.label, name, by)
+
+
+def job_to_adopt(client: Any, kind: JobKind, name: str, try_number: int, log: logging.Logger) -> str | None:
+    """The name of an earlier try's job this try should adopt instead of starting ``name``, or None."""
+    for earlier in earlier_names(name, try_number):
+        description = describe_if_exists(client, kind, earlier)
+        if description is None:
+            continue
+        status = description[kind.status_field]
+        if status == "InProgress":
+            log.info(
+                "Adopting SageMaker %s %s, started by an earlier try of this task instance and still "
+                "running: waiting for it instead of starting %s",
+                kind.label,
+                earlier,
+                name,
+            )
+            return earlier
+        if status == "Completed" and not is_consumed(client, description[kind.arn_field], log):
+            log.info(
+                "Adopting the result of SageMaker %s %s, which an earlier try of this task instance started "
+                "and which completed after that try ended: not starting %s",
+                kind.label,
+                earlier,
+                name,
+            )
+            return earlier
+        if status == "Stopping":
+            log.info(
+                "SageMaker %s %s of an earlier try is stopping: waiting until it has stopped",
+                kind.label,
+                earlier,
+            )
+            status = wait_until_ended(client, kind, earlier, STOPPING_WAIT_SECONDS)
+        log.info(
+            "SageMaker %s %s of an earlier try is %s: starting this try's own job %s",
+            kind.label,
+            earlier,
+            "Completed and used by a successful try" if status == "Completed" else status,
+            name,
+        )
+        return None
+    return None
+
+
+def wait_until_ended(client: Any, kind: JobKind, name: str, seconds: float) -> str:
+    """Poll until the job is neither InProgress nor Stopping (at most ``seconds``); its last status."""
+    deadline = time.monotonic() + seconds
+    while True:
+        status = kind.describe_job(client, name)[kind.status_field]
+        if status not in ("InProgress", "Stopping") or time.monotonic() >= deadline:
+            return status
+        time.sleep(_POLL_SECONDS)

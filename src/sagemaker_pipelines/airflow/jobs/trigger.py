@@ -1,0 +1,44 @@
+"""The provider's SageMakerTrigger, stopping its job when a user cancels the deferred task.
+
+A deferred task has no process for ``on_kill`` to run in: while it waits, marking it failed or success,
+or clearing it, cancels its trigger in the triggerer. Airflow then calls the trigger's ``on_kill`` (and
+only for such a user action: not when the triggerer shuts down or hands the trigger to another one),
+which stops the job here - the same stop, in the same words, as the operator's own ``on_kill``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
+
+from sagemaker_pipelines.airflow.jobs import cancel
+from sagemaker_pipelines.airflow.jobs.kinds import BY_JOB_TYPE
+
+ON_KILL_WAIT_SECONDS = 20  # the triggerer gives on_kill 30 s ([triggerer] on_kill_timeout)
+
+
+class SageMakerJobTrigger(SageMakerTrigger):
+    """SageMakerTrigger whose ``on_kill`` stops the training, processing, transform or tuning job."""
+
+    @classmethod
+    def of(cls, trigger: SageMakerTrigger, attempts: int) -> SageMakerJobTrigger:
+        """The same wait as ``trigger`` (the provider's), with at least ``attempts`` checks."""
+        return cls(
+            job_name=trigger.job_name,
+            job_type=trigger.job_type,
+            waiter_delay=trigger.waiter_delay,
+            waiter_max_attempts=max(int(trigger.attempts or 0), attempts),
+            aws_conn_id=trigger.aws_conn_id,
+            region_name=trigger.region_name,
+            verify=trigger.verify,
+            botocore_config=trigger.botocore_config,
+        )
+
+    async def on_kill(self) -> None:
+        kind = BY_JOB_TYPE[self.job_type.lower()]
+        why = "the deferred task was cancelled (marked failed or success, or cleared)"
+        client = self.hook().conn
+        await asyncio.to_thread(
+            cancel.stop_job, client, kind, self.job_name, why, self.log, ON_KILL_WAIT_SECONDS
+        )
