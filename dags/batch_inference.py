@@ -6,8 +6,14 @@ them once, before it forks the process that parses this file."""
 import airflow.configuration
 import airflow.models
 import airflow.models.dag
+import airflow.providers.amazon.aws.hooks.s3
+import airflow.providers.amazon.aws.operators
+import airflow.providers.amazon.aws.operators.sagemaker
 import airflow.providers.amazon.aws.transfers.local_to_s3
 import airflow.providers.amazon.aws.transfers.s3_to_redshift
+import airflow.providers.amazon.aws.transfers.s3_to_sql
+import airflow.providers.amazon.aws.triggers.sagemaker
+import airflow.providers.common.compat.sdk
 import airflow.providers.common.sql.sensors.sql
 import airflow.providers.http.operators.http
 import airflow.providers.http.sensors.http

@@ -6,7 +6,10 @@ them once, before it forks the process that parses this file."""
 import airflow.configuration
 import airflow.models
 import airflow.models.dag
+import airflow.providers.amazon.aws.operators
 import airflow.providers.amazon.aws.operators.sagemaker
+import airflow.providers.amazon.aws.triggers.sagemaker
+import airflow.providers.common.compat.sdk
 import airflow.providers.common.sql.sensors.sql
 import airflow.providers.http.operators.http
 import airflow.providers.http.sensors.http

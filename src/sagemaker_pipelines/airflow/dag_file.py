@@ -18,21 +18,48 @@ from pathlib import Path
 
 from sagemaker_pipelines.compile.kinds import ALIAS_TARGETS, KINDS
 from sagemaker_pipelines.names import ALLOWED, unsafe_path_part
-from sagemaker_pipelines.paths import project_root
+from sagemaker_pipelines.paths import PACKAGE_DIR, project_root
 
 MARKER = "written by `make sync`"
 
 
-def _airflow_imports(source: Path) -> set[str]:
-    """Every ``airflow.*`` module a Python file imports, at any depth (inside ``try`` blocks too)."""
+def _imports(source: Path) -> set[str]:
+    """Every module a Python file imports, at any depth (inside ``try`` blocks too); for ``from a import
+    b`` both ``a`` and ``a.b``, which may be a module (the callers keep only what exists)."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name.startswith("airflow."))
-        elif (
-            isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").startswith("airflow.")
-        ):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
             found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+    return found
+
+
+def _airflow_imports(source: Path) -> set[str]:
+    return {m for m in _imports(source) if m.startswith("airflow.")}
+
+
+def _modules_behind(module: str) -> set[str]:
+    """The ``airflow.*`` modules an operator's module needs: itself when it is Airflow's; for one of this
+    project's (a provider operator with one job per task instance, say), what its source imports, through
+    the project's own modules it imports, read from the files without importing them."""
+    if module.startswith("airflow."):
+        return {module}
+    found: set[str] = set()
+    seen: set[str] = set()
+    pending = [module]
+    while pending:
+        name = pending.pop()
+        if name in seen or not name.startswith("sagemaker_pipelines."):
+            continue
+        seen.add(name)
+        base = PACKAGE_DIR.joinpath(*name.split(".")[1:])
+        source = base.with_suffix(".py") if base.with_suffix(".py").is_file() else base / "__init__.py"
+        if source.is_file():
+            imported = _imports(source)
+            found |= {m for m in imported if m.startswith("airflow.")}
+            pending += [m for m in imported if m.startswith("sagemaker_pipelines.")]
     return found
 
 
@@ -57,7 +84,9 @@ def preimported_modules(kinds: Iterable[str] | None = None) -> tuple[str, ...]:
         kinds = {target for kind in kinds for target in ALIAS_TARGETS.get(kind, (kind,))}
     chosen = KINDS.values() if kinds is None else [KINDS[k] for k in kinds if k in KINDS]
     # Only airflow.* modules: the dag-processor pre-imports nothing else (ours are imported by the file).
-    modules = {kind.operator.rpartition(".")[0] for kind in chosen} | _dag_factory_imports()
+    modules = set(_dag_factory_imports())
+    for kind in chosen:
+        modules |= _modules_behind(kind.operator.rpartition(".")[0])
     return tuple(sorted(m for m in modules if m.startswith("airflow.") and _exists(m)))
 
 
