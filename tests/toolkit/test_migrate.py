@@ -22,6 +22,8 @@ from sagemaker_pipelines.format.versions import (
 from sagemaker_pipelines.paths import schemas_dir
 from sagemaker_pipelines.toolkit.migrate import migrate_text
 
+from .conftest import ENVIRONMENTS
+
 FORMATS = Path(__file__).parent / "formats"
 EARLIER = VERSIONS[:-1]
 MODELINE = "# yaml-language-server: $schema="
@@ -128,6 +130,15 @@ def test_a_flow_mapping_is_left_alone_with_what_to_add(tmp_path):
     [problem] = result.problems
     assert (problem.line, problem.field) == (3, "tasks.run")
     assert problem.message == f"add 'wait_for_completion: true' here for format {CURRENT}"
+
+
+def test_a_file_for_another_schema_is_not_touched(run_cli):
+    """An environment file named by mistake: its modeline must not become a pipeline's."""
+    environment = ENVIRONMENTS / "local.yaml"
+    before = environment.read_text()
+    code, _, err = run_cli("migrate", str(environment))
+    assert code == 1 and "not a pipeline's pipeline.authored.schema.json" in err
+    assert environment.read_text() == before
 
 
 def test_a_file_without_a_modeline_gets_one(tmp_path):

@@ -52,6 +52,12 @@ def migrate_text(text: str, path: Path) -> Migrated:
     newer = version_problem(declared, file)
     if newer is not None:
         return Migrated(file, declared.version, text, problems=[newer])
+    if declared.url and not declared.url.endswith("/" + SCHEMA_FILE) and declared.url != SCHEMA_FILE:
+        message = f"its modeline names the schema '{declared.url}', not a pipeline's {SCHEMA_FILE}"
+        hint = "migrate rewrites pipeline files only (environment files have no format versions)"
+        return Migrated(
+            file, declared.version, text, problems=[Problem(file, declared.line, 1, "", message, hint)]
+        )
     if declared.version == CURRENT and declared.written:
         return Migrated(file, CURRENT, text)
     try:
