@@ -56,7 +56,10 @@ def migrate_text(text: str, path: Path) -> Migrated:
         message = f"its modeline names the schema '{declared.url}', not a pipeline's {SCHEMA_FILE}"
         hint = "migrate rewrites pipeline files only (environment files have no format versions)"
         return Migrated(
-            file, declared.version, text, problems=[Problem(file, declared.line, 1, "", message, hint)]
+            file,
+            declared.version,
+            text,
+            problems=[Problem(file, declared.line, 1, "", message, hint, code="version")],
         )
     if declared.version == CURRENT and declared.written:
         return Migrated(file, CURRENT, text)
