@@ -9,6 +9,7 @@ CLI := $(PY) -m sagemaker_pipelines.toolkit
 PIPELINE ?= iris_training
 FORMAT ?= human
 FILES ?=
+CHECK ?=
 N ?=
 PORT ?= 8080
 EXECUTOR ?= local
@@ -30,7 +31,7 @@ CONF ?=
 # expanding it, unexport keeps make from expanding it for every recipe) and never a shell command line.
 unexport CONF
 
-.PHONY: install lock lint format test validate render graph compile new sync schemas docs run airflow iam-policy bench clean
+.PHONY: install lock lint format test validate render graph compile new sync migrate schemas docs run airflow iam-policy bench clean
 
 EDITOR := tools/editor
 
@@ -94,6 +95,11 @@ new: install
 
 sync: install
 	$(CLI) sync
+
+# Rewrite pipelines written for an older format version in the current one (FILES=...: only those);
+# CHECK=1 writes nothing and fails when one is not current (CI).
+migrate: install
+	$(CLI) migrate $(if $(CHECK),--check) $(FILES)
 
 # The generated files: compile/image_data.json (SageMaker SDK image data), the schema's instance types
 # (botocore), algorithms, regions and framework versions, and the editors' authored view; then the docs.

@@ -96,10 +96,16 @@ def read_pipeline(path: Path) -> str | Problem:
 
 
 def parse(text: str, path: Path) -> Document | CheckResult:
-    """The YAML document of a pipeline, or the result that says why there is none."""
+    """The YAML document of a pipeline in the current format version (an older file is migrated in
+    memory, format/versions.py, its positions kept), or the result that says why there is none."""
+    from sagemaker_pipelines.format.versions import declared_version, migrate_in_memory, version_problem
     from sagemaker_pipelines.format.yaml_source import YamlProblem, load_document
 
     file = display_path(path)
+    declared = declared_version(text)  # before loading: a newer format may not even load here
+    newer = version_problem(declared, file)
+    if newer is not None:
+        return CheckResult(file, path.stem, [newer])
     try:
         doc = load_document(text, file)
     except YamlProblem as exc:
@@ -110,6 +116,7 @@ def parse(text: str, path: Path) -> Document | CheckResult:
         found = "an empty file" if doc.data is None else f"a {type(doc.data).__name__}"
         message = f"found {found}, expected a mapping of pipeline fields"
         return CheckResult(file, path.stem, [Problem(file, 1, 1, "", message, code="schema")])
+    migrate_in_memory(doc, declared.version)  # older formats are read as the current one
     return doc
 
 

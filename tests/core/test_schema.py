@@ -13,6 +13,7 @@ from jsonschema import Draft202012Validator
 from sagemaker_pipelines.compile import images
 from sagemaker_pipelines.compile.kinds import ALIASES, KINDS
 from sagemaker_pipelines.format.schema_check import check_against_schema, load_schema
+from sagemaker_pipelines.format.versions import CURRENT, schema_url
 from sagemaker_pipelines.format.yaml_source import load_document
 from sagemaker_pipelines.paths import CHECKOUT_ROOT
 
@@ -141,7 +142,7 @@ def test_name_lengths_leave_room_for_the_run_suffix():
 @pytest.mark.parametrize("path", sorted(PIPELINES.glob("*.yaml")), ids=lambda p: p.name)
 def test_example_pipelines_point_editors_at_the_schema(path):
     first = path.read_text().splitlines()[0]
-    assert first == "# yaml-language-server: $schema=../schemas/pipeline.authored.schema.json"
+    assert first == f"# yaml-language-server: $schema={schema_url(CURRENT)}"  # the current format version
 
 
 @pytest.mark.parametrize(

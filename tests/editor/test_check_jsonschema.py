@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from sagemaker_pipelines.format.versions import CURRENT
 from sagemaker_pipelines.paths import schemas_dir
 
 from .shipped import label, schema_of, shipped_files
@@ -42,7 +43,7 @@ def test_the_pipelines_name_the_authored_view_and_environments_their_own_schema(
         expected = (
             "environment.schema.json"
             if path.parent.name == "environments"
-            else "pipeline.authored.schema.json"
+            else f"{CURRENT}/pipeline.authored.schema.json"  # the current format version
         )
         assert schema_of(path) == (schemas_dir() / expected).resolve(), label(path)
 

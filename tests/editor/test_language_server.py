@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from sagemaker_pipelines.format.versions import VERSIONS
 from sagemaker_pipelines.paths import CHECKOUT_ROOT, schemas_dir
 from sagemaker_pipelines.toolkit.scaffold import template_names, template_text
 
@@ -85,6 +86,20 @@ def test_each_mistake_is_an_error_on_its_line(server: LanguageServer):
     assert found[8] == "Expected a SageMaker training instance type, or a reference such as ${env.<name>}."
     assert found[9].startswith("Expected a duration: seconds as a number, or a string like 90s")
     assert found[12].startswith("Expected a task kind: training, tuning, model, transform,")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_format_version_names_a_schema_the_editor_loads(server: LanguageServer, version: str):
+    """The versioned schema URL resolves: the same mistakes are errors on the same lines under it."""
+    text = BROKEN.replace("../schemas/", f"../schemas/{version}/", 1)
+    found = _lines(server.open(CHECKOUT_ROOT / "pipelines" / f"editor-test-{version}.yaml", text))
+    assert sorted(found) == [7, 8, 9, 12], found
+
+
+def test_a_file_of_an_earlier_format_opens_without_a_diagnostic(server: LanguageServer):
+    for path in sorted((CHECKOUT_ROOT / "tests" / "toolkit" / "formats").glob("*.yaml")):
+        diagnostics = server.open(path)
+        assert diagnostics == [], f"{path.name}: {_shown(diagnostics)}"
 
 
 def test_references_are_accepted_where_validate_resolves_them(server: LanguageServer):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from sagemaker_pipelines.format.environment import environment_names
+from sagemaker_pipelines.format.versions import CURRENT, schema_url
 from sagemaker_pipelines.toolkit.scaffold import template_names
 from sagemaker_pipelines.toolkit.validation import validate
 
 from .conftest import run_module
 
 TEMPLATES = ["batch-inference", "deploy", "training"]
-SCHEMA_LINE = "# yaml-language-server: $schema=../schemas/pipeline.authored.schema.json"
+SCHEMA_LINE = f"# yaml-language-server: $schema={schema_url(CURRENT)}"  # new files: the current format
 
 
 def test_the_three_templates_ship():

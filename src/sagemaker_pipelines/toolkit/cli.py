@@ -218,6 +218,12 @@ def _docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    from sagemaker_pipelines.toolkit import migrate
+
+    return migrate.run(args.files, check=args.check)
+
+
 def _schemas(args: argparse.Namespace) -> int:
     from sagemaker_pipelines.toolkit.generators import files
 
@@ -268,6 +274,7 @@ _HANDLERS = {
     "docs": _docs,
     "iam-policy": _iam_policy,
     "schemas": _schemas,
+    "migrate": _migrate,
 }
 
 

@@ -265,6 +265,36 @@ def _outputs_note(kind: str) -> str:
     return f"Outputs, as `${{tasks.<id>.<output>}}`: {'; '.join(items)}." if items else ""
 
 
+def format_versions() -> list[str]:
+    """The section on format versions, from the version table and the migrations (format/versions.py)."""
+    from sagemaker_pipelines.format.versions import CURRENT, MIGRATIONS, OLDEST, schema_url
+
+    out = [
+        "## Format versions",
+        "",
+        "A change to the format that would change what a written file means, or whether it is valid, makes",
+        f"a new version, named by its month. The current version is `{CURRENT}`. A file says which version",
+        "it is written in with the schema its first line names (which is also the schema editors check",
+        "it against):",
+        "",
+        "```yaml",
+        f"# yaml-language-server: $schema={schema_url(CURRENT)}",
+        "```",
+        "",
+        "A file whose schema URL names no version (`../schemas/pipeline.authored.schema.json`) is read",
+        f"as `{OLDEST}`, the format of every file written before versions existed. `validate` reads a file",
+        "of an older version through the migrations below, in memory, and reports problems at the lines",
+        "as written; `make migrate` rewrites files in the current version (comments and layout kept,",
+        "`CHECK=1` for CI); a file written for a version newer than the installation is refused: upgrade.",
+        "",
+        "| version | changed from the version before |",
+        "|---|---|",
+        f"| `{OLDEST}` | the format before versions |",
+    ]
+    out += [f"| `{m.target}` | {_prose(m.summary)} |" for m in MIGRATIONS]
+    return [*out, ""]
+
+
 def render(pipeline: dict | None = None, environment: dict | None = None) -> str:
     pipeline = pipeline or load("pipeline")
     environment = environment or load("environment")
@@ -293,6 +323,7 @@ def render(pipeline: dict | None = None, environment: dict | None = None) -> str
         "- [Tasks](#tasks): " + ", ".join(f"[`{k}`](#kind-{k.replace('_', '-')})" for k in kinds),
         "- [Value formats](#value-formats)",
         "- [Environment files](#environment-files)",
+        "- [Format versions](#format-versions)",
         "",
         "## Top-level fields",
         "",
@@ -343,6 +374,7 @@ def render(pipeline: dict | None = None, environment: dict | None = None) -> str
         "",
         *_table(env_writer.rows(environment)),
         "",
+        *format_versions(),
     ]
     return "\n".join(out)
 

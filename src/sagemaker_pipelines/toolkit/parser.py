@@ -108,6 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything would change")
 
     p = commands.add_parser(
+        "migrate",
+        help="rewrite pipelines in the current format version",
+        description="Rewrite pipeline files (default: all under pipelines/) written for an older format "
+        "version in the current one, keeping their comments and layout: the migrations add what the "
+        "file relied on, and the modeline names the current version's schema. Prints what changed.",
+    )
+    p.add_argument("files", nargs="*", metavar="FILE", help="pipeline files or folders (default: all)")
+    p.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if a file is not in the current version"
+    )
+
+    p = commands.add_parser(
         "docs",
         help="generate docs/pipeline-reference.md from the schemas",
         description="Write docs/pipeline-reference.md from schemas/pipeline.schema.json and "
@@ -120,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="regenerate the schemas' generated parts and the editors' view",
         description="Rewrite compile/image_data.json (the SageMaker SDK's image data), the generated "
         "lists of schemas/pipeline.schema.json (instance types from botocore; algorithms, regions and "
-        "framework versions) and schemas/pipeline.authored.schema.json, the schema editors use.",
+        "framework versions) and schemas/<version>/pipeline.authored.schema.json, the schemas editors use.",
     )
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file is stale")
     p.add_argument(

@@ -81,13 +81,14 @@ class TaskContext:
         """Arguments every SageMaker operator takes, from the pipeline and environment."""
         return {"aws_conn_id": self.pipeline.aws_conn_id, "region_name": self.pipeline.region}
 
-    def waiting_args(self, *options: str) -> dict[str, Any]:
-        """How a SageMaker operator waits: ``wait_for_completion``, ``check_interval`` and those of the
-        ``options`` (operator arguments such as ``max_ingestion_time``) the task or environment sets."""
+    def waiting_args(self, *options: str, wait: bool = True) -> dict[str, Any]:
+        """How a SageMaker operator waits: ``wait_for_completion`` (``wait`` unless the task says),
+        ``check_interval`` and those of the ``options`` (operator arguments such as
+        ``max_ingestion_time``) the task or environment sets."""
         check_interval = self.task.get("check_interval", self.pipeline.environment.check_interval)
         deferrable = self.task.get("deferrable", self.pipeline.environment.deferrable)
         return {
-            "wait_for_completion": self.task.get("wait_for_completion", True),
+            "wait_for_completion": self.task.get("wait_for_completion", wait),
             "check_interval": to_seconds(check_interval),
             **present(deferrable=deferrable),
             **self.operator_options(*options),

@@ -12,9 +12,10 @@ from sagemaker_pipelines.compile.kinds.context import TaskContext, present, stri
 
 
 def _waiting(ctx: TaskContext) -> dict[str, Any]:
-    """Waiting is the default here as for every job kind (the provider's default is not to wait)."""
+    """Not waiting is the default, as for the provider's operators (format 2026-12; format/versions.py):
+    neither kind can defer, so waiting holds a worker slot for a whole pipeline execution."""
     return {
-        **ctx.waiting_args(),
+        **ctx.waiting_args(wait=False),
         **present(waiter_max_attempts=ctx.get("max_attempts"), verbose=ctx.get("verbose")),
     }
 

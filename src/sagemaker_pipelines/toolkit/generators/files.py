@@ -2,8 +2,10 @@
 
 In order: ``compile/image_data.json`` from the SageMaker SDK's image data; the source schema's generated
 parts (instance types from botocore; algorithms, regions and framework versions from the image data);
-then the authored view, derived from the source schema. A file is rewritten only when its sources
-change it, formatted as committed.
+then the authored view of every format version (format/versions.py), derived from the source schema:
+``schemas/<version>/pipeline.authored.schema.json``, and the oldest version's again at
+``schemas/pipeline.authored.schema.json``, the path files written before versions name. A file is
+rewritten only when its sources change it, formatted as committed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sagemaker_pipelines.compile.images import DATA_PATH
+from sagemaker_pipelines.format import versions
+from sagemaker_pipelines.format.versions import CURRENT, OLDEST, VERSIONS
 from sagemaker_pipelines.paths import display_path, schemas_dir
 from sagemaker_pipelines.toolkit.generators import image_data, instance_types, schema_views
 
@@ -23,6 +27,18 @@ def source_schema_path() -> Path:
 
 
 def authored_schema_path() -> Path:
+    """The editors' schema of the current format version."""
+    return version_schema_path(CURRENT)
+
+
+def version_schema_path(version: str) -> Path:
+    """The editors' schema of one format version: ``schemas/<version>/pipeline.authored.schema.json``."""
+    return schemas_dir() / version / f"{schema_views.AUTHORED_NAME}.schema.json"
+
+
+def unversioned_schema_path() -> Path:
+    """The schema of files whose modeline names no version (every file written before versions): the
+    oldest version's, at the path those files name."""
     return schemas_dir() / f"{schema_views.AUTHORED_NAME}.schema.json"
 
 
@@ -56,7 +72,13 @@ def generate(sdk_wheel: Path | None = None) -> Generated:
     source = json.loads(source_schema_path().read_text(encoding="utf-8"))
     source = image_data.apply(instance_types.apply(source), data)
     out.files[source_schema_path()] = schema_views.render(source)
-    out.files[authored_schema_path()] = schema_views.render(schema_views.authored_view(source))
+    current = schema_views.authored_view(source)
+    out.files[authored_schema_path()] = schema_views.render(schema_views.versioned(current, CURRENT))
+    for version in VERSIONS[:-1]:  # each older version's view, derived through the migrations
+        view = schema_views.versioned(versions.schema_of_version(current, version), version)
+        out.files[version_schema_path(version)] = schema_views.render(view)
+    oldest = versions.schema_of_version(current, OLDEST)
+    out.files[unversioned_schema_path()] = schema_views.render(oldest)
     return out
 
 
@@ -70,6 +92,7 @@ def run(check: bool = False, sdk_wheel: Path | None = None) -> int:
         if check:
             print(f"{display_path(path)} is stale: run 'make schemas' and commit it", file=sys.stderr)
         else:
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(generated.files[path], encoding="utf-8")
             print(f"wrote {display_path(path)}")
     if not stale:

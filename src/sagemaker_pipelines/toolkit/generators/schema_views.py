@@ -126,6 +126,16 @@ def authored_view(source: dict) -> dict:
     return out
 
 
+def versioned(view: dict, version: str) -> dict:
+    """``view`` as the editors' schema of one format version: its ``$id`` names the version's folder."""
+    out = dict(view)
+    out["$id"] = re.sub(
+        r"[^/]+\.schema\.json$", f"{version}/{AUTHORED_NAME}.schema.json", view.get("$id", "")
+    )
+    out["$comment"] = f"Format version {version}. " + view.get("$comment", "")
+    return out
+
+
 def render(schema: dict) -> str:
     """The file text, formatted as the source schema is (2-space indent, ASCII, no final newline)."""
     return json.dumps(schema, indent=2)
