@@ -30,11 +30,11 @@ def check_param_defaults(data: dict[str, Any], add: Callable[..., None]) -> None
             continue
         schema = {k: declared[k] for k in CONSTRAINTS if k in declared}
         try:
-            errors = list(
-                Draft202012Validator(schema, format_checker=FormatChecker()).iter_errors(declared["default"])
-            )
+            Draft202012Validator.check_schema(schema)
         except SchemaError:
-            continue  # the pipeline schema reports a malformed declaration
+            continue  # a malformed declaration: the pipeline schema reports it
+        validator = Draft202012Validator(schema, format_checker=FormatChecker())
+        errors = list(validator.iter_errors(declared["default"]))
         if not errors:
             continue
         error = min(errors, key=lambda e: list(e.path))
