@@ -1,9 +1,10 @@
 """``schemas``: write (or, with ``--check``, compare) every generated file from its sources.
 
-In order: ``compile/image_data.json`` from the SageMaker SDK's image data; the source schema's generated
-parts (instance types from botocore; algorithms, regions and framework versions from the image data);
-then the authored view, derived from the source schema. A file is rewritten only when its sources
-change it, formatted as committed.
+In order: ``compile/image_data.json`` from the SageMaker SDK's image data; ``compile/hyperparameters.json``
+from the SDK v2's algorithm estimators; the source schema's generated parts (instance types from botocore;
+algorithms, regions and framework versions from the image data); then the authored view, derived from the
+source schema, with each checked algorithm's hyperparameters for editors. A file is rewritten only when
+its sources change it, formatted as committed.
 """
 
 from __future__ import annotations
@@ -13,9 +14,16 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sagemaker_pipelines.compile import hyperparameters
 from sagemaker_pipelines.compile.images import DATA_PATH
 from sagemaker_pipelines.paths import display_path, schemas_dir
-from sagemaker_pipelines.toolkit.generators import image_data, instance_types, schema_views
+from sagemaker_pipelines.toolkit.generators import (
+    hyperparameter_data,
+    hyperparameter_schema,
+    image_data,
+    instance_types,
+    schema_views,
+)
 
 
 def source_schema_path() -> Path:
@@ -40,8 +48,9 @@ class Generated:
 
 
 def generate(sdk_wheel: Path | None = None) -> Generated:
-    """What the sources say today: the image data from ``sdk_wheel`` or the installed sagemaker-core.
-    Without either, the committed image data stands (and a note says it was not compared)."""
+    """What the sources say today: the image data from ``sdk_wheel`` or the installed sagemaker-core, the
+    hyperparameters from the installed sagemaker 2.x. Without a source, the committed file stands (and a
+    note says it was not compared)."""
     out = Generated()
     try:
         version, configs = (
@@ -53,10 +62,19 @@ def generate(sdk_wheel: Path | None = None) -> Generated:
     else:
         data = image_data.build(version, configs)
         out.files[DATA_PATH] = image_data.render(data)
+    try:
+        hp_version, hp_sources = hyperparameter_data.installed_sources()
+    except hyperparameter_data.HyperparameterDataMissing as exc:
+        out.notes.append(f"{exc}; compile/hyperparameters.json was not compared with it")
+        hp_data = json.loads(hyperparameters.DATA_PATH.read_text(encoding="utf-8"))
+    else:
+        hp_data = hyperparameter_data.build(hp_version, hp_sources)
+        out.files[hyperparameters.DATA_PATH] = hyperparameter_data.render(hp_data)
     source = json.loads(source_schema_path().read_text(encoding="utf-8"))
     source = image_data.apply(instance_types.apply(source), data)
     out.files[source_schema_path()] = schema_views.render(source)
-    out.files[authored_schema_path()] = schema_views.render(schema_views.authored_view(source))
+    authored = hyperparameter_schema.apply(schema_views.authored_view(source), source, hp_data)
+    out.files[authored_schema_path()] = schema_views.render(authored)
     return out
 
 
