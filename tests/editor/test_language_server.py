@@ -162,3 +162,21 @@ def test_completion_in_hyperparameters_offers_the_algorithms_names(server: Langu
     offered = {item["label"] for item in server.completion(path, 7, 6) if item.get("kind") == PROPERTY}
     assert {"feature_dim", "k", "predictor_type", "sample_size", "index_type"} <= offered
     assert "num_topics" not in offered  # an NTM hyperparameter
+
+
+def test_a_tuning_range_must_name_one_of_the_algorithms_hyperparameters(server: LanguageServer):
+    text = MODELINE + (
+        "start_date: 2024-01-01\n"
+        "tasks:\n"
+        "  tune:\n"
+        "    kind: tuning\n"
+        "    algorithm: knn\n"
+        "    hyperparameters: {predictor_type: classifier, sample_size: 150, feature_dim: 4}\n"
+        "    ranges:\n"
+        "      k: {type: integer, min: 1, max: 9}\n"
+        "      kk: {type: integer, min: 1, max: 9}\n"
+        '    objective: {metric: "test:accuracy", type: Maximize}\n'
+        "    inputs: {train: s3://my-bucket/iris/train.csv}\n"
+    )
+    found = _lines(server.open(CHECKOUT_ROOT / "pipelines" / "editor-test-tune.yaml", text))
+    assert list(found) == [10], found
