@@ -155,6 +155,7 @@ def _internal_problem(file: str, exc: Exception, doc: Document | None = None) ->
 
 
 def _check_document(doc: Document, text: str, path: Path, environment: Environment) -> CheckResult:
+    from sagemaker_pipelines.compile import hyperparameters
     from sagemaker_pipelines.compile.allowed_operators import check_operator_tasks
     from sagemaker_pipelines.compile.compiler import TaskCompileError, compile_pipeline
     from sagemaker_pipelines.compile.fan_out import item_paths
@@ -209,9 +210,11 @@ def _check_document(doc: Document, text: str, path: Path, environment: Environme
         # Shapes are not guaranteed, but every check that still applies reports: all problems at once.
         reported = {p.field for p in problems}
         semantic = check_semantics(doc, file, data, shapes_valid=False)
+        semantic += hyperparameters.problems(doc, file, data)
         problems += [p for p in semantic if p.field not in reported]
         return CheckResult(file, dag_id, sorted(set(problems)), dag_id_at=dag_id_at, includes=includes)
     problems += check_semantics(doc, file, data)
+    problems += hyperparameters.problems(doc, file, data)  # built-in algorithms: compile/hyperparameters.py
     problems += check_notify(doc, file, data, environment)
     problems += check_operator_tasks(doc, file, data, environment)  # imports only listed classes
     problems += check_config(doc, file, data, environment)  # what config: may not set (guardrails)

@@ -25,6 +25,9 @@ tasks:
     algorithm: knn
     hyperparameters:
       k: 3
+      sample_size: 150
+      predictor_type: classifier
+      feature_dim: 4
     inputs:
       train: s3://my-bucket/iris/train.csv
 """

@@ -137,3 +137,61 @@ def test_completion_in_a_task_offers_the_fields_of_its_kind_only(server: Languag
         AUTHORED["$defs"]["training_task"]["properties"]
     )
     assert sensor_only and (offered & sensor_only) == (sensor_only if kind.endswith("_sensor") else set())
+
+
+KNN = (
+    MODELINE
+    + """\
+start_date: 2024-01-01
+params: {k: {type: integer, default: 3}}
+tasks:
+  train:
+    kind: training
+    algorithm: knn
+    hyperparameters:
+      featur_dim: 4
+      predictor_type: classify
+      k: 0
+      sample_size: "150"
+      index_type: ${params.k}
+    inputs: {train: s3://my-bucket/iris/train.csv}
+"""
+)
+
+
+def test_a_built_in_algorithms_hyperparameters_are_checked_as_typed(server: LanguageServer):
+    """Once ``algorithm: knn`` is set: a misspelt name, a value outside the allowed set and a number out of
+    bounds are each an error on its line; a string that parses ("150") and a reference are not."""
+    found = _lines(server.open(CHECKOUT_ROOT / "pipelines" / "editor-test-knn.yaml", KNN))
+    assert sorted(found) == [9, 10, 11], found
+    assert "featur_dim" in found[9]
+    assert found[10].startswith("Expected one of: classifier, regressor")
+    assert found[11] == "Value is below the minimum of 1."  # the server's own words for a bound
+
+
+def test_completion_in_hyperparameters_offers_the_algorithms_names(server: LanguageServer):
+    text = MODELINE + "start_date: 2024-01-01\ntasks:\n  t:\n    kind: training\n    algorithm: knn\n"
+    text += "    hyperparameters:\n      \n"
+    path = CHECKOUT_ROOT / "pipelines" / "editor-test-complete-knn.yaml"
+    server.open(path, text)
+    offered = {item["label"] for item in server.completion(path, 7, 6) if item.get("kind") == PROPERTY}
+    assert {"feature_dim", "k", "predictor_type", "sample_size", "index_type"} <= offered
+    assert "num_topics" not in offered  # an NTM hyperparameter
+
+
+def test_a_tuning_range_must_name_one_of_the_algorithms_hyperparameters(server: LanguageServer):
+    text = MODELINE + (
+        "start_date: 2024-01-01\n"
+        "tasks:\n"
+        "  tune:\n"
+        "    kind: tuning\n"
+        "    algorithm: knn\n"
+        "    hyperparameters: {predictor_type: classifier, sample_size: 150, feature_dim: 4}\n"
+        "    ranges:\n"
+        "      k: {type: integer, min: 1, max: 9}\n"
+        "      kk: {type: integer, min: 1, max: 9}\n"
+        '    objective: {metric: "test:accuracy", type: Maximize}\n'
+        "    inputs: {train: s3://my-bucket/iris/train.csv}\n"
+    )
+    found = _lines(server.open(CHECKOUT_ROOT / "pipelines" / "editor-test-tune.yaml", text))
+    assert list(found) == [10], found

@@ -51,6 +51,8 @@ tasks:
     algorithm: knn
     hyperparameters:
       k: 3
+      sample_size: 150
+      predictor_type: classifier
     inputs:
       train: s3://my-bucket/iris/train.csv
 """

@@ -38,7 +38,7 @@ tasks:
   train:
     kind: training
     algorithm: knn
-    hyperparameters: {k: 3}
+    hyperparameters: {k: 3, sample_size: 150, predictor_type: classifier}
     inputs: {train: s3://my-bucket/iris/train.csv}
   predict:
     kind: transform
@@ -227,3 +227,40 @@ def test_schemas_check_names_a_stale_file_and_schemas_rewrites_it(tmp_path, monk
     assert files.run() == 0
     assert json.loads(view.read_text()) == AUTHORED
     assert files.run(check=True) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("k", 5),
+        ("k", "5"),
+        ("k", 0),
+        ("k", 2.5),
+        ("k", "five"),
+        ("k", True),
+        ("k", "${s3.input}"),
+        ("predictor_type", "regressor"),
+        ("predictor_type", "classify"),
+        ("index_metric", "${env.metric}"),
+    ],
+)
+def test_a_built_in_algorithms_hyperparameters_are_judged_alike(name, value):
+    """The editors' rules for ``algorithm: knn`` (generators/hyperparameter_schema.py) and validate's
+    (compile/hyperparameters.py) come from one table; a number out of bounds is the only thing the view
+    leaves to validate when it is written as a string, and ``${params.x}`` is judged by validate alone
+    (by the parameter's default, which the view cannot see)."""
+    validated, viewed = _probe(("tasks", "train", "hyperparameters", name), value)
+    if name == "index_metric":
+        assert viewed  # an environment's value: validate judges it in each environment
+    else:
+        assert validated == viewed
+
+
+def test_an_unknown_hyperparameter_name_is_refused_by_the_view_too():
+    doc = load_document(BASE.replace("{k: 3,", "{featur_dim: 4, k: 3,"), "probe.yaml")
+    errors = [e.message for e in VIEW.iter_errors(doc.data)]
+    assert any("featur_dim" in m for m in errors), errors
+    result = check_text(
+        BASE.replace("{k: 3,", "{featur_dim: 4, k: 3,"), Path("p.yaml"), load_environment("local")
+    )
+    assert [p.field for p in result.problems] == ["tasks.train.hyperparameters.featur_dim"]

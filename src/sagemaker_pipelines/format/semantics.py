@@ -1,5 +1,6 @@
-"""Checks the schema cannot express: dates and schedules, the task graph, cross-task references and
-files under include/. (Secrets are :mod:`.secrets`.)
+"""Checks the schema cannot express: dates and schedules, run parameters' defaults against their own
+declarations (:mod:`.param_defaults`), the task graph, cross-task references and files under include/.
+(Secrets are :mod:`.secrets`.)
 
 Nothing here recurses over the pipeline: a 1,200-task chain written downstream-first is as easy to
 check as a short one.
@@ -18,6 +19,7 @@ from typing import Any
 from sagemaker_pipelines.compile.fan_out_checks import check as fan_out_check
 from sagemaker_pipelines.compile.kinds import ALIASES, KINDS, notebooks
 from sagemaker_pipelines.compile.kinds.gates import branches_of
+from sagemaker_pipelines.format.param_defaults import check_param_defaults
 from sagemaker_pipelines.format.schema_check import did_you_mean
 from sagemaker_pipelines.format.task_groups import check_task_groups, group_names
 from sagemaker_pipelines.format.timezones import check_timezone, zone_of
@@ -54,6 +56,7 @@ class _Checker:
     def run(self) -> list[Problem]:
         self.guarded(self.dates)
         self.guarded(self.schedule)
+        self.guarded(check_param_defaults, self.data, self.add)
         for task_id, task in self.tasks.items():
             kind = task.get("kind") if isinstance(task, dict) else None
             if not isinstance(kind, str) or kind not in {*KINDS, *ALIASES}:

@@ -130,9 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "schemas",
         help="regenerate the schemas' generated parts and the editors' view",
-        description="Rewrite compile/image_data.json (the SageMaker SDK's image data), the generated "
-        "lists of schemas/pipeline.schema.json (instance types from botocore; algorithms, regions and "
-        "framework versions) and schemas/<version>/pipeline.authored.schema.json, the schemas editors use.",
+        description="Rewrite compile/image_data.json (the SageMaker SDK's image data), "
+        "compile/hyperparameters.json (the built-in algorithms' hyperparameters, from the SageMaker SDK "
+        "v2's sagemaker.amazon estimators), the generated lists of schemas/pipeline.schema.json (instance "
+        "types from botocore; algorithms, regions and framework versions) and "
+        "schemas/<version>/pipeline.authored.schema.json, the schemas editors use.",
     )
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file is stale")
     p.add_argument(

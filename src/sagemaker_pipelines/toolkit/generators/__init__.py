@@ -3,6 +3,10 @@
 - ``instance_types``: the schema's instance-type enums, from botocore's model of the SageMaker API;
 - ``image_data``: ``compile/image_data.json`` and the schema's algorithm, framework, version and region
   lists, from the image data the SageMaker Python SDK publishes (sagemaker-core's ``image_uri_config``);
+- ``hyperparameter_data``: ``compile/hyperparameters.json``, the built-in algorithms' hyperparameters
+  (names, types, bounds, allowed values, required names), from the SageMaker Python SDK v2's
+  ``sagemaker.amazon`` estimator source;
 - ``schema_views``: ``schemas/pipeline.authored.schema.json``, the schema of a pipeline as written (with
-  ``${...}`` references), which editors and check-jsonschema use, from ``pipeline.schema.json``.
+  ``${...}`` references), which editors and check-jsonschema use, from ``pipeline.schema.json``, with
+  ``hyperparameter_schema``'s per-algorithm hyperparameter rules added.
 """

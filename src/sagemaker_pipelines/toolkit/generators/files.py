@@ -1,11 +1,12 @@
 """``schemas``: write (or, with ``--check``, compare) every generated file from its sources.
 
-In order: ``compile/image_data.json`` from the SageMaker SDK's image data; the source schema's generated
-parts (instance types from botocore; algorithms, regions and framework versions from the image data);
-then the authored view of every format version (format/versions.py), derived from the source schema:
-``schemas/<version>/pipeline.authored.schema.json``, and the oldest version's again at
-``schemas/pipeline.authored.schema.json``, the path files written before versions name. A file is
-rewritten only when its sources change it, formatted as committed.
+In order: ``compile/image_data.json`` from the SageMaker SDK's image data; ``compile/hyperparameters.json``
+from the SDK v2's algorithm estimators; the source schema's generated parts (instance types from botocore;
+algorithms, regions and framework versions from the image data); then the authored view of every format
+version (format/versions.py), derived from the source schema with each checked algorithm's
+hyperparameters for editors: ``schemas/<version>/pipeline.authored.schema.json``, and the oldest
+version's again at ``schemas/pipeline.authored.schema.json``, the path files written before versions
+name. A file is rewritten only when its sources change it, formatted as committed.
 """
 
 from __future__ import annotations
@@ -15,11 +16,18 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sagemaker_pipelines.compile import hyperparameters
 from sagemaker_pipelines.compile.images import DATA_PATH
 from sagemaker_pipelines.format import versions
 from sagemaker_pipelines.format.versions import CURRENT, OLDEST, VERSIONS
 from sagemaker_pipelines.paths import display_path, schemas_dir
-from sagemaker_pipelines.toolkit.generators import image_data, instance_types, schema_views
+from sagemaker_pipelines.toolkit.generators import (
+    hyperparameter_data,
+    hyperparameter_schema,
+    image_data,
+    instance_types,
+    schema_views,
+)
 
 
 def source_schema_path() -> Path:
@@ -56,8 +64,9 @@ class Generated:
 
 
 def generate(sdk_wheel: Path | None = None) -> Generated:
-    """What the sources say today: the image data from ``sdk_wheel`` or the installed sagemaker-core.
-    Without either, the committed image data stands (and a note says it was not compared)."""
+    """What the sources say today: the image data from ``sdk_wheel`` or the installed sagemaker-core, the
+    hyperparameters from the installed sagemaker 2.x. Without a source, the committed file stands (and a
+    note says it was not compared)."""
     out = Generated()
     try:
         version, configs = (
@@ -69,10 +78,18 @@ def generate(sdk_wheel: Path | None = None) -> Generated:
     else:
         data = image_data.build(version, configs)
         out.files[DATA_PATH] = image_data.render(data)
+    try:
+        hp_version, hp_sources = hyperparameter_data.installed_sources()
+    except hyperparameter_data.HyperparameterDataMissing as exc:
+        out.notes.append(f"{exc}; compile/hyperparameters.json was not compared with it")
+        hp_data = json.loads(hyperparameters.DATA_PATH.read_text(encoding="utf-8"))
+    else:
+        hp_data = hyperparameter_data.build(hp_version, hp_sources)
+        out.files[hyperparameters.DATA_PATH] = hyperparameter_data.render(hp_data)
     source = json.loads(source_schema_path().read_text(encoding="utf-8"))
     source = image_data.apply(instance_types.apply(source), data)
     out.files[source_schema_path()] = schema_views.render(source)
-    current = schema_views.authored_view(source)
+    current = hyperparameter_schema.apply(schema_views.authored_view(source), source, hp_data)
     out.files[authored_schema_path()] = schema_views.render(schema_views.versioned(current, CURRENT))
     for version in VERSIONS[:-1]:  # each older version's view, derived through the migrations
         view = schema_views.versioned(versions.schema_of_version(current, version), version)

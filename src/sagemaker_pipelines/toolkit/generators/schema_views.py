@@ -136,6 +136,12 @@ def versioned(view: dict, version: str) -> dict:
     return out
 
 
+def authored_node(source: dict, node: dict) -> dict:
+    """The authored form of a resolved-form subschema written against ``source``'s ``$defs``: the same
+    reference forms are accepted, with the same messages, as in the view of the source itself."""
+    return _Viewer(source).node(copy.deepcopy(node))
+
+
 def render(schema: dict) -> str:
     """The file text, formatted as the source schema is (2-space indent, ASCII, no final newline)."""
     return json.dumps(schema, indent=2)
