@@ -31,7 +31,7 @@ CONF ?=
 # expanding it, unexport keeps make from expanding it for every recipe) and never a shell command line.
 unexport CONF
 
-.PHONY: install lock lint format test validate render graph compile new sync migrate schemas docs run airflow iam-policy bench clean
+.PHONY: install lock lint format test test-fast validate render graph compile new sync migrate schemas docs run airflow iam-policy bench clean
 
 EDITOR := tools/editor
 
@@ -76,6 +76,10 @@ format: install
 
 test: install lint
 	$(PY) -m pytest -n $(TEST_WORKERS)
+
+# The edit-test loop: every test that starts no real process (no Airflow, no local endpoint, no make run).
+test-fast: install lint
+	$(PY) -m pytest -n $(TEST_WORKERS) -m "not processes"
 
 validate: install
 	@$(CLI) validate --format $(FORMAT) $(ENV_FLAG) $(FILES)

@@ -13,6 +13,36 @@ import pytest
 
 ONE_WORKER_FOLDERS = ("tests/airflow_stack/",)
 
+# Tests that start real processes - Airflow's (scheduler, dag-processor, triggerer, api-server), the local
+# AWS endpoint, `make run`, the editors' language server - carry the marker ``processes``: `make test-fast`
+# (the edit-test loop) leaves them out, `make test` (CI) runs everything.
+PROCESS_FOLDERS = (
+    "tests/airflow_stack/",
+    "tests/dag_processing/",
+    "tests/local_run/",
+    "tests/local_aws/",
+    "tests/editor/",
+    "tests/bench/",
+)
+PROCESS_MODULES = (
+    "tests/trust/test_endpoint.py",
+    "tests/trust/test_processes.py",
+    "tests/trust/test_verdict.py",
+    "tests/trust/test_local_state.py",
+    "tests/toolkit/test_run_conf.py",
+)
+
+
+def starts_processes(nodeid: str) -> bool:
+    module = nodeid.split("::", 1)[0]
+    return module.startswith(PROCESS_FOLDERS) or module in PROCESS_MODULES
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if starts_processes(item.nodeid):
+            item.add_marker(pytest.mark.processes)
+
 
 def work_unit(nodeid: str) -> str:
     """The tests one worker runs together, in order: a module, or a whole folder of ONE_WORKER_FOLDERS."""
