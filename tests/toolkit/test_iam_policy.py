@@ -367,7 +367,7 @@ tasks:
   train:
     kind: training
     algorithm: knn
-    hyperparameters: {{k: 3}}
+    hyperparameters: {{k: 3, sample_size: 100, predictor_type: classifier}}
     inputs: {{train: "s3://{read}/iris/train.csv"}}
     output: s3://{write}/iris/model/
 """
