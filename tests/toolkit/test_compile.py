@@ -88,7 +88,7 @@ def test_one_readable_file_per_example(compiled_examples):
     source = (compiled_examples / "iris_training.py").read_text()
     ast.parse(source)
     assert source.startswith(MARKER)
-    assert "from airflow.sdk import DAG, Param" in source
+    assert "from airflow.sdk import DAG, Asset, Param" in source  # publish: outlets are assets
     assert "from airflow.providers.amazon.aws.operators.sagemaker import (" in source
     assert "from sagemaker_pipelines.airflow.tasks import Guardrail, LoopbackOnly, call_include" in source
     # The local environment's guards, as the DAG builder attaches them: the guardrails check of the
