@@ -90,8 +90,6 @@ def needs(compiled, arn) -> list[tuple[str, str, dict]]:
     wanted = []
 
     def name_in(task_id: str, member: str) -> str:
-        if "config" not in tasks[task_id].kwargs:  # a Python step's result: any name, known at run time
-            return "a-name-found-at-run-time"
         value = tasks[task_id].kwargs["config"][member]
         ref = re.search(r"task_ids='([^']+)'", value)
         return name_in(ref.group(1), member) if ref else render(value)
