@@ -157,6 +157,7 @@ def _internal_problem(file: str, exc: Exception, doc: Document | None = None) ->
 def _check_document(doc: Document, text: str, path: Path, environment: Environment) -> CheckResult:
     from sagemaker_pipelines.compile import hyperparameters
     from sagemaker_pipelines.compile.allowed_operators import check_operator_tasks
+    from sagemaker_pipelines.compile.assets import AssetError
     from sagemaker_pipelines.compile.compiler import TaskCompileError, compile_pipeline
     from sagemaker_pipelines.compile.fan_out import item_paths
     from sagemaker_pipelines.compile.guardrail_checks import check_config, check_guardrails
@@ -237,6 +238,10 @@ def _check_document(doc: Document, text: str, path: Path, environment: Environme
     try:
         compiled = compile_pipeline(pipeline, text)
     except TaskCompileError as exc:  # only a run-time value where the compiler needs a real one does this
+        if isinstance(exc.__cause__, AssetError):  # publish: (compile/assets.py)
+            where = [("tasks", exc.task_id, "publish")]
+            problems = [replace(p, code="publish") for p in _located(doc, file, where, str(exc.__cause__))]
+            return CheckResult(file, dag_id, problems, dag_id_at=dag_id_at)
         if exc.__cause__ is not None and "for_each" in pipeline.tasks[exc.task_id]:  # compile/fan_out.py
             where = [("tasks", exc.task_id, getattr(exc.__cause__, "field", "for_each"))]
             message = str(exc.__cause__).strip("'\"")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import asdict, dataclass
 
+ERROR, WARNING = "error", "warning"
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -23,6 +25,13 @@ class Problem:
     code: str = dataclasses.field(
         default="schema", compare=False
     )  # stage that found it: yaml, schema, semantics, ...
+    # "error" fails validate; "warning" is shown (and annotated in CI) but passes: something that is
+    # allowed yet probably not meant, like a schedule on an asset no pipeline publishes.
+    severity: str = dataclasses.field(default=ERROR, compare=False)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
 
     def location(self) -> str:
         if self.line:
@@ -32,6 +41,8 @@ class Problem:
     def format(self) -> str:
         """``path:line:col: field.path: message (hint)`` - the one-line human form."""
         text = f"{self.location()}: "
+        if not self.is_error:
+            text += f"{self.severity}: "
         if self.field:
             text += f"{self.field}: "
         text += self.message

@@ -155,9 +155,18 @@ def _copy_pipelines(target: Path, names: tuple[str, ...], extra: tuple[Path, ...
 
 
 def start_stack(
-    tmp: Path, *, executor: str = "local", pipelines: tuple[str, ...] = EXAMPLES, extra=()
+    tmp: Path,
+    *,
+    executor: str = "local",
+    pipelines: tuple[str, ...] = EXAMPLES,
+    extra=(),
+    scheduling: bool = False,
 ) -> RunningStack:
-    """Start the stack and wait for its ready line (it prints it once every component is healthy)."""
+    """Start the stack and wait for its ready line (it prints it once every component is healthy).
+
+    ``scheduling``: keep the scheduler creating runs by itself. Airflow creates asset-triggered runs in
+    the same step as scheduled ones, so a test of assets needs it (and then an unpaused cron DAG also
+    gets its latest scheduled run)."""
     folder = _copy_pipelines(tmp / "pipelines", pipelines, tuple(extra))
     port = free_port()
     env = {
@@ -167,7 +176,7 @@ def start_stack(
         ),
         "SAGEMAKER_PIPELINES_DIR": str(folder),
         "SAGEMAKER_DAGS_DIR": str(tmp / "dags"),  # the stack writes each pipeline's DAG file there
-        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": str(scheduling),
     }
     env.pop("SAGEMAKER_PIPELINES_ENV", None)
     argv = [sys.executable, "-m", "sagemaker_pipelines.toolkit", "airflow", "--port", str(port)]

@@ -88,7 +88,7 @@ def test_one_readable_file_per_example(compiled_examples):
     source = (compiled_examples / "iris_training.py").read_text()
     ast.parse(source)
     assert source.startswith(MARKER)
-    assert "from airflow.sdk import DAG, Param" in source
+    assert "from airflow.sdk import DAG, Asset, Param"  # publish: outlets are assets in source
     assert "from airflow.providers.amazon.aws.operators.sagemaker import SageMakerModelOperator" in source
     # The job operators are the provider's with one job per task instance (airflow/jobs/operators.py).
     jobs = "from sagemaker_pipelines.airflow.jobs.operators import SageMakerTrainingOperator, "
@@ -135,7 +135,9 @@ def test_every_feature_compiles_to_the_same_dag(environment, tmp_path, run_cli):
     result = check_file(FEATURES, load_environment(environment))
     assert_same_dag(build_dag(result.compiled), dag_bag(out)["features"])
     source = (out / "features.py").read_text()
-    assert 'schedule=[Asset("s3://my-bucket/incoming/data.csv")],' in source
+    assert "schedule=AssetOrTimeSchedule(" in source and 'CronTriggerTimetable("0 6 * * *"' in source
+    assert 'AssetAll(Asset("s3://my-bucket/a"), Asset("s3://my-bucket/b"))' in source
+    assert 'outlets=[Asset("s3://my-bucket/batch/out"), Asset("s3://my-bucket/batch/latest")],' in source
     assert "wait_for_data = S3KeySensor(" in source and 'task_id="wait-for-data",' in source
 
 

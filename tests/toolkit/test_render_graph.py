@@ -105,3 +105,26 @@ def test_graph_has_a_legend_of_the_colours_it_uses(pipeline, groups, tmp_path, r
     if shutil.which("dot") is not None:
         svg = (tmp_path / f"{pipeline}.svg").read_text()
         assert "SageMaker job: training, tuning, processing, transform" in svg and "each box: task id" in svg
+
+
+def test_render_shows_the_assets_a_pipeline_runs_on_and_publishes(run_cli):
+    status, out, _ = run_cli("render", "iris_batch_on_model")
+    assert status == 0
+    assert "Assets\n    scheduled on: s3://sagemaker-local/iris/results\n" in out
+    assert "    publishes: s3://sagemaker-local/iris/scored-on-new-model  (task score)\n" in out
+    status, out, _ = run_cli("render", "iris_training")
+    assert "    publishes: s3://sagemaker-local/iris/results  (task train_model)\n" in out
+    assert "scheduled on:" not in out
+    status, out, _ = run_cli("render", "batch_inference")
+    assert "\nAssets\n" not in out  # nothing published, not scheduled on assets
+
+
+def test_graph_draws_assets_into_first_tasks_and_out_of_publishers(tmp_path, run_cli):
+    assert run_cli("graph", "iris_batch_on_model", "--out", tmp_path)[0] == 0
+    mmd = (tmp_path / "iris_batch_on_model.mmd").read_text()
+    assert '    asset_0[("s3://sagemaker-local/iris/results")]\n    asset_1[' in mmd
+    assert "    asset_0 -.-> t_newest_model\n    t_score -.-> asset_1\n" in mmd
+    assert "legend_asset[" in mmd and re.search(r"^    class asset_0,asset_1,legend_asset asset$", mmd, re.M)
+    if shutil.which("dot") is not None:
+        svg = (tmp_path / "iris_batch_on_model.svg").read_text()
+        assert "s3://sagemaker&#45;local/iris/results" in svg and "asset: what starts the pipeline" in svg

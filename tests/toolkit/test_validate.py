@@ -63,7 +63,7 @@ def test_broken_file_json_format(pipelines_dir):
     assert result.returncode == 1
     report = json.loads(result.stdout)
     first = report["problems"][0]
-    assert set(first) == {"file", "line", "column", "field", "message", "hint", "code"}
+    assert set(first) == {"file", "line", "column", "field", "message", "hint", "code", "severity"}
     assert (first["line"], first["column"], first["field"]) == (6, 5, "tasks.train.instance_typ")
     assert first["hint"] == "did you mean 'instance_type'?"
     assert {p["code"] for p in report["problems"]} >= {"schema", "yaml"}

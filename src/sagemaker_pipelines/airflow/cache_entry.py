@@ -29,6 +29,7 @@ _PROBLEM_FIELDS = {
     "message": str,
     "hint": str,
     "code": str,
+    "severity": str,
 }
 _TASK_FIELDS = {
     "task_id": str,

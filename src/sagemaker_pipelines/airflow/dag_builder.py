@@ -16,6 +16,7 @@ import datetime as dt
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from sagemaker_pipelines.airflow.assets import outlets, schedule_value
 from sagemaker_pipelines.airflow.mapping import dag_factory_tasks
 from sagemaker_pipelines.airflow.notifiers import CALLBACK_ARGS, attach
 from sagemaker_pipelines.airflow.teardown import apply_teardowns
@@ -134,7 +135,7 @@ def dag_factory_config(compiled: CompiledPipeline, environment: Environment | No
         },
         "default_args": _with_timedeltas(dag["default_args"]),
         "start_date": parse_date(dag["start_date"], dag.get("timezone")),
-        "schedule": dag.get("schedule"),
+        "schedule": schedule_value(dag.get("schedule"), dag.get("timezone")),  # assets: airflow/assets.py
     }
     if "end_date" in dag:
         config["end_date"] = parse_date(dag["end_date"], dag.get("timezone"))
@@ -146,6 +147,8 @@ def dag_factory_config(compiled: CompiledPipeline, environment: Environment | No
     for task in compiled.tasks:
         _ensure_operator(task, compiled, environment)
         kwargs = _with_timedeltas(_without_callbacks(_task_values(task)))
+        if "outlets" in kwargs:  # publish: (compile/assets.py)
+            kwargs["outlets"] = outlets(kwargs["outlets"])
         conf = {"operator": task.operator, "dependencies": list(task.depends_on), **kwargs}
         tasks.update(dag_factory_tasks(task, conf))  # for_each: partial/expand
     config["tasks"] = tasks

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sagemaker_pipelines.compile import fan_out
+from sagemaker_pipelines.compile.assets import AssetError, normalized_schedule, published
 from sagemaker_pipelines.compile.connections import task_connections
 from sagemaker_pipelines.compile.durations import to_seconds
 from sagemaker_pipelines.compile.groups import apply_groups
@@ -89,7 +90,7 @@ def _dag_args(pipeline: Pipeline, source_text: str) -> dict[str, Any]:
     args: dict[str, Any] = {
         "description": data.get("description"),
         "doc_md": doc_md.strip() + "\n",
-        "schedule": data.get("schedule"),
+        "schedule": normalized_schedule(data.get("schedule")),
         "start_date": data["start_date"],
         "catchup": data.get("catchup", False),
         "max_active_runs": data.get("max_active_runs", 1),
@@ -175,7 +176,10 @@ def _compile_one(pipeline: Pipeline, task_id: str, task: dict[str, Any]) -> Comp
     try:
         compiled = kind.compile(ctx)
         kwargs = {**compiled, **_task_args(ctx, compiled)}
-    except (ValueError, TypeError, KeyError) as exc:
+        outlets = published(kind_name, task.get("publish"), compiled)  # compile/assets.py
+        if outlets:
+            kwargs["outlets"] = outlets
+    except (AssetError, ValueError, TypeError, KeyError) as exc:
         raise TaskCompileError(task_id, exc) from exc
     guardrails = pipeline.environment.guardrails
     guarded = (kind.api_operation and kind_name not in UNGUARDED_KINDS) or (

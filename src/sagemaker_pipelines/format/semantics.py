@@ -95,7 +95,9 @@ class _Checker:
 
     def schedule(self) -> None:
         """The schema checks a cron's shape; Airflow's own parser (croniter) finds values out of range."""
-        cron = self.data.get("schedule")
+        cron, path = self.data.get("schedule"), ("schedule",)
+        if isinstance(cron, dict) and "cron" in cron:  # a time schedule combined with assets
+            cron, path = cron["cron"], ("schedule", "cron")
         if not isinstance(cron, str) or cron.startswith("@") or cron == "none":
             return
         from croniter import CroniterBadCronError, CroniterBadDateError, croniter
@@ -104,14 +106,14 @@ class _Checker:
             schedule = croniter(cron, dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
         except (CroniterBadCronError, CroniterBadDateError) as exc:
             hint = "fields: minute (0-59) hour (0-23) day-of-month (1-31) month (1-12) day-of-week (0-6)"
-            self.add(("schedule",), f"'{cron}' is not a valid cron expression: {exc}", hint, value=True)
+            self.add(path, f"'{cron}' is not a valid cron expression: {exc}", hint, value=True)
             return
         try:  # a valid expression may still name no real date, like February 31st: the DAG would never run
             schedule.get_next(dt.datetime)
         except CroniterBadDateError:
             hint = "check day-of-month against the month: February has 28 or 29 days, April, June, September "
             hint += "and November 30"
-            self.add(("schedule",), f"'{cron}' never fires: no date matches it", hint, value=True)
+            self.add(path, f"'{cron}' never fires: no date matches it", hint, value=True)
 
     def dependencies(self, task_id: str, task: dict) -> None:
         groups = group_names(self.data)  # depends_on may name a task group: format/task_groups.py

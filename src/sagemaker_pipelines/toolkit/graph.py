@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sagemaker_pipelines.compile.assets import scheduled_on
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
 
 # Node colours by what a task does: (group, fill, border).
@@ -24,6 +25,7 @@ _STYLES = {
     "hosting": ("#dcfce7", "#15803d"),
     "sensor": ("#fef9c3", "#a16207"),
     "data": ("#f3f4f6", "#4b5563"),
+    "asset": ("#fae8ff", "#a21caf"),
 }
 # What the legend calls each group.
 _MEANING = {
@@ -31,6 +33,7 @@ _MEANING = {
     "hosting": "model, endpoint config, endpoint",
     "sensor": "sensor: waits for a job, an endpoint or a file",
     "data": "Python, S3 and warehouse tasks",
+    "asset": "asset: what starts the pipeline (dashed, into its first tasks) or what a task publishes",
 }
 _HOW_TO_READ = "each box: task id, kind, instance type; an arrow runs from a task to one that waits for it"
 
@@ -38,6 +41,8 @@ _HOW_TO_READ = "each box: task id, kind, instance type; an arrow runs from a tas
 def legend(compiled: CompiledPipeline) -> list[tuple[str, str]]:
     """(group, meaning) of each group the pipeline's tasks fall in, in a fixed order."""
     present = {group(t.kind) for t in compiled.tasks}
+    if asset_edges(compiled):
+        present.add("asset")
     return [(name, meaning) for name, meaning in _MEANING.items() if name in present]
 
 
@@ -76,6 +81,20 @@ def fan_out_label(task: CompiledTask) -> str:
     """A mapped task's box says so: "for_each x3" for a literal list, "for_each (run time)" otherwise."""
     values = task.mapped.get("values")
     return f"for_each x{len(values)}" if values is not None else "for_each (run time)"
+
+
+def asset_edges(compiled: CompiledPipeline) -> list[tuple[str, str, str]]:
+    """(asset URI, task id, "in" or "out") for each asset the schedule waits on, into each first task
+    (none of its own upstream tasks), and for each asset a task publishes, out of that task."""
+    firsts = [t.task_id for t in compiled.tasks if not t.depends_on]
+    edges = [(uri, task_id, "in") for uri in scheduled_on(compiled.dag.get("schedule")) for task_id in firsts]
+    edges += [(uri, t.task_id, "out") for t in compiled.tasks for uri in t.kwargs.get("outlets", [])]
+    return edges
+
+
+def _asset_ids(compiled: CompiledPipeline) -> dict[str, str]:
+    uris = dict.fromkeys(uri for uri, _, _ in asset_edges(compiled))
+    return {uri: f"asset_{i}" for i, uri in enumerate(uris)}
 
 
 def _node_id(task_id: str) -> str:
@@ -128,6 +147,11 @@ def mermaid(compiled: CompiledPipeline) -> str:
     for task in compiled.tasks:
         for upstream in task.depends_on:
             lines.append(f"    {ids[upstream]} --> {ids[task.task_id]}")
+    assets = _asset_ids(compiled)
+    lines += [f'    {node}[("{uri}")]' for uri, node in assets.items()]  # a cylinder per asset
+    for uri, task_id, direction in asset_edges(compiled):
+        pair = (assets[uri], ids[task_id]) if direction == "in" else (ids[task_id], assets[uri])
+        lines.append(f"    {pair[0]} -.-> {pair[1]}")
     lines.append('    subgraph legend["Legend"]')
     lines.append("        direction TB")
     lines.append(f'        legend_read["{_HOW_TO_READ}"]')
@@ -135,6 +159,7 @@ def mermaid(compiled: CompiledPipeline) -> str:
     lines.append("    end")
     for name, (fill, stroke) in _STYLES.items():
         members = [ids[t.task_id] for t in compiled.tasks if group(t.kind) == name]
+        members += list(assets.values()) if name == "asset" else []
         if members:
             lines.append(f"    classDef {name} fill:{fill},stroke:{stroke},color:#111827")
             lines.append(f"    class {','.join([*members, f'legend_{name}'])} {name}")
@@ -156,6 +181,15 @@ def digraph(compiled: CompiledPipeline):
     for task in compiled.tasks:
         for upstream in task.depends_on:
             dot.edge(upstream, task.task_id)
+    fill, stroke = _STYLES["asset"]
+    for uri, node in _asset_ids(compiled).items():
+        dot.node(
+            node, label=uri, shape="cylinder", style="filled", fillcolor=fill, color=stroke, fontsize="10"
+        )
+    for uri, task_id, direction in asset_edges(compiled):
+        node = _asset_ids(compiled)[uri]
+        tail, head = (node, task_id) if direction == "in" else (task_id, node)
+        dot.edge(tail, head, style="dashed", color=stroke)
     return dot
 
 

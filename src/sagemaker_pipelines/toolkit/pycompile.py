@@ -99,9 +99,36 @@ class _Code:
                 parts.append(f"{key}={self.seconds(value)}")
             elif key == "python_callable" and isinstance(value, str):
                 parts.append(f"{key}={self.callable(value)}")
+            elif key == "outlets":  # publish: an Asset per URI, as the DAG builder makes them
+                parts.append(f"{key}=[{', '.join(self.asset(uri) for uri in value)}]")
             else:
                 parts.append(f"{key}={self.literal(value, holds_callable(kind, key))}")
         return "".join(f"\n{p}," for p in parts)
+
+    def asset(self, uri: str) -> str:
+        return f"{self.name('airflow.sdk.Asset')}({uri!r})"
+
+    def asset_condition(self, condition: Any) -> str:
+        """A compiled asset condition as airflow/assets.py builds it: a list is all of them."""
+        if isinstance(condition, str):
+            return self.asset(condition)
+        if isinstance(condition, list):
+            items = condition
+            cls = "AssetAll"
+        else:
+            cls = "AssetAny" if "any" in condition else "AssetAll"
+            items = condition["any" if "any" in condition else "all"]
+        return f"{self.name('airflow.sdk.' + cls)}({', '.join(self.asset_condition(i) for i in items)})"
+
+    def schedule(self, value: Any, timezone: str | None) -> str:
+        if isinstance(value, dict) and "cron" in value:
+            cron = self.name("airflow.sdk.CronTriggerTimetable")
+            timetable = f"{cron}({value['cron']!r}, timezone={timezone or 'UTC'!r})"
+            assets = self.asset_condition(value["assets"])
+            return f"{self.name('airflow.sdk.AssetOrTimeSchedule')}(timetable={timetable}, assets={assets})"
+        if isinstance(value, (list, dict)):
+            return self.asset_condition(value)
+        return self.literal(value)
 
     def date(self, text: str, timezone: str | None = None) -> str:
         value = parse_date(text, timezone)
@@ -168,11 +195,7 @@ def _dag_kwargs(compiled: CompiledPipeline, code: _Code) -> str:
         elif key == "schedule":
             if isinstance(value, str) and value.strip().lower() == "none":
                 value = None
-            if isinstance(value, list):  # asset URIs: runs when any of them is updated
-                asset = code.name("airflow.sdk.Asset")
-                parts.append(f"schedule=[{', '.join(f'{asset}({uri!r})' for uri in value)}]")
-            else:
-                parts.append(f"schedule={code.literal(value)}")
+            parts.append(f"schedule={code.schedule(value, dag.get('timezone'))}")  # assets: airflow/assets.py
         elif key == "default_args":
             items = []
             for arg, arg_value in value.items():

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from sagemaker_pipelines.airflow.dag_builder import parse_date
+from sagemaker_pipelines.compile.assets import scheduled_on
 from sagemaker_pipelines.compile.compiler import GUARDRAIL_GUARD, CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.fan_out import describe
 from sagemaker_pipelines.compile.kinds import KINDS
@@ -104,6 +105,18 @@ def _dag_lines(compiled: CompiledPipeline) -> list[str]:
     return lines
 
 
+def _asset_lines(compiled: CompiledPipeline) -> list[str]:
+    """The assets it runs on and the ones its tasks publish: what connects it to other pipelines."""
+    waits = scheduled_on(compiled.dag.get("schedule"))
+    publishes = [(uri, t.task_id) for t in compiled.tasks for uri in t.kwargs.get("outlets", [])]
+    if not waits and not publishes:
+        return []
+    lines = ["", "Assets"]
+    lines += [f"{_INDENT}scheduled on: {uri}" for uri in waits]
+    lines += [f"{_INDENT}publishes: {uri}  (task {task_id})" for uri, task_id in publishes]
+    return lines
+
+
 def _task_lines(task: CompiledTask) -> list[str]:
     cls = task.operator.rsplit(".", 1)[-1]
     operation = KINDS[task.kind].api_operation
@@ -135,6 +148,7 @@ def render_text(compiled: CompiledPipeline) -> str:
         f"{compiled.dag_id}  ({compiled.file}, environment {compiled.environment})",
         "",
         *_dag_lines(compiled),
+        *_asset_lines(compiled),
         "",
         f"Tasks ({len(compiled.tasks)}, in file order)",
     ]

@@ -34,30 +34,41 @@ class Summary:
     problems: list[Problem] = field(default_factory=list)
 
     @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+    @property
     def files_with_problems(self) -> int:
-        return len({p.file for p in self.problems})
+        return len({p.file for p in self.errors})
 
     @property
     def valid(self) -> bool:
-        return not self.problems
+        """Warnings do not make a run invalid: CI shows them and passes."""
+        return not self.errors
 
     def text(self) -> str:
-        if self.problems:
+        warned = f", {_count(len(self.warnings), 'warning')}" if self.warnings else ""
+        if self.errors:
             return (
-                f"{_count(len(self.problems), 'problem')} in {self.files_with_problems} "
-                f"of {_count(self.files, 'file')}"
+                f"{_count(len(self.errors), 'problem')} in {self.files_with_problems} "
+                f"of {_count(self.files, 'file')}{warned}"
             )
         envs = self.environments
         where = f"environment {envs[0]}" if len(envs) == 1 else _count(len(envs), "environment")
         noun = "pipeline" if self.files == 1 else "pipelines"
-        return f"{self.files} {noun} valid ({where})"
+        return f"{self.files} {noun} valid ({where}){warned}"
 
     def as_dict(self) -> dict:
         return {
             "valid": self.valid,
             "files": self.files,
             "files_with_problems": self.files_with_problems,
-            "problems": len(self.problems),
+            "problems": len(self.errors),
+            "warnings": len(self.warnings),
             "environments": self.environments,
             "text": self.text(),
         }
@@ -80,9 +91,11 @@ def format_problem(problem: Problem, colour: bool = False) -> str:
     if not colour:
         return problem.format()
     text = f"{_BOLD}{problem.location()}{_RESET}: "
+    if not problem.is_error:
+        text += f"{_YELLOW}{problem.severity}:{_RESET} "
     if problem.field:
         text += f"{_CYAN}{problem.field}{_RESET}: "
-    text += f"{_RED}{problem.message}{_RESET}"
+    text += f"{_RED if problem.is_error else _YELLOW}{problem.message}{_RESET}"
     if problem.hint:
         text += f" {_YELLOW}({problem.hint}){_RESET}"
     return text
@@ -102,7 +115,7 @@ def human(summary: Summary, stream: TextIO) -> None:
         print(format_problem(problem, colour), file=stream)
     line = summary.text()
     if colour:
-        line = f"{_BOLD}{_RED if summary.problems else _GREEN}{line}{_RESET}"
+        line = f"{_BOLD}{_RED if summary.errors else _GREEN}{line}{_RESET}"
     print(line, file=stream)
 
 
@@ -116,6 +129,7 @@ def as_json(summary: Summary, stream: TextIO) -> None:
             "message": p.message,
             "hint": p.hint,
             "code": p.code,
+            "severity": p.severity,
         }
         for p in summary.problems
     ]
@@ -134,7 +148,8 @@ def escape_property(text: str) -> str:
 
 
 def github_annotation(problem: Problem) -> str:
-    """``::error file=F,line=L,col=C,title=T::message (hint)``; GitHub shows it on the file's line."""
+    """``::error file=F,line=L,col=C,title=T::message (hint)`` (``::warning`` for a warning); GitHub shows
+    it on the file's line, and only errors fail the job (validate's exit status)."""
     props = [f"file={escape_property(problem.file)}"]
     if problem.line:
         props.append(f"line={problem.line}")
@@ -143,7 +158,7 @@ def github_annotation(problem: Problem) -> str:
     if problem.field:
         props.append(f"title={escape_property(problem.field)}")
     message = problem.message + (f" ({problem.hint})" if problem.hint else "")
-    return f"::error {','.join(props)}::{escape_data(message)}"
+    return f"::{problem.severity} {','.join(props)}::{escape_data(message)}"
 
 
 def github(summary: Summary, stream: TextIO) -> None:

@@ -22,6 +22,7 @@ from sagemaker_pipelines.paths import dags_dir, display_path, pipelines_dir
 from sagemaker_pipelines.problems import PipelineInvalid, Problem
 from sagemaker_pipelines.project import dag_id_of, discover, duplicate_dag_ids
 from sagemaker_pipelines.toolkit import sync
+from sagemaker_pipelines.toolkit.asset_check import published_by, scheduled_by, unpublished
 from sagemaker_pipelines.toolkit.reporter import Summary
 
 PARALLEL_MIN = 24  # below this many files to check, worker processes cost more than they save
@@ -39,6 +40,8 @@ class FileOutcome:
     dag_id: str
     problems: dict[str, list[Problem]]
     dag_id_at: tuple[int, int] = (1, 1)
+    # environment -> (asset URIs its tasks publish, asset URIs it is scheduled on): toolkit/asset_check.py
+    assets: dict[str, tuple[list[str], list[str]]] = dataclasses.field(default_factory=dict)
 
 
 def pipeline_files(arguments: list[str]) -> list[Path]:
@@ -109,7 +112,9 @@ def _cache_hits(
 
 def _outcome(file: str, environments: list[Environment], results: dict[str, CheckResult]) -> FileOutcome:
     first = results[environments[0].name]
-    return FileOutcome(file, first.dag_id, {name: r.problems for name, r in results.items()}, first.dag_id_at)
+    problems = {name: r.problems for name, r in results.items()}
+    assets = {name: (sorted(published_by(r)), scheduled_by(r)) for name, r in results.items()}
+    return FileOutcome(file, first.dag_id, problems, first.dag_id_at, assets)
 
 
 def _worker_count(jobs: int | None) -> int:
@@ -188,6 +193,30 @@ def _duplicates(outcomes: list[FileOutcome], given: list[Path]) -> list[Problem]
     return [p for p in duplicate_dag_ids(results) if p.file in checked]
 
 
+def _unpublished_assets(
+    paths: list[Path],
+    outcomes: list[FileOutcome],
+    environments: list[Environment],
+    cache: CompileCache,
+    names: list[str],
+) -> list[Problem]:
+    """Warnings for assets a checked pipeline is scheduled on that no pipeline of the project publishes;
+    when only some files are given (pre-commit), the others' publishers count too."""
+    if not any(scheduled for o in outcomes for _, scheduled in o.assets.values()):
+        return []
+    chosen = {p.resolve() for p in paths}
+    others = [p for p in discover() if p.resolve() not in chosen]
+    everyone = outcomes + [check_file_everywhere(p, environments, cache) for p in others]
+    warnings = []
+    for path, outcome in zip(paths, outcomes, strict=True):
+        found = {}
+        for name, (_, scheduled) in outcome.assets.items():
+            published = {uri for o in everyone for uri in o.assets.get(name, ([], []))[0]}
+            found[name] = unpublished(path, outcome.file, scheduled, published)
+        warnings.extend(merge_environments(FileOutcome(outcome.file, outcome.dag_id, found), names))
+    return warnings
+
+
 def _dag_file_problems(paths: list[Path], whole_project: bool) -> list[Problem]:
     """Missing, stale or orphaned DAG files of the project's pipelines. Files outside the pipelines folder
     have none, and neither does a pipelines folder without a DAG folder (a scratch folder checked in CI)."""
@@ -219,5 +248,6 @@ def validate(
         for outcome in outcomes:
             problems.extend(merge_environments(outcome, checked))
         problems.extend(_duplicates(outcomes, paths if arguments else []))
+        problems.extend(_unpublished_assets(paths, outcomes, environments, cache, checked))
     problems.extend(_dag_file_problems(paths, whole_project=not arguments))
     return Summary(files=len(paths), environments=names, problems=sorted(set(problems)))
