@@ -1,4 +1,4 @@
-"""Task groups and a pipeline time zone through Airflow's own processes (issue 13).
+"""Task groups and a pipeline time zone through Airflow's own processes.
 
 ``pipelines/features/groups_berlin.yaml`` is Iris in three task groups (``training`` nested in
 ``models``), scheduled ``0 6 * * *`` in ``Europe/Berlin``. What is checked is what Airflow itself holds:

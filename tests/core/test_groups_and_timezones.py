@@ -1,4 +1,4 @@
-"""Task groups and a pipeline time zone (issue 13): compiled data, the built DAG, validate's problems."""
+"""Task groups and a pipeline time zone: compiled data, the built DAG, validate's problems."""
 
 from __future__ import annotations
 

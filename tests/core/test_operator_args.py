@@ -69,7 +69,7 @@ tasks:
 def test_task_options_become_operator_arguments(compile_ok):
     compiled = compile_ok(OPTIONS)
     kwargs = {t.task_id: t.kwargs for t in compiled.tasks}
-    # config is the request; pre_execute is the local environment's loopback guard (issue 15).
+    # config is the request; pre_execute is the local environment's loopback guard.
     assert {k: kwargs["train"][k] for k in kwargs["train"] if k not in ("config", "pre_execute")} == {
         "aws_conn_id": "aws_local",
         "region_name": "us-east-2",

@@ -1,4 +1,4 @@
-"""A pipeline in task groups, with a time zone, run the way ``make run`` runs it (issue 13)."""
+"""A pipeline in task groups, with a time zone, run the way ``make run`` runs it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Task groups and time zones in the toolkit (issue 13): render, graph and compile show the same groups."""
+"""Task groups and time zones in the toolkit: render, graph and compile show the same groups."""
 
 from __future__ import annotations
 

@@ -159,7 +159,7 @@ def _config_and_edges(
     compiled: CompiledPipeline, environment: Environment | None = None
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     config = dag_factory_config(compiled, environment)
-    return config, dag_factory_groups(compiled, config)  # issue 13: task groups
+    return config, dag_factory_groups(compiled, config)  # task groups
 
 
 @cache

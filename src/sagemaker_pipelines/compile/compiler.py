@@ -214,5 +214,5 @@ def compile_pipeline(pipeline: Pipeline, source_text: str) -> CompiledPipeline:
         tasks=[compile_task(pipeline, task_id, task) for task_id, task in pipeline.tasks.items()],
     )
     _run_time_fan_out_limits(compiled, pipeline)
-    apply_groups(compiled, pipeline.data)  # issue 13: task groups, and depends_on naming a group
+    apply_groups(compiled, pipeline.data)  # task groups, and depends_on naming a group
     return compiled

@@ -72,7 +72,7 @@ class _Checker:
             for check in checks:
                 self.guarded(check, task_id, task)
         self.guarded(self.cycles)
-        self.guarded(self.task_groups)  # issue 13: format/task_groups.py
+        self.guarded(self.task_groups)  # format/task_groups.py
         self.guarded(check_timezone, self.data, self.add)
         self.guarded(self.fan_out)
         return self.problems

@@ -115,7 +115,7 @@ def _children(compiled: CompiledPipeline) -> dict[str | None, tuple[list[str], l
 
 
 def _mermaid_nodes(compiled: CompiledPipeline, ids: dict[str, str]) -> list[str]:
-    """Each task's node, inside nested ``subgraph`` blocks for its task groups (issue 13)."""
+    """Each task's node, inside nested ``subgraph`` blocks for its task groups."""
     tree = _children(compiled)
     lines: list[str] = []
 
@@ -194,7 +194,7 @@ def digraph(compiled: CompiledPipeline):
 
 
 def _dot_nodes(graph: Any, tree: dict, group_name: str | None) -> None:
-    """The tasks of one group, then each child group as a nested dashed cluster (issue 13)."""
+    """The tasks of one group, then each child group as a nested dashed cluster."""
     groups, tasks = tree[group_name]
     for task in tasks:
         fill, stroke = _STYLES[group(task.kind)]

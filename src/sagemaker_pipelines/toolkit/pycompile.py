@@ -188,7 +188,7 @@ def _dag_kwargs(compiled: CompiledPipeline, code: _Code) -> str:
             parts.append("doc_md=DOC_MD")
         elif key in ("start_date", "end_date"):
             parts.append(f"{key}={code.date(value, dag.get('timezone'))}")
-        elif key == "timezone":  # not a DAG argument: the dates carry it (issue 13)
+        elif key == "timezone":  # not a DAG argument: the dates carry it
             continue
         elif key == "dagrun_timeout":
             parts.append(f"{key}={code.seconds(value)}")
@@ -218,7 +218,7 @@ def _dag_kwargs(compiled: CompiledPipeline, code: _Code) -> str:
 def _task_groups(
     compiled: CompiledPipeline, code: _Code, variables: dict[str, str]
 ) -> tuple[list[str], dict[str, str]]:
-    """``TaskGroup(...)`` lines, parents first, with unprefixed ids as the loader makes them (issue 13)."""
+    """``TaskGroup(...)`` lines, parents first, with unprefixed ids as the loader makes them."""
     if not compiled.task_groups:
         return [], {}
     task_group = code.name("airflow.sdk.TaskGroup")

@@ -51,8 +51,8 @@ PARAMS = _reference(rf"params\.{_NAME}")
 S3_PREFIX = _reference(rf"s3\.(?!bucket\s*\}}){_NAME}")
 S3_BUCKET = _reference(r"s3\.bucket")
 DAG_ID = _reference("dag_id")
-TASKS = _reference(r"tasks\.[^\s{}]+")  # an earlier task's output, known only at run time (issue 14)
-ITEM = _reference(rf"item(?:\.{_NAME})?")  # a for_each element (issue 13): known per mapped instance
+TASKS = _reference(r"tasks\.[^\s{}]+")  # an earlier task's output, known only at run time
+ITEM = _reference(rf"item(?:\.{_NAME})?")  # a for_each element: known per mapped instance
 
 
 @dataclass(frozen=True)
