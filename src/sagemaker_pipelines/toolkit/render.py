@@ -93,9 +93,8 @@ def _dag_lines(compiled: CompiledPipeline) -> list[str]:
                 lines += _value(arg, arg_value, _INDENT * 2)
             continue
         lines += _value(name, value, _INDENT)
-        if name in ("start_date", "end_date") and compiled.dag.get(
-            "timezone"
-        ):  # the instant in the pipeline's zone
+        # the instant in the pipeline's zone
+        if name in ("start_date", "end_date") and compiled.dag.get("timezone"):
             instant = parse_date(value, compiled.dag["timezone"]).astimezone(dt.UTC)
             lines[-1] += f" ({compiled.dag['timezone']}: {instant.isoformat().replace('+00:00', 'Z')})"
     for name, spec in compiled.task_groups.items():  # the groups, with nesting and tooltips
