@@ -1,6 +1,7 @@
-"""The README's toolkit section shows what the commands print: each quoted block is checked against a real
-run (``make`` itself where the README quotes ``make``, with ``install`` taken as done), line for line;
-where a block leaves lines out it says so with a ``...`` line."""
+"""The README and the pages it sends people to first (docs/toolkit.md, docs/writing-pipelines.md) show
+what the commands print: each quoted block is checked against a real run (``make`` itself where a page
+quotes ``make``, with ``install`` taken as done), line for line; where a block leaves lines out it says so
+with a ``...`` line."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from sagemaker_pipelines.toolkit import graph
 
 from .conftest import PIPELINES
 
-README = (CHECKOUT_ROOT / "README.md").read_text(encoding="utf-8")
+PAGES = ("README.md", "docs/toolkit.md", "docs/writing-pipelines.md")
+README = "\n".join((CHECKOUT_ROOT / page).read_text(encoding="utf-8") for page in PAGES)
 BLOCKS = [
     (m["lang"], m["body"].splitlines())
     for m in re.finditer(r"```(?P<lang>\w*)\n(?P<body>.*?)```", README, re.S)
@@ -41,7 +43,7 @@ MAKE = [
 
 
 def block(first: str, lang: str = "") -> list[str]:
-    """The README's fenced block whose first line starts with ``first``."""
+    """The fenced block of the README or its first pages whose first line starts with ``first``."""
     found = [
         body for kind, body in BLOCKS if body and body[0].startswith(first) and (not lang or kind == lang)
     ]
