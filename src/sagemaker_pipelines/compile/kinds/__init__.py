@@ -32,6 +32,8 @@ from sagemaker_pipelines.compile.kinds.outputs import Output
 __all__ = ["ALIASES", "KINDS", "Kind", "TaskContext", "all_kind_names", "resolve_kind"]
 
 _SM = "airflow.providers.amazon.aws.operators.sagemaker."
+# The provider sensors that report a failure as "Unknown", with the reason put back (airflow/sensors.py).
+_OUR_SENSORS = "sagemaker_pipelines.airflow.sensors."
 _SMS = "airflow.providers.amazon.aws.sensors.sagemaker."
 # The provider's job operators with one paid job per task instance (re-attached on retry, stopped on cancel).
 _JOBS = "sagemaker_pipelines.airflow.jobs.operators."
@@ -301,7 +303,7 @@ KINDS: dict[str, Kind] = {
         templated=_SENSOR_TEMPLATED,
     ),
     "processing_sensor": Kind(
-        _SMS + "SageMakerProcessingSensor",
+        _OUR_SENSORS + "SageMakerProcessingSensor",
         sensors.job_sensor,
         None,
         {"job": ("processing",)},
@@ -309,7 +311,7 @@ KINDS: dict[str, Kind] = {
         templated=_SENSOR_TEMPLATED,
     ),
     "automl_sensor": Kind(
-        _SMS + "SageMakerAutoMLSensor",
+        _OUR_SENSORS + "SageMakerAutoMLSensor",
         sensors.automl_sensor,
         None,
         {"job": ("automl",)},
@@ -317,7 +319,7 @@ KINDS: dict[str, Kind] = {
         templated=_SENSOR_TEMPLATED,
     ),
     "pipeline_sensor": Kind(
-        _SMS + "SageMakerPipelineSensor",
+        _OUR_SENSORS + "SageMakerPipelineSensor",
         sensors.pipeline_sensor,
         None,
         {"execution": ("start_pipeline",)},
