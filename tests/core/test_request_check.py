@@ -194,3 +194,25 @@ def test_a_problem_in_a_generated_field_is_located_at_the_task(check):
     )
     assert [(p.line, p.field) for p in result.problems] == [(8, "tasks.score.config.ModelName")]
     assert "does not match the API's pattern" in result.problems[0].message
+
+
+def test_a_whole_value_known_at_run_time_is_not_judged_as_a_timestamp(check):
+    # A role or a name given whole by a run param has a form only the run knows: no sample
+    # value fits every pattern, so only its type is checked (the guardrails judge the rendered request).
+    result = check(
+        """\
+        start_date: 2024-01-01
+        params:
+          role_arn: {type: string, default: "arn:aws:iam::123456789012:role/sagemaker-local"}
+        role_arn: ${params.role_arn}
+        tasks:
+          train:
+            kind: training
+            algorithm: knn
+            hyperparameters: {k: 3, sample_size: 100, predictor_type: classifier}
+            inputs: {train: "s3://my-bucket/iris/train.csv"}
+        """
+    )
+    assert result.problems == [], [p.format() for p in result.problems]
+    embedded = {**GOOD_TRAINING, "TrainingJobName": "x" * 60 + "-{{ ti.try_number }}-{{ ts_nodash }}"}
+    assert check_request("CreateTrainingJob", embedded)  # a template inside text is still sampled

@@ -57,13 +57,17 @@ def _sample(value: Any, shape: Shape | None) -> Any:
         if type_name == "string" and shape.enum and _TEMPLATE.fullmatch(value):
             return shape.enum[0]
         sampled = replace_expressions(value, _sample_text)
+        # A value that is one template (``${params.role_arn}``), or embeds another task's output, has a
+        # form known only at run time: no sample stands for every ARN, URI or name it may be.
+        if _TEMPLATE.fullmatch(value.strip()):  # long enough for botocore's own length check
+            return _RunTimeText(sampled.ljust((shape.metadata.get("min", 0) if shape else 0), "0"))
         return _RunTimeText(sampled) if "xcom_pull" in value else sampled
     return value
 
 
 class _RunTimeText(str):
-    """A sample of a value that embeds another task's output: its form is only known at run time, so
-    length, pattern and enum limits are not judged on it (its type still is)."""
+    """A sample of a value whose form is only known at run time (one whole template, or another task's
+    output inside it), so length, pattern and enum limits are not judged on it (its type still is)."""
 
 
 def _sample_text(template: str) -> str:
