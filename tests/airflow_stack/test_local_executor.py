@@ -6,6 +6,9 @@ file order and the last one stops it with Ctrl-C.
 
 from __future__ import annotations
 
+import os
+import signal
+
 import psutil
 import pytest
 
@@ -90,6 +93,22 @@ def test_a_broken_pipeline_is_an_import_error_while_the_others_stay_listed(stack
     dags = {d["dag_id"]: d for d in stack.api.get("/api/v2/dags?limit=100")["dags"]}
     assert set(others) <= set(dags)
     assert not any(dags[name]["is_stale"] for name in others)
+
+
+def test_a_killed_triggerer_is_restarted_and_airflow_sees_it_healthy_again(stack):
+    """An out-of-memory kill of one process does not take the stack down: make airflow starts it again,
+    says so, and Airflow's own health check sees a triggerer heartbeat again."""
+    (triggerer,) = [p for p in stack.process.children() if "triggerer" in " ".join(command_line(p))]
+    before = stack.api.get("/api/v2/monitor/health")["triggerer"]["latest_triggerer_heartbeat"]
+    os.killpg(triggerer.pid, signal.SIGKILL)  # its whole process group, as the OOM killer of a cgroup does
+    wait_until(lambda: "triggerer exited with code -9: restarted" in stack.output, 60, "the restart line")
+
+    def beating_again():
+        health = stack.api.get("/api/v2/monitor/health")["triggerer"]
+        return health["status"] == "healthy" and health["latest_triggerer_heartbeat"] != before
+
+    wait_until(beating_again, 120, "a new triggerer heartbeat")
+    assert stack.process.poll() is None  # the stack, the endpoint and the other processes went on
 
 
 def test_ctrl_c_stops_every_process_it_started(stack):

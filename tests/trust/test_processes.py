@@ -321,3 +321,21 @@ def test_a_sigterm_taken_by_another_handler_still_stops_the_run():
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(5)
     assert seen == [signal.SIGTERM] and guard.signum == signal.SIGTERM and guard.exit_code == 143
+
+
+def test_make_airflow_stops_and_says_so_when_its_local_endpoint_dies(tmp_path):
+    """The endpoint keeps jobs, models and S3 objects in memory: once it is killed, the stack must not go
+    on printing "4/4 processes up" while every task fails, but stop and name what was lost."""
+    from sagemaker_pipelines.local.stack import Stack, StackError
+    from sagemaker_pipelines.local.stack_settings import StackConfig
+
+    stack = Stack(StackConfig(tmp_path / "state", port=0, executor="local", environment="local"))
+    stack.aws = start_local_aws(tmp_path / "aws")
+    try:
+        stack._check_endpoint()  # alive: nothing to say
+        os.kill(stack.aws.pid, signal.SIGKILL)
+        stack.aws._process.wait(timeout=30)
+        with pytest.raises(StackError, match=r"local AWS endpoint .* is gone, and with it every job"):
+            stack._check_endpoint()
+    finally:
+        stack.aws.stop()

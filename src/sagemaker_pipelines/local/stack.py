@@ -48,6 +48,10 @@ from sagemaker_pipelines.local.stack_settings import (
 from sagemaker_pipelines.paths import display_path, local_state_dir, project_root
 from sagemaker_pipelines.problems import PipelineInvalid
 
+# A process that exits this many times within the window is reported and the stack stops: a restart
+# loop would hide a fault (a broken configuration, a full disk) behind a status line that looks fine.
+MAX_RESTARTS = 5
+RESTART_WINDOW = 300.0
 READY_LINE = "AIRFLOW_STACK_READY"  # printed once everything answers; tests wait for it
 COMPONENTS = ("metadatabase", "scheduler", "dag_processor", "triggerer")
 
@@ -100,6 +104,7 @@ class Stack:
         self.children: list[Child] = []
         self.aws = None
         self.env: dict[str, str] = {}
+        self._restarts: dict[str, list[float]] = {}  # process name -> when it was restarted (monotonic)
 
     def _start(self, name: str, argv: list[str]) -> Child:
         child = start_child(name, argv, self.env, self.config.log_dir, project_root())
@@ -169,16 +174,57 @@ class Stack:
             time.sleep(1)
 
     def watch(self, interval: float = 3.0) -> None:
-        """Print a status line whenever it changes, until a process dies (StackError) or Ctrl-C."""
+        """Print a status line whenever it changes, restarting an Airflow process that died, until one
+        keeps dying or the local AWS endpoint is gone (StackError), or Ctrl-C."""
         last = ""
         api = ApiClient(self.config.api_url, ensure_password(self.config.state_dir))
         while True:
-            self._check_children()
+            self._check_endpoint()
+            for note in self._revive():
+                print(f"{time.strftime('%H:%M:%S')} {note}", flush=True)
             line = _status_line(api, self.children)
             if line != last:
                 print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
                 last = line
             time.sleep(interval)
+
+    def _revive(self) -> list[str]:
+        """Start again each Airflow process (or Redis) that exited, as a deployment's supervisor would: a
+        killed triggerer or worker must not take the whole stack, the endpoint and its jobs with it.
+        One that exits MAX_RESTARTS times within RESTART_WINDOW seconds is a fault to report, not retry."""
+        notes = []
+        now = time.monotonic()
+        for index, child in enumerate(self.children):
+            if child.running:
+                continue
+            recent = [t for t in self._restarts.get(child.name, []) if now - t < RESTART_WINDOW]
+            if len(recent) >= MAX_RESTARTS:
+                raise StackError(
+                    f"{child.name} exited with code {child.process.returncode}, {len(recent) + 1} times "
+                    f"within {RESTART_WINDOW:.0f} s; its log ({display_path(child.log_path)}) ends with:\n"
+                    f"{child.log_tail()}"
+                )
+            self.children[index] = start_child(
+                child.name, child.argv, self.env, self.config.log_dir, project_root()
+            )
+            self._restarts[child.name] = [*recent, now]
+            notes.append(
+                f"{child.name} exited with code {child.process.returncode}: restarted "
+                f"(pid {self.children[index].pid}; restart {len(recent) + 1} of at most {MAX_RESTARTS} "
+                f"within {RESTART_WINDOW:.0f} s)"
+            )
+        return notes
+
+    def _check_endpoint(self) -> None:
+        """The local AWS endpoint keeps its state in memory: once it is gone, the jobs, models and S3
+        objects the runs point to are gone too, so the stack stops and says so rather than show every
+        process up while each task fails."""
+        if self.aws is not None and not self.aws.running:
+            raise StackError(
+                f"the local AWS endpoint (pid {self.aws.pid}) is gone, and with it every job, model and "
+                f"S3 object the runs made (it keeps them in memory); its log is "
+                f"{display_path(self.aws.log_path)}"
+            )
 
     def stop(self) -> list:
         """Stop every child and the AWS endpoint; the processes still alive afterwards (none, normally)."""
