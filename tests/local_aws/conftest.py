@@ -183,3 +183,35 @@ def transform_job(sm: Any, name: str, model: str, input_uri: str, output_uri: st
         TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
         **extra,
     )
+
+
+def failing_processing_job(sm: Any, s3: Any, name: str, message: str) -> dict[str, Any]:
+    """A processing job whose script exits with ``message``, run to its end: its Describe* answer."""
+    put(s3, f"{name}/code/broken.py", f"import sys\nsys.exit({message!r})\n".encode())
+    sm.create_processing_job(
+        ProcessingJobName=name,
+        RoleArn=ROLE,
+        AppSpecification={
+            "ImageUri": "img",
+            "ContainerEntrypoint": ["python3", "/opt/ml/processing/code/broken.py"],
+        },
+        ProcessingInputs=[
+            {
+                "InputName": "code",
+                "S3Input": {
+                    "S3Uri": f"s3://{BUCKET}/{name}/code/broken.py",
+                    "LocalPath": "/opt/ml/processing/code",
+                    "S3DataType": "S3Prefix",
+                    "S3InputMode": "File",
+                },
+            }
+        ],
+        ProcessingResources={
+            "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 5}
+        },
+    )
+    return wait_for(
+        lambda: sm.describe_processing_job(ProcessingJobName=name),
+        "ProcessingJobStatus",
+        ("Completed", "Failed"),
+    )

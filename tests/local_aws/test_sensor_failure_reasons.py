@@ -14,41 +14,14 @@ from airflow.providers.common.compat.sdk import AirflowException
 
 from sagemaker_pipelines.airflow.sensors import SageMakerPipelineSensor, SageMakerProcessingSensor
 
-from .conftest import BUCKET, ROLE, put, wait_for
+from .conftest import ROLE, failing_processing_job, wait_for
 from .test_one_job_per_task_instance import CONN_ID, aws_connection
 
 __all__ = ["aws_connection"]  # the module's connection to the endpoint (an autouse fixture)
 
 
 def test_a_failed_processing_job_fails_its_sensor_with_the_jobs_own_reason(sm, s3):
-    put(s3, "reasons/code/broken.py", b"import sys\nsys.exit('the input table is empty')\n")
-    sm.create_processing_job(
-        ProcessingJobName="reasons-broken",
-        RoleArn=ROLE,
-        AppSpecification={
-            "ImageUri": "img",
-            "ContainerEntrypoint": ["python3", "/opt/ml/processing/code/broken.py"],
-        },
-        ProcessingInputs=[
-            {
-                "InputName": "code",
-                "S3Input": {
-                    "S3Uri": f"s3://{BUCKET}/reasons/code/broken.py",
-                    "LocalPath": "/opt/ml/processing/code",
-                    "S3DataType": "S3Prefix",
-                    "S3InputMode": "File",
-                },
-            }
-        ],
-        ProcessingResources={
-            "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 5}
-        },
-    )
-    described = wait_for(
-        lambda: sm.describe_processing_job(ProcessingJobName="reasons-broken"),
-        "ProcessingJobStatus",
-        ("Completed", "Failed"),
-    )
+    described = failing_processing_job(sm, s3, "reasons-broken", "the input table is empty")
     assert described["ProcessingJobStatus"] == "Failed"
     sensor = SageMakerProcessingSensor(task_id="watch", job_name="reasons-broken", aws_conn_id=CONN_ID)
     with pytest.raises(AirflowException) as failed:

@@ -21,6 +21,7 @@ from .conftest import (
     SKLEARN_IMAGE,
     client,
     create_endpoint,
+    failing_processing_job,
     get,
     iris_split,
     pack_source,
@@ -131,34 +132,7 @@ def test_processing_job_maps_inputs_and_outputs(sm, s3):
 
 
 def test_processing_job_failure_reports_stderr(sm, s3):
-    put(s3, "proc/code/broken.py", b"import sys\nsys.exit('cannot find the input table')\n")
-    sm.create_processing_job(
-        ProcessingJobName="prep-broken",
-        RoleArn=ROLE,
-        AppSpecification={
-            "ImageUri": "img",
-            "ContainerEntrypoint": ["python3", "/opt/ml/processing/code/broken.py"],
-        },
-        ProcessingInputs=[
-            {
-                "InputName": "code",
-                "S3Input": {
-                    "S3Uri": f"s3://{BUCKET}/proc/code/broken.py",
-                    "LocalPath": "/opt/ml/processing/code",
-                    "S3DataType": "S3Prefix",
-                    "S3InputMode": "File",
-                },
-            }
-        ],
-        ProcessingResources={
-            "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 5}
-        },
-    )
-    done = wait_for(
-        lambda: sm.describe_processing_job(ProcessingJobName="prep-broken"),
-        "ProcessingJobStatus",
-        ("Completed", "Failed"),
-    )
+    done = failing_processing_job(sm, s3, "prep-broken", "cannot find the input table")
     assert done["ProcessingJobStatus"] == "Failed"
     assert "cannot find the input table" in done["FailureReason"]
 
