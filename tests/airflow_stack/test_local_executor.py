@@ -67,7 +67,8 @@ def test_iris_training_succeeds_under_the_scheduler(stack, runs):
 def test_a_deferred_training_job_completes_through_the_triggerer(stack, runs):
     run_id = runs["iris_deferred"]
     state = stack.api.wait_for_run("iris_deferred", run_id)
-    assert state == "success", stack.api.task_states("iris_deferred", run_id)
+    states = stack.api.task_states("iris_deferred", run_id)
+    assert state == "success", (states, stack.api.task_log("iris_deferred", run_id, "train_model")[-6000:])
     # The task gave up its worker slot after creating the job; the triggerer saw the job finish (its
     # own log of the trigger, beside the task's) and the task resumed to succeed.
     task_logs = stack.state_dir / "airflow" / "logs" / "dag_id=iris_deferred" / f"run_id={run_id}"
