@@ -29,13 +29,27 @@ def discover(folder: Path | None = None) -> list[Path]:
     )
 
 
-def dag_id_of(path: Path) -> str:
-    """A file's DAG id from its YAML alone (no checking): ``dag_id`` when it sets one, else its name."""
+def pipeline_head(path: Path) -> tuple[str, set[str]]:
+    """A file's DAG id and the task kinds it names, from its YAML alone (no checking), in one parse:
+    ``dag_id`` when it sets one, else its name; no kinds when it does not parse."""
     try:
         doc = parse(path.read_text(encoding="utf-8"), path)
     except (OSError, UnicodeDecodeError):
-        return path.stem
-    return doc.dag_id if isinstance(doc, CheckResult) else dag_id_for(path, doc.data)
+        return path.stem, set()
+    if isinstance(doc, CheckResult):
+        return doc.dag_id, set()
+    tasks = doc.data.get("tasks")  # parse: data is a mapping
+    kinds = {
+        t["kind"]
+        for t in (tasks.values() if isinstance(tasks, dict) else ())
+        if isinstance(t, dict) and isinstance(t.get("kind"), str)
+    }
+    return dag_id_for(path, doc.data), kinds
+
+
+def dag_id_of(path: Path) -> str:
+    """A file's DAG id from its YAML alone (no checking): ``dag_id`` when it sets one, else its name."""
+    return pipeline_head(path)[0]
 
 
 @dataclass

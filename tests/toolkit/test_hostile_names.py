@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 
 import pytest
 
@@ -58,13 +59,13 @@ def test_a_dag_id_that_is_not_a_plain_name_is_refused_where_it_is_written(pipeli
 
 def test_every_string_in_a_dag_file_is_a_literal_and_hostile_paths_are_never_rendered(pipelines_dir):
     path = write(pipelines_dir, "fine.yaml", SMALL)
-    source = render(path, pipelines_dir.parent / "dags")
+    source = render(path, pipelines_dir.parent / "dags", {"training"})
     call = ast.parse(source).body[-1].value
     assert [k.arg for k in call.keywords] == ["project", "pipeline"]
     assert all(isinstance(k.value, ast.Constant) for k in call.keywords)
     assert call.keywords[1].value.value == str(path.resolve())  # outside the project: its whole path
     with pytest.raises(ValueError, match="safe names"):
-        render(write(pipelines_dir, HOSTILE_FILE, SMALL), pipelines_dir.parent / "dags")
+        render(write(pipelines_dir, HOSTILE_FILE, SMALL), pipelines_dir.parent / "dags", {"training"})
 
 
 @pytest.mark.parametrize("name", ["../include/x", "/etc/passwd", "local\n", "..", ""])
@@ -77,3 +78,20 @@ def test_an_environment_name_is_never_a_path(name, tmp_path, monkeypatch):
         load_environment(name)
     (problem,) = raised.value.problems
     assert "is not an environment name" in problem.message and "known: local" in problem.message
+
+
+def test_make_run_writes_its_dag_file_through_syncs_checks(pipelines_dir):
+    """make run writes the pipeline's DAG file itself before Airflow loads it: by sync's plan, so a DAG
+    id that is a path is refused there too, and nothing lands outside the DAG folder."""
+    from sagemaker_pipelines.local.run import write_dag_file
+
+    write(pipelines_dir, "p.yaml", 'dag_id: "../../escaped"\n' + SMALL)
+    with pytest.raises(SystemExit, match=re.escape("no DAG file is written: the DAG id '../../escaped'")):
+        write_dag_file("p")
+    assert not list(pipelines_dir.parent.parent.rglob("escaped*"))
+    write(pipelines_dir, "fine.yaml", SMALL)
+    assert write_dag_file("fine") == pipelines_dir.parent / "dags" / "fine.py"
+    assert (
+        "import airflow.providers.amazon.aws.operators.sagemaker"
+        in (pipelines_dir.parent / "dags" / "fine.py").read_text()
+    )

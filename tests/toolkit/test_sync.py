@@ -5,8 +5,9 @@ from __future__ import annotations
 import ast
 import subprocess
 
-from sagemaker_pipelines.airflow.dag_file import MARKER, kinds_of, preimported_modules
+from sagemaker_pipelines.airflow.dag_file import MARKER, preimported_modules
 from sagemaker_pipelines.paths import CHECKOUT_ROOT
+from sagemaker_pipelines.project import pipeline_head
 
 from .conftest import BROKEN, SMALL, run_module, write
 
@@ -23,7 +24,7 @@ def test_a_dag_file_names_its_pipeline_and_only_airflow_modules(tmp_path):
     source = (CHECKOUT_ROOT / "dags" / "iris_training.py").read_text()
     tree = ast.parse(source)
     imported = [a.name for node in tree.body if isinstance(node, ast.Import) for a in node.names]
-    kinds = kinds_of(CHECKOUT_ROOT / "pipelines" / "iris_training.yaml")
+    _, kinds = pipeline_head(CHECKOUT_ROOT / "pipelines" / "iris_training.yaml")
     assert kinds == {"python", "training", "model", "transform"}
     assert imported == list(preimported_modules(kinds)) and all(m.startswith("airflow.") for m in imported)
     assert "airflow.providers.amazon.aws.operators.sagemaker" in imported

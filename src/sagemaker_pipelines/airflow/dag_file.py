@@ -90,21 +90,6 @@ def preimported_modules(kinds: Iterable[str] | None = None) -> tuple[str, ...]:
     return tuple(sorted(m for m in modules if m.startswith("airflow.") and _exists(m)))
 
 
-def kinds_of(pipeline: Path) -> set[str]:
-    """The task kinds a pipeline file names, read from its YAML alone (nothing checked): a file that does
-    not parse names none, and its DAG file imports what dag-factory needs."""
-    from sagemaker_pipelines.checker import CheckResult, parse
-
-    try:
-        doc = parse(pipeline.read_text(encoding="utf-8"), pipeline)
-    except (OSError, UnicodeDecodeError):
-        return set()
-    tasks = None if isinstance(doc, CheckResult) else doc.data.get("tasks")  # parse: data is a mapping
-    if not isinstance(tasks, dict):
-        return set()
-    return {t["kind"] for t in tasks.values() if isinstance(t, dict) and isinstance(t.get("kind"), str)}
-
-
 def _exists(module: str) -> bool:
     """Whether ``module`` is installed, found on disk: importing Airflow to ask would cost ``validate``
     seconds (and ``find_spec`` of a submodule imports its parents)."""
@@ -117,8 +102,9 @@ def _exists(module: str) -> bool:
     return False
 
 
-def render(pipeline: Path, folder: Path) -> str:
-    """The DAG file of ``pipeline`` placed in ``folder``.
+def render(pipeline: Path, folder: Path, kinds: Iterable[str]) -> str:
+    """The DAG file of ``pipeline`` placed in ``folder``; ``kinds``: the task kinds it names, whose
+    operators' modules the file pre-imports (``project.pipeline_head`` reads them with the DAG id).
 
     Every string written into the file is a Python literal (the docstring's too), and a pipeline path
     that is not made of safe names (:mod:`sagemaker_pipelines.names`) is refused: a file name is user
@@ -129,7 +115,7 @@ def render(pipeline: Path, folder: Path) -> str:
     named = resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else str(resolved)
     if unsafe_path_part(named) is not None:  # sync and validate refuse these first
         raise ValueError(f"{named!r} is not made of safe names: {ALLOWED}")
-    imports = "\n".join(f"import {m}" for m in preimported_modules(kinds_of(pipeline)))
+    imports = "\n".join(f"import {m}" for m in preimported_modules(kinds))
     return (
         f'"""Airflow DAG file of {_literal(named)}, {MARKER}: edit the YAML, not this file.\n\n'
         "The imports are what this pipeline's operators and dag-factory need: Airflow's dag-processor loads\n"

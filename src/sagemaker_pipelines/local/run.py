@@ -98,20 +98,23 @@ def _init_airflow_db(home: Path) -> None:
     initdb()
 
 
-def _dag_file(pipeline: str) -> Path:
-    """The pipeline's own DAG file, written first when missing or stale (as ``make sync`` would)."""
-    from sagemaker_pipelines.airflow.dag_file import render
-    from sagemaker_pipelines.project import dag_id_of, find_pipeline
+def write_dag_file(pipeline: str) -> Path:
+    """The pipeline's own DAG file, written first when missing or stale, by ``make sync``'s own plan: a
+    DAG id or file name that is not a safe name gets no file here either, and nothing is written outside
+    the DAG folder."""
+    from sagemaker_pipelines.project import find_pipeline
+    from sagemaker_pipelines.toolkit import sync
 
     path = find_pipeline(pipeline)
     if path is None:
         raise SystemExit(f"no pipeline '{pipeline}' under {display_path(pipelines_dir())}")
-    target = dags_dir() / f"{dag_id_of(path)}.py"
-    content = render(path, target.parent)
-    if not target.is_file() or target.read_text(encoding="utf-8") != content:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content, encoding="utf-8")
+    changes = sync.plan([path])
+    if changes.problems:
+        raise SystemExit("\n".join(problem.format() for problem in changes.problems))
+    sync.apply(changes)
+    for target in changes.write:
         print(f"wrote {display_path(target)}", flush=True)
+    (target,) = changes.pipeline_of
     return target
 
 
@@ -183,7 +186,7 @@ def run_pipeline(
 
             provision.prepare(env, aws, pipeline, warehouse_db)
             _init_airflow_db(Path(settings["AIRFLOW_HOME"]))
-            dag = _load_dag(_dag_file(pipeline))
+            dag = _load_dag(write_dag_file(pipeline))
             started = time.time()
             _say(f"running {dag.dag_id} ({len(dag.tasks)} tasks) in environment '{env.name}'")
             dag_run = None

@@ -16,7 +16,7 @@ from sagemaker_pipelines.checker import CheckResult
 from sagemaker_pipelines.names import name_problems
 from sagemaker_pipelines.paths import dags_dir, display_path
 from sagemaker_pipelines.problems import Problem
-from sagemaker_pipelines.project import dag_id_of, discover, duplicate_dag_ids
+from sagemaker_pipelines.project import discover, duplicate_dag_ids, pipeline_head
 
 
 @dataclass
@@ -34,7 +34,8 @@ def plan(pipelines: list[Path] | None = None, folder: Path | None = None) -> Pla
     """Compare the DAG files with the pipelines (all of them, in the pipelines folder, by default)."""
     folder = folder or dags_dir()
     result = Plan()
-    checked = [(path, CheckResult(display_path(path), dag_id_of(path))) for path in pipelines or discover()]
+    heads = {path: pipeline_head(path) for path in pipelines or discover()}  # one parse per file
+    checked = [(path, CheckResult(display_path(path), dag_id)) for path, (dag_id, _) in heads.items()]
     result.problems = duplicate_dag_ids(r for _, r in checked)
     clashes = {p.file for p in result.problems}
     for path, checked_result in checked:
@@ -46,7 +47,7 @@ def plan(pipelines: list[Path] | None = None, folder: Path | None = None) -> Pla
             continue
         target = folder / f"{checked_result.dag_id}.py"
         result.pipeline_of[target] = path
-        content = render(path, folder)
+        content = render(path, folder, heads[path][1])
         try:
             current = target.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
