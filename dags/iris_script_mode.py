@@ -15,6 +15,7 @@ import airflow.providers.http.operators.http
 import airflow.providers.http.sensors.http
 import airflow.providers.standard.operators.python
 import airflow.providers.standard.sensors.python
+import airflow.sdk
 import airflow.sdk.bases.operator
 import airflow.sdk.definitions.asset
 import airflow.sdk.definitions.dag

@@ -45,16 +45,17 @@ def test_corpus_is_large_enough_and_fully_described():
 @pytest.fixture(scope="module")
 def allowed_classes_imported(local_env):
     """``operator_`` cases import the environment's allowed classes: a provider's first import takes
-    seconds once per process, which is not the hang the 2 s guard below is for."""
+    seconds once per process, which is not the hang the guard below is for."""
     from sagemaker_pipelines.compile.allowed_operators import allowed_class
 
     for dotted in local_env.allowed_operators:
         allowed_class(local_env, dotted)
 
 
-# Each case must finish in under 2 s: the guard fails a hang or a blow-up (alias bombs, regexes). A case
-# takes milliseconds; the slowest, the alias bomb, about 0.5 s.
-@pytest.mark.timeout(2, func_only=True)  # the fixtures (a provider's first import) are not timed
+# The guard fails a hang or a blow-up (alias bombs, regexes), not a slow machine: a case takes
+# milliseconds, the alias bomb (cut off by a node budget, not a clock) about 0.5 s on an idle machine and
+# several seconds on a loaded one, and a blow-up would take minutes.
+@pytest.mark.timeout(60, func_only=True)  # the fixtures (a provider's first import) are not timed
 @pytest.mark.parametrize("name", FILES)
 def test_bad_input_reports_exactly_the_expected_problems(name, local_env, allowed_classes_imported):
     path = BAD_INPUTS / name
@@ -72,7 +73,7 @@ def test_bad_input_reports_exactly_the_expected_problems(name, local_env, allowe
         assert problem.line >= 1 and problem.column >= 1
 
 
-@pytest.mark.timeout(2, func_only=True)  # the fixtures (a provider's first import) are not timed
+@pytest.mark.timeout(60, func_only=True)  # the fixtures (a provider's first import) are not timed
 @pytest.mark.parametrize("name", FILES)
 def test_bad_input_never_crashes_in_the_aws_environment(name, aws_env):
     path = BAD_INPUTS / name

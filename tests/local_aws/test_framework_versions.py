@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from sagemaker_pipelines.compile.images import framework_image_uri
-from sagemaker_pipelines.local.aws.jobs import frameworks
+from sagemaker_pipelines.local.aws import frameworks
 
 from .conftest import BUCKET, REGION, ROLE, get, put, wait_for
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from sagemaker_pipelines.local.aws.datazone import project_s3_path
+from sagemaker_pipelines.local.aws.jobs.datazone import project_s3_path
 from sagemaker_pipelines.local.studio import (
     LOCAL_DOMAIN,
     LOCAL_PROJECT,

@@ -23,7 +23,7 @@ from types import SimpleNamespace
 import boto3
 import pytest
 
-from sagemaker_pipelines.local.aws.datazone import project_s3_path
+from sagemaker_pipelines.local.aws.jobs.datazone import project_s3_path
 from sagemaker_pipelines.local.provision import ensure_bucket
 from sagemaker_pipelines.local.studio import (
     LOCAL_DOMAIN,

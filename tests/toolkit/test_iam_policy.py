@@ -221,7 +221,7 @@ def compiled(request):
 
 def mapped_only(pipeline):
     """The pipeline without the lifecycle kinds whose statements are not generated yet (refused below)."""
-    tasks = [t for t in pipeline.tasks if t.kind in iam_policy.MAPPED_KINDS or "sagemaker" not in t.operator]
+    tasks = [t for t in pipeline.tasks if KINDS[t.kind].calls is not None]
     return dataclasses.replace(pipeline, tasks=tasks)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
-from sagemaker_pipelines.compile.kinds import ALIAS_TARGETS, KINDS
+from sagemaker_pipelines.compile.kinds import ALIASES, KINDS
 from sagemaker_pipelines.names import ALLOWED, unsafe_path_part
 from sagemaker_pipelines.paths import PACKAGE_DIR, project_root
 
@@ -81,7 +81,9 @@ def preimported_modules(kinds: Iterable[str] | None = None) -> tuple[str, ...]:
     Per pipeline, not the union of all kinds: a task runner parses the one DAG file of its task in a
     fresh process, and every module named here is imported there whether the pipeline uses it or not."""
     if kinds is not None:
-        kinds = {target for kind in kinds for target in ALIAS_TARGETS.get(kind, (kind,))}
+        kinds = {
+            target for kind in kinds for target in (ALIASES[kind].targets if kind in ALIASES else (kind,))
+        }
     chosen = KINDS.values() if kinds is None else [KINDS[k] for k in kinds if k in KINDS]
     # Only airflow.* modules: the dag-processor pre-imports nothing else (ours are imported by the file).
     modules = set(_dag_factory_imports())

@@ -7,8 +7,8 @@ EC2, SSM and S3) and the default boto3 credentials. :func:`sdk_settings` points 
 endpoint, for ``make run`` and for every process of ``make airflow`` (the local guard in
 ``airflow/tasks.py`` refuses the kind unless they are on this machine).
 
-Before a run, :func:`prepare_projects` tells the endpoint's DataZone (``local/aws/datazone.py``) the local
-environment's region, account, role and bucket, and copies the notebook of each ``studio_notebook`` task
+Before a run, :func:`prepare_projects` tells the endpoint's DataZone (``local/aws/jobs/datazone.py``) the
+local environment's region, account, role and bucket, and copies the notebook of each ``studio_notebook`` task
 from ``include/`` to where the SDK reads it, as Unified Studio syncs a Git project's files:
 ``notebook: src/reports/x.ipynb`` is ``include/reports/x.ipynb``, read from
 ``<project S3 path>/workflows/project-files/reports/x.ipynb``.
@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from sagemaker_pipelines.local.aws.datazone import REGISTER_PATH, SERVICE, project_s3_path
+from sagemaker_pipelines.local.aws.jobs.datazone import REGISTER_PATH, SERVICE, project_s3_path
 from sagemaker_pipelines.paths import display_path, include_dir
 
 LOCAL_DOMAIN = "dzd_local"

@@ -16,10 +16,9 @@ from typing import Any
 
 from sagemaker_pipelines.compile.assets import scheduled_on
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
+from sagemaker_pipelines.compile.kinds import KINDS
 
-# Node colours by what a task does: (group, fill, border).
-_JOBS = ("training", "tuning", "processing", "transform")
-_HOSTING = ("model", "endpoint_config", "endpoint")
+# Node colours by what a task does (its kind spec's ``graph``): (fill, border).
 _STYLES = {
     "job": ("#dbeafe", "#1d4ed8"),
     "hosting": ("#dcfce7", "#15803d"),
@@ -47,13 +46,7 @@ def legend(compiled: CompiledPipeline) -> list[tuple[str, str]]:
 
 
 def group(kind: str) -> str:
-    if kind in _JOBS:
-        return "job"
-    if kind in _HOSTING:
-        return "hosting"
-    if kind.endswith("_sensor"):
-        return "sensor"
-    return "data"
+    return KINDS[kind].graph.value
 
 
 def instance_type(task: CompiledTask) -> str | None:

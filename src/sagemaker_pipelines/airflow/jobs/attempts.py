@@ -23,7 +23,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from sagemaker_pipelines.airflow.jobs.kinds import JobKind
+from sagemaker_pipelines.compile.kinds.spec import Job
 
 CONSUMED_TAG = "sagemaker-pipelines:consumed"
 LOOKBACK = 20  # earlier tries described at most: a task cleared again and again needs no more
@@ -40,7 +40,7 @@ def earlier_names(name: str, try_number: int) -> list[str]:
     return [f"{prefix}-{n}" for n in range(try_number - 1, max(0, try_number - 1 - LOOKBACK), -1)]
 
 
-def describe_if_exists(client: Any, kind: JobKind, name: str) -> dict[str, Any] | None:
+def describe_if_exists(client: Any, kind: Job, name: str) -> dict[str, Any] | None:
     """Describe* of a job, or None when there is no job of that name (SageMaker: ValidationException)."""
     try:
         return kind.describe_job(client, name)
@@ -61,7 +61,7 @@ def is_consumed(client: Any, arn: str, log: logging.Logger) -> bool:
     return any(tag.get("Key") == CONSUMED_TAG for tag in tags)
 
 
-def mark_consumed(client: Any, kind: JobKind, name: str, by: str, log: logging.Logger) -> None:
+def mark_consumed(client: Any, kind: Job, name: str, by: str, log: logging.Logger) -> None:
     """Tag the job a successful try used, so a later clear of the finished task starts a new one."""
     description = describe_if_exists(client, kind, name)
     if description is None:
@@ -75,7 +75,7 @@ def mark_consumed(client: Any, kind: JobKind, name: str, by: str, log: logging.L
     log.info("Marked SageMaker %s %s as used by %s", kind.label, name, by)
 
 
-def job_to_adopt(client: Any, kind: JobKind, name: str, try_number: int, log: logging.Logger) -> str | None:
+def job_to_adopt(client: Any, kind: Job, name: str, try_number: int, log: logging.Logger) -> str | None:
     """The name of an earlier try's job this try should adopt instead of starting ``name``, or None."""
     for earlier in earlier_names(name, try_number):
         description = describe_if_exists(client, kind, earlier)
@@ -118,7 +118,7 @@ def job_to_adopt(client: Any, kind: JobKind, name: str, try_number: int, log: lo
     return None
 
 
-def wait_until_ended(client: Any, kind: JobKind, name: str, seconds: float) -> str:
+def wait_until_ended(client: Any, kind: Job, name: str, seconds: float) -> str:
     """Poll until the job is neither InProgress nor Stopping (at most ``seconds``); its last status."""
     deadline = time.monotonic() + seconds
     while True:

@@ -14,13 +14,13 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sagemaker_pipelines.airflow.jobs.attempts import describe_if_exists, wait_until_ended
-from sagemaker_pipelines.airflow.jobs.kinds import JobKind
+from sagemaker_pipelines.compile.kinds.spec import Job
 
 STOP_WAIT_SECONDS = 60
 
 
 def stop_job(
-    client: Any, kind: JobKind, name: str, why: str, log: Any, wait_seconds: float = STOP_WAIT_SECONDS
+    client: Any, kind: Job, name: str, why: str, log: Any, wait_seconds: float = STOP_WAIT_SECONDS
 ) -> str | None:
     """Stop the job if it still runs and wait (bounded) until it has; its last status, None if unknown.
     Never raises: it runs while a task is already failing, whose own error must stay the one reported."""

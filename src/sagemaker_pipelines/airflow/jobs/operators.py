@@ -20,14 +20,14 @@ from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
 from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred
 
 from sagemaker_pipelines.airflow.jobs import attempts, cancel, kinds
-from sagemaker_pipelines.airflow.jobs.kinds import JobKind
 from sagemaker_pipelines.airflow.jobs.trigger import SageMakerJobTrigger
+from sagemaker_pipelines.compile.kinds.spec import Job
 
 
 class _OneJobPerTaskInstance:
     """Mixin before a provider SageMaker job operator (``SageMakerBaseOperator``) in the bases."""
 
-    job_kind: ClassVar[JobKind]
+    job_kind: ClassVar[Job]
     _adopted: str | None = None
     _job_name: str | None = None
     _stop_requested: bool = False
@@ -86,7 +86,7 @@ class _OneJobPerTaskInstance:
 
     def _intercept_create(self, client: Any) -> None:
         """Record the name of the job the provider creates; skip the create call for an adopted job."""
-        kind, original = self.job_kind, getattr(client, self.job_kind.create)
+        kind, original = self.job_kind, getattr(client, self.job_kind.create_method())
         if getattr(original, "_one_job_per_task_instance", False):
             original = original.__wrapped__
 
@@ -100,7 +100,7 @@ class _OneJobPerTaskInstance:
 
         create._one_job_per_task_instance = True  # type: ignore[attr-defined]
         create.__wrapped__ = original  # type: ignore[attr-defined]
-        setattr(client, kind.create, create)
+        setattr(client, kind.create_method(), create)
 
     def _wait_no_less_than_the_job(self) -> None:
         if hasattr(self, "max_attempts"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sagemaker_pipelines.compile.durations import to_seconds
+from sagemaker_pipelines.compile.kinds import outputs
 from sagemaker_pipelines.compile.kinds.context import (
     RUN_STAMP,
     RUN_SUFFIX,
@@ -17,6 +18,17 @@ from sagemaker_pipelines.compile.kinds.context import (
     deep_merge,
     present,
     sanitize_name,
+)
+from sagemaker_pipelines.compile.kinds.sensors import SENSOR_TEMPLATED, sensor_args
+from sagemaker_pipelines.compile.kinds.spec import (
+    AWS_ARGUMENTS,
+    OUR_SENSORS,
+    SAGEMAKER_OPERATORS,
+    Call,
+    Graph,
+    Kind,
+    Named,
+    When,
 )
 
 AUTOML_NAME_LIMIT = 32
@@ -83,3 +95,49 @@ def automl_request(kwargs: dict[str, Any]) -> dict[str, Any]:
     if kwargs.get("autodeploy_endpoint_name"):
         request["ModelDeployConfig"] = {"EndpointName": kwargs["autodeploy_endpoint_name"]}
     return {**request, **(kwargs.get("extras") or {})}
+
+
+def automl_sensor(ctx: TaskContext) -> dict[str, Any]:
+    """The AutoML operator returns its best candidate, not its job: the job's name is derived again."""
+    name = automl_job_name(ctx.other(ctx.get("job"))) if ctx.get("job") else ctx.get("job_name")
+    return {"job_name": name, **ctx.sagemaker_operator_args(), **sensor_args(ctx)}
+
+
+_JOB = Named(argument="job_name")
+
+SPECS = {
+    "automl": Kind(
+        SAGEMAKER_OPERATORS + "SageMakerAutoMLOperator",
+        automl,
+        Graph.DATA,
+        (
+            Call("CreateAutoMLJob", "automl-job", _JOB),
+            Call("DescribeAutoMLJob", "automl-job", _JOB, (When.WAITING,)),
+        ),
+        "CreateAutoMLJob",
+        outputs=outputs.AUTOML,
+        templated=(
+            *AWS_ARGUMENTS,
+            "autodeploy_endpoint_name",
+            "compressed_input",
+            "extras",
+            "job_name",
+            "role_arn",
+            "s3_input",
+            "s3_output",
+            "target_attribute",
+            "time_limit",
+        ),
+        request=automl_request,
+        role_arguments=("role_arn",),
+    ),
+    "automl_sensor": Kind(
+        OUR_SENSORS + "SageMakerAutoMLSensor",
+        automl_sensor,
+        Graph.SENSOR,
+        (Call("DescribeAutoMLJob", "automl-job", Named(argument="job_name", follows="AutoMLJobName")),),
+        references={"job": ("automl",)},
+        one_of=(("job", "job_name"),),
+        templated=SENSOR_TEMPLATED,
+    ),
+}

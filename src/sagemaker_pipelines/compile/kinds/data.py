@@ -1,10 +1,15 @@
-"""Data movement around the jobs: Python steps, uploads, and loading results into a warehouse."""
+"""Data movement around the jobs: Python steps, uploads, waiting for an S3 object, and loading results into a
+warehouse. None of them calls SageMaker; the S3 objects they touch reach the IAM policy from their
+arguments (``toolkit/iam_policy/s3.py``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sagemaker_pipelines.compile.kinds import outputs
 from sagemaker_pipelines.compile.kinds.context import TaskContext, present
+from sagemaker_pipelines.compile.kinds.sensors import sensor_args
+from sagemaker_pipelines.compile.kinds.spec import Alias, Graph, Kind
 from sagemaker_pipelines.paths import include_path
 
 RUNTIME = "sagemaker_pipelines.airflow.tasks"
@@ -65,3 +70,68 @@ def s3_to_sql(ctx: TaskContext) -> dict[str, Any]:
 def warehouse_kind(ctx: TaskContext) -> str:
     """A warehouse_load becomes a Redshift COPY or a SQL insert, as the environment says."""
     return "s3_to_redshift" if ctx.pipeline.environment.warehouse["type"] == "redshift" else "s3_to_sql"
+
+
+def s3_key_sensor(ctx: TaskContext) -> dict[str, Any]:
+    return {
+        "bucket_key": ctx.get("key"),
+        "wildcard_match": ctx.get("wildcard", False),
+        "aws_conn_id": ctx.pipeline.aws_conn_id,
+        **sensor_args(ctx),
+    }
+
+
+_TRANSFERS = "airflow.providers.amazon.aws.transfers."
+
+SPECS = {
+    "python": Kind(
+        "airflow.providers.standard.operators.python.PythonOperator",
+        python,
+        Graph.DATA,
+        (),
+        outputs=outputs.PYTHON,
+        templated=("templates_dict", "op_args", "op_kwargs"),
+    ),
+    "s3_upload": Kind(
+        _TRANSFERS + "local_to_s3.LocalFilesystemToS3Operator",
+        s3_upload,
+        Graph.DATA,
+        (),
+        templated=("filename", "dest_key", "dest_bucket", "aws_conn_id"),
+    ),
+    "s3_key_sensor": Kind(
+        "airflow.providers.amazon.aws.sensors.s3.S3KeySensor",
+        s3_key_sensor,
+        Graph.SENSOR,
+        (),
+        templated=("aws_conn_id", "bucket_key", "bucket_name", "region_name", "verify"),
+    ),
+    "s3_to_redshift": Kind(
+        _TRANSFERS + "s3_to_redshift.S3ToRedshiftOperator",
+        s3_to_redshift,
+        Graph.DATA,
+        (),
+        templated=(
+            "s3_bucket",
+            "s3_key",
+            "schema",
+            "table",
+            "column_list",
+            "copy_options",
+            "redshift_conn_id",
+            "method",
+            "redshift_data_api_kwargs",
+            "aws_conn_id",
+        ),
+    ),
+    # The provider's S3ToSqlOperator, loading a whole prefix too (as a Redshift COPY does).
+    "s3_to_sql": Kind(
+        "sagemaker_pipelines.airflow.warehouse.S3ToSqlOperator",
+        s3_to_sql,
+        Graph.DATA,
+        (),
+        templated=("s3_bucket", "s3_key", "schema", "table", "column_list", "sql_conn_id", "aws_conn_id"),
+    ),
+}
+
+ALIASES = {"warehouse_load": Alias(warehouse_kind, ("s3_to_redshift", "s3_to_sql"), Graph.DATA)}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sagemaker_pipelines.compile.kinds.context import TaskContext
+from sagemaker_pipelines.compile.kinds.spec import SAGEMAKER_OPERATORS, Graph, Kind
 
 # Our operators -> the provider's condition types (negations through its Not).
 _COMPARISONS = {
@@ -51,3 +52,23 @@ def branches_of(task: dict[str, Any]) -> list[str]:
     if task.get("kind") != "condition":
         return []
     return [t for key in ("if", "else") for t in (task.get(key) or []) if isinstance(t, str)]
+
+
+SPECS = {
+    # A gate compares values: it calls no SageMaker API.
+    "condition": Kind(
+        SAGEMAKER_OPERATORS + "SageMakerConditionOperator",
+        condition,
+        Graph.DATA,
+        (),
+        templated=(
+            "condition_type",
+            "left_value",
+            "right_value",
+            "conditions",
+            "if_task_ids",
+            "else_task_ids",
+        ),
+        fan_out=False,
+    ),
+}

@@ -1,12 +1,23 @@
 """Models and endpoints: create a model from a training task (or a registered model version), an endpoint
-config and the endpoint; delete a model."""
+config and the endpoint; wait for an endpoint; delete a model."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sagemaker_pipelines.compile.kinds import outputs
 from sagemaker_pipelines.compile.kinds.context import TaskContext, deep_merge, present, sanitize_name, xcom
 from sagemaker_pipelines.compile.kinds.jobs import model_name_of, output_path, script_mode, training_image
+from sagemaker_pipelines.compile.kinds.sensors import sensor_args
+from sagemaker_pipelines.compile.kinds.spec import (
+    CONFIG_TEMPLATED,
+    SAGEMAKER_OPERATORS,
+    SAGEMAKER_SENSORS,
+    Call,
+    Graph,
+    Kind,
+    Named,
+)
 
 # Where each producing kind's returned description names the job whose artifacts a model serves.
 _ARTIFACT_JOB = {
@@ -101,3 +112,70 @@ def delete_model(ctx: TaskContext) -> dict[str, Any]:
     name = model_name_of(ctx)
     config = deep_merge({"ModelName": name}, ctx.get("config", {}))
     return {"config": config, **ctx.sagemaker_operator_args()}
+
+
+def endpoint_sensor(ctx: TaskContext) -> dict[str, Any]:
+    name = endpoint_name(ctx.other(ctx.get("endpoint"))) if ctx.get("endpoint") else ctx.get("endpoint_name")
+    return {"endpoint_name": name, **ctx.sagemaker_operator_args(), **sensor_args(ctx)}
+
+
+_MODEL = Named(field="ModelName")
+_ENDPOINT_CONFIG = Named(field="EndpointConfigName")
+
+SPECS = {
+    "model": Kind(
+        SAGEMAKER_OPERATORS + "SageMakerModelOperator",
+        model,
+        Graph.HOSTING,
+        (Call("CreateModel", "model", _MODEL),),
+        "CreateModel",
+        {"from": ("training", "tuning"), "model_package": ("register_model",)},
+        (("from", "image", "model_package"),),
+        outputs.MODEL,
+        CONFIG_TEMPLATED,
+    ),
+    "delete_model": Kind(
+        SAGEMAKER_OPERATORS + "SageMakerDeleteModelOperator",
+        delete_model,
+        Graph.DATA,
+        (Call("DeleteModel", "model", _MODEL),),
+        "DeleteModel",
+        {"model": ("model",)},
+        (("model", "model_name"),),
+        templated=CONFIG_TEMPLATED,
+    ),
+    "endpoint_config": Kind(
+        SAGEMAKER_OPERATORS + "SageMakerEndpointConfigOperator",
+        endpoint_config,
+        Graph.HOSTING,
+        (Call("CreateEndpointConfig", "endpoint-config", _ENDPOINT_CONFIG),),
+        "CreateEndpointConfig",
+        {"model": ("model",)},
+        (("model", "model_name"),),
+        outputs.ENDPOINT_CONFIG,
+        CONFIG_TEMPLATED,
+    ),
+    "endpoint": Kind(
+        SAGEMAKER_OPERATORS + "SageMakerEndpointOperator",
+        endpoint,
+        Graph.HOSTING,
+        (
+            Call("CreateEndpoint", "endpoint", Named(field="EndpointName"), update_argument="operation"),
+            Call("DescribeEndpointConfig", "endpoint-config", _ENDPOINT_CONFIG),
+        ),
+        "CreateEndpoint",
+        {"endpoint_config": ("endpoint_config",)},
+        (("endpoint_config", "endpoint_config_name"),),
+        outputs.ENDPOINT,
+        CONFIG_TEMPLATED,
+    ),
+    "endpoint_sensor": Kind(
+        SAGEMAKER_SENSORS + "SageMakerEndpointSensor",
+        endpoint_sensor,
+        Graph.SENSOR,
+        (Call("DescribeEndpoint", "endpoint", Named(argument="endpoint_name", follows="EndpointName")),),
+        references={"endpoint": ("endpoint",)},
+        one_of=(("endpoint", "endpoint_name"),),
+        templated=("aws_conn_id", "endpoint_name", "region_name", "verify"),
+    ),
+}

@@ -1,7 +1,8 @@
-"""SageMaker jobs: training, tuning, processing and batch transform requests.
+"""SageMaker jobs: training, tuning, processing and batch transform, and the sensors that wait for them.
 
 Each function turns a task's concise fields into the full API request the provider's operator sends
-(``config``), plus the operator's own arguments.
+(``config``), plus the operator's own arguments. The operators are the provider's with one paid job per
+task instance (``airflow/jobs``), which ``Job`` tells how to describe and stop each job.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from sagemaker_pipelines.compile.images import algorithm_image_uri, framework_image_uri
+from sagemaker_pipelines.compile.kinds import outputs
 from sagemaker_pipelines.compile.kinds.context import (
     RUN_STAMP,
     TaskContext,
@@ -18,6 +20,18 @@ from sagemaker_pipelines.compile.kinds.context import (
     present,
     stringify,
     xcom,
+)
+from sagemaker_pipelines.compile.kinds.sensors import SENSOR_TEMPLATED, job_sensor
+from sagemaker_pipelines.compile.kinds.spec import (
+    CONFIG_TEMPLATED,
+    OUR_JOB_OPERATORS,
+    OUR_SENSORS,
+    SAGEMAKER_SENSORS,
+    Call,
+    Graph,
+    Job,
+    Kind,
+    Named,
 )
 from sagemaker_pipelines.paths import include_path
 
@@ -343,3 +357,110 @@ def transform(ctx: TaskContext) -> dict[str, Any]:
     }
     config = deep_merge(config, ctx.get("config", {}))
     return {"config": config, **ctx.sagemaker_operator_args(), **ctx.waiting_args(*_TRANSFORM_OPTIONS)}
+
+
+TRAINING_JOB = Job(
+    "training job",
+    "training-job",
+    "TrainingJobName",
+    "Training",
+    "CreateTrainingJob",
+    "DescribeTrainingJob",
+    "StopTrainingJob",
+)
+TUNING_JOB = Job(
+    "hyperparameter tuning job",
+    "hyper-parameter-tuning-job",
+    "HyperParameterTuningJobName",
+    "Tuning",
+    "CreateHyperParameterTuningJob",
+    "DescribeHyperParameterTuningJob",
+    "StopHyperParameterTuningJob",
+)
+PROCESSING_JOB = Job(
+    "processing job",
+    "processing-job",
+    "ProcessingJobName",
+    "Processing",
+    "CreateProcessingJob",
+    "DescribeProcessingJob",
+    "StopProcessingJob",
+)
+TRANSFORM_JOB = Job(
+    "transform job",
+    "transform-job",
+    "TransformJobName",
+    "Transform",
+    "CreateTransformJob",
+    "DescribeTransformJob",
+    "StopTransformJob",
+)
+
+_JOB_SOURCE = (("algorithm", "image", "entry_point"),)
+
+
+def _sensor(operator: str, job: Job, producer: str, *options: str) -> Kind:
+    return Kind(
+        operator,
+        job_sensor(job, *options),
+        Graph.SENSOR,
+        (job.watch_call(),),
+        references={"job": (producer,)},
+        one_of=(("job", "job_name"),),
+        templated=SENSOR_TEMPLATED,
+    )
+
+
+SPECS = {
+    "training": Kind(
+        OUR_JOB_OPERATORS + "SageMakerTrainingOperator",
+        training,
+        Graph.JOB,
+        (),
+        "CreateTrainingJob",
+        one_of=_JOB_SOURCE,
+        outputs=outputs.TRAINING,
+        templated=CONFIG_TEMPLATED,
+        job=TRAINING_JOB,
+    ),
+    "tuning": Kind(
+        OUR_JOB_OPERATORS + "SageMakerTuningOperator",
+        tuning,
+        Graph.JOB,
+        (),
+        "CreateHyperParameterTuningJob",
+        one_of=_JOB_SOURCE,
+        outputs=outputs.TUNING,
+        templated=CONFIG_TEMPLATED,
+        job=TUNING_JOB,
+    ),
+    "processing": Kind(
+        OUR_JOB_OPERATORS + "SageMakerProcessingOperator",
+        processing,
+        Graph.JOB,
+        (),
+        "CreateProcessingJob",
+        one_of=(("entry_point", "image"),),
+        outputs=outputs.PROCESSING,
+        templated=(*CONFIG_TEMPLATED, "output_files_to_xcom"),
+        job=PROCESSING_JOB,
+    ),
+    "transform": Kind(
+        OUR_JOB_OPERATORS + "SageMakerTransformOperator",
+        transform,
+        Graph.JOB,
+        (Call("DescribeModel", "model", Named(field="ModelName")),),  # the operator checks the model
+        "CreateTransformJob",
+        {"model": ("model",)},
+        (("model", "model_name"),),
+        outputs.TRANSFORM,
+        CONFIG_TEMPLATED,
+        job=TRANSFORM_JOB,
+    ),
+    "training_sensor": _sensor(
+        SAGEMAKER_SENSORS + "SageMakerTrainingSensor", TRAINING_JOB, "training", "print_log"
+    ),
+    "transform_sensor": _sensor(SAGEMAKER_SENSORS + "SageMakerTransformSensor", TRANSFORM_JOB, "transform"),
+    "tuning_sensor": _sensor(SAGEMAKER_SENSORS + "SageMakerTuningSensor", TUNING_JOB, "tuning"),
+    "processing_sensor": _sensor(OUR_SENSORS + "SageMakerProcessingSensor", PROCESSING_JOB, "processing"),
+}

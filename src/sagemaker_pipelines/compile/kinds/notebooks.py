@@ -11,12 +11,23 @@ import re
 from typing import Any
 
 from sagemaker_pipelines.compile.durations import to_seconds
+from sagemaker_pipelines.compile.kinds import outputs
 from sagemaker_pipelines.compile.kinds.context import (
     RUN_SUFFIX,
     TaskContext,
     present,
     sanitize_name,
     stringify,
+)
+from sagemaker_pipelines.compile.kinds.sensors import sensor_args
+from sagemaker_pipelines.compile.kinds.spec import (
+    AWS_ARGUMENTS,
+    SAGEMAKER_OPERATORS,
+    Call,
+    Graph,
+    Kind,
+    Named,
+    When,
 )
 
 _NOTEBOOK_FIELDS = {
@@ -155,11 +166,119 @@ def studio_notebook(ctx: TaskContext) -> dict[str, Any]:
 
 def studio_notebook_sensor(ctx: TaskContext) -> dict[str, Any]:
     """The provider's SageMakerNotebookSensor: it templates nothing, so the execution id is a literal."""
-    timeout = ctx.get("timeout")
     return {
         "execution_id": ctx.get("execution_id"),
         "execution_name": ctx.get("execution_name", ctx.task_id),
-        "poke_interval": to_seconds(ctx.get("poke_interval", ctx.pipeline.environment.check_interval)),
-        **present(timeout=to_seconds(timeout) if timeout is not None else None, mode=ctx.get("mode")),
-        **ctx.operator_options("soft_fail"),
+        **sensor_args(ctx),
     }
+
+
+def experiment_name(p: outputs.Producer, _keys: tuple[str, ...]) -> str:
+    """The operator returns the ARN only, whose last part is the name, lower-cased as SageMaker writes
+    ARNs: the name is its known prefix plus that part's per-run-and-try suffix (``<ts_nodash>-<try>``,
+    digits and a ``T``, so upper-casing it gives it back exactly)."""
+    base = experiment_base(p.task_id, p.task, p.dag_id)
+    suffix = f"({outputs.returned(p.task_id)}.split('/')[-1][{len(base) + 1}:] | upper)"
+    return f"('{base}-' ~ {suffix})"
+
+
+_EXPERIMENT_OUTPUTS = {
+    "arn": outputs.whole("the experiment's ARN"),
+    "name": outputs.Output("the experiment's name (for the ExperimentConfig of jobs)", experiment_name),
+}
+
+
+_INSTANCE = Named(argument="instance_name")
+_ACTION_TEMPLATED = (*AWS_ARGUMENTS, "instance_name", "wait_for_completion")
+
+
+def _instance_calls(operation: str) -> tuple[Call, ...]:
+    """A notebook instance operation, and the describe the provider's waiters poll while it waits."""
+    return (
+        Call(operation, "notebook-instance", _INSTANCE),
+        Call("DescribeNotebookInstance", "notebook-instance", _INSTANCE, (When.WAITING,)),
+    )
+
+
+def _instance_action(operator: str, operation: str) -> Kind:
+    return Kind(
+        SAGEMAKER_OPERATORS + operator,
+        notebook_action,
+        Graph.DATA,
+        _instance_calls(operation),
+        operation,
+        {"notebook": ("notebook",)},
+        (("notebook", "instance_name"),),
+        templated=_ACTION_TEMPLATED,
+        request=instance_request,
+    )
+
+
+SPECS = {
+    "experiment": Kind(
+        SAGEMAKER_OPERATORS + "SageMakerCreateExperimentOperator",
+        experiment,
+        Graph.DATA,
+        (Call("CreateExperiment", "experiment", Named(argument="name")),),
+        "CreateExperiment",
+        outputs=_EXPERIMENT_OUTPUTS,
+        templated=(*AWS_ARGUMENTS, "description", "name", "tags"),
+        request=experiment_request,
+        tags_at=("tags",),
+    ),
+    "notebook": Kind(
+        SAGEMAKER_OPERATORS + "SageMakerCreateNotebookOperator",
+        notebook,
+        Graph.DATA,
+        _instance_calls("CreateNotebookInstance"),
+        "CreateNotebookInstance",
+        outputs=outputs.NOTEBOOK,
+        templated=(
+            *AWS_ARGUMENTS,
+            "create_instance_kwargs",
+            "direct_internet_access",
+            "instance_name",
+            "instance_type",
+            "lifecycle_config_name",
+            "role_arn",
+            "root_access",
+            "volume_kms_key_id",
+            "volume_size_in_gb",
+            "wait_for_completion",
+        ),
+        request=notebook_request,
+        tags_at=("create_instance_kwargs", "Tags"),
+        role_arguments=("role_arn",),
+    ),
+    "start_notebook": _instance_action("SageMakerStartNoteBookOperator", "StartNotebookInstance"),
+    "stop_notebook": _instance_action("SageMakerStopNotebookOperator", "StopNotebookInstance"),
+    "delete_notebook": _instance_action("SageMakerDeleteNotebookOperator", "DeleteNotebookInstance"),
+    # SageMaker Unified Studio: no SageMaker request of its own to check (the SDK builds it at run time),
+    # and no IAM statements generated: the role they pass is the project's, known only to DataZone.
+    "studio_notebook": Kind(
+        "airflow.providers.amazon.aws.operators.sagemaker_unified_studio.SageMakerNotebookOperator",
+        studio_notebook,
+        Graph.DATA,
+        None,
+        outputs=outputs.STUDIO_NOTEBOOK,
+        templated=(
+            "domain_id",
+            "project_id",
+            "domain_region",
+            "input_config",
+            "output_config",
+            "compute",
+            "termination_condition",
+            "tags",
+        ),
+        fan_out=False,
+    ),
+    "studio_notebook_sensor": Kind(
+        # the provider's sensor with a poke that works (its own calls a method its hook lacks)
+        "sagemaker_pipelines.airflow.studio_sensor.SageMakerNotebookSensor",
+        studio_notebook_sensor,
+        Graph.SENSOR,
+        None,
+        fan_out=False,
+    ),
+}

@@ -173,21 +173,6 @@ START_PIPELINE = {"execution_arn": whole("the ARN of the pipeline execution it s
 STOP_PIPELINE = {"status": whole("the execution's status once stopped (Stopped, or how it ended)")}
 
 
-def experiment_name(p: Producer, _keys: tuple[str, ...]) -> str:
-    """The operator returns the ARN only, whose last part is the name, lower-cased as SageMaker writes
-    ARNs: the name is its known prefix plus that part's per-run-and-try suffix (``<ts_nodash>-<try>``,
-    digits and a ``T``, so upper-casing it gives it back exactly)."""
-    from sagemaker_pipelines.compile.kinds.notebooks import experiment_base
-
-    base = experiment_base(p.task_id, p.task, p.dag_id)
-    suffix = f"({returned(p.task_id)}.split('/')[-1][{len(base) + 1}:] | upper)"
-    return f"('{base}-' ~ {suffix})"
-
-
-EXPERIMENT = {
-    "arn": whole("the experiment's ARN"),
-    "name": Output("the experiment's name (for the ExperimentConfig of jobs)", experiment_name),
-}
 NOTEBOOK = {"arn": whole("the notebook instance's ARN")}
 STUDIO_NOTEBOOK = {  # the operator returns nothing; its hook pushes this key while it waits
     "s3_path": Output(

@@ -1,4 +1,4 @@
-"""SageMaker Pipelines: start an execution of an existing pipeline, stop one.
+"""SageMaker Pipelines: start an execution of an existing pipeline, stop one, wait for one.
 
 The provider's SageMakerStartPipelineOperator returns the execution's ARN (so a pipeline_sensor or a
 stop_pipeline task can name it); SageMakerStopPipelineOperator returns the execution's status.
@@ -8,7 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from sagemaker_pipelines.compile.kinds import outputs
 from sagemaker_pipelines.compile.kinds.context import TaskContext, present, stringify, xcom
+from sagemaker_pipelines.compile.kinds.sensors import sensor_args
+from sagemaker_pipelines.compile.kinds.spec import (
+    AWS_ARGUMENTS,
+    OUR_SENSORS,
+    SAGEMAKER_OPERATORS,
+    Call,
+    Graph,
+    Kind,
+    Named,
+    When,
+)
 
 
 def _waiting(ctx: TaskContext) -> dict[str, Any]:
@@ -57,3 +69,66 @@ def start_request(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 def stop_request(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {"PipelineExecutionArn": kwargs["pipeline_exec_arn"]}
+
+
+def pipeline_sensor(ctx: TaskContext) -> dict[str, Any]:
+    return {
+        "pipeline_exec_arn": execution_arn_of(ctx),
+        **present(verbose=ctx.get("verbose")),
+        **ctx.sagemaker_operator_args(),
+        **sensor_args(ctx),
+    }
+
+
+_EXECUTION = Named(argument="pipeline_exec_arn", execution=True)
+_DESCRIBE = "DescribePipelineExecution"
+_STEPS = "ListPipelineExecutionSteps"  # a verbose describe also lists the execution's steps
+_OF_EXECUTION = {"execution": ("start_pipeline",)}
+_ONE_EXECUTION = (("execution", "execution_arn"),)
+
+SPECS = {
+    "start_pipeline": Kind(
+        SAGEMAKER_OPERATORS + "SageMakerStartPipelineOperator",
+        start_pipeline,
+        Graph.DATA,
+        (
+            Call("StartPipelineExecution", "pipeline", Named(argument="pipeline_name")),
+            Call(_DESCRIBE, "pipeline", Named(argument="pipeline_name", execution=True), (When.WAITING,)),
+            Call(
+                _STEPS,
+                "pipeline",
+                Named(argument="pipeline_name", execution=True),
+                (When.WAITING, When.VERBOSE),
+            ),
+        ),
+        "StartPipelineExecution",
+        outputs=outputs.START_PIPELINE,
+        templated=(*AWS_ARGUMENTS, "display_name", "pipeline_name", "pipeline_params"),
+        request=start_request,
+    ),
+    "stop_pipeline": Kind(
+        SAGEMAKER_OPERATORS + "SageMakerStopPipelineOperator",
+        stop_pipeline,
+        Graph.DATA,
+        (
+            Call("StopPipelineExecution", "pipeline", _EXECUTION),
+            Call(_DESCRIBE, "pipeline", _EXECUTION),
+            Call(_STEPS, "pipeline", _EXECUTION, (When.VERBOSE,)),
+        ),
+        "StopPipelineExecution",
+        _OF_EXECUTION,
+        _ONE_EXECUTION,
+        outputs.STOP_PIPELINE,
+        (*AWS_ARGUMENTS, "pipeline_exec_arn"),
+        stop_request,
+    ),
+    "pipeline_sensor": Kind(
+        OUR_SENSORS + "SageMakerPipelineSensor",
+        pipeline_sensor,
+        Graph.SENSOR,
+        (Call(_DESCRIBE, "pipeline", _EXECUTION), Call(_STEPS, "pipeline", _EXECUTION, (When.VERBOSE,))),
+        references=_OF_EXECUTION,
+        one_of=_ONE_EXECUTION,
+        templated=(*AWS_ARGUMENTS, "pipeline_exec_arn"),
+    ),
+}

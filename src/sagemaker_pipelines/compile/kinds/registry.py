@@ -9,8 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from sagemaker_pipelines.compile.kinds import outputs
 from sagemaker_pipelines.compile.kinds.context import TaskContext, deep_merge, present
 from sagemaker_pipelines.compile.kinds.hosting import container_of
+from sagemaker_pipelines.compile.kinds.spec import (
+    AWS_ARGUMENTS,
+    SAGEMAKER_OPERATORS,
+    Call,
+    Graph,
+    Kind,
+    Named,
+)
 
 _DEFAULT_TYPES = ["text/csv"]
 
@@ -58,3 +67,33 @@ def register_request(kwargs: dict[str, Any]) -> dict[str, Any]:
         "ModelApprovalStatus": _PENDING,
     }
     return {**request, **(kwargs.get("extras") or {})}
+
+
+_GROUP = Named(argument="package_group_name")
+
+SPECS = {
+    "register_model": Kind(
+        SAGEMAKER_OPERATORS + "SageMakerRegisterModelVersionOperator",
+        register_model,
+        Graph.DATA,
+        (
+            Call("CreateModelPackageGroup", "model-package-group", _GROUP),
+            Call("CreateModelPackage", "model-package", Named(argument="package_group_name", suffix="/*")),
+            Call("CreateModelPackage", "model-package-group", _GROUP),  # authorised on the group too
+        ),
+        "CreateModelPackage",
+        {"from": ("training", "tuning")},
+        (("from", "image"),),
+        outputs.REGISTER,
+        (
+            *AWS_ARGUMENTS,
+            "image_uri",
+            "model_approval",
+            "model_url",
+            "package_desc",
+            "package_group_desc",
+            "package_group_name",
+        ),
+        register_request,
+    ),
+}

@@ -1,25 +1,19 @@
-"""Sensors: wait for a SageMaker job, endpoint, AutoML job or pipeline execution, or for an S3 object."""
+"""What every sensor kind shares: how often it checks, how long it waits, how it holds a worker; and the
+sensor of a SageMaker job, which any job kind's ``Job`` gives its name and describe call."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sagemaker_pipelines.compile.durations import to_seconds
-from sagemaker_pipelines.compile.kinds.automl import automl_job_name
 from sagemaker_pipelines.compile.kinds.context import TaskContext, present, xcom
-from sagemaker_pipelines.compile.kinds.hosting import endpoint_name
-from sagemaker_pipelines.compile.kinds.pipelines import execution_arn_of
+from sagemaker_pipelines.compile.kinds.spec import Job
 
-# What each sensor watches: the producing kind and where its returned description names the job.
-_WATCHED = {
-    "training_sensor": ("Training", "TrainingJobName"),
-    "transform_sensor": ("Transform", "TransformJobName"),
-    "tuning_sensor": ("Tuning", "HyperParameterTuningJobName"),
-    "processing_sensor": ("Processing", "ProcessingJobName"),
-}
+SENSOR_TEMPLATED = ("aws_conn_id", "job_name", "region_name", "verify")
 
 
-def _sensor_args(ctx: TaskContext) -> dict[str, Any]:
+def sensor_args(ctx: TaskContext) -> dict[str, Any]:
     return {
         "poke_interval": to_seconds(ctx.get("poke_interval", ctx.pipeline.environment.check_interval)),
         **present(
@@ -30,38 +24,17 @@ def _sensor_args(ctx: TaskContext) -> dict[str, Any]:
     }
 
 
-def job_sensor(ctx: TaskContext) -> dict[str, Any]:
-    name = xcom(ctx.get("job"), *_WATCHED[ctx.get("kind")]) if ctx.get("job") else ctx.get("job_name")
-    args = {"job_name": name, **ctx.sagemaker_operator_args(), **_sensor_args(ctx)}
-    if ctx.get("kind") == "training_sensor":
-        args.update(ctx.operator_options("print_log"))
-    return args
+def job_sensor(job: Job, *options: str) -> Callable[[TaskContext], dict[str, Any]]:
+    """The compile function of a sensor of ``job``: the job a task started (its returned description
+    names it) or one named by ``job_name``."""
 
+    def compile_sensor(ctx: TaskContext) -> dict[str, Any]:
+        name = xcom(ctx.get("job"), job.returned, job.name_field) if ctx.get("job") else ctx.get("job_name")
+        return {
+            "job_name": name,
+            **ctx.sagemaker_operator_args(),
+            **sensor_args(ctx),
+            **ctx.operator_options(*options),
+        }
 
-def endpoint_sensor(ctx: TaskContext) -> dict[str, Any]:
-    name = endpoint_name(ctx.other(ctx.get("endpoint"))) if ctx.get("endpoint") else ctx.get("endpoint_name")
-    return {"endpoint_name": name, **ctx.sagemaker_operator_args(), **_sensor_args(ctx)}
-
-
-def automl_sensor(ctx: TaskContext) -> dict[str, Any]:
-    """The AutoML operator returns its best candidate, not its job: the job's name is derived again."""
-    name = automl_job_name(ctx.other(ctx.get("job"))) if ctx.get("job") else ctx.get("job_name")
-    return {"job_name": name, **ctx.sagemaker_operator_args(), **_sensor_args(ctx)}
-
-
-def pipeline_sensor(ctx: TaskContext) -> dict[str, Any]:
-    return {
-        "pipeline_exec_arn": execution_arn_of(ctx),
-        **present(verbose=ctx.get("verbose")),
-        **ctx.sagemaker_operator_args(),
-        **_sensor_args(ctx),
-    }
-
-
-def s3_key_sensor(ctx: TaskContext) -> dict[str, Any]:
-    return {
-        "bucket_key": ctx.get("key"),
-        "wildcard_match": ctx.get("wildcard", False),
-        "aws_conn_id": ctx.pipeline.aws_conn_id,
-        **_sensor_args(ctx),
-    }
+    return compile_sensor

@@ -44,3 +44,11 @@ def install(state_dir: Path) -> None:
     for spec in REGISTRY.observed:
         setattr(backend, spec.method, _observing(getattr(backend, spec.method), spec))
     _APPLIED = True
+
+
+def with_routes(app: Any) -> Any:
+    """Moto's WSGI app behind the routes of the services it does not emulate (``registry.serves``)."""
+    jobs.load_all()
+    for route in REGISTRY.routes:
+        app = route.middleware(app)
+    return app

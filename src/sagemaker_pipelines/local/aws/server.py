@@ -260,8 +260,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from sagemaker_pipelines.local.aws.auth import SignedRequestsOnly
     from sagemaker_pipelines.local.aws.backend import SETTINGS
-    from sagemaker_pipelines.local.aws.datazone import DataZoneRoutes
-    from sagemaker_pipelines.local.aws.install import install
+    from sagemaker_pipelines.local.aws.install import install, with_routes
     from sagemaker_pipelines.local.aws.sandbox import kill_all_children, prune_jobs
 
     pruned = prune_jobs(state_dir)
@@ -272,7 +271,7 @@ def main(argv: list[str] | None = None) -> None:
     _warm_moto(app)
     credentials = Credentials.generate()
     SETTINGS.credentials = (credentials.access_key_id, credentials.secret_access_key)
-    guarded = SignedRequestsOnly(DataZoneRoutes(app), credentials, logging.getLogger("local_aws.auth"))
+    guarded = SignedRequestsOnly(with_routes(app), credentials, logging.getLogger("local_aws.auth"))
     server = make_server(args.host, args.port, guarded, threaded=True, request_handler=MotoRequestHandler)
     port = server.server_port
     info = {"port": port, "pid": os.getpid(), "host": args.host, "access_key_id": credentials.access_key_id}

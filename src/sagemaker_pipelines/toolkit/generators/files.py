@@ -1,8 +1,9 @@
 """``schemas``: write (or, with ``--check``, compare) every generated file from its sources.
 
 In order: ``compile/image_data.json`` from the SageMaker SDK's image data; ``compile/hyperparameters.json``
-from the SDK v2's algorithm estimators; the source schema's generated parts (instance types from botocore;
-algorithms, regions and framework versions from the image data); then the authored view of every format
+from the SDK v2's algorithm estimators; the source schema's generated parts (its task branches from the
+kinds' fragments and specs; instance types from botocore; algorithms, regions and framework versions from
+the image data); then the authored view of every format
 version (format/versions.py), derived from the source schema with each checked algorithm's
 hyperparameters for editors: ``schemas/<version>/pipeline.authored.schema.json``, and the oldest
 version's again at ``schemas/pipeline.authored.schema.json``, the path files written before versions
@@ -27,6 +28,7 @@ from sagemaker_pipelines.toolkit.generators import (
     image_data,
     instance_types,
     schema_views,
+    task_schema,
 )
 
 
@@ -87,7 +89,7 @@ def generate(sdk_wheel: Path | None = None) -> Generated:
         hp_data = hyperparameter_data.build(hp_version, hp_sources)
         out.files[hyperparameters.DATA_PATH] = hyperparameter_data.render(hp_data)
     source = json.loads(source_schema_path().read_text(encoding="utf-8"))
-    source = image_data.apply(instance_types.apply(source), data)
+    source = image_data.apply(instance_types.apply(task_schema.apply(source)), data)
     out.files[source_schema_path()] = schema_views.render(source)
     current = hyperparameter_schema.apply(schema_views.authored_view(source), source, hp_data)
     out.files[authored_schema_path()] = schema_views.render(schema_views.versioned(current, CURRENT))

@@ -3,6 +3,6 @@ the S3 keys of each task worked out in ``s3``, and nothing the environment's gua
 (``guardrails``)."""
 
 from sagemaker_pipelines.toolkit.iam_policy.guardrails import ForbiddenByGuardrails
-from sagemaker_pipelines.toolkit.iam_policy.statements import MAPPED_KINDS, UnmappedKinds, policy, render
+from sagemaker_pipelines.toolkit.iam_policy.statements import UnmappedKinds, policy, render
 
-__all__ = ["MAPPED_KINDS", "ForbiddenByGuardrails", "UnmappedKinds", "policy", "render"]
+__all__ = ["ForbiddenByGuardrails", "UnmappedKinds", "policy", "render"]

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
+from sagemaker_pipelines.compile.kinds import KINDS
+from sagemaker_pipelines.compile.kinds.spec import Kind, Named
 from sagemaker_pipelines.format.environment import Environment
 from sagemaker_pipelines.toolkit.iam_policy.guardrails import passable_roles, split_read_only
 from sagemaker_pipelines.toolkit.iam_policy.s3 import (
@@ -31,77 +33,8 @@ from sagemaker_pipelines.toolkit.iam_policy.s3 import (
 POLICY_VERSION = "2012-10-17"
 SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
 
-# The SageMaker calls each kind makes: (API operation, resource type of its ARN, where the name is).
-# A "describe" follows every create (existence check before, result or waiting after).
-_CALLS: dict[str, list[tuple[str, str, str]]] = {
-    "training": [("CreateTrainingJob", "training-job", "TrainingJobName")],
-    "tuning": [
-        ("CreateHyperParameterTuningJob", "hyper-parameter-tuning-job", "HyperParameterTuningJobName")
-    ],
-    "processing": [("CreateProcessingJob", "processing-job", "ProcessingJobName")],
-    "transform": [
-        ("CreateTransformJob", "transform-job", "TransformJobName"),
-        ("DescribeModel", "model", "ModelName"),
-    ],
-    "model": [("CreateModel", "model", "ModelName")],
-    "delete_model": [("DeleteModel", "model", "ModelName")],
-    "endpoint_config": [("CreateEndpointConfig", "endpoint-config", "EndpointConfigName")],
-    "endpoint": [
-        ("CreateEndpoint", "endpoint", "EndpointName"),
-        ("DescribeEndpointConfig", "endpoint-config", "EndpointConfigName"),
-    ],
-}
-# The job operators of airflow/jobs/ also stop their job when the task is cancelled, and tag (and read the
-# tags of) the job a successful try used, so that a retry re-attaches to an earlier try's job.
-_ONE_JOB_PER_TASK = ("AddTags", "ListTags")
-_STOPS = {
-    "CreateTrainingJob": "StopTrainingJob",
-    "CreateHyperParameterTuningJob": "StopHyperParameterTuningJob",
-    "CreateProcessingJob": "StopProcessingJob",
-    "CreateTransformJob": "StopTransformJob",
-}
-_SENSED = {  # sensors: the describe call they poll, its resource type and the request field of that name
-    "training_sensor": ("DescribeTrainingJob", "training-job", "TrainingJobName"),
-    "transform_sensor": ("DescribeTransformJob", "transform-job", "TransformJobName"),
-    "tuning_sensor": (
-        "DescribeHyperParameterTuningJob",
-        "hyper-parameter-tuning-job",
-        "HyperParameterTuningJobName",
-    ),
-    "endpoint_sensor": ("DescribeEndpoint", "endpoint", "EndpointName"),
-    "processing_sensor": ("DescribeProcessingJob", "processing-job", "ProcessingJobName"),
-    "automl_sensor": ("DescribeAutoMLJob", "automl-job", "AutoMLJobName"),
-}
-# Kinds whose operator takes its resource's name as an argument rather than in a ``config`` request:
-# (calls always made, calls made only while it waits, resource type of the ARN, argument with the name).
-_NOTEBOOK_WAIT = ("DescribeNotebookInstance",)  # the provider's notebook waiters poll this
-_ARGUMENT_CALLS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str, str]] = {
-    "automl": (("CreateAutoMLJob",), ("DescribeAutoMLJob",), "automl-job", "job_name"),
-    "experiment": (("CreateExperiment",), (), "experiment", "name"),
-    "notebook": (("CreateNotebookInstance",), _NOTEBOOK_WAIT, "notebook-instance", "instance_name"),
-    "start_notebook": (("StartNotebookInstance",), _NOTEBOOK_WAIT, "notebook-instance", "instance_name"),
-    "stop_notebook": (("StopNotebookInstance",), _NOTEBOOK_WAIT, "notebook-instance", "instance_name"),
-    "delete_notebook": (("DeleteNotebookInstance",), _NOTEBOOK_WAIT, "notebook-instance", "instance_name"),
-    "start_pipeline": (("StartPipelineExecution",), (), "pipeline", "pipeline_name"),
-}
-_ARGUMENT_TAGS = {"experiment": "tags", "notebook": "create_instance_kwargs"}  # where tags can be
-_ARGUMENT_ROLES = ("role_arn",)  # operator arguments that hand a role to SageMaker (automl, notebook)
-# SageMaker Pipelines executions: (calls, argument holding the execution's ARN). With ``verbose`` (the
-# provider's default) each describe also lists the execution's steps.
-_EXECUTION_CALLS: dict[str, tuple[tuple[str, ...], str]] = {
-    "start_pipeline": (("DescribePipelineExecution",), ""),  # only while it waits
-    "stop_pipeline": (("StopPipelineExecution", "DescribePipelineExecution"), "pipeline_exec_arn"),
-    "pipeline_sensor": (("DescribePipelineExecution",), "pipeline_exec_arn"),
-}
-# Kinds that call no SageMaker API of their own (a gate compares values; the others are not SageMaker).
-_NO_SAGEMAKER_CALLS = frozenset({"condition"})
 _ROLE_FIELDS = ("RoleArn", "ExecutionRoleArn")
 _S3_READ_WRITE = ["s3:GetObject", "s3:PutObject"]  # HeadObject needs GetObject too
-_SAGEMAKER_MODULES = (
-    "airflow.providers.amazon.aws.operators.sagemaker",
-    "airflow.providers.amazon.aws.sensors.sagemaker",
-    "sagemaker_pipelines.airflow.jobs.operators",
-)
 _XCOM = re.compile(r"ti\.xcom_pull\(task_ids='([^']+)'\)")
 
 
@@ -128,82 +61,61 @@ class _Arns:
         return f"arn:{self.partition}:s3:::{bucket}" + ("" if key is None else f"/{key}")
 
 
-def _name_of(tasks: dict[str, CompiledTask], value: str, field: str) -> str:
-    """The name pattern of a field; one that reads another task's result is that task's own name."""
+def _sagemaker_calls(task: CompiledTask, tasks: dict[str, CompiledTask]) -> Iterator[tuple[str, str, str]]:
+    """(action, resource type, name pattern) of every SageMaker call the task makes, from its kind's spec."""
+    kind = KINDS[task.kind]
+    config = task.kwargs.get("config", {})
+    tagged = kind.job is None and _tagged(task, kind)  # a job operator's own tag calls are its job's
+    for call in kind.all_calls() or ():
+        if not all(task.kwargs.get(condition.value, True) for condition in call.when):
+            continue
+        value = config.get(call.named.field) if call.named.field else task.kwargs.get(call.named.argument)
+        if not isinstance(value, str):
+            continue
+        name = _name_of(tasks, value, call.named) + call.named.suffix
+        operation = call.operation
+        if call.update_argument and task.kwargs.get(call.update_argument) == "update":
+            operation = operation.replace("Create", "Update", 1)
+        yield f"sagemaker:{operation}", call.resource, name
+        if not operation.startswith(("Create", "Update")):
+            continue
+        if call.named.field:  # a request operator checks for its resource and waits with the describe
+            yield f"sagemaker:{describe_of(operation)}", call.resource, name
+        if tagged:
+            yield "sagemaker:AddTags", call.resource, name
+
+
+def _tagged(task: CompiledTask, kind: Kind) -> bool:
+    """Whether the task's request (or the argument its spec names) carries tags."""
+    if not kind.tags_at:
+        return "Tags" in task.kwargs.get("config", {})
+    tags: Any = task.kwargs
+    for key in kind.tags_at:
+        tags = tags.get(key) if isinstance(tags, dict) else None
+    return bool(tags)
+
+
+def _name_of(tasks: dict[str, CompiledTask], value: str, named: Named) -> str:
+    """A name as an ARN pattern. One that reads another task's result is that task's own (from its request
+    field, or the same argument); an execution's is ``<pipeline>/execution/*``."""
+    if named.execution:
+        return f"{name_pattern(_execution_of(tasks, value, named))}/execution/*"
     match = _XCOM.search(value)
     if match and match.group(1) in tasks:
-        config = tasks[match.group(1)].kwargs.get("config", {})
-        if field in config:
-            return _name_of(tasks, config[field], field)
+        producer = tasks[match.group(1)].kwargs
+        field = named.follows or named.field
+        if field and field in producer.get("config", {}):
+            return _name_of(tasks, producer["config"][field], Named(field=field))
+        if named.argument and named.argument in producer:
+            return _name_of(tasks, producer[named.argument], named)
     return name_pattern(value)
 
 
-def _sagemaker_calls(task: CompiledTask, tasks: dict[str, CompiledTask]) -> Iterator[tuple[str, str, str]]:
-    """(action, resource type, name pattern) of every SageMaker call the task makes."""
-    config = task.kwargs.get("config", {})
-    for operation, resource_type, field in _CALLS.get(task.kind, []):
-        if field not in config:
-            continue
-        name = _name_of(tasks, config[field], field)
-        if (
-            task.kind == "endpoint"
-            and operation == "CreateEndpoint"
-            and task.kwargs.get("operation") == "update"
-        ):
-            operation = "UpdateEndpoint"
-        yield f"sagemaker:{operation}", resource_type, name
-        if operation.startswith(("Create", "Update")):
-            yield f"sagemaker:{describe_of(operation)}", resource_type, name
-        if operation in _STOPS:
-            yield f"sagemaker:{_STOPS[operation]}", resource_type, name
-            for action in _ONE_JOB_PER_TASK:
-                yield f"sagemaker:{action}", resource_type, name
-        elif "Tags" in config:
-            yield "sagemaker:AddTags", resource_type, name
-    if task.kind == "register_model":  # the operator makes the group when missing, then a version in it
-        group = name_pattern(task.kwargs["package_group_name"])
-        yield "sagemaker:CreateModelPackageGroup", "model-package-group", group
-        yield "sagemaker:CreateModelPackage", "model-package", f"{group}/*"
-        yield "sagemaker:CreateModelPackage", "model-package-group", group  # authorised on the group too
-    yield from _argument_calls(task, tasks)
-    if task.kind in _SENSED:
-        action, resource_type, field = _SENSED[task.kind]
-        value = task.kwargs.get("job_name") or task.kwargs.get("endpoint_name") or ""
-        yield f"sagemaker:{action}", resource_type, _name_of(tasks, value, field)
-
-
-def _argument_calls(task: CompiledTask, tasks: dict[str, CompiledTask]) -> Iterator[tuple[str, str, str]]:
-    """The calls of the kinds that name their resource in an operator argument, and of the SageMaker
-    Pipelines executions (whose ARNs SageMaker makes: ``pipeline/<name>/execution/<id>``)."""
-    kwargs = task.kwargs
-    waits = kwargs.get("wait_for_completion", True)
-    if task.kind in _ARGUMENT_CALLS:
-        always, waiting, resource_type, argument = _ARGUMENT_CALLS[task.kind]
-        name = name_pattern(_argument_name(tasks, kwargs[argument], argument))
-        for operation in always + (waiting if waits else ()):
-            yield f"sagemaker:{operation}", resource_type, name
-        tags = kwargs.get(_ARGUMENT_TAGS.get(task.kind, ""))
-        if tags and (task.kind != "notebook" or "Tags" in tags):
-            yield "sagemaker:AddTags", resource_type, name
-    if task.kind in _EXECUTION_CALLS and (task.kind != "start_pipeline" or waits):
-        operations, argument = _EXECUTION_CALLS[task.kind]
-        execution = _execution_of(tasks, kwargs[argument]) if argument else f"{kwargs['pipeline_name']}"
-        if kwargs.get("verbose", True):
-            operations = (*operations, "ListPipelineExecutionSteps")
-        for operation in operations:
-            yield f"sagemaker:{operation}", "pipeline", f"{name_pattern(execution)}/execution/*"
-
-
-def _argument_name(tasks: dict[str, CompiledTask], value: str, argument: str) -> str:
-    """A name argument; one read from another task (a notebook task's instance) is that task's own."""
-    match = _XCOM.search(value)
-    if match and match.group(1) in tasks and argument in tasks[match.group(1)].kwargs:
-        return _argument_name(tasks, tasks[match.group(1)].kwargs[argument], argument)
-    return value
-
-
-def _execution_of(tasks: dict[str, CompiledTask], value: str) -> str:
-    """The pipeline name of an execution ARN: the start_pipeline task's own, or the ARN's own part."""
+def _execution_of(tasks: dict[str, CompiledTask], value: str, named: Named) -> str:
+    """The pipeline name of an execution: the start_pipeline task's own, the ARN's own part, or (a
+    start_pipeline task's own argument) the pipeline's name itself."""
+    if named.argument == "pipeline_name":
+        return value
     match = _XCOM.search(value)
     if match and match.group(1) in tasks:
         return tasks[match.group(1)].kwargs.get("pipeline_name", "*")
@@ -224,36 +136,24 @@ def _roles(task: CompiledTask) -> Iterator[str]:
                 yield from walk(item)
 
     yield from walk(task.kwargs.get("config", {}))
-    if task.kind in _ARGUMENT_CALLS:
-        yield from (task.kwargs[a] for a in _ARGUMENT_ROLES if isinstance(task.kwargs.get(a), str))
+    roles = KINDS[task.kind].role_arguments
+    yield from (task.kwargs[a] for a in roles if isinstance(task.kwargs.get(a), str))
 
 
 class UnmappedKinds(ValueError):
     """Kinds that call SageMaker but whose least-privilege statements are not generated yet."""
 
 
-MAPPED_KINDS = (
-    frozenset(_CALLS)
-    | frozenset(_SENSED)
-    | frozenset(_ARGUMENT_CALLS)
-    | frozenset(_EXECUTION_CALLS)
-    | _NO_SAGEMAKER_CALLS
-    | {"register_model"}
-)
-
-
 def policy(pipelines: Iterable[CompiledPipeline], environment: Environment) -> dict[str, Any]:
     """The IAM policy document (JSON-ready) that lets these pipelines' tasks run, and nothing more.
     Raises :class:`UnmappedKinds` rather than print a policy that would miss a kind's calls."""
-    from sagemaker_pipelines.compile.kinds import KINDS
-
     pipelines = list(pipelines)
     unmapped = sorted(
         {
             f"{task.kind} ({pipeline.dag_id}.{task.task_id})"
             for pipeline in pipelines
             for task in pipeline.tasks
-            if task.kind not in MAPPED_KINDS and KINDS[task.kind].operator.startswith(_SAGEMAKER_MODULES)
+            if KINDS[task.kind].calls is None
         }
     )
     operators = sorted(  # kind: operator: any class the platform allows; its permissions are the platform's

@@ -133,4 +133,4 @@ def _runtime_invoke_endpoint(self: Any) -> Any:
     return 200, {"Content-Type": out_type, "x-Amzn-Invoked-Production-Variant": variant}, answer
 
 
-registry.observes("describe_endpoint", "endpoint", "EndpointStatus", ("Creating", "Updating"))
+registry.observes("describe_endpoint", "endpoint", "EndpointStatus", ("Creating", "Updating"), __name__)

@@ -303,5 +303,5 @@ def _response_stop(self: Any) -> ActionResult:
 
 
 registry.observes(
-    "describe_pipeline_execution", "pipeline", "PipelineExecutionStatus", ("Executing", "Stopping")
+    "describe_pipeline_execution", "pipeline", "PipelineExecutionStatus", ("Executing", "Stopping"), __name__
 )

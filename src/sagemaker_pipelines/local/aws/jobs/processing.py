@@ -20,7 +20,7 @@ from moto.core.responses import ActionResult
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import FakeProcessingJob
 
-from sagemaker_pipelines.local.aws import registry
+from sagemaker_pipelines.local.aws import frameworks, registry
 from sagemaker_pipelines.local.aws.backend import (
     SETTINGS,
     Run,
@@ -32,7 +32,6 @@ from sagemaker_pipelines.local.aws.backend import (
     utcnow,
     wait_min_duration,
 )
-from sagemaker_pipelines.local.aws.jobs import frameworks
 from sagemaker_pipelines.local.aws.sandbox import (
     JobDir,
     JobError,
@@ -212,4 +211,6 @@ def _response_create_processing_job(self: Any) -> ActionResult:
     return ActionResult({"ProcessingJobArn": job.arn})
 
 
-registry.observes("describe_processing_job", "processing", "ProcessingJobStatus", ("InProgress", "Stopping"))
+registry.observes(
+    "describe_processing_job", "processing", "ProcessingJobStatus", ("InProgress", "Stopping"), __name__
+)

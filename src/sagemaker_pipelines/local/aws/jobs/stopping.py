@@ -13,38 +13,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from botocore import xform_name
 from moto.core.responses import ActionResult, EmptyResult
 from moto.sagemaker.exceptions import ValidationError
 
+from sagemaker_pipelines.compile.kinds import KINDS as TASK_KINDS
+from sagemaker_pipelines.compile.kinds.spec import Job
 from sagemaker_pipelines.local.aws import registry
 from sagemaker_pipelines.local.aws.backend import log, run_of, utcnow
 
 
 @dataclass(frozen=True)
 class Stoppable:
-    kind: str  # the launch() kind of the job's run
+    """Where moto keeps a job kind's jobs; the API's names (operation, name parameter) are its kind spec's."""
+
     jobs: str  # the backend's dict of jobs of this kind
     status: str  # the job object's status attribute
     label: str  # as AWS names the resource in messages
-    parameter: str  # the request parameter with the job's name
+
+    def job_of(self, kind: str) -> Job:
+        job = TASK_KINDS[kind].job
+        assert job is not None, f"{kind} starts no job"
+        return job
 
 
 KINDS = {
-    "training": Stoppable(
-        "training", "training_jobs", "training_job_status", "training job", "TrainingJobName"
-    ),
-    "processing": Stoppable(
-        "processing", "processing_jobs", "processing_job_status", "processing job", "ProcessingJobName"
-    ),
-    "transform": Stoppable(
-        "transform", "transform_jobs", "transform_job_status", "transform job", "TransformJobName"
-    ),
+    "training": Stoppable("training_jobs", "training_job_status", "training job"),
+    "processing": Stoppable("processing_jobs", "processing_job_status", "processing job"),
+    "transform": Stoppable("transform_jobs", "transform_job_status", "transform job"),
     "tuning": Stoppable(
-        "tuning",
-        "hyper_parameter_tuning_jobs",
-        "hyper_parameter_tuning_job_status",
-        "hyper parameter tuning job",
-        "HyperParameterTuningJobName",
+        "hyper_parameter_tuning_jobs", "hyper_parameter_tuning_job_status", "hyper parameter tuning job"
     ),
 }
 
@@ -62,7 +60,7 @@ def stop_job(backend: Any, kind: str, name: str) -> None:
         raise ValidationError(
             message=f"The request was rejected because the {spec.label} '{name}' is in status {status}."
         )
-    run = run_of(spec.kind, backend, name)
+    run = run_of(kind, backend, name)
     log.info("%s %s: stop requested", kind, name)
     setattr(job, spec.status, "Stopping")
     if kind == "training":
@@ -96,17 +94,14 @@ def _backend_method(kind: str) -> Any:
 
 def _response_method(kind: str) -> Any:
     def stop(self: Any) -> ActionResult:
-        stop_job(self.sagemaker_backend, kind, self._get_param(KINDS[kind].parameter))
+        name = self._get_param(KINDS[kind].job_of(kind).name_field)
+        stop_job(self.sagemaker_backend, kind, name)
         return EmptyResult()
 
     return stop
 
 
-for _kind, _method in (
-    ("training", "stop_training_job"),
-    ("processing", "stop_processing_job"),
-    ("transform", "stop_transform_job"),
-    ("tuning", "stop_hyper_parameter_tuning_job"),
-):
+for _kind, _stoppable in KINDS.items():  # each job kind's Stop* operation, as its spec names it
+    _method = xform_name(_stoppable.job_of(_kind).stop)
     registry.replaces(_method)(_backend_method(_kind))
     registry.replaces(_method, registry.RESPONSE)(_response_method(_kind))

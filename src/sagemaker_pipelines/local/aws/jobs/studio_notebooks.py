@@ -12,7 +12,7 @@ types them (int, float, True/False/None, else text). The executed notebook, with
 output or error, goes to ``/opt/ml/model/<SM_OUTPUT_NOTEBOOK_NAME>``: the job's model.tar.gz, which the
 SDK reports as the execution's ``s3_path``. A failing cell fails the job with its error.
 
-Before that the SDK asks DataZone for the project's tooling environment (``local/aws/datazone.py``) and,
+Before that the SDK asks DataZone for the project's tooling environment (``local/aws/jobs/datazone.py``) and,
 for a SageMaker Distribution image named by version, SSM for the public parameter
 :data:`DISTRIBUTION_ACCOUNT_PARAMETER` (the image's ECR account): moto refuses to create ``/aws/service/``
 parameters, as AWS does, so it is seeded here the way moto seeds its other public parameters, with the

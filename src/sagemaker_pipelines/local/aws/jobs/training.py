@@ -18,7 +18,7 @@ from moto.sagemaker.exceptions import ResourceInUseException
 from moto.sagemaker.models import FakeTrainingJob
 
 from sagemaker_pipelines.compile.images import identify_image
-from sagemaker_pipelines.local.aws import algorithms, registry, script_mode
+from sagemaker_pipelines.local.aws import algorithms, frameworks, registry, script_mode
 from sagemaker_pipelines.local.aws.backend import (
     SETTINGS,
     Run,
@@ -30,7 +30,7 @@ from sagemaker_pipelines.local.aws.backend import (
     utcnow,
     wait_min_duration,
 )
-from sagemaker_pipelines.local.aws.jobs import frameworks, studio_notebooks
+from sagemaker_pipelines.local.aws.jobs import studio_notebooks
 from sagemaker_pipelines.local.aws.sandbox import JobDir, JobError, JobStopped, check_stop
 from sagemaker_pipelines.local.aws.storage import S3Store, join_s3, tar_directory
 
@@ -301,4 +301,6 @@ def _response_create_training_job(self: Any) -> ActionResult:
     return ActionResult({"TrainingJobArn": job.arn})
 
 
-registry.observes("describe_training_job", "training", "TrainingJobStatus", ("InProgress", "Stopping"))
+registry.observes(
+    "describe_training_job", "training", "TrainingJobStatus", ("InProgress", "Stopping"), __name__
+)

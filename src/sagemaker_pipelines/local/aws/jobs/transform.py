@@ -237,4 +237,6 @@ def _create_transform_job(orig: Any) -> Any:
     return create_transform_job
 
 
-registry.observes("describe_transform_job", "transform", "TransformJobStatus", ("InProgress", "Stopping"))
+registry.observes(
+    "describe_transform_job", "transform", "TransformJobStatus", ("InProgress", "Stopping"), __name__
+)

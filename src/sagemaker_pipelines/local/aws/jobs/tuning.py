@@ -313,4 +313,5 @@ registry.observes(
     "tuning",
     "HyperParameterTuningJobStatus",
     ("InProgress", "Stopping"),
+    __name__,
 )

@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from sagemaker_pipelines.local.aws import registry
+
 SERVICE = "datazone"
 REGISTER_PATH = "/local-api/datazone/tooling"
 BLUEPRINT_ID = "local-tooling"
@@ -73,6 +75,7 @@ def tooling_environment(settings: dict[str, str], region: str, domain: str, proj
     }
 
 
+@registry.serves(SERVICE)
 class DataZoneRoutes:
     """WSGI middleware: DataZone's tooling-environment lookups answered; every other request to ``app``."""
 

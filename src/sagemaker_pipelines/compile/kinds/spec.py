@@ -1,0 +1,202 @@
+"""What a task kind is: one spec that the schema, compile, IAM, the graph, the sensors and the emulator read.
+
+A kind's spec stands in the module of its family (``jobs.py``, ``hosting.py``, ...), beside its compile
+function, in that module's ``SPECS``; its fields as a user writes them are one schema fragment,
+``schemas/kinds/<kind>.json``. Everything else is derived: the schema's task branches and ``kind`` enum
+(``toolkit/generators/task_schema.py``), the least-privilege IAM statements (``toolkit/iam_policy``) from
+``calls`` and ``job``, the graph's colour from ``graph``, the exactly-once job operators' describe and
+stop calls, the sensors' job names and the emulator's Stop* handlers from ``job``. ``docs/adding-a-kind.md``
+walks through one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sagemaker_pipelines.compile.kinds.context import TaskContext
+    from sagemaker_pipelines.compile.kinds.outputs import Output
+
+# The provider's modules and ours that the specs name their operators from.
+SAGEMAKER_OPERATORS = "airflow.providers.amazon.aws.operators.sagemaker."
+SAGEMAKER_SENSORS = "airflow.providers.amazon.aws.sensors.sagemaker."
+OUR_SENSORS = "sagemaker_pipelines.airflow.sensors."  # the provider's, with a failure's reason put back
+OUR_JOB_OPERATORS = "sagemaker_pipelines.airflow.jobs.operators."  # one paid job per task instance
+
+AWS_ARGUMENTS = ("aws_conn_id", "region_name", "verify")
+CONFIG_TEMPLATED = ("aws_conn_id", "config", "region_name", "verify")  # SageMakerBaseOperator's
+
+# A week: AWS sets no runtime limit on a transform job, and a wait must not end before the job does.
+UNLIMITED_SECONDS = 7 * 86400
+
+
+class Graph(Enum):
+    """The group a kind's node is coloured by in ``graph``."""
+
+    JOB = "job"
+    HOSTING = "hosting"
+    SENSOR = "sensor"
+    DATA = "data"
+
+
+class When(Enum):
+    """A condition of a call: made only when the operator waits for completion, or only when it is verbose
+    (both the provider's defaults)."""
+
+    WAITING = "wait_for_completion"
+    VERBOSE = "verbose"
+
+
+@dataclass(frozen=True)
+class Named:
+    """Where a call finds its resource's name: a request field (in ``config``) or an operator argument.
+    A name read from another task's result is that task's own: its request field ``follows`` (or, for an
+    argument, the same argument) holds it. ``execution``: the argument is a SageMaker Pipelines execution's
+    ARN, or (start_pipeline) the pipeline's name; the ARN is ``pipeline/<name>/execution/*``."""
+
+    field: str | None = None
+    argument: str | None = None
+    follows: str | None = None
+    execution: bool = False
+    suffix: str = ""  # appended to the name pattern (a model package's ARN: ``<group>/*``)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One SageMaker API call an operator makes, on the ARN of the resource it names. A describe follows
+    every Create*/Update* call of a request (``config``) operator: SageMakerBaseOperator checks for the
+    resource and waits with it."""
+
+    operation: str  # the API operation, e.g. CreateModel
+    resource: str  # the ARN's resource type, e.g. model
+    named: Named
+    when: tuple[When, ...] = ()  # all must hold; none: always made
+    # An operator argument that, when it is "update", makes the Create* call an Update* one (an endpoint).
+    update_argument: str | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """A paid SageMaker job: how the exactly-once operators, their IAM statements, the sensors and the
+    emulator's Stop* handlers name, describe and stop it. Operations are API names; the boto3 methods
+    follow from them."""
+
+    label: str  # as the task log names the job ("training job ...")
+    resource: str  # its ARN's resource type
+    name_field: str  # the request field holding the job's name
+    returned: str  # the key of the description the provider's operator returns ({"Training": {...}})
+    create: str
+    describe: str
+    stop: str
+
+    @property
+    def status_field(self) -> str:
+        return self.name_field.removesuffix("Name") + "Status"
+
+    @property
+    def arn_field(self) -> str:
+        return self.name_field.removesuffix("Name") + "Arn"
+
+    def calls(self) -> tuple[Call, ...]:
+        """Start (and describe, as after every Create*), stop on cancel, and tag the job a try used and read
+        the tags of an earlier try's job (how a retry re-attaches: ``airflow/jobs/attempts.py``)."""
+        named = Named(field=self.name_field)
+        operations = (self.create, self.stop, "AddTags", "ListTags")
+        return tuple(Call(operation, self.resource, named) for operation in operations)
+
+    def watch_call(self, argument: str = "job_name") -> Call:
+        """A sensor's call: it polls the describe of the job named by its argument."""
+        return Call(self.describe, self.resource, Named(argument=argument, follows=self.name_field))
+
+    def name_holder(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The mapping that holds the job name: a transform operator's config may nest it in ``Transform``."""
+        nested = config.get("Transform")
+        return nested if isinstance(nested, dict) and self.name_field in nested else config
+
+    def describe_job(self, client: Any, name: str) -> dict[str, Any]:
+        return getattr(client, _method(self.describe))(**{self.name_field: name})
+
+    def stop_job(self, client: Any, name: str) -> None:
+        getattr(client, _method(self.stop))(**{self.name_field: name})
+
+    def create_method(self) -> str:
+        return _method(self.create)
+
+    def max_runtime(self, config: dict[str, Any]) -> int:
+        """How long the job may run, in seconds, as its own request says (a tuning job: its training jobs
+        one batch of parallel jobs after the other)."""
+        holder = self.name_holder(config)
+        if "TrainingJobDefinition" in holder or "TrainingJobDefinitions" in holder:
+            definition = (
+                holder.get("TrainingJobDefinition") or (holder.get("TrainingJobDefinitions") or [{}])[0]
+            )
+            each = _seconds((definition.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds"))
+            limits = (holder.get("HyperParameterTuningJobConfig") or {}).get("ResourceLimits") or {}
+            jobs = int(limits.get("MaxNumberOfTrainingJobs") or 1)
+            parallel = max(1, int(limits.get("MaxParallelTrainingJobs") or 1))
+            return each * math.ceil(jobs / parallel) if each else UNLIMITED_SECONDS
+        return (
+            _seconds((holder.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")) or UNLIMITED_SECONDS
+        )
+
+
+def _method(operation: str) -> str:
+    """``CreateHyperParameterTuningJob`` -> ``create_hyper_parameter_tuning_job`` (boto3's own mapping)."""
+    from botocore import xform_name
+
+    return xform_name(operation)
+
+
+def _seconds(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):  # an unrendered template: no limit known
+        return 0
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One task kind. ``calls`` is None where no least-privilege statements can be generated (``iam-policy``
+    then refuses the pipeline rather than print a policy that misses them); () where it calls no SageMaker
+    API of its own. ``job``'s calls are added to ``calls``."""
+
+    operator: str  # dotted path of the Airflow operator class
+    compile: Callable[[TaskContext], dict[str, Any]]  # task fields -> operator keyword arguments
+    graph: Graph
+    calls: tuple[Call, ...] | None
+    api_operation: str | None = None  # SageMaker API request to check offline against botocore
+    references: dict[str, tuple[str, ...]] = field(default_factory=dict)  # field -> kinds it may name
+    one_of: tuple[tuple[str, ...], ...] = ()  # groups of fields of which exactly one must be given
+    outputs: dict[str, Output] = field(default_factory=dict)  # what ${tasks.<id>.<output>} may name
+    templated: tuple[str, ...] = ()  # the operator's template_fields: arguments rendered at run time
+    # The API request the operator sends, rebuilt from its arguments for the botocore check (default:
+    # the ``config`` argument, which SageMakerBaseOperator subclasses send as it is).
+    request: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # The class a task names itself (kind: operator, from the environment's allowed_operators).
+    operator_of: Callable[[TaskContext], str] | None = None
+    job: Job | None = None  # the paid job it starts, re-attached on retry and stopped on cancel
+    fan_out: bool = True  # whether the schema offers for_each
+    # Where an operator argument may carry tags (AddTags on its resource): the argument, then keys in it.
+    tags_at: tuple[str, ...] = ()
+    role_arguments: tuple[str, ...] = ()  # operator arguments that hand a role to SageMaker
+
+    def request_of(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return self.request(kwargs) if self.request else kwargs["config"]
+
+    def all_calls(self) -> tuple[Call, ...] | None:
+        if self.calls is None:
+            return None
+        return (*(self.job.calls() if self.job else ()), *self.calls)
+
+
+@dataclass(frozen=True)
+class Alias:
+    """A kind that becomes another kind depending on the environment (``warehouse_load``)."""
+
+    resolve: Callable[[TaskContext], str]
+    targets: tuple[str, ...]  # what it may resolve to in any environment (a DAG file pre-imports all)
+    graph: Graph
