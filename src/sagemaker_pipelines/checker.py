@@ -48,7 +48,12 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        """No errors: warnings (a legacy image, say) are shown but the pipeline builds."""
+        return not self.errors
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
 
 
 def dag_id_for(path: Path, data: object) -> str:
@@ -159,8 +164,10 @@ def _check_document(doc: Document, text: str, path: Path, environment: Environme
     from sagemaker_pipelines.compile.allowed_operators import check_operator_tasks
     from sagemaker_pipelines.compile.assets import AssetError
     from sagemaker_pipelines.compile.compiler import TaskCompileError, compile_pipeline
+    from sagemaker_pipelines.compile.config_removals import removal_problems
     from sagemaker_pipelines.compile.fan_out import item_paths
     from sagemaker_pipelines.compile.guardrail_checks import check_config, check_guardrails
+    from sagemaker_pipelines.compile.image_checks import image_problems
     from sagemaker_pipelines.compile.images import unavailable_images
     from sagemaker_pipelines.compile.kinds.context import Pipeline
     from sagemaker_pipelines.compile.request_check import check_compiled
@@ -222,6 +229,10 @@ def _check_document(doc: Document, text: str, path: Path, environment: Environme
     region = data.get("region", environment.region)
     for where, message, hint in unavailable_images(data["tasks"], region):  # what this region lacks
         problems.append(Problem(file, *doc.position(where), field_path(where), message, hint, code="image"))
+    warnings = []  # shown by validate, but the pipeline still builds
+    for where, message, hint, severity in image_problems(data["tasks"], region, environment.local):
+        found = Problem(file, *doc.value_position(where), field_path(where), message, hint, "image", severity)
+        (problems if found.is_error else warnings).append(found)
     if problems:
         return CheckResult(file, dag_id, sorted(set(problems)), dag_id_at=dag_id_at, includes=includes)
 
@@ -254,6 +265,7 @@ def _check_document(doc: Document, text: str, path: Path, environment: Environme
         return CheckResult(file, dag_id, _located(doc, file, where, message), dag_id_at=dag_id_at)
     includes = sorted({*includes, *include_references(compiled.as_dict())})
     problems += _unrendered(doc, file, pipeline, outputs.runtime_paths)
+    problems += removal_problems(doc, file, pipeline)  # config: entries set to null
     if problems:
         return CheckResult(file, dag_id, problems, dag_id_at=dag_id_at, includes=includes)
     for task_id, messages in check_compiled(compiled).items():
@@ -265,7 +277,7 @@ def _check_document(doc: Document, text: str, path: Path, environment: Environme
     problems += check_guardrails(doc, file, data, compiled, environment)  # the environment's limits
     if problems:
         return CheckResult(file, dag_id, problems, dag_id_at=dag_id_at, includes=includes)
-    return CheckResult(file, dag_id, [], compiled, dag_id_at, includes)
+    return CheckResult(file, dag_id, sorted(set(warnings)), compiled, dag_id_at, includes)
 
 
 def include_references(data: Any) -> list[str]:

@@ -19,6 +19,7 @@ tasks:
   prep:
     kind: processing
     image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/prep:1
+    command: [python3, /opt/program/prep.py]
     outputs:
       train: s3://my-bucket/prep/train
       test: s3://my-bucket/prep/test/

@@ -160,6 +160,7 @@ tasks:
   {t}_process:
     kind: processing
     image: 123456789012.dkr.ecr.us-east-2.amazonaws.com/prep:1
+    command: [python3, /opt/program/prep.py]
   {t}_model:
     kind: model
     from: {t}_train

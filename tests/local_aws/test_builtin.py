@@ -8,6 +8,9 @@ import tarfile
 
 import joblib
 import numpy as np
+import pytest
+
+from sagemaker_pipelines.compile.images import LEGACY
 
 from .conftest import (
     BUCKET,
@@ -23,6 +26,13 @@ from .conftest import (
     transform_job,
     wait_training,
     wait_transform,
+)
+
+# The XGBoost algorithm's image from before its framework container, which older DAGs still name: the
+# endpoint runs it as the current xgboost algorithm.
+LEGACY_XGB = next(i for i in LEGACY if i.repository == "xgboost")
+LEGACY_XGB_IMAGE = (
+    f"{LEGACY_XGB.accounts['us-east-1']}.dkr.ecr.us-east-1.amazonaws.com/xgboost:{LEGACY_XGB.tag}"
 )
 
 KNN_HPS = {"k": "5", "feature_dim": "4", "predictor_type": "classifier", "sample_size": "200"}
@@ -69,7 +79,9 @@ def test_knn_trains_and_transforms_iris(sm, s3, tmp_path):
     assert (predicted == test[:, 0]).mean() >= 0.9
 
 
-def test_xgboost_builtin_trains_and_transforms_csv(sm, s3):
+@pytest.mark.parametrize("image", [XGB_IMAGE, LEGACY_XGB_IMAGE], ids=["current", "legacy-xgboost-1"])
+def test_xgboost_builtin_trains_and_transforms_csv(sm, s3, image):
+    job = "xgb-binary" if image == XGB_IMAGE else "xgb-legacy"
     train, test = iris_split(seed=1)
     binary_train = train.copy()
     binary_train[:, 0] = (binary_train[:, 0] == 2).astype(float)
@@ -81,32 +93,32 @@ def test_xgboost_builtin_trains_and_transforms_csv(sm, s3):
     hps = {"objective": "binary:logistic", "num_round": "20", "max_depth": "3", "eta": "0.3"}
     training_job(
         sm,
-        "xgb-binary",
-        XGB_IMAGE,
+        job,
+        image,
         hps,
         {"train": f"s3://{BUCKET}/xgb/train", "validation": f"s3://{BUCKET}/xgb/validation"},
     )
-    done = wait_training(sm, "xgb-binary")
+    done = wait_training(sm, job)
     assert done["TrainingJobStatus"] == "Completed", done.get("FailureReason")
     metrics = {m["MetricName"]: m["Value"] for m in done["FinalMetricDataList"]}
     assert metrics["validation:error"] < 0.2 and "validation:auc" in metrics
 
     sm.create_model(
-        ModelName="xgb-binary-model",
-        PrimaryContainer={"Image": XGB_IMAGE, "ModelDataUrl": done["ModelArtifacts"]["S3ModelArtifacts"]},
+        ModelName=f"{job}-model",
+        PrimaryContainer={"Image": image, "ModelDataUrl": done["ModelArtifacts"]["S3ModelArtifacts"]},
         ExecutionRoleArn=ROLE,
     )
     transform_job(
         sm,
-        "xgb-binary-transform",
-        "xgb-binary-model",
+        f"{job}-transform",
+        f"{job}-model",
         f"s3://{BUCKET}/xgb/batch/rows.csv",
-        f"s3://{BUCKET}/xgb/pred",
+        f"s3://{BUCKET}/xgb/{job}",
         output={"Accept": "text/csv", "AssembleWith": "Line"},
     )
-    result = wait_transform(sm, "xgb-binary-transform")
+    result = wait_transform(sm, f"{job}-transform")
     assert result["TransformJobStatus"] == "Completed", result.get("FailureReason")
-    scores = [float(v) for v in get(s3, f"s3://{BUCKET}/xgb/pred/rows.csv.out").decode().split()]
+    scores = [float(v) for v in get(s3, f"s3://{BUCKET}/xgb/{job}/rows.csv.out").decode().split()]
     assert len(scores) == len(binary_test)
     assert all(0.0 <= s <= 1.0 for s in scores)
     assert ((np.array(scores) > 0.5) == binary_test[:, 0]).mean() >= 0.85

@@ -80,8 +80,8 @@ def _build(dag_file: Path, pipeline: Path, environment_name: str | None) -> Any:
     cache = CompileCache.default()
     environment = load_environment_cached(environment_name or current_environment_name(), cache)  # may raise
     result = check_file_cached(pipeline, environment, cache)
-    if result.problems:
-        raise PipelineInvalid(result.problems)
+    if not result.ok:
+        raise PipelineInvalid(result.errors)
     if result.dag_id != dag_file.stem:
         raise PipelineInvalid(
             [

@@ -19,7 +19,7 @@ from typing import Any
 
 DATA_PATH = Path(__file__).resolve().with_name("image_data.json")
 _DATA: dict[str, Any] = json.loads(DATA_PATH.read_text(encoding="utf-8"))
-_HOSTS: dict[str, str] = _DATA["hosts"]
+HOSTS: dict[str, str] = _DATA["hosts"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,18 @@ FRAMEWORKS: dict[str, Framework] = {
     )
     for name, entry in _DATA["frameworks"].items()
 }
+
+
+@dataclass(frozen=True)
+class Legacy(Image):
+    """An older image the SDK still lists, replaced by the built-in algorithm ``current``."""
+
+    current: str = ""
+
+
+LEGACY: tuple[Legacy, ...] = tuple(
+    Legacy(current=entry["current"], **_image(entry)) for entry in _DATA.get("legacy", [])
+)
 # Every region a built-in algorithm is published in (some algorithms and versions are in fewer).
 REGIONS: tuple[str, ...] = tuple(sorted({r for algo in ALGORITHMS.values() for r in algo.accounts}))
 
@@ -92,7 +104,7 @@ def _uri(image: Image, region: str, what: str) -> str:
         raise ImageNotPublished(
             f"{what} is not published in {region}", f"regions: {', '.join(image.accounts)}"
         )
-    return f"{image.accounts[region]}.dkr.{_HOSTS[region]}/{image.repository}:{image.tag}"
+    return f"{image.accounts[region]}.dkr.{HOSTS[region]}/{image.repository}:{image.tag}"
 
 
 def algorithm_image_uri(algorithm: str, region: str) -> str:
@@ -126,9 +138,19 @@ class ImageInfo:
     kind: str  # "algorithm", "framework" or "custom"
     name: str
     region: str | None
+    legacy: Legacy | None = None  # a legacy image, which runs as its current algorithm
 
 
-_ECR_URI = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.[a-z0-9.-]+/(?P<repo>[^:@]+)")
+def _legacy_image(account: str, region: str, repository: str, tag: str) -> Legacy | None:
+    for image in LEGACY:
+        if (repository, tag, account) == (image.repository, image.tag, image.accounts.get(region)):
+            return image
+    return None
+
+
+ECR_URI = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.[a-z0-9.-]+/(?P<repo>[^:@]+)(?::(?P<tag>[^@]+))?"
+)
 _FRAMEWORK_REPOSITORIES = {
     image.repository: fw.name
     for fw in FRAMEWORKS.values()
@@ -138,10 +160,13 @@ _FRAMEWORK_REPOSITORIES = {
 
 def identify_image(uri: str) -> ImageInfo:
     """Name the algorithm or framework behind an image URI (used by the local emulator)."""
-    match = _ECR_URI.match(uri)
+    match = ECR_URI.match(uri)
     if not match:
         return ImageInfo("custom", uri, None)
     repo, region = match["repo"], match["region"]
+    legacy = _legacy_image(match["account"], region, repo, match["tag"] or "latest")
+    if legacy is not None:
+        return ImageInfo("algorithm", legacy.current, region, legacy)
     if repo in _FRAMEWORK_REPOSITORIES:  # also the XGBoost algorithm, which is its framework's container
         return ImageInfo("framework", _FRAMEWORK_REPOSITORIES[repo], region)
     for algo in ALGORITHMS.values():

@@ -75,7 +75,7 @@ def _checked(spec: str, env_name: str | None):
     if environment is None:
         return None, problems
     result = check_file(path, environment)
-    return result, result.problems
+    return result, result.errors
 
 
 def _report_invalid(problems) -> int:
@@ -246,7 +246,7 @@ def _iam_policy(args: argparse.Namespace) -> int:
     if environment is None:
         return _report_invalid(problems)
     results = [check_file(path, environment) for path in paths]
-    problems = [p for r in results for p in r.problems]
+    problems = [p for r in results for p in r.errors]
     if problems:
         return _report_invalid(problems)
     try:

@@ -391,7 +391,7 @@ def compile_folder(
     outcome = CompileOutcome()
     results = [check_file(path, environment) for path in paths]
     duplicates = duplicate_dag_ids(results)
-    outcome.problems = sorted([p for r in results for p in r.problems] + duplicates)
+    outcome.problems = sorted([p for r in results for p in r.errors] + duplicates)
     skipped = {p.file for p in duplicates}
     out.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()

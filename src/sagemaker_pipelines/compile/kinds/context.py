@@ -133,10 +133,13 @@ NAME_KEYS = ("ChannelName", "InputName", "OutputName", "VariantName", "Name")
 def deep_merge(base: dict, override: dict) -> dict:
     """``config:`` escape hatch: override wins; nested mappings merge; lists of named items (channels,
     processing inputs and outputs, production variants, ...) merge item by item by their name, new names
-    appended; any other list is replaced whole."""
+    appended; any other list is replaced whole. A ``null`` value removes the generated field: the only way
+    to send a request without a field the compiler adds (``StoppingCondition: null``)."""
     merged = dict(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = deep_merge(merged[key], value)
         elif isinstance(value, list) and isinstance(merged.get(key), list):
             merged[key] = _merge_named(merged[key], value)

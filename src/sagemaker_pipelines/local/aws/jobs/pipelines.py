@@ -2,80 +2,94 @@
 
 moto stores pipelines and marks every execution Succeeded at once. Here StartPipelineExecution reads the
 pipeline definition (the JSON the SageMaker SDK writes: ``Parameters``, ``Steps`` with ``Type``,
-``Arguments`` and ``DependsOn``) and runs it in the background, the execution ``Executing`` until it ends
+``Arguments`` and ``DependsOn``; what its expressions and conditions mean is
+:mod:`.pipeline_definition`) and runs it in the background, the execution ``Executing`` until it ends
 ``Succeeded``, ``Failed`` (with a FailureReason) or ``Stopped``:
 
 * steps run in dependency order (``DependsOn`` and the steps their ``Get`` expressions read), one at a
-  time; Training, Processing and Transform steps are real jobs of this endpoint, created through its own
-  API (so they are validated and run like any other job) and named ``pipelines-<execution>-<step>``;
-  Model steps create a model; Fail steps fail the execution with their ErrorMessage;
-* arguments may use ``{"Get": "Parameters.<name>"}`` (the execution's values, else the definition's
-  defaults), ``{"Get": "Steps.<step>.<property path>"}`` (the step's Describe* answer, with
-  ``Outputs['<name>']``-style indexing by name), ``{"Get": "Execution.PipelineExecutionId"}`` and
-  ``{"Std:Join": {"On": ..., "Values": [...]}}``;
+  time; Training, Processing, Transform and Tuning steps are real jobs of this endpoint, created through
+  its own API (so they are validated and run like any other job) and named ``pipelines-<execution>-<step>``
+  (a tuning job, limited to 32 characters, ``p-<hash of that name>``); Model steps create a model,
+  RegisterModel steps a model package version (CreateModelPackage); Fail steps fail the execution with
+  their ErrorMessage;
+* a Condition step evaluates its conditions and runs the steps of ``IfSteps`` when all hold, else those of
+  ``ElseSteps``; the other branch's steps, and every step that needs one of them, do not run and are not
+  listed, as on AWS; its listing's ``Metadata.Condition.Outcome`` is ``True`` or ``False``;
+* a step that runs no job (Condition, Model, RegisterModel, Fail) lasts at least
+  ``LOCAL_AWS_PIPELINE_STEP_SECONDS`` (1 s), about what it takes on AWS, so an execution of many such
+  steps can still be watched and stopped;
+* with a ``PipelineExperimentConfig`` (the SDK writes one by default) the execution creates its
+  experiment (when missing) and trial, as SageMaker does;
 * ListPipelineExecutionSteps lists the steps with their status and job; StopPipelineExecution (only
   while Executing) stops the running step's job (its Stop* call) and runs no further step; the step and
   the execution end Stopped.
 
-Condition, RegisterModel, Lambda, Callback and the other step types fail their step as not emulated.
+Lambda, Callback, QualityCheck, ClarifyCheck, EMR, AutoML and the other step types fail their step as
+not emulated: they call services or containers this machine does not have.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import os
 import re
 import time
 from typing import Any
 
+from botocore.exceptions import ClientError
 from moto.core.responses import ActionResult
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.utils import get_pipeline_execution_from_arn
 
 from sagemaker_pipelines.local.aws import registry
 from sagemaker_pipelines.local.aws.backend import Run, launch, log, own_client, utcnow, wait_min_duration
+from sagemaker_pipelines.local.aws.jobs.pipeline_definition import Scope, Step, StepFailed, flatten, order
 
-# Step type -> (create call, name field, describe call, status field)
+STEP_SECONDS = float(os.environ.get("LOCAL_AWS_PIPELINE_STEP_SECONDS", "1.0"))
+
+# Step type -> (create call, name field, describe call, status field, Metadata key, stop call)
 _JOBS = {
-    "Training": ("create_training_job", "TrainingJobName", "describe_training_job", "TrainingJobStatus"),
+    "Training": (
+        "create_training_job",
+        "TrainingJobName",
+        "describe_training_job",
+        "TrainingJobStatus",
+        "TrainingJob",
+        "stop_training_job",
+    ),
     "Processing": (
         "create_processing_job",
         "ProcessingJobName",
         "describe_processing_job",
         "ProcessingJobStatus",
+        "ProcessingJob",
+        "stop_processing_job",
     ),
-    "Transform": ("create_transform_job", "TransformJobName", "describe_transform_job", "TransformJobStatus"),
+    "Transform": (
+        "create_transform_job",
+        "TransformJobName",
+        "describe_transform_job",
+        "TransformJobStatus",
+        "TransformJob",
+        "stop_transform_job",
+    ),
+    "Tuning": (
+        "create_hyper_parameter_tuning_job",
+        "HyperParameterTuningJobName",
+        "describe_hyper_parameter_tuning_job",
+        "HyperParameterTuningJobStatus",
+        "TuningJob",
+        "stop_hyper_parameter_tuning_job",
+    ),
 }
-_METADATA = {"Training": "TrainingJob", "Processing": "ProcessingJob", "Transform": "TransformJob"}
-_STOPS = {
-    "Training": "stop_training_job",
-    "Processing": "stop_processing_job",
-    "Transform": "stop_transform_job",
-}
+_NAME_LIMITS = {"Tuning": 32}
+EMULATED = (*_JOBS, "Model", "RegisterModel", "Condition", "Fail")
 
 
-class StepFailed(Exception):
-    """A step that did not succeed, with the reason the execution reports."""
-
-
-def _client(endpoint_url: str, region: str) -> Any:
-    return own_client("sagemaker", endpoint_url, region)
-
-
-def _property(value: Any, path: str) -> Any:
-    """``ModelArtifacts.S3ModelArtifacts`` or ``ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri``
-    of a Describe* answer."""
-    for part in re.findall(r"[^.\[\]]+|\[[^\]]+\]", path):
-        if part.startswith("["):
-            key = part[1:-1].strip("'\"")
-            if isinstance(value, list):
-                named = [i for i in value if isinstance(i, dict) and key in i.values()]
-                value = named[0] if named else value[int(key)]
-            else:
-                value = value[key]
-        else:
-            value = value[part]
-    return value
+def _client(endpoint_url: str, region: str, service: str = "sagemaker") -> Any:
+    return own_client(service, endpoint_url, region)
 
 
 class Execution:
@@ -85,110 +99,122 @@ class Execution:
         self.execution = execution
         self.definition = definition
         self.client = _client(endpoint_url, region)
+        self.s3 = _client(endpoint_url, region, "s3")
         given = {p["Name"]: p["Value"] for p in execution.pipeline_parameters or []}
-        self.parameters = {
+        parameters = {
             p["Name"]: given.get(p["Name"], p.get("DefaultValue")) for p in definition.get("Parameters", [])
         }
-        self.parameters.update(given)
+        parameters.update(given)
         self.execution_id = execution.arn.rsplit("/", 1)[-1]
-        self.properties: dict[str, Any] = {}
+        pipeline_arn = execution.arn.split("/execution/")[0]
+        variables = {
+            "PipelineExecutionId": self.execution_id,
+            "PipelineExecutionArn": execution.arn,
+            "PipelineName": pipeline_arn.rsplit("/", 1)[-1],
+            "PipelineArn": pipeline_arn,
+            "StartDateTime": utcnow().isoformat(),
+            "CurrentDateTime": lambda: utcnow().isoformat(),
+        }
+        self.steps = flatten(definition.get("Steps") or [])
+        self.scope = Scope(parameters, variables, self.steps, self._read_json)
 
-    def resolve(self, value: Any) -> Any:
-        if isinstance(value, dict):
-            if set(value) == {"Get"}:
-                return self._get(value["Get"])
-            if set(value) == {"Std:Join"}:
-                spec = value["Std:Join"]
-                return str(spec.get("On", "")).join(str(self.resolve(v)) for v in spec.get("Values", []))
-            return {k: self.resolve(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.resolve(v) for v in value]
-        return value
+    def _read_json(self, uri: str) -> Any:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        try:
+            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            return json.loads(body)
+        except Exception as exc:
+            raise StepFailed(f"JsonGet: cannot read a JSON document at {uri}: {exc}") from exc
 
-    def _get(self, expression: str) -> Any:
-        scope, _, rest = expression.partition(".")
-        if scope == "Parameters":
-            if rest not in self.parameters:
-                raise StepFailed(f"the pipeline has no parameter '{rest}'")
-            return self.parameters[rest]
-        if scope == "Execution":
-            return {"PipelineExecutionId": self.execution_id, "PipelineExecutionArn": self.execution.arn}[
-                rest
-            ]
-        if scope == "Steps":
-            step, _, path = rest.partition(".")
-            if step not in self.properties:
-                raise StepFailed(f"step '{step}' has not run")
-            try:
-                return _property(self.properties[step], path)
-            except (KeyError, IndexError, ValueError, TypeError) as exc:
-                raise StepFailed(f"step '{step}' has no property {path}") from exc
-        raise StepFailed(f"unsupported expression {{'Get': '{expression}'}}")
+    def job_name(self, step: str, kind: str = "") -> str:
+        name = re.sub(r"[^A-Za-z0-9-]", "-", f"pipelines-{self.execution_id}-{step}")[:63].rstrip("-")
+        limit = _NAME_LIMITS.get(kind)
+        if limit and len(name) > limit:
+            name = f"p-{hashlib.sha256(name.encode()).hexdigest()[: limit - 2]}"
+        return name
 
-    def job_name(self, step: str) -> str:
-        return re.sub(r"[^A-Za-z0-9-]", "-", f"pipelines-{self.execution_id}-{step}")[:63].rstrip("-")
+    def start_experiment(self, backend: Any) -> None:
+        """The experiment (kept when it exists) and trial a PipelineExperimentConfig names, as SageMaker
+        creates them; moto's own CreateExperiment would replace an existing one."""
+        config = self.definition.get("PipelineExperimentConfig")
+        if not config:
+            return
+        experiment = str(self.scope.resolve(config.get("ExperimentName")))
+        if experiment not in backend.experiments:
+            backend.create_experiment(experiment)
+        backend.create_trial(str(self.scope.resolve(config.get("TrialName"))), experiment)
 
-    def run_step(self, step: dict[str, Any], record: dict[str, Any]) -> None:
-        kind = step.get("Type")
-        arguments = self.resolve(step.get("Arguments") or {})
+    def _hold(self, started: float) -> None:
+        """A step without a job lasts about as long as on AWS; a stop request ends the wait."""
+        while time.monotonic() - started < STEP_SECONDS and not self.execution.local_stop_requested:
+            time.sleep(0.05)
+
+    def run_step(self, step: Step, record: dict[str, Any]) -> bool | None:
+        """Run one step; a Condition step answers which branch to take."""
+        spec, kind, started = step.spec, step.spec.get("Type"), time.monotonic()
         if kind in _JOBS:
-            create, name_field, describe, status_field = _JOBS[kind]
-            name = self.job_name(step["Name"])
-            answer = getattr(self.client, create)(**{**arguments, name_field: name})
-            record["Metadata"] = {
-                _METADATA[kind]: {"Arn": next(v for k, v in answer.items() if k.endswith("Arn"))}
-            }
-            stopped = False
-            while True:
-                described = getattr(self.client, describe)(**{name_field: name})
-                if described[status_field] not in ("InProgress", "Stopping"):
-                    break
-                if self.execution.local_stop_requested and not stopped:  # StopPipelineExecution
-                    stopped = True
-                    getattr(self.client, _STOPS[kind])(**{name_field: name})
-                time.sleep(0.2)
-            described.pop("ResponseMetadata", None)
-            self.properties[step["Name"]] = described
-            if described[status_field] == "Stopped" and self.execution.local_stop_requested:
-                return  # the step ends Stopped, as the execution
-            if described[status_field] != "Completed":
-                raise StepFailed(
-                    f"{kind} job {name} {described[status_field]}: {described.get('FailureReason', '')}"
-                )
-        elif kind == "Model":
-            name = self.job_name(step["Name"])
+            self._run_job(step, record)
+            return None
+        if kind == "Condition":
+            outcome = all(self.scope.holds(c) for c in (spec.get("Arguments") or {}).get("Conditions", []))
+            record["Metadata"] = {"Condition": {"Outcome": str(outcome)}}
+            self.scope.properties[step.name] = {"Outcome": str(outcome)}
+            self._hold(started)
+            return outcome
+        arguments = self.scope.resolve(spec.get("Arguments") or {})
+        if kind == "Model":
+            name = self.job_name(step.name)
             answer = self.client.create_model(**{**arguments, "ModelName": name})
             record["Metadata"] = {"Model": {"Arn": answer["ModelArn"]}}
             described = self.client.describe_model(ModelName=name)
-            described.pop("ResponseMetadata", None)
-            self.properties[step["Name"]] = described
+        elif kind == "RegisterModel":
+            answer = self.client.create_model_package(**arguments)
+            record["Metadata"] = {"RegisterModel": {"Arn": answer["ModelPackageArn"]}}
+            described = self.client.describe_model_package(ModelPackageName=answer["ModelPackageArn"])
         elif kind == "Fail":
+            self._hold(started)
             raise StepFailed(str(arguments.get("ErrorMessage", "a Fail step was reached")))
         else:
             raise StepFailed(
-                f"step type {kind} is not emulated locally (Training, Processing, Transform, Model, Fail)"
+                f"step type {kind} is not emulated locally ({', '.join(EMULATED)}): it calls a service "
+                "or container this machine does not have"
+            )
+        described.pop("ResponseMetadata", None)
+        self.scope.properties[step.name] = described
+        self._hold(started)
+        return None
+
+    def _run_job(self, step: Step, record: dict[str, Any]) -> None:
+        kind = step.spec["Type"]
+        create, name_field, describe, status_field, metadata, stop = _JOBS[kind]
+        arguments = self.scope.resolve(step.spec.get("Arguments") or {})
+        name = self.job_name(step.name, kind)
+        answer = getattr(self.client, create)(**{**arguments, name_field: name})
+        record["Metadata"] = {metadata: {"Arn": next(v for k, v in answer.items() if k.endswith("Arn"))}}
+        stopped = False
+        while True:
+            described = getattr(self.client, describe)(**{name_field: name})
+            if described[status_field] not in ("InProgress", "Stopping"):
+                break
+            if self.execution.local_stop_requested and not stopped:  # StopPipelineExecution
+                stopped = True
+                getattr(self.client, stop)(**{name_field: name})
+            time.sleep(0.2)
+        described.pop("ResponseMetadata", None)
+        self.scope.properties[step.name] = described
+        if described[status_field] == "Stopped" and self.execution.local_stop_requested:
+            return  # the step ends Stopped, as the execution
+        if described[status_field] != "Completed":
+            raise StepFailed(
+                f"{kind} job {name} {described[status_field]}: {described.get('FailureReason', '')}"
             )
 
 
-def _order(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Steps in dependency order: DependsOn and the steps a Get expression reads."""
-    by_name = {s["Name"]: s for s in steps}
-    needs = {
-        s["Name"]: set(s.get("DependsOn") or [])
-        | set(re.findall(r'"Get":\s*"Steps\.([^."]+)', json.dumps(s.get("Arguments") or {})))
-        for s in steps
-    }
-    for name, wanted in needs.items():
-        unknown = sorted(wanted - set(by_name))
-        if unknown:
-            raise StepFailed(f"step '{name}' depends on unknown step(s) {', '.join(unknown)}")
-    ordered: list[dict[str, Any]] = []
-    while len(ordered) < len(steps):
-        ready = [n for n in by_name if by_name[n] not in ordered and needs[n] <= {s["Name"] for s in ordered}]
-        if not ready:
-            raise StepFailed("the steps' dependencies form a cycle")
-        ordered.append(by_name[ready[0]])
-    return ordered
+def _runs(step: Step, outcomes: dict[str, bool], skipped: set[str]) -> bool:
+    """Whether a step runs: its branch was taken and nothing it needs was left out."""
+    if step.condition is not None and outcomes.get(step.condition) is not step.branch:
+        return False
+    return not (step.needs & skipped)
 
 
 def run(backend: Any, execution: Any, endpoint_url: str, run_info: Run) -> None:
@@ -197,22 +223,30 @@ def run(backend: Any, execution: Any, endpoint_url: str, run_info: Run) -> None:
     try:
         definition = json.loads(execution.pipeline_definition_for_execution or "{}")
         state = Execution(execution, definition, endpoint_url, backend.region_name)
-        for step in _order(definition.get("Steps") or []):
+        state.start_experiment(backend)
+        outcomes: dict[str, bool] = {}
+        skipped: set[str] = set()
+        for step in order(state.steps):
             if execution.local_stop_requested:
                 break
+            if not _runs(step, outcomes, skipped):
+                skipped.add(step.name)
+                continue
             record = {
-                "StepName": step["Name"],
-                "StepType": step.get("Type"),
+                "StepName": step.name,
+                "StepType": step.spec.get("Type"),
                 "StepStatus": "Executing",
                 "StartTime": utcnow(),
             }
             execution.local_steps = [record, *execution.local_steps]
             try:
-                state.run_step(step, record)
+                outcome = state.run_step(step, record)
+                if outcome is not None:
+                    outcomes[step.name] = outcome
                 record["StepStatus"] = "Stopped" if execution.local_stop_requested else "Succeeded"
-            except StepFailed as exc:
+            except (StepFailed, ClientError) as exc:
                 record["StepStatus"], record["FailureReason"] = "Failed", str(exc)[:1024]
-                raise
+                raise StepFailed(str(exc)) from exc
             finally:
                 record["EndTime"] = utcnow()
         status = "Stopped" if execution.local_stop_requested else "Succeeded"
