@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sagemaker_pipelines.checker import check_file
-from sagemaker_pipelines.compile.request_check import api_path, check_compiled, check_request
+from sagemaker_pipelines.compile.request_check import check_compiled, check_request
 
 from .conftest import CORE_DIR, PIPELINES
 
@@ -31,7 +31,7 @@ def test_a_single_mistake_is_reported():
     # Regression: botocore's report has no header line; skipping its first line hid the only error.
     messages = check_request("CreateTrainingJob", {**GOOD_TRAINING, "TrainingJobNam": "x"})
     assert len(messages) == 1
-    assert messages[0].startswith(
+    assert messages[0].message.startswith(
         'Unknown parameter in input: "TrainingJobNam", must be one of: TrainingJobName'
     )
 
@@ -67,13 +67,13 @@ def test_a_single_mistake_is_reported():
 )
 def test_bad_requests_are_caught(change, expected):
     messages = check_request("CreateTrainingJob", {**GOOD_TRAINING, **change})
-    assert any(expected in m for m in messages), messages
+    assert any(expected in m.message for m in messages), messages
 
 
 def test_missing_required_members_are_caught():
     messages = check_request("CreateTransformJob", {"TransformJobName": "x"})
     for member in ("ModelName", "TransformInput", "TransformOutput", "TransformResources"):
-        assert f'Missing required parameter in input: "{member}"' in messages
+        assert f'Missing required parameter in input: "{member}"' in [m.message for m in messages]
 
 
 def test_templates_are_sampled_with_the_type_the_api_wants():
@@ -106,31 +106,47 @@ def test_operator_only_fields_are_not_sent():
 
 
 @pytest.mark.parametrize(
-    ("message", "path"),
+    ("change", "path", "valid"),
     [
+        ({"TrainingJobNam": "x"}, ("TrainingJobNam",), "TrainingJobName"),
         (
-            'CreateTrainingJob request: Unknown parameter in input: "TrainingJobNam", must be one of: A',
-            ("TrainingJobNam",),
+            {
+                "ResourceConfig": {
+                    "InstanceCount": 1,
+                    "InstanceType": "ml.m5.large",
+                    "VolumeSizeInGB": 1,
+                    "Foo": 1,
+                }
+            },
+            ("ResourceConfig", "Foo"),
+            "InstanceCount",
         ),
-        ('Unknown parameter in ResourceConfig: "Foo", must be one of: A', ("ResourceConfig", "Foo")),
         (
-            "Invalid type for parameter ResourceConfig.InstanceCount, value: two",
+            {"ResourceConfig": {"InstanceCount": "two", "InstanceType": "ml.m5.large", "VolumeSizeInGB": 1}},
             ("ResourceConfig", "InstanceCount"),
+            None,
         ),
-        ('Missing required parameter in input: "RoleArn"', ()),
+        ({"RoleArn": None}, ("RoleArn",), None),
+        ({"OutputDataConfig": {}}, ("OutputDataConfig",), None),  # a missing member: at its parent
         (
-            'Missing required parameter in InputDataConfig[0].DataSource: "S3DataSource"',
-            ("InputDataConfig", 0, "DataSource"),
+            {"InputDataConfig": [{"ChannelName": "a b", "DataSource": {"S3DataSource": {}}}]},
+            ("InputDataConfig", 0, "DataSource", "S3DataSource"),
+            None,
         ),
         (
-            "InputDataConfig[1].ChannelName: 'a b' does not match the API's pattern x",
-            ("InputDataConfig", 1, "ChannelName"),
+            {"InputDataConfig": [{"ChannelName": "a b", "DataSource": {}}]},
+            ("InputDataConfig", 0, "ChannelName"),
+            None,
         ),
-        ("something else entirely", ()),
     ],
 )
-def test_api_path_names_the_member_a_message_is_about(message, path):
-    assert api_path(message) == path
+def test_a_problem_names_the_member_it_is_about_as_data(change, path, valid):
+    """botocore's own records, not its text parsed back: the member as keys and indexes, and for an unknown
+    member the names the API allows there (the reporter's did-you-mean)."""
+    problems = check_request("CreateTrainingJob", {**GOOD_TRAINING, **change})
+    assert path in [p.path for p in problems], [(p.path, p.message) for p in problems]
+    if valid:
+        assert valid in next(p for p in problems if p.path == path).valid_names
 
 
 @pytest.mark.parametrize("environment", ["local", "aws"])

@@ -8,6 +8,7 @@ templates are replaced by sample values of the right type first, since they are 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -99,76 +100,91 @@ def _api_pattern(pattern: str | None) -> re.Pattern | None:
         return None
 
 
-def _problems_in(params: Any, shape: Shape, where: str) -> list[str]:
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class RequestProblem:
+    """One thing the API would reject, kept as data for the reporter: the request member it is about (the
+    parent of a missing one), botocore's (or our) message, and for an unknown member the names the API
+    allows there."""
+
+    operation: str
+    path: Path
+    message: str
+    valid_names: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.operation} request: {self.message}"
+
+
+def _problems_in(params: Any, shape: Shape, path: Path) -> list[tuple[Path, str]]:
     """Length and pattern limits, which botocore's validator leaves to the service."""
-    found = []
+    found: list[tuple[Path, str]] = []
     if isinstance(params, dict) and shape.type_name == "structure":
         for key, value in params.items():
             if key in shape.members:
-                found += _problems_in(value, shape.members[key], f"{where}.{key}" if where else key)
+                found += _problems_in(value, shape.members[key], (*path, key))
     elif isinstance(params, list) and shape.type_name == "list":
         for i, value in enumerate(params):
-            found += _problems_in(value, shape.member, f"{where}[{i}]")
+            found += _problems_in(value, shape.member, (*path, i))
     elif isinstance(params, str) and shape.type_name == "string" and not isinstance(params, _RunTimeText):
+        where = _dotted(path)
         meta = shape.metadata
         if "max" in meta and len(params) > meta["max"]:
-            found.append(f"{where}: {len(params)} characters, the API allows at most {meta['max']}")
+            found.append((path, f"{where}: {len(params)} characters, the API allows at most {meta['max']}"))
         pattern = _api_pattern(meta.get("pattern"))
         if pattern and len(params) < 2000 and not pattern.fullmatch(params):
-            found.append(f"{where}: {params!r} does not match the API's pattern {pattern}")
+            found.append((path, f"{where}: {params!r} does not match the API's pattern {pattern}"))
         if shape.enum and params not in shape.enum:
-            found.append(f"{where}: {params!r} is not one of {', '.join(shape.enum[:8])}")
+            found.append((path, f"{where}: {params!r} is not one of {', '.join(shape.enum[:8])}"))
     return found
 
 
-def check_request(operation: str, config: dict[str, Any]) -> list[str]:
-    """Messages for everything in ``config`` that the ``operation`` request would reject."""
+def _dotted(path: Path) -> str:
+    """``("InputDataConfig", 0, "ChannelName")`` -> ``InputDataConfig[0].ChannelName``, as botocore writes."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _botocore_path(name: str) -> Path:
+    """botocore's member name (``.InputDataConfig[0].DataSource``; empty for the request) as a path."""
+    return tuple(int(index) if index else key for key, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", name))
+
+
+def check_request(operation: str, config: dict[str, Any]) -> list[RequestProblem]:
+    """Everything in ``config`` that the ``operation`` request would reject."""
     shape = _input_shape(operation)
     params = _sample({k: v for k, v in config.items() if k not in _OPERATOR_ONLY}, shape)
     for name, member in shape.members.items():  # boto3 fills idempotency tokens in itself
         if member.metadata.get("idempotencyToken") and name not in params:
             params[name] = "00000000-0000-4000-8000-000000000000"
     report = ParamValidator().validate(params, shape)
-    # generate_report() is one line per error, with no header line (ParamValidationError adds that).
-    messages = [line.strip() for line in report.generate_report().splitlines() if line.strip()]
-    return messages + _problems_in(params, shape, "")
+    found = []
+    for error in report._errors:  # botocore's own (reason, member, details) records: no text parsed back
+        reason, name, details = error
+        path = _botocore_path(name)
+        valid: tuple[str, ...] = ()
+        if reason == "unknown field":
+            path, valid = (*path, details["unknown_param"]), tuple(details["valid_names"])
+        found.append(RequestProblem(operation, path, report._format_error(error), valid))
+    found += [RequestProblem(operation, path, message) for path, message in _problems_in(params, shape, ())]
+    return found
 
 
-_MESSAGE_PATHS = (
-    re.compile(r'^Unknown parameter in (?P<parent>\S+): "(?P<name>[^"]+)"'),
-    re.compile(r"^Missing required parameter in (?P<parent>\S+):"),
-    re.compile(r"^Invalid \w+ for parameter (?P<parent>[^,\s]+),"),
-    re.compile(r"^(?P<parent>[A-Za-z][\w.\[\]]*): "),
-)
-
-
-def api_path(message: str) -> tuple[str | int, ...]:
-    """The request member a message of :func:`check_request` is about, as keys and list indexes."""
-    message = re.sub(r"^\w+ request: ", "", message)
-    for pattern in _MESSAGE_PATHS:
-        match = pattern.match(message)
-        if match:
-            parent = "" if match["parent"] == "input" else match["parent"]
-            parts: list[str | int] = []
-            for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", parent):
-                parts.append(int(index) if index else name)
-            if match.groupdict().get("name"):
-                parts.append(match["name"])
-            return tuple(parts)
-    return ()
-
-
-def check_compiled(compiled: CompiledPipeline) -> dict[str, list[str]]:
+def check_compiled(compiled: CompiledPipeline) -> dict[str, list[RequestProblem]]:
     """task id -> problems of its SageMaker request, for every task that sends one."""
     found = {}
     for task in compiled.tasks:
         kind = KINDS[task.kind]
         if kind.api_operation:
-            operation = kind.api_operation
-            messages = []
+            problems: list[RequestProblem] = []
             for kwargs in mapped_kwargs(task):  # each element of a for_each task; else the task
-                found_here = check_request(operation, kind.request_of(kwargs))
-                messages += [m for m in found_here if m not in messages]
-            if messages:
-                found[task.task_id] = [f"{operation} request: {m}" for m in messages]
+                problems += [
+                    p for p in check_request(kind.api_operation, kind.request_of(kwargs)) if p not in problems
+                ]
+            if problems:
+                found[task.task_id] = problems
     return found
