@@ -4,17 +4,12 @@ its operators constructed as Airflow would run them."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-PORTS_DIR = Path(__file__).resolve().parent
-PIPELINES = PORTS_DIR / "pipelines"
-INCLUDE = PORTS_DIR / "include"
-# Where `make run` finds the ports: their own pipelines and include folders.
-PORT_ENV = {"SAGEMAKER_PIPELINES_DIR": str(PIPELINES), "SAGEMAKER_INCLUDE_DIR": str(INCLUDE)}
+from . import PORT_ENV
 
 RUN_AFTER = dt.datetime(2021, 1, 1, tzinfo=dt.UTC)  # the originals' start_date, a run of their @once
 RUN_SUFFIX = "-20210101T000000-1"  # what our names append for that run's first try

@@ -25,8 +25,8 @@ from sagemaker_pipelines.checker import check_file
 from sagemaker_pipelines.compile.images import algorithm_image_uri
 from sagemaker_pipelines.format.environment import load_environment
 
-from . import originals
-from .conftest import PIPELINES, RUN_SUFFIX, operator_class, run_context
+from . import PIPELINES, originals
+from .conftest import RUN_SUFFIX, operator_class, run_context
 
 CONNECTION = {"aws_conn_id", "region_name", "verify"}
 # The condition operator's flat form: it turns it into ``conditions`` (compared) when constructed.
