@@ -74,12 +74,14 @@ def _weight(value: Any) -> Any:
 
 
 def endpoint_config(ctx: TaskContext) -> dict[str, Any]:
+    """One production variant; its weight only when written (SageMaker's default is 1.0)."""
+    weight = ctx.get("initial_weight")
     variant = {
         "VariantName": ctx.get("variant_name", "AllTraffic"),
         "ModelName": model_name_of(ctx),
         "InitialInstanceCount": ctx.resource("instance_count"),
         "InstanceType": ctx.resource("instance_type"),
-        "InitialVariantWeight": _weight(ctx.get("initial_weight", 1.0)),
+        **present(InitialVariantWeight=None if weight is None else _weight(weight)),
     }
     config = {"EndpointConfigName": ctx.job_name(), "ProductionVariants": [variant]}
     config = deep_merge(config, ctx.get("config", {}))

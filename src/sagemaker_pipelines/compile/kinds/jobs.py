@@ -104,7 +104,8 @@ def _is_template(value: Any) -> bool:
 
 
 def input_channels(ctx: TaskContext) -> list[dict[str, Any]]:
-    default_mode = ctx.get("input_mode", "File")
+    """The channels as written: a channel's InputMode only when it says one, since SageMaker gives a
+    channel without one the job's TrainingInputMode (the task's ``input_mode``)."""
     channels = []
     for name, spec in ctx.get("inputs", {}).items():
         spec = {"s3_uri": spec} if isinstance(spec, str) else spec
@@ -115,8 +116,11 @@ def input_channels(ctx: TaskContext) -> list[dict[str, Any]]:
             {
                 "ChannelName": name,
                 "DataSource": {"S3DataSource": source},
-                **present(ContentType=spec.get("content_type"), CompressionType=spec.get("compression")),
-                "InputMode": spec.get("input_mode", default_mode),
+                **present(
+                    ContentType=spec.get("content_type"),
+                    CompressionType=spec.get("compression"),
+                    InputMode=spec.get("input_mode"),
+                ),
             }
         )
     return channels

@@ -1,0 +1,127 @@
+"""The clean-up and set-up operators against the local endpoint: each removes (or makes) what it names,
+and running it again - the thing gone, or existing - succeeds, as a teardown after a retry must."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from sagemaker_pipelines.airflow import cleanup
+
+from .conftest import KNN_IMAGE, REGION
+
+CONN_ID = "aws_cleanup_operators"
+ROLE = "arn:aws:iam::123456789012:role/sagemaker-local"
+IMAGE = KNN_IMAGE
+
+
+@pytest.fixture(scope="module", autouse=True)
+def aws_connection(local_aws: Any) -> Iterator[None]:
+    mp = pytest.MonkeyPatch()
+    connection = {
+        "conn_type": "aws",
+        "login": local_aws.access_key_id,
+        "password": local_aws.secret_access_key,
+        "extra": {"endpoint_url": local_aws.endpoint_url, "region_name": REGION},
+    }
+    mp.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(connection))
+    yield
+    mp.undo()
+
+
+def run(operator_class: type, **kwargs: Any) -> Any:
+    operator = operator_class(task_id="clean", aws_conn_id=CONN_ID, region_name=REGION, **kwargs)
+    return operator.execute({})
+
+
+def twice(operator_class: type, **kwargs: Any) -> None:
+    """Run a clean-up, then again once its resource is gone: both succeed."""
+    run(operator_class, **kwargs)
+    run(operator_class, **kwargs)
+
+
+def test_an_endpoint_and_its_config_are_deleted_and_deleting_them_again_succeeds(sm):
+    sm.create_model(ModelName="cleanup-model", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
+    variant = {"VariantName": "v", "ModelName": "cleanup-model", "InstanceType": "ml.m5.large"}
+    sm.create_endpoint_config(
+        EndpointConfigName="cleanup-config", ProductionVariants=[{**variant, "InitialInstanceCount": 1}]
+    )
+    sm.create_endpoint(EndpointName="cleanup-endpoint", EndpointConfigName="cleanup-config")
+    twice(cleanup.SageMakerDeleteEndpointOperator, endpoint_name="cleanup-endpoint")
+    twice(cleanup.SageMakerDeleteEndpointConfigOperator, endpoint_config_name="cleanup-config")
+    assert "cleanup-endpoint" not in [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]]
+    configs = sm.list_endpoint_configs()["EndpointConfigs"]
+    assert "cleanup-config" not in [c["EndpointConfigName"] for c in configs]
+
+
+def test_a_model_package_group_goes_with_its_versions(sm):
+    sm.create_model_package_group(ModelPackageGroupName="cleanup-group")
+    inference = {"Containers": [{"Image": IMAGE}], "SupportedContentTypes": ["text/csv"]}
+    inference["SupportedResponseMIMETypes"] = ["text/csv"]
+    arns = [
+        sm.create_model_package(ModelPackageGroupName="cleanup-group", InferenceSpecification=inference)[
+            "ModelPackageArn"
+        ]
+        for _ in range(2)
+    ]
+    run(cleanup.SageMakerDeleteModelPackageOperator, model_package_name=arns[0])
+    twice(cleanup.SageMakerDeleteModelPackageOperator, model_package_name=arns[0])
+    with pytest.raises(ClientError):  # a version is left: not "gone", so the task fails
+        run(
+            cleanup.SageMakerDeleteModelPackageGroupOperator,
+            group_name="cleanup-group",
+            delete_versions=False,
+        )
+    twice(cleanup.SageMakerDeleteModelPackageGroupOperator, group_name="cleanup-group")
+    groups = sm.list_model_package_groups()["ModelPackageGroupSummaryList"]
+    assert "cleanup-group" not in [g["ModelPackageGroupName"] for g in groups]
+
+
+def test_an_experiment_goes_with_its_trials_and_their_components(sm):
+    sm.create_experiment(ExperimentName="cleanup-experiment")
+    sm.create_trial(TrialName="cleanup-trial", ExperimentName="cleanup-experiment")
+    sm.create_trial_component(TrialComponentName="cleanup-component")
+    sm.associate_trial_component(TrialComponentName="cleanup-component", TrialName="cleanup-trial")
+    twice(cleanup.SageMakerDeleteExperimentOperator, experiment_name="cleanup-experiment")
+    names = [e["ExperimentName"] for e in sm.list_experiments()["ExperimentSummaries"]]
+    assert "cleanup-experiment" not in names
+    assert "cleanup-trial" not in [t["TrialName"] for t in sm.list_trials()["TrialSummaries"]]
+    components = sm.list_trial_components()["TrialComponentSummaries"]
+    assert "cleanup-component" not in [c["TrialComponentName"] for c in components]
+
+
+def test_stopping_an_automl_job_that_is_gone_succeeds(sm):
+    run(cleanup.SageMakerStopAutoMLJobOperator, job_name="cleanup-no-such-automl-job")
+
+
+def _definition(seconds: int) -> dict[str, Any]:
+    return {
+        "Version": "2020-12-01",
+        "Parameters": [{"Name": "S", "Type": "String", "DefaultValue": str(seconds)}],
+    }
+
+
+def test_creating_a_pipeline_that_exists_updates_it_and_deleting_it_twice_succeeds(sm):
+    arn = run(
+        cleanup.SageMakerUpsertPipelineOperator,
+        pipeline_name="cleanup-pipeline",
+        definition=_definition(1),
+        role_arn=ROLE,
+    )
+    again = run(
+        cleanup.SageMakerUpsertPipelineOperator,
+        pipeline_name="cleanup-pipeline",
+        definition=json.dumps(_definition(2)),
+        role_arn=ROLE,
+        description="second",
+    )
+    assert again == arn
+    described = sm.describe_pipeline(PipelineName="cleanup-pipeline")
+    assert json.loads(described["PipelineDefinition"]) == _definition(2)
+    twice(cleanup.SageMakerDeletePipelineOperator, pipeline_name="cleanup-pipeline")
+    with pytest.raises(ClientError):
+        sm.describe_pipeline(PipelineName="cleanup-pipeline")

@@ -1,0 +1,151 @@
+"""Each port, compiled, makes the same operators with the same requests as the original system test.
+
+Both sides are constructed as the provider's operator classes (ours as the kinds table names them, the
+original's from ``originals.py``), their templated fields rendered by Airflow's own Jinja environment in
+the same run context, and then compared attribute by attribute: what each operator sends or decides on.
+Only these differ, by design, and each is asserted where it is normalised:
+
+- names: ours append the run and the try (``-<ts_nodash>-<try>``) so a rerun never collides; with that
+  suffix removed they are the original's (whose ``env_id`` placeholder is ``provider-port`` here);
+- the bucket, the role and the built-in image's region are the environment's (placeholders in the
+  originals: a bucket they create, a role from the test context, an image table of two regions);
+- the AWS connection arguments (``aws_conn_id``, ``region_name``, ``verify``) are the environment's;
+- a clean-up that the original runs with ``trigger_rule=all_done`` is a ``teardown: true`` task in the
+  port, which Airflow runs once its setups are done, whatever their outcome (``all_done_setup_success``).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from sagemaker_pipelines.checker import check_file
+from sagemaker_pipelines.compile.images import algorithm_image_uri
+from sagemaker_pipelines.format.environment import load_environment
+
+from . import PIPELINES, originals
+from .conftest import RUN_SUFFIX, operator_class, run_context
+
+CONNECTION = {"aws_conn_id", "region_name", "verify"}
+# The condition operator's flat form: it turns it into ``conditions`` (compared) when constructed.
+FLAT_CONDITION = {"condition_type", "left_value", "right_value"}
+# Our own arguments, with no counterpart in the original: callbacks and the task's documentation.
+OURS_ONLY = {"pre_execute", "doc_md", "on_failure_callback", "on_success_callback", "on_retry_callback"}
+
+
+@pytest.fixture(scope="module")
+def jinja():
+    from airflow.sdk.definitions._internal.templater import create_template_env
+
+    return create_template_env()
+
+
+@pytest.fixture(scope="module")
+def environment():
+    return load_environment("local")
+
+
+def render(jinja, value: Any, context: dict[str, Any]) -> Any:
+    if isinstance(value, str):
+        return jinja.from_string(value).render(**context) if "{{" in value else value
+    if isinstance(value, dict):
+        return {k: render(jinja, v, context) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render(jinja, v, context) for v in value]
+    return value
+
+
+def without_run_suffix(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace(RUN_SUFFIX, "")
+    if isinstance(value, dict):
+        return {k: without_run_suffix(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_run_suffix(v) for v in value]
+    return value
+
+
+def sent(operator: Any) -> dict[str, Any]:
+    """What an operator sends or decides on: its templated fields but the connection's, and its wait."""
+    fields = set(type(operator).template_fields) - CONNECTION - FLAT_CONDITION
+    values = {name: getattr(operator, name) for name in sorted(fields)}
+    if hasattr(operator, "wait_for_completion"):
+        values["wait_for_completion"] = operator.wait_for_completion
+    return values
+
+
+def constructed(dotted: str, task_id: str, kwargs: dict[str, Any], jinja, context) -> Any:
+    """The operator as Airflow would run it: constructed, then its template fields rendered."""
+    operator = operator_class(dotted)(task_id=task_id, **copy.deepcopy(kwargs))
+    for name in type(operator).template_fields:
+        setattr(operator, name, render(jinja, getattr(operator, name), context))
+    return operator
+
+
+def differences(ours: Any, theirs: Any, path: str = "") -> list[str]:
+    """Every field where the two differ, as readable lines (a failing test shows all of them at once)."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        found = []
+        for key in sorted(set(ours) | set(theirs), key=str):
+            where = f"{path}.{key}" if path else str(key)
+            if key not in theirs:
+                found.append(f"{where}: ours sends {ours[key]!r}, the original nothing")
+            elif key not in ours:
+                found.append(f"{where}: the original sends {theirs[key]!r}, ours nothing")
+            else:
+                found += differences(ours[key], theirs[key], where)
+        return found
+    if isinstance(ours, list) and isinstance(theirs, list) and len(ours) == len(theirs):
+        pairs = enumerate(zip(ours, theirs, strict=True))
+        return [d for i, (a, b) in pairs for d in differences(a, b, f"{path}[{i}]")]
+    return [] if ours == theirs else [f"{path}: ours {ours!r}, the original {theirs!r}"]
+
+
+def compare(name: str, original: originals.Original, xcom: dict[str, Any], jinja, environment) -> list[str]:
+    """Each original task's operator against the port's task of the same id: the differences found."""
+    result = check_file(PIPELINES / f"{name}.yaml", environment)
+    assert result.problems == [], [p.format() for p in result.problems]
+    port = result.compiled
+    context = run_context(xcom)
+    found = []
+    for task_id, (dotted, kwargs) in original.items():
+        task = port.task(task_id)
+        theirs = constructed(dotted, task_id, kwargs, jinja, context)
+        ours_kwargs = {k: v for k, v in task.kwargs.items() if k not in OURS_ONLY}
+        ours = constructed(task.operator, task_id, ours_kwargs, jinja, context)
+        assert isinstance(ours, operator_class(dotted)), (task_id, task.operator, dotted)
+        found += [f"{task_id}: {d}" for d in differences(without_run_suffix(sent(ours)), sent(theirs))]
+    return found
+
+
+def knn_image(environment) -> str:
+    """The originals' KNN image (``.../knn:1`` of their region) in the environment's region."""
+    image = algorithm_image_uri("knn", environment.region)
+    assert image.endswith("/knn:1"), image
+    return image
+
+
+def test_the_endpoint_port_sends_the_originals_requests(jinja, environment, port_folders):
+    job = f"{originals.ENV_ID}-train{RUN_SUFFIX}"
+    xcom = {
+        "train_model": {"Training": {"TrainingJobName": job}},
+        "create_model": {"Model": {"ModelName": f"{originals.ENV_ID}-KNN-model{RUN_SUFFIX}"}},
+        "configure_endpoint": {
+            "EndpointConfig": {"EndpointConfigName": f"{originals.ENV_ID}-endpoint-config{RUN_SUFFIX}"}
+        },
+    }
+    original = originals.endpoint_example(environment.bucket, environment.role_arn, knn_image(environment))
+    assert compare("example_sagemaker_endpoint", original, xcom, jinja, environment) == []
+
+
+def test_the_notebook_port_sends_the_originals_requests(jinja, environment, port_folders):
+    original = originals.notebook_example(environment.role_arn)
+    assert compare("example_sagemaker_notebook", original, {}, jinja, environment) == []
+
+
+def test_the_condition_port_makes_the_originals_decisions(jinja, environment, port_folders):
+    xcom = {"produce_metrics": {"accuracy": 0.95, "loss": 0.04}, "produce_bad_metrics": {"accuracy": 0.5}}
+    original = originals.condition_example()
+    assert compare("example_sagemaker_condition", original, xcom, jinja, environment) == []
