@@ -129,7 +129,7 @@ STAGES = (
     ("    yaml: load_document", "sagemaker_pipelines.format.yaml_source", "load_document"),
     ("    references: Resolver.resolve", "sagemaker_pipelines.format.references", "Resolver.resolve"),
     ("    schema: check_against_schema", "sagemaker_pipelines.format.schema_check", "check_against_schema"),
-    ("    semantics: check_semantics", "sagemaker_pipelines.format.semantics", "check_semantics"),
+    ("    semantics: check_semantics", "sagemaker_pipelines.checks.semantics", "check_semantics"),
     ("    compile: compile_pipeline", "sagemaker_pipelines.compile.compiler", "compile_pipeline"),
     ("    botocore: check_compiled", "sagemaker_pipelines.compile.request_check", "check_compiled"),
     ("build_dag (all building)", "sagemaker_pipelines.airflow.dag_builder", "build_dag"),

@@ -23,8 +23,8 @@ from sagemaker_pipelines.problems import Problem, field_path
 if TYPE_CHECKING:
     from sagemaker_pipelines.compile.compiler import CompiledPipeline
     from sagemaker_pipelines.compile.kinds.context import Pipeline
+    from sagemaker_pipelines.compile.task_outputs import TaskOutputs
     from sagemaker_pipelines.format.environment import Environment
-    from sagemaker_pipelines.format.references import TaskOutputs
     from sagemaker_pipelines.format.yaml_source import Document
 
 
@@ -59,6 +59,7 @@ def resolve(walk: Walk, _earlier: list[Problem]) -> list[Problem]:
     """References in three passes (environment values, which may define the bucket and prefixes; then S3
     locations and run parameters; then other tasks' outputs), and secrets before and after."""
     from sagemaker_pipelines.compile.fan_out import item_paths
+    from sagemaker_pipelines.compile.task_outputs import TaskOutputs
     from sagemaker_pipelines.format import references as refs
     from sagemaker_pipelines.format.secrets import scan, scan_resolved
 
@@ -74,7 +75,7 @@ def resolve(walk: Walk, _earlier: list[Problem]) -> list[Problem]:
     second = refs.Resolver(doc, file, scopes)
     data = second.resolve(data)
     tasks = data.get("tasks") if isinstance(data.get("tasks"), dict) else {}
-    walk.outputs = refs.TaskOutputs(tasks, walk.bucket, walk.dag_id)
+    walk.outputs = TaskOutputs(tasks, walk.bucket, walk.dag_id)
     third = refs.Resolver(doc, file, {"tasks": walk.outputs})
     walk.data = third.resolve(data)
     walk.bad_paths = first.bad_paths | second.bad_paths | third.bad_paths | doc.problem_paths
@@ -90,9 +91,9 @@ def resolve(walk: Walk, _earlier: list[Problem]) -> list[Problem]:
 def shape(walk: Walk, earlier: list[Problem]) -> list[Problem]:
     """The schema, and names safe to use as DAG ids and file names. When anything is wrong so far, the
     checks of ``meaning`` that need no valid shapes report too, on fields not reported already."""
+    from sagemaker_pipelines.checks.semantics import check_semantics
     from sagemaker_pipelines.compile import hyperparameters
     from sagemaker_pipelines.format.schema_check import check_against_schema
-    from sagemaker_pipelines.format.semantics import check_semantics
     from sagemaker_pipelines.names import name_problems
 
     doc = walk.doc
@@ -113,13 +114,13 @@ def shape(walk: Walk, earlier: list[Problem]) -> list[Problem]:
 def meaning(walk: Walk, _earlier: list[Problem]) -> list[Problem]:
     """What a schema cannot say: dependencies and references between tasks, built-in algorithms'
     hyperparameters, notifications, allowed operator classes, what ``config:`` may set, images."""
+    from sagemaker_pipelines.checks.guardrails import check_config
+    from sagemaker_pipelines.checks.images import image_problems
+    from sagemaker_pipelines.checks.notify import check_notify
+    from sagemaker_pipelines.checks.semantics import check_semantics
     from sagemaker_pipelines.compile import hyperparameters
     from sagemaker_pipelines.compile.allowed_operators import check_operator_tasks
-    from sagemaker_pipelines.compile.guardrail_checks import check_config
-    from sagemaker_pipelines.compile.image_checks import image_problems
     from sagemaker_pipelines.compile.images import unavailable_images
-    from sagemaker_pipelines.format.notify_check import check_notify
-    from sagemaker_pipelines.format.semantics import check_semantics
 
     doc, file, data, environment = walk.doc, walk.file, walk.data, walk.environment
     problems = check_semantics(doc, file, data)
@@ -140,9 +141,9 @@ def meaning(walk: Walk, _earlier: list[Problem]) -> list[Problem]:
 def build(walk: Walk, _earlier: list[Problem]) -> list[Problem]:
     """Every task compiled to its operator's arguments; task outputs only where the operator renders them
     at run time; ``config:`` removals that remove something."""
+    from sagemaker_pipelines.checks.config_removals import removal_problems
     from sagemaker_pipelines.compile.assets import AssetError
     from sagemaker_pipelines.compile.compiler import TaskCompileError, compile_pipeline
-    from sagemaker_pipelines.compile.config_removals import removal_problems
     from sagemaker_pipelines.compile.kinds.context import Pipeline
 
     data, environment = walk.data, walk.environment
@@ -178,7 +179,7 @@ def build(walk: Walk, _earlier: list[Problem]) -> list[Problem]:
 def requests(walk: Walk, _earlier: list[Problem]) -> list[Problem]:
     """Each SageMaker request as AWS would judge its shape (botocore's model, its problems kept as data),
     then as the environment's guardrails judge it."""
-    from sagemaker_pipelines.compile.guardrail_checks import check_guardrails
+    from sagemaker_pipelines.checks.guardrails import check_guardrails
     from sagemaker_pipelines.compile.request_check import check_compiled
     from sagemaker_pipelines.format.schema_check import did_you_mean
 

@@ -78,6 +78,28 @@ def test_runtime_never_imports_toolkit_or_local(path: Path):
     assert not wrong, f"{path.relative_to(CHECKOUT_ROOT)} imports {wrong}"
 
 
+# Inside the runtime, one direction too: format reads the document, compile knows the kinds and builds
+# from format's results, checks judge both, airflow runs what compile made.
+BELOW = {
+    "format": (),
+    "compile": ("format",),
+    "checks": ("format", "compile"),
+    "airflow": ("format", "compile"),
+}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in package_files() if p.relative_to(PACKAGE_DIR).parts[0] in BELOW],
+    ids=lambda p: str(p.relative_to(PACKAGE_DIR)),
+)
+def test_a_runtime_layer_imports_only_the_layers_below_it(path: Path):
+    layer = path.relative_to(PACKAGE_DIR).parts[0]
+    others = {f"sagemaker_pipelines.{name}" for name in BELOW if name != layer and name not in BELOW[layer]}
+    wrong = sorted(m for m in imports_of(path) if m.startswith(tuple(others)) and m.split(".")[1] in BELOW)
+    assert not wrong, f"{path.relative_to(CHECKOUT_ROOT)} ({layer}) imports {wrong}"
+
+
 def test_what_a_dag_file_loads_is_only_the_runtime(tmp_path: Path):
     """Load every DAG file of dags/ the way a task runner does, in a fresh interpreter, and list modules."""
     code = (

@@ -1,5 +1,6 @@
 """``config:`` can remove any field the compiler generates by setting it to null, the fields a ported DAG
-never sent among them; validate refuses a null that removes nothing, at its line."""
+never sent among them; validate refuses a null that removes nothing, at its line. (A channel's InputMode
+and a variant's InitialVariantWeight, which AWS defaults, are not generated at all unless written.)"""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ tasks:
     kind: training
     algorithm: knn
     hyperparameters: {k: 3, feature_dim: 4, predictor_type: classifier, sample_size: 100}
-    inputs: {train: "s3://my-bucket/iris/train.csv", test: "s3://my-bucket/iris/test.csv"}
+    inputs:
+      train: {s3_uri: "s3://my-bucket/iris/train.csv", input_mode: File}
+      test: {s3_uri: "s3://my-bucket/iris/test.csv", input_mode: File}
     config: {InputDataConfig: [{ChannelName: train, InputMode: null}]}
   prep:
     kind: processing
@@ -28,7 +31,7 @@ tasks:
   endpoint_config:
     kind: endpoint_config
     model: model
-    config: {ProductionVariants: [{VariantName: AllTraffic, InitialVariantWeight: null}]}
+    config: {ProductionVariants: [{VariantName: AllTraffic, InitialInstanceCount: null}]}
 """
 
 
@@ -45,23 +48,24 @@ def test_null_removes_each_generated_field_and_only_it():
     assert "StoppingCondition" not in config["prep"] and "ProcessingResources" in config["prep"]
     assert "Mode" not in config["model"]["PrimaryContainer"] and config["model"]["PrimaryContainer"]["Image"]
     (variant,) = config["endpoint_config"]["ProductionVariants"]
-    assert "InitialVariantWeight" not in variant and variant["InitialInstanceCount"] == 1
+    assert "InitialInstanceCount" not in variant and variant["InstanceType"]
 
 
 def test_without_the_nulls_the_fields_are_generated():
     plain = "\n".join(line for line in PIPELINE.splitlines() if "    config:" not in line) + "\n"
     config = {t.task_id: t.kwargs["config"] for t in _check(plain).compiled.tasks}
-    assert config["train"]["InputDataConfig"][0]["InputMode"] == "File"
+    assert all(c["InputMode"] == "File" for c in config["train"]["InputDataConfig"])  # as written
     assert config["prep"]["StoppingCondition"] == {"MaxRuntimeInSeconds": 86400}
     assert config["model"]["PrimaryContainer"]["Mode"] == "SingleModel"
-    assert config["endpoint_config"]["ProductionVariants"][0]["InitialVariantWeight"] == 1.0
+    (variant,) = config["endpoint_config"]["ProductionVariants"]
+    assert variant["InitialInstanceCount"] == 1 and "InitialVariantWeight" not in variant  # AWS's default
 
 
 def test_a_null_that_removes_nothing_is_an_error_at_its_line_naming_the_fields_there():
     text = PIPELINE.replace("{StoppingCondition: null}", "{StopingCondition: null}")
     (problem,) = _check(text).problems
     assert problem.format().startswith(
-        "p.yaml:12:14: tasks.prep.config.StopingCondition: nothing to remove: the request has no "
+        "p.yaml:14:14: tasks.prep.config.StopingCondition: nothing to remove: the request has no "
         "StopingCondition"
     )
     assert "StoppingCondition" in problem.hint and "ProcessingResources" in problem.hint

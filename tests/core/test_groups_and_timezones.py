@@ -314,7 +314,7 @@ def test_the_deepest_nesting_validate_allows_is_one_airflow_serializes(compile_o
     """The limit is below what Airflow's serializer can store (it recursed out at about 330 levels)."""
     from airflow.serialization.serialized_objects import DagSerialization
 
-    from sagemaker_pipelines.format.task_groups import MAX_GROUP_DEPTH
+    from sagemaker_pipelines.checks.task_groups import MAX_GROUP_DEPTH
 
     dag = build_dag(compile_ok(_nested(MAX_GROUP_DEPTH)))
     stored = DagSerialization.from_dict(DagSerialization.to_dict(dag))

@@ -7,8 +7,9 @@ import textwrap
 
 import pytest
 
+from sagemaker_pipelines.checks.semantics import check_semantics
+from sagemaker_pipelines.compile.dependencies import dependencies_of
 from sagemaker_pipelines.format.secrets import scan
-from sagemaker_pipelines.format.semantics import check_semantics, dependencies_of
 from sagemaker_pipelines.format.yaml_source import load_document
 
 TRAIN = """\

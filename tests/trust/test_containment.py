@@ -44,7 +44,7 @@ def test_an_exception_in_a_compiler_is_the_files_problem_at_the_task(monkeypatch
 
 
 def test_a_recursion_error_in_a_check_is_contained(monkeypatch, local):
-    from sagemaker_pipelines.format import semantics
+    from sagemaker_pipelines.checks import semantics
 
     def deep(*args, **kwargs):
         return deep(*args, **kwargs)

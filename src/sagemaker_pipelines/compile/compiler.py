@@ -13,13 +13,13 @@ from typing import Any
 from sagemaker_pipelines.compile import fan_out
 from sagemaker_pipelines.compile.assets import AssetError, normalized_schedule, published
 from sagemaker_pipelines.compile.connections import task_connections
-from sagemaker_pipelines.compile.durations import to_seconds
+from sagemaker_pipelines.compile.dependencies import dependencies_of
 from sagemaker_pipelines.compile.groups import apply_groups
 from sagemaker_pipelines.compile.guardrails import BUCKET_ARGUMENTS, UNGUARDED_KINDS, with_required_tags
 from sagemaker_pipelines.compile.kinds import KINDS, TaskContext, resolve_kind
 from sagemaker_pipelines.compile.kinds.context import Pipeline
 from sagemaker_pipelines.compile.notifications import dag_callbacks, task_callbacks
-from sagemaker_pipelines.format.semantics import dependencies_of
+from sagemaker_pipelines.format.durations import to_seconds
 
 _TASK_ARGS = ("retries", "trigger_rule", "pool")
 LOOPBACK_GUARD = "sagemaker_pipelines.airflow.tasks.LoopbackOnly"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from sagemaker_pipelines.compile.durations import to_seconds
+from sagemaker_pipelines.format.durations import to_seconds
 
 DEFAULT = "default"  # the per-kind key that applies to kinds without their own entry
 

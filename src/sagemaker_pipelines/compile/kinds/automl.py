@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagemaker_pipelines.compile.durations import to_seconds
 from sagemaker_pipelines.compile.kinds import outputs
 from sagemaker_pipelines.compile.kinds.context import (
     RUN_STAMP,
@@ -30,6 +29,7 @@ from sagemaker_pipelines.compile.kinds.spec import (
     Named,
     When,
 )
+from sagemaker_pipelines.format.durations import to_seconds
 
 AUTOML_NAME_LIMIT = 32
 

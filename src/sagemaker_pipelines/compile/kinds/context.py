@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sagemaker_pipelines.compile.durations import to_seconds
+from sagemaker_pipelines.format.durations import to_seconds
 from sagemaker_pipelines.format.environment import Environment
 
 RESOURCE_DEFAULTS = {

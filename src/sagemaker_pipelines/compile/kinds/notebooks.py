@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sagemaker_pipelines.compile.durations import to_seconds
 from sagemaker_pipelines.compile.kinds import outputs
 from sagemaker_pipelines.compile.kinds.context import (
     RUN_SUFFIX,
@@ -29,6 +28,7 @@ from sagemaker_pipelines.compile.kinds.spec import (
     Named,
     When,
 )
+from sagemaker_pipelines.format.durations import to_seconds
 
 _NOTEBOOK_FIELDS = {
     "volume_size": "volume_size_in_gb",

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sagemaker_pipelines.compile.durations import to_seconds
 from sagemaker_pipelines.compile.kinds.context import TaskContext, present, xcom
 from sagemaker_pipelines.compile.kinds.spec import Job
+from sagemaker_pipelines.format.durations import to_seconds
 
 SENSOR_TEMPLATED = ("aws_conn_id", "job_name", "region_name", "verify")
 

@@ -11,17 +11,16 @@ from __future__ import annotations
 import ast
 import contextlib
 import datetime as dt
-import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sagemaker_pipelines.compile.fan_out_checks import check as fan_out_check
+from sagemaker_pipelines.checks.fan_out import check as fan_out_check
+from sagemaker_pipelines.checks.param_defaults import check_param_defaults
+from sagemaker_pipelines.checks.task_groups import check_task_groups, group_names
+from sagemaker_pipelines.compile.dependencies import dependencies_of
 from sagemaker_pipelines.compile.kinds import ALIASES, KINDS, notebooks
-from sagemaker_pipelines.compile.kinds.gates import branches_of
-from sagemaker_pipelines.format.param_defaults import check_param_defaults
 from sagemaker_pipelines.format.schema_check import did_you_mean
-from sagemaker_pipelines.format.task_groups import check_task_groups, group_names
 from sagemaker_pipelines.format.timezones import check_timezone, zone_of
 from sagemaker_pipelines.format.yaml_source import Document
 from sagemaker_pipelines.paths import include_dir, include_path
@@ -72,7 +71,7 @@ class _Checker:
             for check in checks:
                 self.guarded(check, task_id, task)
         self.guarded(self.cycles)
-        self.guarded(self.task_groups)  # format/task_groups.py
+        self.guarded(self.task_groups)  # checks/task_groups.py
         self.guarded(check_timezone, self.data, self.add)
         self.guarded(self.fan_out)
         return self.problems
@@ -116,7 +115,7 @@ class _Checker:
             self.add(path, f"'{cron}' never fires: no date matches it", hint, value=True)
 
     def dependencies(self, task_id: str, task: dict) -> None:
-        groups = group_names(self.data)  # depends_on may name a task group: format/task_groups.py
+        groups = group_names(self.data)  # depends_on may name a task group: checks/task_groups.py
         for i, dep in enumerate(task.get("depends_on") or []):
             path = ("tasks", task_id, "depends_on", i)
             if dep == task_id:
@@ -332,41 +331,6 @@ def _functions_in(source: bytes, name: str) -> frozenset[str]:
 
 def _numbers(*values: Any) -> bool:
     return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
-
-
-_XCOM_PULL = re.compile(r"xcom_pull\(task_ids='([A-Za-z0-9_-]+)'")
-
-
-def _pulled(value: Any, found: list[str]) -> list[str]:
-    """Tasks whose XCom a value reads (task outputs, ``${tasks.<id>.<output>}``, become these)."""
-    if isinstance(value, str):
-        if "xcom_pull" in value:
-            found += [t for t in _XCOM_PULL.findall(value) if t not in found]
-    elif isinstance(value, dict):
-        for item in value.values():
-            _pulled(item, found)
-    elif isinstance(value, list):
-        for item in value:
-            _pulled(item, found)
-    return found
-
-
-def dependencies_of(task_id: str, task: dict, tasks: dict[str, dict]) -> list[str]:
-    """Explicit depends_on, the tasks a task refers to (a model needs its training job first) and the
-    tasks whose outputs it uses."""
-    deps = [d for d in task.get("depends_on") or [] if d in tasks and d != task_id]
-    kind = KINDS.get(task.get("kind")) if isinstance(task.get("kind"), str) else None
-    for field in kind.references if kind else ():
-        target = task.get(field)
-        if isinstance(target, str) and target in tasks and target != task_id and target not in deps:
-            deps.append(target)
-    for target in _pulled(task, []):
-        if target in tasks and target != task_id and target not in deps:
-            deps.append(target)
-    for gate, other in tasks.items():  # a gate is the upstream of the tasks it branches to
-        if gate != task_id and isinstance(other, dict) and task_id in branches_of(other) and gate not in deps:
-            deps.append(gate)
-    return deps
 
 
 def check_semantics(

@@ -1,6 +1,6 @@
 """``validate``'s checks of ``for_each`` and ``${item}``: what the schema cannot say (see
 ``compile/fan_out.py`` for what it compiles to and ``docs/fan-out.md``). Called from
-``format/semantics.py``; each problem is (path, message, hint)."""
+``checks/semantics.py``; each problem is (path, message, hint)."""
 
 from __future__ import annotations
 
