@@ -157,8 +157,11 @@ def build(walk: Walk, _earlier: list[Problem]) -> list[Problem]:
         role_arn=data.get("role_arn", environment.role_arn),
         aws_conn_id=data.get("aws_conn_id", environment.aws_conn_id),
     )
+    traced = _traced_outputs(walk)
     try:
-        walk.compiled = compile_pipeline(walk.pipeline, walk.text)
+        walk.compiled = compile_pipeline(
+            walk.pipeline, walk.text, {t: task for t, (task, _) in traced.items()}
+        )
     except TaskCompileError as exc:  # only a run-time value where the compiler needs a real one does this
         if isinstance(exc.__cause__, AssetError):  # publish: (compile/assets.py)
             where = [("tasks", exc.task_id, "publish")]
@@ -171,7 +174,7 @@ def build(walk: Walk, _earlier: list[Problem]) -> list[Problem]:
         return walk.located(
             where, "a task output is only known at run time; this field is needed when the DAG is built"
         )
-    problems = _unrendered(walk)
+    problems = _unrendered(walk, traced)
     problems += removal_problems(walk.doc, walk.file, walk.pipeline)  # config: entries set to null
     return problems
 
@@ -224,31 +227,22 @@ def run(walk: Walk) -> list[Problem]:
     return sorted(set(problems))
 
 
-def _unrendered(walk: Walk) -> list[Problem]:
-    """Task outputs in fields that do not reach an argument the operator renders at run time.
-
-    Each task that uses outputs is compiled once more with every output template replaced by a marker
-    of its own: a field whose markers are missing from the operator's templated arguments is consumed
-    when the DAG is built, or lands in an argument Airflow sends as it is.
-    """
-    from sagemaker_pipelines.compile.compiler import compile_task
-    from sagemaker_pipelines.compile.fan_out import mapped_kwargs
-    from sagemaker_pipelines.compile.kinds import KINDS
-    from sagemaker_pipelines.format.references import unrendered_outputs
+def _traced_outputs(walk: Walk) -> dict[str, tuple[dict[str, Any], dict[str, tuple[tuple, str]]]]:
+    """The tasks that use task outputs, as the build compiles them: each output template replaced by a
+    marker of its own, so that where it lands can be told (marker -> (field, template))."""
     from sagemaker_pipelines.format.templates import replace_expressions
 
     assert walk.pipeline is not None and walk.outputs is not None
-    pipeline = walk.pipeline
-    problems = []
     by_task: dict[str, list[tuple]] = {}
     for path in sorted(walk.outputs.runtime_paths):
         if path[2:3] != ("for_each",):  # a for_each list is read by its <task>__items step (fan_out.py)
             by_task.setdefault(path[1], []).append(path)
+    traced = {}
     for task_id, paths in by_task.items():
-        if pipeline.tasks[task_id].get("kind") == "operator":
+        if walk.pipeline.tasks[task_id].get("kind") == "operator":
             continue  # its class's template_fields are checked by compile.allowed_operators
-        task = copy.deepcopy(pipeline.tasks[task_id])
-        markers: dict[str, tuple] = {}
+        task = copy.deepcopy(walk.pipeline.tasks[task_id])
+        markers: dict[str, tuple[tuple, str]] = {}
         for path in paths:
             parent = task
             for key in path[2:-1]:
@@ -258,20 +252,56 @@ def _unrendered(walk: Walk) -> list[Problem]:
                 if "xcom_pull" not in block:  # one {{ ... }} reading XCom
                     return block
                 name = "{{ task_output_" + str(len(markers)) + " }}"
-                markers[name] = path
+                markers[name] = (path, block)
                 return name
 
             parent[path[-1]] = replace_expressions(parent[path[-1]], marker)
-        compiled = compile_task(pipeline, task_id, task)
+        traced[task_id] = (task, markers)
+    return traced
+
+
+def _unrendered(
+    walk: Walk, traced: dict[str, tuple[dict[str, Any], dict[str, tuple[tuple, str]]]]
+) -> list[Problem]:
+    """Task outputs in fields that do not reach an argument the operator renders at run time: a field
+    whose marker is missing from the operator's templated arguments is consumed when the DAG is built,
+    or lands in an argument Airflow sends as it is. Then each marker is put back to its template, so the
+    one compile is the DAG's."""
+    from sagemaker_pipelines.compile.fan_out import mapped_kwargs
+    from sagemaker_pipelines.compile.kinds import KINDS
+    from sagemaker_pipelines.format.references import unrendered_outputs
+
+    assert walk.compiled is not None
+    problems = []
+    for compiled in walk.compiled.tasks:
+        if compiled.task_id not in traced:
+            continue
+        markers = traced[compiled.task_id][1]
         kind = KINDS[compiled.kind]
         missing = set(markers)
         for kwargs in mapped_kwargs(compiled):  # every element of a for_each task renders its outputs
             missing &= set(unrendered_outputs(kwargs, kind.templated, list(markers)))
-        for path in sorted(markers[m] for m in missing):
+        for path in sorted(markers[m][0] for m in missing):
             operator = compiled.operator.rpartition(".")[2]
             message = f"a task output cannot be used here: {operator} does not render this field at run time"
             problems += walk.located([path], message, f"it renders {', '.join(kind.templated)}")
+        templates = {name: block for name, (_, block) in markers.items()}
+        compiled.kwargs = _untraced(compiled.kwargs, templates)
+        compiled.mapped = _untraced(compiled.mapped, templates)
     return problems
+
+
+def _untraced(value: Any, templates: dict[str, str]) -> Any:
+    """``value`` with every marker put back to the task output template it stands for."""
+    if isinstance(value, str):
+        for name, block in templates.items():
+            value = value.replace(name, block)
+        return value
+    if isinstance(value, dict):
+        return {key: _untraced(item, templates) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_untraced(item, templates) for item in value]
+    return value
 
 
 def _request_location(doc: Document, task_id: str, member: tuple, request: object = None) -> tuple:

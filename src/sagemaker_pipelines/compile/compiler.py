@@ -162,7 +162,7 @@ def compile_task(pipeline: Pipeline, task_id: str, task: dict[str, Any]) -> Comp
     """One task through the kinds table, with its explicit and implied dependencies."""
     if "for_each" in task:
         try:
-            depends_on = dependencies_of(task_id, task, pipeline.tasks)
+            depends_on = dependencies_of(task_id, pipeline.tasks[task_id], pipeline.tasks)
             return fan_out.compile_mapped(pipeline, task_id, task, _compile_one, depends_on)
         except (fan_out.FanOutError, KeyError) as exc:
             raise TaskCompileError(task_id, exc) from exc
@@ -189,7 +189,7 @@ def _compile_one(pipeline: Pipeline, task_id: str, task: dict[str, Any]) -> Comp
         if isinstance(kwargs.get("config"), dict):
             kwargs["config"] = with_required_tags(kind_name, kwargs["config"], guardrails)
         kwargs["pre_execute"] = _guardrail_guard(pipeline, kind_name, kwargs.get("pre_execute"))
-    depends_on = dependencies_of(task_id, task, pipeline.tasks)
+    depends_on = dependencies_of(task_id, pipeline.tasks[task_id], pipeline.tasks)  # as written
     teardown = bool(task.get("teardown"))
     explicit = task.get("depends_on") or []
     return CompiledTask(
@@ -204,14 +204,22 @@ def _compile_one(pipeline: Pipeline, task_id: str, task: dict[str, Any]) -> Comp
     )
 
 
-def compile_pipeline(pipeline: Pipeline, source_text: str) -> CompiledPipeline:
-    """Every task through the kinds table, in file order."""
+def compile_pipeline(
+    pipeline: Pipeline, source_text: str, written: dict[str, dict[str, Any]] | None = None
+) -> CompiledPipeline:
+    """Every task through the kinds table, in file order. ``written``: tasks to compile in another form
+    than ``pipeline``'s (the build stage's, with each task output traced; their dependencies stay the
+    pipeline's own)."""
+    written = written or {}
     compiled = CompiledPipeline(
         dag_id=pipeline.dag_id,
         file=pipeline.file,
         environment=pipeline.environment.name,
         dag=_dag_args(pipeline, source_text),
-        tasks=[compile_task(pipeline, task_id, task) for task_id, task in pipeline.tasks.items()],
+        tasks=[
+            compile_task(pipeline, task_id, written.get(task_id, task))
+            for task_id, task in pipeline.tasks.items()
+        ],
     )
     _run_time_fan_out_limits(compiled, pipeline)
     apply_groups(compiled, pipeline.data)  # task groups, and depends_on naming a group
