@@ -105,7 +105,8 @@ def shape(walk: Walk, earlier: list[Problem]) -> list[Problem]:
     problems += [p for p in named if p.field not in reported]
     if any(p.is_error for p in [*earlier, *problems]):
         reported = {p.field for p in [*earlier, *problems]}
-        lenient = check_semantics(doc, walk.file, walk.data, shapes_valid=False)
+        rejected = [p.field for p in problems]  # the shapes the schema refused (not an unresolved value)
+        lenient = check_semantics(doc, walk.file, walk.data, rejected)
         lenient += hyperparameters.problems(doc, walk.file, walk.data)
         problems += [p for p in lenient if p.field not in reported]
     return problems

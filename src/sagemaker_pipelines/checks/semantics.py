@@ -9,8 +9,9 @@ check as a short one.
 from __future__ import annotations
 
 import ast
-import contextlib
 import datetime as dt
+import re
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -28,23 +29,31 @@ from sagemaker_pipelines.problems import Problem, field_path
 
 
 class _Checker:
-    def __init__(self, doc: Document, file: str, data: dict[str, Any], shapes_valid: bool = True):
+    """The checks, on the parts of the document whose shapes the schema accepted: on a document it
+    rejected, a check whose fields (or task) it reported is not run, so the others still report theirs
+    and no check meets a shape it was not written for. Nothing is caught: a check that fails on an
+    accepted shape is a bug, reported as one (``checker.py``)."""
+
+    def __init__(self, doc: Document, file: str, data: dict[str, Any], rejected: Iterable[str]):
         self.doc = doc
         self.file = file
         self.data = data
         tasks = data.get("tasks")
         self.tasks: dict[str, dict] = tasks if isinstance(tasks, dict) else {}
-        self.shapes_valid = shapes_valid
+        self.rejected_fields: set[str] = set()  # top-level fields the schema reported
+        self.rejected_tasks: set[str] = set()  # tasks the schema reported something in
+        for dotted in rejected:
+            parts = re.split(r"[.\[]", dotted)
+            if parts[0] == "tasks" and len(parts) > 1 and parts[1] in self.tasks:
+                self.rejected_tasks.add(parts[1])
+            else:
+                self.rejected_fields.add(parts[0])
+        # the tasks whose shapes the schema accepted
+        self.checked = {t: task for t, task in self.tasks.items() if t not in self.rejected_tasks}
         self.problems: list[Problem] = []
 
-    def guarded(self, check, *args) -> None:
-        """Run one check; on a document the schema rejected, a check that meets a wrong shape is
-        skipped (the schema already reported it) so that the others still report theirs."""
-        if self.shapes_valid:
-            check(*args)
-            return
-        with contextlib.suppress(TypeError, AttributeError, KeyError, ValueError, IndexError):
-            check(*args)
+    def accepted(self, *fields: str) -> bool:
+        return not self.rejected_fields & set(fields)
 
     def add(
         self, path: tuple, message: str, hint: str = "", code: str = "semantics", value: bool = False
@@ -53,27 +62,34 @@ class _Checker:
         self.problems.append(Problem(self.file, line, col, field_path(path), message, hint, code=code))
 
     def run(self) -> list[Problem]:
-        self.guarded(self.dates)
-        self.guarded(self.schedule)
-        self.guarded(check_param_defaults, self.data, self.add)
-        for task_id, task in self.tasks.items():
+        if self.accepted("start_date", "end_date", "timezone"):
+            self.dates()
+        if self.accepted("schedule", "timezone"):
+            self.schedule()
+        if self.accepted("params"):
+            check_param_defaults(self.data, self.add)
+        if not self.accepted("", "tasks"):  # the document or its task mapping has the wrong shape
+            return self.problems
+        for task_id, task in self.checked.items():
             kind = task.get("kind") if isinstance(task, dict) else None
             if not isinstance(kind, str) or kind not in {*KINDS, *ALIASES}:
                 continue  # the schema reports it
-            checks = (
+            for check in (
                 self.dependencies,
                 self.references,
                 self.branches,
                 self.exclusive_fields,
                 self.include_files,
                 self.yes_no,
-            )
-            for check in checks:
-                self.guarded(check, task_id, task)
-        self.guarded(self.cycles)
-        self.guarded(self.task_groups)  # checks/task_groups.py
-        self.guarded(check_timezone, self.data, self.add)
-        self.guarded(self.fan_out)
+            ):
+                check(task_id, task)
+        self.cycles()
+        if self.accepted("task_groups"):
+            self.task_groups()  # checks/task_groups.py
+        if self.accepted("timezone", "start_date", "end_date"):
+            check_timezone(self.data, self.add)
+        if not self.rejected_tasks:
+            self.fan_out()
         return self.problems
 
     def dates(self) -> None:
@@ -137,8 +153,9 @@ class _Checker:
                 self.add(path, f"names unknown task '{target}'", hint, value=True)
             elif target == task_id:
                 self.add(path, "a task cannot refer to itself", value=True)
-            elif (self.tasks[target] or {}).get("kind") not in allowed:
-                found = (self.tasks[target] or {}).get("kind")
+            elif (found := _kind_of(self.tasks[target])) is None and target in self.rejected_tasks:
+                continue  # it has no kind to judge: the schema reported that task
+            elif found not in allowed:
                 expected = _a(" or ".join(allowed))
                 self.add(path, f"'{target}' is {_a(found)} task, expected {expected} task", value=True)
 
@@ -258,12 +275,13 @@ class _Checker:
     def task_graph(self) -> dict[str, list[str]]:
         return {
             t: dependencies_of(t, task, self.tasks)
-            for t, task in self.tasks.items()
+            for t, task in self.checked.items()
             if isinstance(task, dict)
         }
 
     def task_groups(self) -> None:
-        check_task_groups(self.data, self.tasks, self.add, self.task_graph(), find_cycle)
+        checked = {**self.data, "tasks": self.checked}  # the groups the accepted tasks name
+        check_task_groups(checked, self.checked, self.add, self.task_graph(), find_cycle)
 
     def cycles(self) -> None:
         cycle = find_cycle(self.task_graph())
@@ -329,12 +347,18 @@ def _functions_in(source: bytes, name: str) -> frozenset[str]:
     return frozenset(n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef))
 
 
+def _kind_of(task: Any) -> str | None:
+    kind = task.get("kind") if isinstance(task, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
 def _numbers(*values: Any) -> bool:
     return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
 
 
 def check_semantics(
-    doc: Document, file: str, data: dict[str, Any], shapes_valid: bool = True
+    doc: Document, file: str, data: dict[str, Any], rejected: Iterable[str] = ()
 ) -> list[Problem]:
-    """Problems beyond the schema; ``shapes_valid=False`` when the schema rejected the document."""
-    return _Checker(doc, file, data, shapes_valid).run()
+    """Problems beyond the schema; ``rejected``: the fields (dotted) whose shapes the schema refused, left
+    out with their tasks."""
+    return _Checker(doc, file, data, rejected).run()
