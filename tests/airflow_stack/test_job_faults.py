@@ -1,0 +1,248 @@
+"""Faults under a real ``make airflow`` stack, each ending with one job per task instance that ran, or with
+the job Stopped when the task was cancelled; the run's verdict is what the user asked for.
+
+The training tasks' script holds until the test releases it, so a test acts while the job surely runs:
+
+* it SIGKILLs the task's process (what an OOM kill or a lost machine does: no ``on_kill``, no cleanup),
+  so Airflow retries the task: the retry finds the job the first try started and waits for it - one
+  training job for the task instance, not a second paid job beside the first;
+* a user marks the running task failed, or the whole DAG run failed: Airflow terminates the try and its
+  job ends Stopped, as the log says;
+* a user clears the running task: the old try's job is stopped before the new try starts its own, so two
+  jobs never run at once;
+* ``execution_timeout`` is shorter than the job, with a retry: each try's job is stopped when the try
+  times out, and the failed run leaves no job running or completed.
+
+Every test reads the jobs on the stack's local endpoint, and what happened through Airflow's REST API.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import textwrap
+import threading
+from pathlib import Path
+
+import psutil
+import pytest
+
+from sagemaker_pipelines.paths import CHECKOUT_ROOT
+
+from .conftest import command_line, start_stack, stop_stack, wait_until
+
+DAG_ID = "held_job"
+TIMED_DAG_ID = "timed_job"
+REGION = "us-east-2"  # environments/local.yaml
+EXECUTION_TIMEOUT = 60  # seconds: a try is given this long, its job holds longer
+HELD = """\
+import os, time
+
+open(os.environ["PID_FILE"], "w").write(str(os.getpid()))
+while not os.path.exists(os.environ["RELEASE_FILE"]):
+    time.sleep(0.2)
+open(os.path.join(os.environ["SM_MODEL_DIR"], "model.txt"), "w").write("trained")
+"""
+
+
+def pipeline(folder: Path, extra: str = "") -> str:
+    return textwrap.dedent(
+        f"""\
+        description: A training job that holds until the test releases it.
+        schedule: null
+        start_date: 2024-01-01
+        tasks:
+          train:
+            kind: training
+            entry_point: include/held/train.py
+            framework: sklearn
+            environment:
+              PID_FILE: {folder / "pid"}
+              RELEASE_FILE: {folder / "release"}
+            retries: 1
+            retry_delay: 1s
+            check_interval: 2s
+            max_runtime: 10m
+        """
+    ) + textwrap.indent(extra, "    ")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("job-faults")
+    include = tmp / "include"
+    shutil.copytree(CHECKOUT_ROOT / "include", include)
+    (include / "held").mkdir()
+    (include / "held" / "train.py").write_text(HELD)
+    sources = []
+    for dag_id, extra in ((DAG_ID, ""), (TIMED_DAG_ID, f"execution_timeout: {EXECUTION_TIMEOUT}s\n")):
+        (tmp / dag_id).mkdir()
+        sources.append(tmp / f"{dag_id}.yaml")
+        sources[-1].write_text(pipeline(tmp / dag_id, extra))
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SAGEMAKER_INCLUDE_DIR", str(include))
+    running = start_stack(tmp / "stack", pipelines=(), extra=tuple(sources))
+    try:
+        wait_until(lambda: {DAG_ID, TIMED_DAG_ID} <= running.api.dag_ids(), 240, "the DAGs listed")
+        yield running, tmp
+    finally:
+        stop_stack(running)
+        mp.undo()
+
+
+def files(tmp: Path, dag_id: str) -> Path:
+    """The folder of a DAG's pid and release files, emptied: a test starts with its job held."""
+    folder = tmp / dag_id
+    for name in ("pid", "release"):
+        (folder / name).unlink(missing_ok=True)
+    return folder
+
+
+class Jobs:
+    """The training jobs of one DAG run on the stack's endpoint (those that did not exist before it)."""
+
+    def __init__(self, running, dag_id: str) -> None:
+        self.sagemaker = running.aws_client("sagemaker", REGION)
+        self.prefix = dag_id.replace("_", "-") + "-train"
+        self.before = {j["TrainingJobName"] for j in self._all()}
+
+    def _all(self) -> list[dict]:
+        pages = self.sagemaker.get_paginator("list_training_jobs").paginate(NameContains=self.prefix)
+        return [job for page in pages for job in page["TrainingJobSummaries"]]
+
+    def statuses(self) -> dict[str, str]:
+        """Job name -> status, oldest try first."""
+        jobs = [j for j in self._all() if j["TrainingJobName"] not in self.before]
+        return {
+            j["TrainingJobName"]: j["TrainingJobStatus"]
+            for j in sorted(jobs, key=lambda j: j["CreationTime"])
+        }
+
+
+def task_process(stack, ti_id: str) -> psutil.Process | None:
+    """The task's own process: the task runner titles it ``airflow worker -- <task instance id>``."""
+    for process in stack.descendants():
+        if " ".join(command_line(process)).strip() == f"airflow worker -- {ti_id}":
+            return process
+    return None
+
+
+def ti_path(dag_id: str, run_id: str) -> str:
+    return f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/train"
+
+
+def test_a_retry_after_a_killed_worker_adopts_the_running_job(stack):
+    running, tmp = stack
+    api, folder, jobs = running.api, files(tmp, DAG_ID), Jobs(running, DAG_ID)
+    run_id = api.trigger(DAG_ID)
+    wait_until(lambda: (folder / "pid").is_file(), 180, "the training script started")
+    path = ti_path(DAG_ID, run_id)
+    first = api.get(path)
+    assert first["try_number"] == 1 and first["state"] == "running", first
+    victim = wait_until(lambda: task_process(running, first["id"]), 30, "the task's process")
+    os.kill(victim.pid, signal.SIGKILL)
+
+    def adopted() -> bool:
+        if api.get(path)["try_number"] < 2:
+            return False
+        return "Adopting SageMaker training job" in api.task_log(DAG_ID, run_id, "train", 2)
+
+    wait_until(adopted, 180, "the retry adopted the first try's job")
+    (folder / "release").touch()
+    assert api.wait_for_run(DAG_ID, run_id, timeout=240) == "success"
+    statuses = jobs.statuses()
+    assert [name.rsplit("-", 1)[1] for name in statuses] == ["1"], statuses  # one job: try 1's
+    assert list(statuses.values()) == ["Completed"]
+
+
+def _cancelled(running, tmp, cancel) -> tuple[str, dict[str, str]]:
+    """Trigger held_job, cancel its running task with ``cancel(run_id)``; the run id and its job, ended."""
+    api, folder, jobs = running.api, files(tmp, DAG_ID), Jobs(running, DAG_ID)
+    run_id = api.trigger(DAG_ID)
+    wait_until(lambda: (folder / "pid").is_file(), 180, "the training script started")
+    cancel(run_id)
+    ended = ("Stopped", "Completed", "Failed")
+    statuses = wait_until(
+        lambda: (s := jobs.statuses()) and all(v in ended for v in s.values()) and s, 120, "the job ended"
+    )
+    return run_id, statuses
+
+
+def test_a_task_marked_failed_stops_its_job(stack):
+    running, tmp = stack
+    api = running.api
+    run_id, statuses = _cancelled(
+        running, tmp, lambda run_id: api.call("PATCH", ti_path(DAG_ID, run_id), {"new_state": "failed"})
+    )
+    assert list(statuses.values()) == ["Stopped"], statuses
+    assert api.wait_for_run(DAG_ID, run_id, timeout=120) == "failed"
+    log = api.task_log(DAG_ID, run_id, "train", 1)
+    assert f"Stopping SageMaker training job {next(iter(statuses))}" in log, log[-3000:]
+
+
+def test_a_dag_run_marked_failed_stops_its_running_job(stack):
+    running, tmp = stack
+    api = running.api
+    run_id, statuses = _cancelled(
+        running,
+        tmp,
+        lambda run_id: api.call("PATCH", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}", {"state": "failed"}),
+    )
+    assert list(statuses.values()) == ["Stopped"], statuses
+    assert api.wait_for_run(DAG_ID, run_id, timeout=60) == "failed"
+    assert api.get(ti_path(DAG_ID, run_id))["state"] == "failed"
+    log = api.task_log(DAG_ID, run_id, "train", 1)
+    assert f"Stopping SageMaker training job {next(iter(statuses))}" in log, log[-3000:]
+
+
+def test_clearing_a_running_task_never_runs_two_jobs(stack):
+    running, tmp = stack
+    api, folder, jobs = running.api, files(tmp, DAG_ID), Jobs(running, DAG_ID)
+    run_id = api.trigger(DAG_ID)
+    wait_until(lambda: (folder / "pid").is_file(), 180, "the training script started")
+    at_once: list[dict[str, str]] = []  # every sample in which more than one job was InProgress
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            statuses = jobs.statuses()
+            if sum(status == "InProgress" for status in statuses.values()) > 1:
+                at_once.append(statuses)
+            done.wait(0.5)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        (folder / "pid").unlink()
+        body = {"dry_run": False, "dag_run_id": run_id, "task_ids": ["train"], "only_failed": False}
+        api.call("POST", f"/api/v2/dags/{DAG_ID}/clearTaskInstances", body)
+        # The new try's job runs its script: the first one's job has been stopped before it started.
+        wait_until(lambda: (folder / "pid").is_file(), 300, "the new try's training script started")
+        (folder / "release").touch()
+        assert api.wait_for_run(DAG_ID, run_id, timeout=240) == "success"
+    finally:
+        done.set()
+        watcher.join()
+    statuses = jobs.statuses()
+    assert list(statuses.values()) == ["Stopped", "Completed"], statuses
+    assert at_once == [], at_once
+    first, second = statuses
+    log = api.task_log(DAG_ID, run_id, "train", 1)
+    assert f"Stopping SageMaker training job {first}" in log, log[-3000:]
+    assert second.endswith("-2") and api.get(ti_path(DAG_ID, run_id))["try_number"] == 2
+
+
+def test_an_execution_timeout_with_a_retry_stops_each_tries_job(stack):
+    running, tmp = stack
+    api, jobs = running.api, Jobs(running, TIMED_DAG_ID)
+    files(tmp, TIMED_DAG_ID)  # never released: every try outlives its execution_timeout
+    run_id = api.trigger(TIMED_DAG_ID)
+    assert api.wait_for_run(TIMED_DAG_ID, run_id, timeout=6 * EXECUTION_TIMEOUT + 300) == "failed"
+    statuses = jobs.statuses()
+    assert [name.rsplit("-", 1)[1] for name in statuses] == ["1", "2"], statuses
+    assert set(statuses.values()) == {"Stopped"}, statuses  # none runs on, none completes after the failure
+    for try_number, name in enumerate(statuses, start=1):
+        log = api.task_log(TIMED_DAG_ID, run_id, "train", try_number)
+        assert "AirflowTaskTimeout" in log or "Timeout" in log, log[-3000:]
+        assert f"Stopping SageMaker training job {name}" in log, log[-3000:]
