@@ -19,117 +19,28 @@ Every test reads the jobs on the stack's local endpoint, and what happened throu
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import textwrap
 import threading
-from pathlib import Path
 
-import psutil
 import pytest
 
-from sagemaker_pipelines.paths import CHECKOUT_ROOT
-
-from .conftest import command_line, start_stack, stop_stack, wait_until
+from .conftest import wait_until
+from .held_job import ONE_RETRY, Jobs, files, held_stack, task_process, ti_path
 
 DAG_ID = "held_job"
 TIMED_DAG_ID = "timed_job"
-REGION = "us-east-2"  # environments/local.yaml
 EXECUTION_TIMEOUT = 60  # seconds: a try is given this long, its job holds longer
-HELD = """\
-import os, time
-
-open(os.environ["PID_FILE"], "w").write(str(os.getpid()))
-while not os.path.exists(os.environ["RELEASE_FILE"]):
-    time.sleep(0.2)
-open(os.path.join(os.environ["SM_MODEL_DIR"], "model.txt"), "w").write("trained")
-"""
-
-
-def pipeline(folder: Path, extra: str = "") -> str:
-    return textwrap.dedent(
-        f"""\
-        description: A training job that holds until the test releases it.
-        schedule: null
-        start_date: 2024-01-01
-        tasks:
-          train:
-            kind: training
-            entry_point: include/held/train.py
-            framework: sklearn
-            environment:
-              PID_FILE: {folder / "pid"}
-              RELEASE_FILE: {folder / "release"}
-            retries: 1
-            retry_delay: 1s
-            check_interval: 2s
-            max_runtime: 10m
-        """
-    ) + textwrap.indent(extra, "    ")
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("job-faults")
-    include = tmp / "include"
-    shutil.copytree(CHECKOUT_ROOT / "include", include)
-    (include / "held").mkdir()
-    (include / "held" / "train.py").write_text(HELD)
-    sources = []
-    for dag_id, extra in ((DAG_ID, ""), (TIMED_DAG_ID, f"execution_timeout: {EXECUTION_TIMEOUT}s\n")):
-        (tmp / dag_id).mkdir()
-        sources.append(tmp / f"{dag_id}.yaml")
-        sources[-1].write_text(pipeline(tmp / dag_id, extra))
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SAGEMAKER_INCLUDE_DIR", str(include))
-    running = start_stack(tmp / "stack", pipelines=(), extra=tuple(sources))
-    try:
-        wait_until(lambda: {DAG_ID, TIMED_DAG_ID} <= running.api.dag_ids(), 240, "the DAGs listed")
+    pipelines = {
+        DAG_ID: ONE_RETRY,
+        TIMED_DAG_ID: f"{ONE_RETRY}execution_timeout: {EXECUTION_TIMEOUT}s\n",
+    }
+    with held_stack(tmp, pipelines) as running:
         yield running, tmp
-    finally:
-        stop_stack(running)
-        mp.undo()
-
-
-def files(tmp: Path, dag_id: str) -> Path:
-    """The folder of a DAG's pid and release files, emptied: a test starts with its job held."""
-    folder = tmp / dag_id
-    for name in ("pid", "release"):
-        (folder / name).unlink(missing_ok=True)
-    return folder
-
-
-class Jobs:
-    """The training jobs of one DAG run on the stack's endpoint (those that did not exist before it)."""
-
-    def __init__(self, running, dag_id: str) -> None:
-        self.sagemaker = running.aws_client("sagemaker", REGION)
-        self.prefix = dag_id.replace("_", "-") + "-train"
-        self.before = {j["TrainingJobName"] for j in self._all()}
-
-    def _all(self) -> list[dict]:
-        pages = self.sagemaker.get_paginator("list_training_jobs").paginate(NameContains=self.prefix)
-        return [job for page in pages for job in page["TrainingJobSummaries"]]
-
-    def statuses(self) -> dict[str, str]:
-        """Job name -> status, oldest try first."""
-        jobs = [j for j in self._all() if j["TrainingJobName"] not in self.before]
-        return {
-            j["TrainingJobName"]: j["TrainingJobStatus"]
-            for j in sorted(jobs, key=lambda j: j["CreationTime"])
-        }
-
-
-def task_process(stack, ti_id: str) -> psutil.Process | None:
-    """The task's own process: the task runner titles it ``airflow worker -- <task instance id>``."""
-    for process in stack.descendants():
-        if " ".join(command_line(process)).strip() == f"airflow worker -- {ti_id}":
-            return process
-    return None
-
-
-def ti_path(dag_id: str, run_id: str) -> str:
-    return f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/train"
 
 
 def test_a_retry_after_a_killed_worker_adopts_the_running_job(stack):
