@@ -18,6 +18,7 @@ Every test reads the jobs on the stack's local endpoint, and what happened throu
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -29,6 +30,7 @@ from .held_job import ONE_RETRY, Jobs, files, held_stack, task_process, ti_path
 
 DAG_ID = "held_job"
 TIMED_DAG_ID = "timed_job"
+ENDPOINT_DAG_ID = "endpoint_job"
 EXECUTION_TIMEOUT = 60  # seconds: a try is given this long, its job holds longer
 
 
@@ -38,6 +40,8 @@ def stack(tmp_path_factory):
     pipelines = {
         DAG_ID: ONE_RETRY,
         TIMED_DAG_ID: f"{ONE_RETRY}execution_timeout: {EXECUTION_TIMEOUT}s\n",
+        # Its tries outlast an endpoint restart (seconds), as a deployment's retries outlast an outage.
+        ENDPOINT_DAG_ID: "retries: 3\nretry_delay: 20s\n",
     }
     with held_stack(tmp, pipelines) as running:
         yield running, tmp
@@ -157,3 +161,31 @@ def test_an_execution_timeout_with_a_retry_stops_each_tries_job(stack):
         log = api.task_log(TIMED_DAG_ID, run_id, "train", try_number)
         assert "AirflowTaskTimeout" in log or "Timeout" in log, log[-3000:]
         assert f"Stopping SageMaker training job {name}" in log, log[-3000:]
+
+
+def test_a_killed_local_endpoint_is_restarted_with_what_the_runs_made(stack):
+    """The endpoint dies while a job runs in it: make airflow starts it again on the same port, with the
+    S3 objects and job records the earlier runs made; the job that died with it is Failed, and the task's
+    retry starts one job of its own that completes - the run succeeds."""
+    running, tmp = stack
+    api, folder, jobs = running.api, files(tmp, ENDPOINT_DAG_ID), Jobs(running, ENDPOINT_DAG_ID)
+    held = Jobs(running, DAG_ID)
+    made = {j["TrainingJobName"]: j["TrainingJobStatus"] for j in held._all()}
+    assert made, "the earlier tests' jobs are on the endpoint"
+    run_id = api.trigger(ENDPOINT_DAG_ID)
+    wait_until(lambda: (folder / "pid").is_file(), 180, "the training script started")
+    (folder / "pid").unlink()
+    endpoint = json.loads((running.state_dir / "aws" / "server.json").read_text())
+    os.kill(endpoint["pid"], signal.SIGKILL)
+    wait_until(lambda: "local AWS endpoint exited with code -9: restarted" in running.output, 60, "restart")
+    # What earlier runs made is still there, through the same port and credentials.
+    assert {j["TrainingJobName"]: j["TrainingJobStatus"] for j in held._all()} == made
+    # The job that ran in the dead endpoint is Failed; a retry's job runs the script again.
+    wait_until(lambda: (folder / "pid").is_file(), 300, "a retry's training script started")
+    (folder / "release").touch()
+    assert api.wait_for_run(ENDPOINT_DAG_ID, run_id, timeout=300) == "success"
+    statuses = list(jobs.statuses().items())
+    assert statuses[0][1] == "Failed" and statuses[-1][1] == "Completed", statuses
+    assert [status for _, status in statuses].count("Completed") == 1, statuses
+    lost = jobs.sagemaker.describe_training_job(TrainingJobName=statuses[0][0])
+    assert "the local endpoint restarted" in lost["FailureReason"], lost
