@@ -60,8 +60,8 @@ def held_stack(
     tmp: Path, pipelines: dict[str, str], executor: str = "local", examples: tuple[str, ...] = ()
 ) -> Iterator[RunningStack]:
     """A stack serving one held-job pipeline per DAG id (-> its task fields beyond the held job's, such as
-    ``ONE_RETRY``) besides ``examples``;
-    each DAG's pid and release files are in ``tmp/<dag id>/``."""
+    ``ONE_RETRY``) besides ``examples``; each DAG's pid and release files are in ``tmp/<dag id>/``. Its
+    ``restart()`` starts ``make airflow`` again on the same state folder (after a Ctrl-C)."""
     include = tmp / "include"
     shutil.copytree(CHECKOUT_ROOT / "include", include)
     (include / "held").mkdir()
@@ -74,12 +74,25 @@ def held_stack(
     mp = pytest.MonkeyPatch()
     mp.setenv("SAGEMAKER_INCLUDE_DIR", str(include))
     running = start_stack(tmp / "stack", executor=executor, pipelines=examples, extra=tuple(sources))
+    running.restart = lambda: _listed(  # type: ignore[attr-defined]
+        start_stack(tmp / "stack", executor=executor, pipelines=examples, extra=tuple(sources)),
+        {*pipelines, *examples},
+    )
     try:
-        wait_until(lambda: {*pipelines, *examples} <= running.api.dag_ids(), 240, "the DAGs listed")
+        _listed(running, {*pipelines, *examples})
         yield running
     finally:
         stop_stack(running)
         mp.undo()
+
+
+def _listed(running: RunningStack, dag_ids: set[str]) -> RunningStack:
+    try:
+        wait_until(lambda: dag_ids <= running.api.dag_ids(), 240, "the DAGs listed")
+    except AssertionError:
+        stop_stack(running)
+        raise
+    return running
 
 
 def files(tmp: Path, dag_id: str) -> Path:

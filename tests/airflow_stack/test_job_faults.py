@@ -25,8 +25,8 @@ import threading
 
 import pytest
 
-from .conftest import wait_until
-from .held_job import ONE_RETRY, Jobs, files, held_stack, task_process, ti_path
+from .conftest import stop_stack, wait_until
+from .held_job import ONE_RETRY, REGION, Jobs, files, held_stack, task_process, ti_path
 
 DAG_ID = "held_job"
 TIMED_DAG_ID = "timed_job"
@@ -189,3 +189,32 @@ def test_a_killed_local_endpoint_is_restarted_with_what_the_runs_made(stack):
     assert [status for _, status in statuses].count("Completed") == 1, statuses
     lost = jobs.sagemaker.describe_training_job(TrainingJobName=statuses[0][0])
     assert "the local endpoint restarted" in lost["FailureReason"], lost
+
+
+def test_make_airflow_started_again_has_what_its_runs_made(stack):
+    """Ctrl-C, then make airflow again on the same state folder: the runs Airflow lists still point to
+    jobs and model artifacts the endpoint has (it kept them on disk), whatever port it now has."""
+    running, _ = stack
+    held = Jobs(running, DAG_ID)
+    runs = {
+        r["dag_run_id"]: r["state"] for r in running.api.get(f"/api/v2/dags/{DAG_ID}/dagRuns")["dag_runs"]
+    }
+    made = {j["TrainingJobName"]: j["TrainingJobStatus"] for j in held._all()}
+    assert runs and "Completed" in made.values(), (runs, made)
+    assert running.interrupt() == 0, running.output[-3000:]
+    again = running.restart()
+    try:
+        listed = again.api.get(f"/api/v2/dags/{DAG_ID}/dagRuns")["dag_runs"]
+        assert {r["dag_run_id"]: r["state"] for r in listed} == runs
+        jobs = Jobs(again, DAG_ID)
+        assert {j["TrainingJobName"]: j["TrainingJobStatus"] for j in jobs._all()} == made
+        s3 = again.aws_client("s3", REGION)
+        for name, status in made.items():
+            if status == "Completed":
+                described = jobs.sagemaker.describe_training_job(TrainingJobName=name)
+                bucket, _, key = described["ModelArtifacts"]["S3ModelArtifacts"][len("s3://") :].partition(
+                    "/"
+                )
+                assert s3.head_object(Bucket=bucket, Key=key)["ContentLength"] > 0, name
+    finally:
+        stop_stack(again)

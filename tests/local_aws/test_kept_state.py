@@ -1,5 +1,6 @@
 """An endpoint started with ``keep_state`` and killed (``kill -9``, as the OOM killer does) comes back with
-everything Airflow's runs point to: S3 objects, training job records, models and serving endpoints. The
+everything Airflow's runs point to: S3 objects, training job records, models and serving endpoints -
+also what was created an instant before the kill, since a change is saved before it is answered. The
 job that ran inside the killed process is reported Failed with the reason, not shown running forever.
 
 The new server is started as ``make airflow``'s supervisor starts it (``again=``): on the same port with
@@ -11,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 import uuid
 from pathlib import Path
 
@@ -39,15 +39,6 @@ from .conftest import (
 
 KNN_HPS = {"k": "5", "feature_dim": "4", "predictor_type": "classifier", "sample_size": "200"}
 SLEEPER = "import os, time\nopen(os.environ['PID_FILE'], 'w').write(str(os.getpid()))\ntime.sleep(300)\n"
-
-
-def _saved_since(state_dir: Path, moment: float, timeout: float = 60) -> None:
-    """Wait until the endpoint has written a snapshot after ``moment`` (it saves a second after requests)."""
-    path = state_dir / STATE_FILE
-    deadline = time.monotonic() + timeout
-    while not (path.is_file() and path.stat().st_mtime > moment):
-        assert time.monotonic() < deadline, f"no snapshot written to {path} within {timeout} s"
-        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -93,7 +84,7 @@ def test_a_killed_endpoint_restarts_with_its_objects_jobs_models_and_endpoints(s
         )
         wait_for(lambda: {"ran": pid_file.is_file()}, "ran", (True,))
         assert sm.describe_training_job(TrainingJobName=name)["TrainingJobStatus"] == "InProgress"
-        _saved_since(state_dir, time.time())
+        # Killed at once: what a request created was saved before it was answered.
 
         os.kill(aws.pid, signal.SIGKILL)
         aws._process.wait(timeout=30)

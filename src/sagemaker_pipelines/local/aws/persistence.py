@@ -3,10 +3,12 @@ records that Airflow's runs point to.
 
 moto keeps every service's state in memory, in one backend object per service, account and region. With
 ``--keep-state`` the server pickles the backends that exist (moto's S3 keys pickle their bytes) into
-``<state-dir>/state.pickle`` - a second after any request, and every few seconds while a job runs, since
-jobs change their records without a request - writing a new file and renaming it over the old one, so a
-kill at any moment leaves the previous whole snapshot. At the next start the backends are put back
-before the first request is served. What a kill can lose is what changed in the last seconds.
+``<state-dir>/state.pickle``: before a request that changes state (a Create*, Stop*, PutObject...) is
+answered, so what a client was told exists survives a kill; a second after any other request; and every
+few seconds while a job runs, since jobs change their records without a request. Each save writes a new
+file and renames it over the old one, so a kill at any moment leaves the previous whole snapshot. At the
+next start the backends are put back before the first request is served. What a kill can lose is a job's
+progress of the last seconds (it is Failed after the restart anyway).
 
 A job is a process of the endpoint and dies with it: a job record that was InProgress is restored as
 Failed (Stopping: Stopped) with a FailureReason saying the endpoint restarted, as AWS would report a job
@@ -31,12 +33,15 @@ RESTART_REASON = "InternalServerError: the local endpoint restarted while the jo
 
 log = logging.getLogger("local_aws.persistence")
 
-# The job records a restart interrupts: backend attribute -> the job's status attribute.
+# The job records a restart interrupts: backend attribute -> (status attribute, its running value, the
+# FailureReason attribute).
 _JOBS = {
-    "training_jobs": "training_job_status",
-    "processing_jobs": "processing_job_status",
-    "transform_jobs": "transform_job_status",
-    "hyper_parameter_tuning_jobs": "hyper_parameter_tuning_job_status",
+    "training_jobs": ("training_job_status", "InProgress", "failure_reason"),
+    "processing_jobs": ("processing_job_status", "InProgress", "failure_reason"),
+    "transform_jobs": ("transform_job_status", "InProgress", "failure_reason"),
+    "hyper_parameter_tuning_jobs": ("hyper_parameter_tuning_job_status", "InProgress", "failure_reason"),
+    "auto_ml_jobs": ("auto_ml_job_status", "InProgress", "failure_reason"),
+    "pipeline_executions": ("pipeline_execution_status", "Executing", "pipeline_execution_failure_reason"),
 }
 
 
@@ -98,25 +103,20 @@ def restore(state_dir: Path) -> int:
 
 def _interrupted(backend: Any) -> None:
     """Jobs that ran in the process that died: ended, as the log and Describe* say; endpoints: reloaded."""
-    for jobs_attribute, status_attribute in _JOBS.items():
+    for jobs_attribute, (status_attribute, running, reason_attribute) in _JOBS.items():
         for name, job in (getattr(backend, jobs_attribute, None) or {}).items():
             status = getattr(job, status_attribute, None)
-            if status == "InProgress":
+            if status == running:
                 setattr(job, status_attribute, "Failed")
-                job.failure_reason = RESTART_REASON
+                setattr(job, reason_attribute, RESTART_REASON)
             elif status == "Stopping":
                 setattr(job, status_attribute, "Stopped")
             else:
                 continue
             if hasattr(job, "secondary_status"):
                 job.secondary_status = getattr(job, status_attribute)
-            log.warning(
-                "%s %s was %s when the endpoint stopped: now %s",
-                jobs_attribute,
-                name,
-                status,
-                getattr(job, status_attribute),
-            )
+            new = getattr(job, status_attribute)
+            log.warning("%s %s was %s when the endpoint stopped: now %s", jobs_attribute, name, status, new)
     for name, endpoint in list((getattr(backend, "endpoints", None) or {}).items()):
         if getattr(endpoint, "endpoint_status", None) in ("InService", "Creating", "Updating"):
             _reload_endpoint(backend, name, endpoint)
@@ -132,13 +132,15 @@ def _reload_endpoint(backend: Any, name: str, endpoint: Any) -> None:
 
 
 class Saver(threading.Thread):
-    """Saves the state a second after requests, and every few seconds while a job runs."""
+    """Saves the state a second after requests, and every few seconds while a job runs; ``save_now``
+    saves before a change is answered."""
 
     def __init__(self, state_dir: Path) -> None:
         super().__init__(name="persistence", daemon=True)
         self.state_dir = state_dir
         self.changed = threading.Event()
         self.stopped = threading.Event()
+        self._lock = threading.Lock()  # one snapshot written at a time
 
     def run(self) -> None:
         from sagemaker_pipelines.local.aws.backend import any_running
@@ -148,30 +150,54 @@ class Saver(threading.Thread):
                 continue
             time.sleep(SAVE_DELAY)
             self.changed.clear()
-            try:
-                if not save(self.state_dir):
-                    self.changed.set()
-            except Exception:  # a full disk must not take the endpoint down: say so, try again later
-                log.exception("could not save the endpoint's state to %s", self.state_dir)
+            self.save_now(attempts=1)
+
+    def save_now(self, attempts: int = 5) -> bool:
+        """Save, trying again while backends change underneath; False (and logged) if it never could."""
+        with self._lock:
+            for _ in range(attempts):
+                try:
+                    if save(self.state_dir):
+                        return True
+                except Exception:  # a full disk must not take the endpoint down: say so, try again later
+                    log.exception("could not save the endpoint's state to %s", self.state_dir)
+                    break
+                time.sleep(0.05)
+        self.changed.set()
+        return False
 
     def final_save(self) -> None:
         """At shutdown, once the jobs have ended: their last status is what a restart shows."""
         self.stopped.set()
-        for _ in range(5):
-            if save(self.state_dir):
-                return
-            time.sleep(0.2)
+        self.save_now()
+
+
+# Calls that change nothing: answered without waiting for a save (the background saver still follows,
+# since a Describe* call can be what lets a job publish its end).
+_READS = ("Describe", "List", "Get", "Search", "Query", "BatchDescribe", "BatchGet")
+
+
+def changes_state(environ: dict[str, Any]) -> bool:
+    """Whether a request may change state: any but GET/HEAD, and a JSON-protocol read (SageMaker's)."""
+    if environ.get("REQUEST_METHOD", "GET") in ("GET", "HEAD"):
+        return False
+    operation = (environ.get("HTTP_X_AMZ_TARGET") or "").rpartition(".")[2]
+    return not operation.startswith(_READS)
 
 
 class MarkChanges:
-    """WSGI middleware: after each request, the saver saves soon (Describe* calls too - cheap enough,
-    and a job observed by one may have just ended)."""
+    """WSGI middleware: a request that changes state is answered only once the change is on disk - a
+    client told its job was created must find it after a kill - and any request makes the saver save
+    soon."""
 
     def __init__(self, app: Any, saver: Saver) -> None:
         self.app, self.saver = app, saver
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         try:
-            return self.app(environ, start_response)
+            answer = self.app(environ, start_response)
+            if changes_state(environ):
+                self.saver.save_now()
+            return answer
         finally:
             self.saver.changed.set()
