@@ -31,6 +31,7 @@ from .held_job import ONE_RETRY, REGION, Jobs, files, held_stack, task_process, 
 DAG_ID = "held_job"
 TIMED_DAG_ID = "timed_job"
 ENDPOINT_DAG_ID = "endpoint_job"
+DEFERRED_DAG_ID = "deferred_job"
 EXECUTION_TIMEOUT = 60  # seconds: a try is given this long, its job holds longer
 
 
@@ -42,6 +43,8 @@ def stack(tmp_path_factory):
         TIMED_DAG_ID: f"{ONE_RETRY}execution_timeout: {EXECUTION_TIMEOUT}s\n",
         # Its tries outlast an endpoint restart (seconds), as a deployment's retries outlast an outage.
         ENDPOINT_DAG_ID: "retries: 3\nretry_delay: 20s\n",
+        # Deferred to the triggerer; 20 s checks (docs/retries-and-cancelling.md: an Airflow race).
+        DEFERRED_DAG_ID: f"{ONE_RETRY}deferrable: true\ncheck_interval: 20s\n",
     }
     with held_stack(tmp, pipelines) as running:
         yield running, tmp
@@ -161,6 +164,29 @@ def test_an_execution_timeout_with_a_retry_stops_each_tries_job(stack):
         log = api.task_log(TIMED_DAG_ID, run_id, "train", try_number)
         assert "AirflowTaskTimeout" in log or "Timeout" in log, log[-3000:]
         assert f"Stopping SageMaker training job {name}" in log, log[-3000:]
+
+
+def test_a_deferred_task_marked_failed_stops_its_job(stack):
+    """A deferred task has no process for on_kill: marking it failed cancels its trigger in the
+    triggerer, whose on_kill stops the job - the trigger's log says so, and the job ends Stopped."""
+    running, tmp = stack
+    api, folder, jobs = running.api, files(tmp, DEFERRED_DAG_ID), Jobs(running, DEFERRED_DAG_ID)
+    run_id = api.trigger(DEFERRED_DAG_ID)
+    wait_until(lambda: (folder / "pid").is_file(), 180, "the training script started")
+    path = ti_path(DEFERRED_DAG_ID, run_id)
+    wait_until(lambda: api.get(path)["state"] == "deferred", 120, "the task deferred")
+    api.call("PATCH", path, {"new_state": "failed"})
+    ended = ("Stopped", "Completed", "Failed")
+    statuses = wait_until(
+        lambda: (s := jobs.statuses()) and all(v in ended for v in s.values()) and s, 120, "the job ended"
+    )
+    assert list(statuses.values()) == ["Stopped"], statuses
+    assert api.wait_for_run(DEFERRED_DAG_ID, run_id, timeout=60) == "failed"
+    logs = running.state_dir / "airflow" / "logs" / f"dag_id={DEFERRED_DAG_ID}" / f"run_id={run_id}"
+    trigger_logs = "".join(
+        p.read_text() for p in (logs / "task_id=train").glob("attempt=1.log.trigger.*.log")
+    )
+    assert f"Stopping SageMaker training job {next(iter(statuses))}" in trigger_logs, trigger_logs[-3000:]
 
 
 def test_a_killed_local_endpoint_is_restarted_with_what_the_runs_made(stack):

@@ -122,3 +122,13 @@ def test_without_keep_state_a_new_endpoint_starts_empty(state_dir):
     with start_local_aws(state_dir) as aws:
         buckets = boto3.client("s3", **aws.client_kwargs(REGION)).list_buckets()["Buckets"]
         assert buckets == []
+
+
+def test_a_state_file_it_cannot_read_is_kept_aside_and_it_starts_empty(state_dir):
+    """A snapshot another moto version wrote must not keep make airflow from starting, nor vanish."""
+    state_dir.mkdir(mode=0o700)
+    (state_dir / STATE_FILE).write_bytes(b"not a pickle")
+    with start_local_aws(state_dir, keep_state=True) as aws:
+        assert boto3.client("s3", **aws.client_kwargs(REGION)).list_buckets()["Buckets"] == []
+        assert (state_dir / "state.unreadable").read_bytes() == b"not a pickle"
+        assert "cannot read the saved state" in aws.log_path.read_text()

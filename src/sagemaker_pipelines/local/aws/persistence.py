@@ -87,7 +87,18 @@ def restore(state_dir: Path) -> int:
         return 0
     from moto.backends import get_backend
 
-    services = pickle.loads(path.read_bytes())  # our own file, in our own 0700 folder
+    try:
+        services = pickle.loads(path.read_bytes())  # our own file, in our own 0700 folder
+    except Exception as error:  # written by another moto version, say: kept aside, not silently lost
+        aside = path.with_suffix(".unreadable")
+        path.replace(aside)
+        log.error(
+            "cannot read the saved state (%s: %s): starting empty, it is kept as %s",
+            type(error).__name__,
+            error,
+            aside,
+        )
+        return 0
     restored = []
     for service, entry in services.items():
         backends = get_backend(service)
