@@ -66,13 +66,6 @@ def api_get(url: str, timeout: float = 5.0) -> Any:
         return json.load(response)
 
 
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
 def _port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         return sock.connect_ex(("127.0.0.1", port)) != 0
@@ -213,12 +206,13 @@ class Stack:
         Airflow process was started with reach it; it keeps its S3 objects, models, endpoints and job
         records on disk (``local.aws.persistence``), and jobs that ran in the dead one are Failed."""
         from sagemaker_pipelines.local.aws import start_local_aws
+        from sagemaker_pipelines.local.aws.server import log_tail
 
         if self.aws is None or self.aws.running:
             return []
         dead = self.aws
-        code = dead._process.returncode if dead._process is not None else None
-        self._count_restart("local AWS endpoint", code, dead.log_path, lambda: _tail(dead.log_path))
+        code = dead.returncode
+        self._count_restart("local AWS endpoint", code, dead.log_path, lambda: log_tail(dead.log_path))
         try:
             self.aws = start_local_aws(self.config.state_dir / "aws", keep_state=True, again=dead)
         except RuntimeError as exc:  # its port taken meanwhile, a state file it cannot read...

@@ -96,6 +96,11 @@ class LocalAws:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def returncode(self) -> int | None:
+        """The server's exit status once it has ended (negative: the signal that ended it)."""
+        return self._process.poll() if self._process is not None else None
+
     def client_kwargs(self, region: str = "us-east-1") -> dict[str, str]:
         """Keyword arguments for ``boto3.client(service, **kwargs)`` against this endpoint."""
         return {
@@ -179,7 +184,7 @@ def start_local_aws(
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"local AWS server exited with code {proc.returncode}:\n{_tail(log_path)}")
+            raise RuntimeError(f"local AWS server exited with code {proc.returncode}:\n{log_tail(log_path)}")
         if ready.is_file():
             try:
                 info = json.loads(ready.read_text())
@@ -189,7 +194,7 @@ def start_local_aws(
                 break
         if time.monotonic() > deadline:
             proc.kill()
-            raise RuntimeError(f"local AWS server did not start within {timeout} s:\n{_tail(log_path)}")
+            raise RuntimeError(f"local AWS server did not start within {timeout} s:\n{log_tail(log_path)}")
         time.sleep(0.1)
     port = int(info["port"])
     url = f"http://127.0.0.1:{port}"
@@ -212,7 +217,8 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _tail(path: Path, lines: int = 30) -> str:
+def log_tail(path: Path, lines: int = 30) -> str:
+    """The last lines of a log, for a message saying why a process ended (empty if unreadable)."""
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
