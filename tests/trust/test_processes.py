@@ -323,19 +323,34 @@ def test_a_sigterm_taken_by_another_handler_still_stops_the_run():
     assert seen == [signal.SIGTERM] and guard.signum == signal.SIGTERM and guard.exit_code == 143
 
 
-def test_make_airflow_stops_and_says_so_when_its_local_endpoint_dies(tmp_path):
-    """The endpoint keeps jobs, models and S3 objects in memory: once it is killed, the stack must not go
-    on printing "4/4 processes up" while every task fails, but stop and name what was lost."""
-    from sagemaker_pipelines.local.stack import Stack, StackError
+def test_make_airflow_restarts_its_dead_local_endpoint_with_its_state(tmp_path):
+    """A killed endpoint is started again on its port with its credentials, so every Airflow process's
+    connection still reaches it, with what the runs wrote (kept on disk); the status note says so, and
+    one that keeps dying stops the stack with its log instead of restarting forever."""
+    from sagemaker_pipelines.local.stack import MAX_RESTARTS, Stack, StackError
     from sagemaker_pipelines.local.stack_settings import StackConfig
 
-    stack = Stack(StackConfig(tmp_path / "state", port=0, executor="local", environment="local"))
-    stack.aws = start_local_aws(tmp_path / "aws")
+    stack = Stack(StackConfig(tmp_path, port=0, executor="local", environment="local"))
+    stack.aws = first = start_local_aws(tmp_path / "aws", keep_state=True)
     try:
-        stack._check_endpoint()  # alive: nothing to say
+        assert stack._revive_endpoint() == []  # alive: nothing to say
+        s3 = boto3.client("s3", **first.client_kwargs("us-east-1"))
+        s3.create_bucket(Bucket="kept")
+        s3.put_object(Bucket="kept", Key="model.tar.gz", Body=b"weights")
+        # A change is on disk before it is answered: the object's bytes are in the saved state already.
+        assert b"weights" in (tmp_path / "aws" / "state.pickle").read_bytes()
+        os.kill(first.pid, signal.SIGKILL)
+        first._process.wait(timeout=30)
+        (note,) = stack._revive_endpoint()
+        assert note.startswith("local AWS endpoint exited with code -9: restarted (pid "), note
+        assert "are kept" in note
+        assert stack.aws.pid != first.pid and stack.aws.port == first.port
+        assert s3.get_object(Bucket="kept", Key="model.tar.gz")["Body"].read() == b"weights"  # same client
+        stack._restarts["local AWS endpoint"] = [time.monotonic()] * MAX_RESTARTS
         os.kill(stack.aws.pid, signal.SIGKILL)
         stack.aws._process.wait(timeout=30)
-        with pytest.raises(StackError, match=r"local AWS endpoint .* is gone, and with it every job"):
-            stack._check_endpoint()
+        with pytest.raises(StackError, match=r"local AWS endpoint exited with code -9, 6 times within 300 s"):
+            stack._revive_endpoint()
     finally:
+        first.stop()
         stack.aws.stop()

@@ -133,7 +133,7 @@ class Stack:
         if not _port_is_free(config.port):
             raise StackError(f"port {config.port} of 127.0.0.1 is taken: pick another (make airflow PORT=N)")
         private_dir(config.state_dir)
-        self.aws = start_local_aws(config.state_dir / "aws")
+        self.aws = start_local_aws(config.state_dir / "aws", keep_state=True)
         self.env = {**os.environ, **stack_settings(config, environment, self.aws)}
         # Creating (or upgrading) the metadata database overlaps with the set-up of the environment.
         migrate = self._start("db-migrate", [airflow_executable(), "db", "migrate"])
@@ -174,13 +174,12 @@ class Stack:
             time.sleep(1)
 
     def watch(self, interval: float = 3.0) -> None:
-        """Print a status line whenever it changes, restarting an Airflow process that died, until one
-        keeps dying or the local AWS endpoint is gone (StackError), or Ctrl-C."""
+        """Print a status line whenever it changes, restarting an Airflow process or the local AWS
+        endpoint that died, until one keeps dying (StackError), or Ctrl-C."""
         last = ""
         api = ApiClient(self.config.api_url, ensure_password(self.config.state_dir))
         while True:
-            self._check_endpoint()
-            for note in self._revive():
+            for note in [*self._revive_endpoint(), *self._revive()]:
                 print(f"{time.strftime('%H:%M:%S')} {note}", flush=True)
             line = _status_line(api, self.children)
             if line != last:
@@ -190,41 +189,59 @@ class Stack:
 
     def _revive(self) -> list[str]:
         """Start again each Airflow process (or Redis) that exited, as a deployment's supervisor would: a
-        killed triggerer or worker must not take the whole stack, the endpoint and its jobs with it.
-        One that exits MAX_RESTARTS times within RESTART_WINDOW seconds is a fault to report, not retry."""
+        killed triggerer or worker must not take the whole stack, the endpoint and its jobs with it."""
         notes = []
-        now = time.monotonic()
         for index, child in enumerate(self.children):
             if child.running:
                 continue
-            recent = [t for t in self._restarts.get(child.name, []) if now - t < RESTART_WINDOW]
-            if len(recent) >= MAX_RESTARTS:
-                raise StackError(
-                    f"{child.name} exited with code {child.process.returncode}, {len(recent) + 1} times "
-                    f"within {RESTART_WINDOW:.0f} s; its log ({display_path(child.log_path)}) ends with:\n"
-                    f"{child.log_tail()}"
-                )
+            self._count_restart(child.name, child.process.returncode, child.log_path, child.log_tail)
             self.children[index] = start_child(
                 child.name, child.argv, self.env, self.config.log_dir, project_root()
             )
-            self._restarts[child.name] = [*recent, now]
-            notes.append(
-                f"{child.name} exited with code {child.process.returncode}: restarted "
-                f"(pid {self.children[index].pid}; restart {len(recent) + 1} of at most {MAX_RESTARTS} "
-                f"within {RESTART_WINDOW:.0f} s)"
-            )
+            notes.append(self._restarted(child.name, child.process.returncode, self.children[index].pid))
         return notes
 
-    def _check_endpoint(self) -> None:
-        """The local AWS endpoint keeps its state in memory: once it is gone, the jobs, models and S3
-        objects the runs point to are gone too, so the stack stops and says so rather than show every
-        process up while each task fails."""
-        if self.aws is not None and not self.aws.running:
+    def _revive_endpoint(self) -> list[str]:
+        """Start the local AWS endpoint again on its port with its credentials, so the connections every
+        Airflow process was started with reach it; it keeps its S3 objects, models, endpoints and job
+        records on disk (``local.aws.persistence``), and jobs that ran in the dead one are Failed."""
+        from sagemaker_pipelines.local.aws import start_local_aws
+        from sagemaker_pipelines.local.aws.server import log_tail
+
+        if self.aws is None or self.aws.running:
+            return []
+        dead = self.aws
+        code = dead.returncode
+        self._count_restart("local AWS endpoint", code, dead.log_path, lambda: log_tail(dead.log_path))
+        try:
+            self.aws = start_local_aws(self.config.state_dir / "aws", keep_state=True, again=dead)
+        except RuntimeError as exc:  # its port taken meanwhile, a state file it cannot read...
             raise StackError(
-                f"the local AWS endpoint (pid {self.aws.pid}) is gone, and with it every job, model and "
-                f"S3 object the runs made (it keeps them in memory); its log is "
-                f"{display_path(self.aws.log_path)}"
+                f"the local AWS endpoint exited with code {code} and did not start again: {exc}"
+            ) from exc
+        note = self._restarted("local AWS endpoint", code, self.aws.pid)
+        return [
+            f"{note}; its S3 objects, models, endpoints and job records are kept, jobs that ran in it failed"
+        ]
+
+    def _count_restart(self, name: str, code: int | None, log_path: Path, tail) -> None:
+        """One that exits MAX_RESTARTS times within RESTART_WINDOW seconds is a fault to report, not
+        retry: a restart loop would hide it (a broken configuration, a full disk) behind a status line."""
+        now = time.monotonic()
+        recent = [t for t in self._restarts.get(name, []) if now - t < RESTART_WINDOW]
+        if len(recent) >= MAX_RESTARTS:
+            raise StackError(
+                f"{name} exited with code {code}, {len(recent) + 1} times within {RESTART_WINDOW:.0f} s; "
+                f"its log ({display_path(log_path)}) ends with:\n{tail()}"
             )
+        self._restarts[name] = [*recent, now]
+
+    def _restarted(self, name: str, code: int | None, pid: int) -> str:
+        count = len(self._restarts[name])
+        return (
+            f"{name} exited with code {code}: restarted (pid {pid}; restart {count} of at most "
+            f"{MAX_RESTARTS} within {RESTART_WINDOW:.0f} s)"
+        )
 
     def stop(self) -> list:
         """Stop every child and the AWS endpoint; the processes still alive afterwards (none, normally)."""

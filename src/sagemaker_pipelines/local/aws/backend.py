@@ -70,6 +70,12 @@ def run_of(kind: str, backend: Any, name: str) -> Run | None:
         return _RUNS.get((kind, backend.account_id, backend.region_name, name))
 
 
+def any_running() -> bool:
+    """Whether some job's background run has not ended (its record may still change)."""
+    with _RUNS_LOCK:
+        return any(not run.done.is_set() for run in _RUNS.values())
+
+
 def launch(kind: str, backend: Any, name: str, work: Callable[[Run], None]) -> Run:
     """Run ``work`` in a daemon thread; the Run's ``done`` is set whatever happens."""
     run = Run(kind, name)

@@ -46,6 +46,7 @@ LOG_FILE = "server.log"
 ENDPOINT_VARIABLE = "SAGEMAKER_LOCAL_AWS_ENDPOINT"
 KEY_ID_VARIABLE = "SAGEMAKER_LOCAL_AWS_ACCESS_KEY_ID"
 SECRET_VARIABLE = "SAGEMAKER_LOCAL_AWS_SECRET_ACCESS_KEY"
+_CREDENTIALS_VARIABLE = "SAGEMAKER_LOCAL_AWS_SERVER_CREDENTIALS"  # key id:secret a restarted server keeps
 
 
 @dataclass
@@ -95,6 +96,11 @@ class LocalAws:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def returncode(self) -> int | None:
+        """The server's exit status once it has ended (negative: the signal that ended it)."""
+        return self._process.poll() if self._process is not None else None
+
     def client_kwargs(self, region: str = "us-east-1") -> dict[str, str]:
         """Keyword arguments for ``boto3.client(service, **kwargs)`` against this endpoint."""
         return {
@@ -127,8 +133,19 @@ def private_state_dir(state_dir: Path) -> Path:
     return state_dir
 
 
-def start_local_aws(state_dir: Path, *, timeout: float = 60.0, verbose: bool = False) -> LocalAws:
-    """Start the server as a subprocess with its state (job folders, logs) under ``state_dir``."""
+def start_local_aws(
+    state_dir: Path,
+    *,
+    timeout: float = 60.0,
+    verbose: bool = False,
+    keep_state: bool = False,
+    again: LocalAws | None = None,
+) -> LocalAws:
+    """Start the server as a subprocess with its state (job folders, logs) under ``state_dir``.
+
+    ``keep_state``: keep S3, models, endpoints and job records on disk across restarts (``persistence``).
+    ``again``: an endpoint that died, started anew on its port with its credentials, so the clients
+    configured with them (Airflow's connections) reach the new one unchanged."""
     state_dir = private_state_dir(state_dir)
     ready = state_dir / READY_FILE
     ready.unlink(missing_ok=True)
@@ -140,19 +157,25 @@ def start_local_aws(state_dir: Path, *, timeout: float = 60.0, verbose: bool = F
         # recompile scikit-learn & co. from source when PYTHONDONTWRITEBYTECODE is set (10 s+ per import).
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(PYCACHE_DIR)
-    argv = [
-        sys.executable,
-        "-m",
-        "sagemaker_pipelines.local.aws.server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--state-dir",
-        str(state_dir),
-        "--parent",
-        str(os.getpid()),
-    ] + (["--verbose"] if verbose else [])
+    argv = (
+        [
+            sys.executable,
+            "-m",
+            "sagemaker_pipelines.local.aws.server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(again.port if again else 0),
+            "--state-dir",
+            str(state_dir),
+            "--parent",
+            str(os.getpid()),
+        ]
+        + (["--verbose"] if verbose else [])
+        + (["--keep-state"] if keep_state else [])
+    )
+    if again is not None:  # through the environment, which only this user can read, not the command line
+        env[_CREDENTIALS_VARIABLE] = f"{again.access_key_id}:{again.secret_access_key}"
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "ab") as log_file:
         proc = subprocess.Popen(
@@ -161,7 +184,7 @@ def start_local_aws(state_dir: Path, *, timeout: float = 60.0, verbose: bool = F
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"local AWS server exited with code {proc.returncode}:\n{_tail(log_path)}")
+            raise RuntimeError(f"local AWS server exited with code {proc.returncode}:\n{log_tail(log_path)}")
         if ready.is_file():
             try:
                 info = json.loads(ready.read_text())
@@ -171,7 +194,7 @@ def start_local_aws(state_dir: Path, *, timeout: float = 60.0, verbose: bool = F
                 break
         if time.monotonic() > deadline:
             proc.kill()
-            raise RuntimeError(f"local AWS server did not start within {timeout} s:\n{_tail(log_path)}")
+            raise RuntimeError(f"local AWS server did not start within {timeout} s:\n{log_tail(log_path)}")
         time.sleep(0.1)
     port = int(info["port"])
     url = f"http://127.0.0.1:{port}"
@@ -194,7 +217,8 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _tail(path: Path, lines: int = 30) -> str:
+def log_tail(path: Path, lines: int = 30) -> str:
+    """The last lines of a log, for a message saying why a process ended (empty if unreadable)."""
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
@@ -228,6 +252,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--state-dir", type=Path, default=Path(".local-aws"))
     parser.add_argument("--verbose", action="store_true", help="log every HTTP request")
     parser.add_argument("--parent", type=int, default=None, help="the starter's pid: stop when it dies")
+    parser.add_argument("--keep-state", action="store_true", help="keep the state on disk across restarts")
     args = parser.parse_args(argv)
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -258,6 +283,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     from werkzeug.serving import make_server
 
+    from sagemaker_pipelines.local.aws import persistence
     from sagemaker_pipelines.local.aws.auth import SignedRequestsOnly
     from sagemaker_pipelines.local.aws.backend import SETTINGS
     from sagemaker_pipelines.local.aws.install import install, with_routes
@@ -269,7 +295,15 @@ def main(argv: list[str] | None = None) -> None:
     install(state_dir)
     app = DomainDispatcherApplication(create_backend_app)
     _warm_moto(app)
-    credentials = Credentials.generate()
+    saver = None
+    if args.keep_state:
+        saver = persistence.Saver(state_dir)
+        restored = persistence.restore(state_dir)
+        logging.getLogger("local_aws").info("restored %d backends from %s", restored, persistence.STATE_FILE)
+        saver.start()
+        app = persistence.MarkChanges(app, saver)
+    kept = os.environ.pop(_CREDENTIALS_VARIABLE, "")
+    credentials = Credentials(*kept.split(":", 1)) if kept else Credentials.generate()
     SETTINGS.credentials = (credentials.access_key_id, credentials.secret_access_key)
     guarded = SignedRequestsOnly(with_routes(app), credentials, logging.getLogger("local_aws.auth"))
     server = make_server(args.host, args.port, guarded, threaded=True, request_handler=MotoRequestHandler)
@@ -289,6 +323,8 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         logging.getLogger("local_aws").info("shutting down")
         kill_all_children()
+        if saver is not None:
+            saver.final_save()
         server.server_close()
         (state_dir / READY_FILE).unlink(missing_ok=True)
 

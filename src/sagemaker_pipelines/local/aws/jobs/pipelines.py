@@ -45,7 +45,7 @@ from moto.sagemaker.utils import get_pipeline_execution_from_arn
 
 from sagemaker_pipelines.local.aws import registry
 from sagemaker_pipelines.local.aws.backend import Run, launch, log, own_client, utcnow, wait_min_duration
-from sagemaker_pipelines.local.aws.jobs.pipeline_definition import Scope, Step, StepFailed, flatten, order
+from sagemaker_pipelines.local.aws.pipeline_definition import Scope, Step, StepFailed, flatten, order
 
 STEP_SECONDS = float(os.environ.get("LOCAL_AWS_PIPELINE_STEP_SECONDS", "1.0"))
 
