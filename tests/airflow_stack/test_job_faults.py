@@ -177,7 +177,7 @@ def test_a_deferred_task_marked_failed_stops_its_job(stack):
     wait_until(lambda: api.get(path)["state"] == "deferred", 120, "the task deferred")
     # Its trigger must run in a triggerer for on_kill to be called: cancelled before a triggerer took it
     # up, a trigger never runs (docs/retries-and-cancelling.md says so).
-    wait_until(lambda: ((api.get(path).get("trigger") or {}).get("triggerer_id")), 120, "a triggerer ran it")
+    wait_until(lambda: (api.get(path).get("trigger") or {}).get("triggerer_id"), 120, "a triggerer ran it")
     api.call("PATCH", path, {"new_state": "failed"})
     ended = ("Stopped", "Completed", "Failed")
     statuses = wait_until(
