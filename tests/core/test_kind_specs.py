@@ -94,12 +94,25 @@ def test_a_job_kind_names_real_describe_and_stop_calls(name):
     """The exactly-once operators describe, stop and re-attach by these names; botocore says they exist
     and take the job's name where the spec says."""
     job = KINDS[name].job
-    for operation in (job.create, job.describe, job.stop):
+    named_by = (job.create, job.describe, job.stop) if job.client_named else (job.describe, job.stop)
+    for operation in named_by:
         shape = SAGEMAKER.operation_model(operation).input_shape
         assert job.name_field in shape.members, (operation, job.name_field)
     output = SAGEMAKER.operation_model(job.describe).output_shape.members
     assert {job.status_field, job.arn_field, job.name_field} <= set(output)
     assert KINDS[name].api_operation == job.create
+    statuses = SAGEMAKER.shape_for(output[job.status_field].name).enum
+    assert {job.running, job.succeeded, "Stopping", "Stopped", "Failed"} <= set(statuses)
+    if not job.client_named:  # found among the List* call's summaries by its ARN and description
+        listing = SAGEMAKER.operation_model(job.find_earlier)
+        assert "SortOrder" in listing.input_shape.members
+        (summaries,) = (m for n, m in listing.output_shape.members.items() if n.endswith("Summaries"))
+        described = job.name_field.removesuffix("Arn") + "Description"
+        assert {job.arn_field, described} <= set(summaries.member.members)
+        assert SAGEMAKER.operation_model(job.create).input_shape.members.keys() >= {
+            described,
+            "ClientRequestToken",
+        }
 
 
 @pytest.mark.parametrize("name", sorted(k for k in KINDS if k.endswith("_sensor")))

@@ -3,11 +3,15 @@ or its own.
 
 Every try names the job it starts after its try number (names must stay unique: SageMaker refuses a name
 twice), so the jobs earlier tries started are found by describing the same name with the earlier numbers,
-newest first. The newest that exists decides:
+newest first. A SageMaker Pipelines execution has no name of its own: each try writes who started it
+(``started_by``) into the execution's description, and a retry lists the pipeline's executions to find
+those of earlier tries. The newest that exists decides:
 
-* ``InProgress`` - the earlier try died (worker killed, retried): this try adopts the job and waits for it;
+* running (``InProgress``; an execution ``Executing``) - the earlier try died (worker killed, retried):
+  this try adopts the job and waits for it;
 * ``Stopping`` - a cancelled try stopped it: wait until it is Stopped, then start this try's own job;
-* ``Completed`` and not marked consumed - the earlier try died after the job ended: adopt its result;
+* ``Completed`` (``Succeeded``) and not marked consumed - the earlier try died after the job ended:
+  adopt its result;
 * ``Completed`` and consumed (a try succeeded with it: the task was cleared to run again), ``Failed`` or
   ``Stopped`` - start this try's own job.
 
@@ -21,6 +25,7 @@ import logging
 import time
 from typing import Any
 
+from botocore import xform_name
 from botocore.exceptions import ClientError
 
 from sagemaker_pipelines.compile.kinds.spec import Job
@@ -77,12 +82,56 @@ def mark_consumed(client: Any, kind: Job, name: str, by: str, log: logging.Logge
 
 def job_to_adopt(client: Any, kind: Job, name: str, try_number: int, log: logging.Logger) -> str | None:
     """The name of an earlier try's job this try should adopt instead of starting ``name``, or None."""
-    for earlier in earlier_names(name, try_number):
+    return adopt_among(client, kind, earlier_names(name, try_number), name, log)
+
+
+def started_by(ti: Any, try_number: int | None = None) -> str:
+    """Who started a job that has no client-chosen name: written into it (a pipeline execution's
+    description), so that a later try of the same task instance finds it."""
+    number = ti.try_number if try_number is None else try_number
+    return (
+        f"Started by Airflow task {ti.dag_id}.{ti.task_id}[{ti.map_index}] of run {ti.run_id}, try {number}"
+    )
+
+
+def earlier_executions(client: Any, kind: Job, started_on: dict[str, Any], ti: Any) -> list[str]:
+    """The ARNs of the jobs earlier tries of this task instance started (``kind.find_earlier``: the
+    executions of one pipeline), newest try first, found by the ``started_by`` each try wrote into them."""
+    wanted = {
+        started_by(ti, n): n for n in range(ti.try_number - 1, max(0, ti.try_number - 1 - LOOKBACK), -1)
+    }
+    if not wanted or kind.find_earlier is None:
+        return []
+    found: dict[int, str] = {}
+    described = kind.name_field.removesuffix("Arn") + "Description"
+    paginator = client.get_paginator(xform_name(kind.find_earlier))
+    for page in paginator.paginate(**started_on, SortOrder="Descending", PaginationConfig={"MaxItems": 500}):
+        summaries = next((value for key, value in page.items() if key.endswith("Summaries")), [])
+        for summary in summaries:
+            number = wanted.get(summary.get(described) or "")
+            if number is not None and number not in found:
+                found[number] = summary[kind.arn_field]
+    return [found[n] for n in sorted(found, reverse=True)]
+
+
+def token_of(ti: Any) -> str:
+    """An idempotency token for a create call of this try (ClientRequestToken: 32 to 128 characters)."""
+    import hashlib
+
+    return hashlib.sha256(started_by(ti).encode()).hexdigest()
+
+
+def adopt_among(
+    client: Any, kind: Job, earlier_jobs: list[str], name: str, log: logging.Logger
+) -> str | None:
+    """Which of the jobs earlier tries started (newest first) this try adopts instead of starting its own
+    (``name``, as the log calls it), or None; the newest job that exists decides."""
+    for earlier in earlier_jobs:
         description = describe_if_exists(client, kind, earlier)
         if description is None:
             continue
         status = description[kind.status_field]
-        if status == "InProgress":
+        if status == kind.running:
             log.info(
                 "Adopting SageMaker %s %s, started by an earlier try of this task instance and still "
                 "running: waiting for it instead of starting %s",
@@ -91,7 +140,7 @@ def job_to_adopt(client: Any, kind: Job, name: str, try_number: int, log: loggin
                 name,
             )
             return earlier
-        if status == "Completed" and not is_consumed(client, description[kind.arn_field], log):
+        if status == kind.succeeded and not is_consumed(client, description[kind.arn_field], log):
             log.info(
                 "Adopting the result of SageMaker %s %s, which an earlier try of this task instance started "
                 "and which completed after that try ended: not starting %s",
@@ -111,7 +160,7 @@ def job_to_adopt(client: Any, kind: Job, name: str, try_number: int, log: loggin
             "SageMaker %s %s of an earlier try is %s: starting this try's own job %s",
             kind.label,
             earlier,
-            "Completed and used by a successful try" if status == "Completed" else status,
+            f"{status} and used by a successful try" if status == kind.succeeded else status,
             name,
         )
         return None
@@ -119,10 +168,10 @@ def job_to_adopt(client: Any, kind: Job, name: str, try_number: int, log: loggin
 
 
 def wait_until_ended(client: Any, kind: Job, name: str, seconds: float) -> str:
-    """Poll until the job is neither InProgress nor Stopping (at most ``seconds``); its last status."""
+    """Poll until the job neither runs nor is Stopping (at most ``seconds``); its last status."""
     deadline = time.monotonic() + seconds
     while True:
-        status = kind.describe_job(client, name)[kind.status_field]
-        if status not in ("InProgress", "Stopping") or time.monotonic() >= deadline:
+        status = kind.status_of(client, name)
+        if status not in (kind.running, "Stopping") or time.monotonic() >= deadline:
             return status
         time.sleep(_POLL_SECONDS)

@@ -29,9 +29,9 @@ def stop_job(
         if description is None:
             return None
         status = description[kind.status_field]
-        if status not in ("InProgress", "Stopping"):
+        if status not in (kind.running, "Stopping"):
             return status
-        if status == "InProgress":
+        if status == kind.running:
             log.warning("Stopping SageMaker %s %s: %s", kind.label, name, why)
             kind.stop_job(client, name)
         status = wait_until_ended(client, kind, name, wait_seconds)

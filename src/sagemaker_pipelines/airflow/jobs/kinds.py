@@ -6,13 +6,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from sagemaker_pipelines.compile.kinds.automl import AUTOML_JOB
 from sagemaker_pipelines.compile.kinds.jobs import PROCESSING_JOB, TRAINING_JOB, TRANSFORM_JOB, TUNING_JOB
+from sagemaker_pipelines.compile.kinds.pipelines import PIPELINE_EXECUTION
 from sagemaker_pipelines.compile.kinds.spec import UNLIMITED_SECONDS, Job
 
 TRAINING, PROCESSING, TRANSFORM, TUNING = TRAINING_JOB, PROCESSING_JOB, TRANSFORM_JOB, TUNING_JOB
+AUTOML = AUTOML_JOB
 
 __all__ = [
+    "AUTOML",
     "BY_JOB_TYPE",
+    "PIPELINE_EXECUTION",
     "PROCESSING",
     "TRAINING",
     "TRANSFORM",

@@ -1,4 +1,5 @@
-"""The provider's training, processing, transform and tuning operators, with one job per task instance.
+"""The provider's training, processing, transform, tuning and AutoML operators and its pipeline start,
+with one job per task instance; and its endpoint operator, which a retry does not make create twice.
 
 The kinds table names these classes instead of the provider's; arguments, template fields, results and
 XCom are the provider's own. What they add (see the package docstring):
@@ -18,6 +19,7 @@ from typing import Any, ClassVar
 from airflow.providers.amazon.aws.operators import sagemaker as provider
 from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
 from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred
+from botocore.exceptions import ClientError
 
 from sagemaker_pipelines.airflow.jobs import attempts, cancel, kinds
 from sagemaker_pipelines.airflow.jobs.trigger import SageMakerJobTrigger
@@ -34,18 +36,10 @@ class _OneJobPerTaskInstance:
 
     def execute(self, context: Any) -> Any:
         client = self.hook.conn  # type: ignore[attr-defined]
-        holder = self.job_kind.name_holder(self.config)  # type: ignore[attr-defined]
-        proposed = holder[self.job_kind.name_field]
-        self._adopted = attempts.job_to_adopt(
-            client,
-            self.job_kind,
-            proposed,
-            context["ti"].try_number,
-            self.log,  # type: ignore[attr-defined]
-        )
+        self._adopted = self._job_to_adopt(client, context["ti"])
         if self._adopted:
-            holder[self.job_kind.name_field] = self._adopted
-        self._intercept_create(client)
+            self._use_name(self._adopted)
+        self._intercept_create(client, context["ti"])
         self._wait_no_less_than_the_job()
         try:
             result = super().execute(context)  # type: ignore[misc]
@@ -84,7 +78,19 @@ class _OneJobPerTaskInstance:
             return proposed_name
         return super()._get_unique_job_name(proposed_name, *args, **kwargs)  # type: ignore[misc]
 
-    def _intercept_create(self, client: Any) -> None:
+    def _proposed_name(self) -> str:
+        """The name this try gives its job: where the provider's operator reads it from (``config``)."""
+        return self.job_kind.name_holder(self.config)[self.job_kind.name_field]  # type: ignore[attr-defined]
+
+    def _use_name(self, name: str) -> None:
+        """Make the provider's operator run (wait for, describe) the job ``name`` instead of its own."""
+        self.job_kind.name_holder(self.config)[self.job_kind.name_field] = name  # type: ignore[attr-defined]
+
+    def _job_to_adopt(self, client: Any, ti: Any) -> str | None:
+        log = self.log  # type: ignore[attr-defined]
+        return attempts.job_to_adopt(client, self.job_kind, self._proposed_name(), ti.try_number, log)
+
+    def _intercept_create(self, client: Any, ti: Any) -> None:
         """Record the name of the job the provider creates; skip the create call for an adopted job."""
         kind, original = self.job_kind, getattr(client, self.job_kind.create_method())
         if getattr(original, "_one_job_per_task_instance", False):
@@ -98,9 +104,7 @@ class _OneJobPerTaskInstance:
                 return {kind.arn_field: arn, "ResponseMetadata": {"HTTPStatusCode": 200}}
             return original(**request)
 
-        create._one_job_per_task_instance = True  # type: ignore[attr-defined]
-        create.__wrapped__ = original  # type: ignore[attr-defined]
-        setattr(client, kind.create_method(), create)
+        _replace(client, kind.create_method(), create, original)
 
     def _wait_no_less_than_the_job(self) -> None:
         if hasattr(self, "max_attempts"):
@@ -118,12 +122,19 @@ class _OneJobPerTaskInstance:
         if not self._job_name:
             return
         client, kind = self.hook.conn, self.job_kind  # type: ignore[attr-defined]
-        status = kind.describe_job(client, self._job_name)[kind.status_field]
+        status = kind.status_of(client, self._job_name)
         if status in ("Stopped", "Stopping", "Failed"):
             raise AirflowException(f"SageMaker {kind.label} {self._job_name} is {status}")
         ti = context["ti"]
         by = f"{ti.dag_id}.{ti.task_id}[{ti.map_index}] {ti.run_id} try {ti.try_number}"
         attempts.mark_consumed(client, kind, self._job_name, by, self.log)  # type: ignore[attr-defined]
+
+
+def _replace(client: Any, method: str, replacement: Any, original: Any) -> None:
+    """Put ``replacement`` in place of the client's ``method``, once (a client is shared by the hook)."""
+    replacement._one_job_per_task_instance = True
+    replacement.__wrapped__ = original
+    setattr(client, method, replacement)
 
 
 class SageMakerTrainingOperator(_OneJobPerTaskInstance, provider.SageMakerTrainingOperator):
@@ -148,3 +159,101 @@ class SageMakerTuningOperator(_OneJobPerTaskInstance, provider.SageMakerTuningOp
     """SageMakerTuningOperator with one tuning job per task instance, stopped when cancelled."""
 
     job_kind = kinds.TUNING
+
+
+class SageMakerAutoMLOperator(_OneJobPerTaskInstance, provider.SageMakerAutoMLOperator):
+    """SageMakerAutoMLOperator with one AutoML job per task instance, stopped when cancelled."""
+
+    job_kind = kinds.AUTOML
+
+    def _proposed_name(self) -> str:
+        return self.job_name
+
+    def _use_name(self, name: str) -> None:
+        self.job_name = name
+
+
+class SageMakerStartPipelineOperator(_OneJobPerTaskInstance, provider.SageMakerStartPipelineOperator):
+    """SageMakerStartPipelineOperator with one execution per task instance, stopped when cancelled.
+
+    An execution has no name the client chooses: each try writes who started it into the execution's
+    description and sends a ClientRequestToken of its own (so SageMaker starts it once however often the
+    call is sent), and a retry finds the executions of earlier tries among the pipeline's."""
+
+    job_kind = kinds.PIPELINE_EXECUTION
+
+    def _job_to_adopt(self, client: Any, ti: Any) -> str | None:
+        earlier = attempts.earlier_executions(client, self.job_kind, {"PipelineName": self.pipeline_name}, ti)
+        wanted = f"a new execution of pipeline {self.pipeline_name}"
+        return attempts.adopt_among(client, self.job_kind, earlier, wanted, self.log)
+
+    def _use_name(self, name: str) -> None:
+        """The adopted execution's ARN is what the start call answers (``_intercept_create``)."""
+
+    def _intercept_create(self, client: Any, ti: Any) -> None:
+        kind, original = self.job_kind, getattr(client, self.job_kind.create_method())
+        if getattr(original, "_one_job_per_task_instance", False):
+            original = original.__wrapped__
+
+        def start(**request: Any) -> dict[str, Any]:
+            if self._adopted:
+                self._job_name = self._adopted
+                return {kind.arn_field: self._adopted, "ResponseMetadata": {"HTTPStatusCode": 200}}
+            request.setdefault("ClientRequestToken", attempts.token_of(ti))
+            request["PipelineExecutionDescription"] = attempts.started_by(ti)
+            answer = original(**request)
+            self._job_name = answer[kind.arn_field]
+            return answer
+
+        _replace(client, kind.create_method(), start, original)
+
+
+# An endpoint is brought to these from Creating or Updating; another create or update would only redo it.
+_ENDPOINT_ON_ITS_WAY = ("Creating", "Updating", "SystemUpdating", "InService")
+
+
+class SageMakerEndpointOperator(provider.SageMakerEndpointOperator):
+    """SageMakerEndpointOperator whose retry does not create or update the endpoint again.
+
+    The provider's retry of a create finds the endpoint its earlier try created, takes "already exists"
+    for an endpoint someone else made and updates it with the same config: a second deployment, or a
+    failure while the first is still Creating. Here a try whose endpoint already serves, or is being
+    brought to, the endpoint config it asks for skips the create or update call and waits for that
+    endpoint as if it had made the call itself; any other endpoint is the provider's business."""
+
+    def execute(self, context: Any) -> Any:
+        wanted = self.config.get("Endpoint", self.config)
+        name, config_name = wanted.get("EndpointName"), wanted.get("EndpointConfigName")
+        found = self._describe(name)
+        if found and _brings_to(found, config_name):
+            self.log.info(
+                "Adopting SageMaker endpoint %s, already %s with endpoint config %s as this task asks (an "
+                "earlier try made the call): waiting for it instead of %s it again",
+                name,
+                found["EndpointStatus"],
+                config_name,
+                "creating" if self.operation == "create" else "updating",
+            )
+            answer = {"EndpointArn": found["EndpointArn"], "ResponseMetadata": {"HTTPStatusCode": 200}}
+            self.hook.create_endpoint = self.hook.update_endpoint = lambda *_, **__: answer
+        return super().execute(context)
+
+    def _describe(self, name: str | None) -> dict[str, Any] | None:
+        if not name:
+            return None
+        try:
+            return self.hook.conn.describe_endpoint(EndpointName=name)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("ValidationException", "ResourceNotFound"):
+                return None
+            raise
+
+
+def _brings_to(endpoint: dict[str, Any], config_name: str | None) -> bool:
+    """Whether the endpoint serves ``config_name`` or is being deployed with it (Creating, Updating)."""
+    if endpoint.get("EndpointStatus") not in _ENDPOINT_ON_ITS_WAY:
+        return False
+    pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
+    if endpoint["EndpointStatus"] == "InService":
+        return endpoint.get("EndpointConfigName") == config_name and pending in (None, config_name)
+    return config_name in (endpoint.get("EndpointConfigName"), pending)

@@ -21,13 +21,13 @@ from sagemaker_pipelines.compile.kinds.context import (
 from sagemaker_pipelines.compile.kinds.sensors import SENSOR_TEMPLATED, sensor_args
 from sagemaker_pipelines.compile.kinds.spec import (
     AWS_ARGUMENTS,
+    OUR_JOB_OPERATORS,
     OUR_SENSORS,
-    SAGEMAKER_OPERATORS,
     Call,
     Graph,
+    Job,
     Kind,
     Named,
-    When,
 )
 from sagemaker_pipelines.format.durations import to_seconds
 
@@ -103,17 +103,25 @@ def automl_sensor(ctx: TaskContext) -> dict[str, Any]:
     return {"job_name": name, **ctx.sagemaker_operator_args(), **sensor_args(ctx)}
 
 
-_JOB = Named(argument="job_name")
+# The operator returns the best candidate, which does not name the job (``returned`` is empty); its
+# describe is always made: a try looks for the jobs of earlier tries before it starts one.
+AUTOML_JOB = Job(
+    "AutoML job",
+    "automl-job",
+    "AutoMLJobName",
+    "",
+    "CreateAutoMLJob",
+    "DescribeAutoMLJob",
+    "StopAutoMLJob",
+    named=Named(argument="job_name"),
+)
 
 SPECS = {
     "automl": Kind(
-        SAGEMAKER_OPERATORS + "SageMakerAutoMLOperator",
+        OUR_JOB_OPERATORS + "SageMakerAutoMLOperator",
         automl,
         Graph.DATA,
-        (
-            Call("CreateAutoMLJob", "automl-job", _JOB),
-            Call("DescribeAutoMLJob", "automl-job", _JOB, (When.WAITING,)),
-        ),
+        (),
         "CreateAutoMLJob",
         outputs=outputs.AUTOML,
         templated=(
@@ -130,6 +138,7 @@ SPECS = {
         ),
         request=automl_request,
         role_arguments=("role_arn",),
+        job=AUTOML_JOB,
     ),
     "automl_sensor": Kind(
         OUR_SENSORS + "SageMakerAutoMLSensor",

@@ -11,6 +11,7 @@ from sagemaker_pipelines.compile.kinds.jobs import model_name_of, output_path, s
 from sagemaker_pipelines.compile.kinds.sensors import sensor_args
 from sagemaker_pipelines.compile.kinds.spec import (
     CONFIG_TEMPLATED,
+    OUR_JOB_OPERATORS,
     SAGEMAKER_OPERATORS,
     SAGEMAKER_SENSORS,
     Call,
@@ -158,7 +159,7 @@ SPECS = {
         CONFIG_TEMPLATED,
     ),
     "endpoint": Kind(
-        SAGEMAKER_OPERATORS + "SageMakerEndpointOperator",
+        OUR_JOB_OPERATORS + "SageMakerEndpointOperator",  # a retry does not create or update it again
         endpoint,
         Graph.HOSTING,
         (

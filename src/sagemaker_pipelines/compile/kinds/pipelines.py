@@ -13,10 +13,12 @@ from sagemaker_pipelines.compile.kinds.context import TaskContext, present, stri
 from sagemaker_pipelines.compile.kinds.sensors import sensor_args
 from sagemaker_pipelines.compile.kinds.spec import (
     AWS_ARGUMENTS,
+    OUR_JOB_OPERATORS,
     OUR_SENSORS,
     SAGEMAKER_OPERATORS,
     Call,
     Graph,
+    Job,
     Kind,
     Named,
     When,
@@ -82,18 +84,35 @@ def pipeline_sensor(ctx: TaskContext) -> dict[str, Any]:
 
 _EXECUTION = Named(argument="pipeline_exec_arn", execution=True)
 _DESCRIBE = "DescribePipelineExecution"
+
+# An execution has no name a client chooses: the operator finds those of earlier tries among the
+# pipeline's executions (ListPipelineExecutions) by who started them, as written in their description.
+PIPELINE_EXECUTION = Job(
+    "pipeline execution",
+    "pipeline",
+    "PipelineExecutionArn",
+    "",
+    "StartPipelineExecution",
+    _DESCRIBE,
+    "StopPipelineExecution",
+    running="Executing",
+    succeeded="Succeeded",
+    status_key="PipelineExecutionStatus",
+    arn_key="PipelineExecutionArn",
+    named=Named(argument="pipeline_name", execution=True),
+    started_on=Named(argument="pipeline_name"),
+    find_earlier="ListPipelineExecutions",
+)
 _STEPS = "ListPipelineExecutionSteps"  # a verbose describe also lists the execution's steps
 _OF_EXECUTION = {"execution": ("start_pipeline",)}
 _ONE_EXECUTION = (("execution", "execution_arn"),)
 
 SPECS = {
     "start_pipeline": Kind(
-        SAGEMAKER_OPERATORS + "SageMakerStartPipelineOperator",
+        OUR_JOB_OPERATORS + "SageMakerStartPipelineOperator",
         start_pipeline,
         Graph.DATA,
         (
-            Call("StartPipelineExecution", "pipeline", Named(argument="pipeline_name")),
-            Call(_DESCRIBE, "pipeline", Named(argument="pipeline_name", execution=True), (When.WAITING,)),
             Call(
                 _STEPS,
                 "pipeline",
@@ -105,6 +124,7 @@ SPECS = {
         outputs=outputs.START_PIPELINE,
         templated=(*AWS_ARGUMENTS, "display_name", "pipeline_name", "pipeline_params"),
         request=start_request,
+        job=PIPELINE_EXECUTION,
     ),
     "stop_pipeline": Kind(
         SAGEMAKER_OPERATORS + "SageMakerStopPipelineOperator",

@@ -83,30 +83,57 @@ class Call:
 class Job:
     """A paid SageMaker job: how the exactly-once operators, their IAM statements, the sensors and the
     emulator's Stop* handlers name, describe and stop it. Operations are API names; the boto3 methods
-    follow from them."""
+    follow from them.
+
+    Most jobs have a name the client chooses (``name_field`` in the create request), which a try derives
+    from its try number. A SageMaker Pipelines execution has none: SageMaker answers the create call with
+    its ARN, so ``find_earlier`` names the List* call that finds the executions earlier tries started (each
+    try writes who started it into the execution's description), ``named`` where IAM finds the ARN's
+    pipeline and ``started_on`` what the create call names instead of the job."""
 
     label: str  # as the task log names the job ("training job ...")
     resource: str  # its ARN's resource type
-    name_field: str  # the request field holding the job's name
+    name_field: str  # the request field holding the job's name (or, with find_earlier, its ARN)
     returned: str  # the key of the description the provider's operator returns ({"Training": {...}})
     create: str
     describe: str
     stop: str
+    running: str = "InProgress"  # the status of a job that runs
+    succeeded: str = "Completed"  # the status of a job whose result a try can take
+    status_key: str = ""  # the describe's status field, when not <name_field without Name>Status
+    arn_key: str = ""  # the describe's ARN field, when not <name_field without Name>Arn
+    named: Named | None = None  # where IAM finds the job's name: default the request field name_field
+    started_on: Named | None = None  # what the create call names, when not the job itself
+    find_earlier: str | None = None  # the List* call on started_on that finds jobs without a chosen name
 
     @property
     def status_field(self) -> str:
-        return self.name_field.removesuffix("Name") + "Status"
+        return self.status_key or self.name_field.removesuffix("Name") + "Status"
 
     @property
     def arn_field(self) -> str:
-        return self.name_field.removesuffix("Name") + "Arn"
+        return self.arn_key or self.name_field.removesuffix("Name") + "Arn"
+
+    @property
+    def client_named(self) -> bool:
+        """Whether the client chooses the job's name (every job but a pipeline execution)."""
+        return self.find_earlier is None
 
     def calls(self) -> tuple[Call, ...]:
         """Start (and describe, as after every Create*), stop on cancel, and tag the job a try used and read
-        the tags of an earlier try's job (how a retry re-attaches: ``airflow/jobs/attempts.py``)."""
-        named = Named(field=self.name_field)
-        operations = (self.create, self.stop, "AddTags", "ListTags")
-        return tuple(Call(operation, self.resource, named) for operation in operations)
+        the tags of an earlier try's job (how a retry re-attaches: ``airflow/jobs/attempts.py``). A job
+        named by an operator argument gets its describe here: only request fields get one implied."""
+        named = self.named or Named(field=self.name_field)
+        operations = [self.stop, "AddTags", "ListTags"]
+        if named.field is None:
+            operations.append(self.describe)
+        started_on = self.started_on or named
+        found = (Call(self.find_earlier, self.resource, started_on),) if self.find_earlier else ()
+        return (
+            Call(self.create, self.resource, started_on),
+            *found,
+            *(Call(operation, self.resource, named) for operation in operations),
+        )
 
     def watch_call(self, argument: str = "job_name") -> Call:
         """A sensor's call: it polls the describe of the job named by its argument."""
@@ -119,6 +146,9 @@ class Job:
 
     def describe_job(self, client: Any, name: str) -> dict[str, Any]:
         return getattr(client, _method(self.describe))(**{self.name_field: name})
+
+    def status_of(self, client: Any, name: str) -> str:
+        return self.describe_job(client, name)[self.status_field]
 
     def stop_job(self, client: Any, name: str) -> None:
         getattr(client, _method(self.stop))(**{self.name_field: name})

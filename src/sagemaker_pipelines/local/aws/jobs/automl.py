@@ -10,6 +10,8 @@ model goes to ``<S3OutputPath>/<job>/candidates/<candidate>/model.tar.gz`` as a 
 model (``model.joblib`` and ``code/inference.py``), so the best candidate's InferenceContainers can be
 deployed on this endpoint like any script-mode model. Secondary statuses go Starting -> AnalyzingData ->
 FeatureEngineering -> ModelTuning -> Completed. ModelDeployConfig.EndpointName deploys the best one.
+StopAutoMLJob (``stopping.py``) ends the job between two phases or candidates (or while it waits for a
+slot): InProgress -> Stopping -> Stopped. Tags (CreateAutoMLJob's, AddTags, ListTags) are kept per job.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from sagemaker_pipelines.local.aws.backend import (
     utcnow,
     wait_min_duration,
 )
-from sagemaker_pipelines.local.aws.sandbox import JobDir, JobError
+from sagemaker_pipelines.local.aws.sandbox import JobDir, JobError, JobStopped, check_stop
 from sagemaker_pipelines.local.aws.storage import join_s3, tar_directory
 
 MAX_CANDIDATES = int(os.environ.get("LOCAL_AWS_MAX_AUTOML_CANDIDATES", "4"))
@@ -74,8 +76,24 @@ def output_fn(prediction, accept):
 '''
 
 
+class Tagged:
+    """What moto's AddTags and ListTags need of a resource: its tags (an AutoML job is a dict here)."""
+
+    def __init__(self, arn: str, tags: list[dict[str, str]]) -> None:
+        self.arn = arn
+        self.tags = tags
+
+
 def _jobs(backend: Any) -> dict[str, dict[str, Any]]:
     return backend.__dict__.setdefault("local_automl_jobs", {})
+
+
+def tagged(backend: Any, name: str) -> Tagged | None:
+    """The tags of an AutoML job by its name (as an ARN ends, lower-cased), or None."""
+    for job in _jobs(backend).values():
+        if job["AutoMLJobName"].lower() == name.lower():
+            return job["_tagged"]
+    return None
 
 
 def _read(store: Any, uri: str) -> Any:
@@ -162,6 +180,7 @@ def run(backend: Any, job: dict[str, Any], run_info: Run) -> None:
     store = store_for(backend)
     try:
         with slot():
+            check_stop()
             job["AutoMLJobSecondaryStatus"] = "AnalyzingData"
             source = job["InputDataConfig"][0]
             data = _read(store, source["DataSource"]["S3DataSource"]["S3Uri"])
@@ -174,6 +193,7 @@ def run(backend: Any, job: dict[str, Any], run_info: Run) -> None:
             kind = job.get("ProblemType") or problem_type(data[target])
             metric = (job.get("AutoMLJobObjective") or {}).get("MetricName") or _DEFAULT_OBJECTIVE[kind]
             jd.phase(f"{len(data)} rows, target {target}: {kind}, objective {metric}")
+            check_stop()
             job["AutoMLJobSecondaryStatus"] = "FeatureEngineering"
             features = [c for c in data.columns if c != target]
             x = pd.get_dummies(data[features])
@@ -187,6 +207,7 @@ def run(backend: Any, job: dict[str, Any], run_info: Run) -> None:
             count = min(int(criteria.get("MaxCandidates", MAX_CANDIDATES)), MAX_CANDIDATES)
             found = []
             for index, (algorithm, estimator) in enumerate(candidates(kind)[:count], start=1):
+                check_stop()
                 started = utcnow()
                 estimator.fit(x_train, y_train)
                 value = score(metric, y_test, estimator.predict(x_test))
@@ -219,6 +240,10 @@ def run(backend: Any, job: dict[str, Any], run_info: Run) -> None:
         wait_min_duration(run_info)
         job["AutoMLJobSecondaryStatus"] = "MaxCandidatesReached" if len(found) == count else "Completed"
         job["AutoMLJobStatus"] = "Completed"
+    except JobStopped:
+        wait_min_duration(run_info)
+        job["AutoMLJobSecondaryStatus"] = "Stopped"
+        job["AutoMLJobStatus"] = "Stopped"
     except Exception as exc:
         if not isinstance(exc, JobError):
             log.exception("automl %s: unexpected error", name)
@@ -323,6 +348,7 @@ def _response_create(self: Any) -> ActionResult:
         "AutoMLJobStatus": "InProgress",
         "AutoMLJobSecondaryStatus": "Starting",
         "_endpoint_url": f"http://{self.headers.get('Host', '127.0.0.1')}",
+        "_tagged": Tagged(arn, list(self._get_param("Tags") or [])),
     }
     jobs[name] = job
     launch("automl", backend, name, lambda started: run(backend, job, started))

@@ -21,8 +21,10 @@ pipeline definition (the JSON the SageMaker SDK writes: ``Parameters``, ``Steps`
 * with a ``PipelineExperimentConfig`` (the SDK writes one by default) the execution creates its
   experiment (when missing) and trial, as SageMaker does;
 * ListPipelineExecutionSteps lists the steps with their status and job; StopPipelineExecution (only
-  while Executing) stops the running step's job (its Stop* call) and runs no further step; the step and
-  the execution end Stopped.
+  while Executing) makes the execution Stopping, stops the running step's job (its Stop* call) and runs
+  no further step; the step and the execution end Stopped;
+* a ClientRequestToken makes a start idempotent: the token of an execution of the pipeline answers that
+  execution instead of starting another.
 
 Lambda, Callback, QualityCheck, ClarifyCheck, EMR, AutoML and the other step types fail their step as
 not emulated: they call services or containers this machine does not have.
@@ -266,8 +268,15 @@ def run(backend: Any, execution: Any, endpoint_url: str, run_info: Run) -> None:
 
 @registry.replaces("start_pipeline_execution", registry.RESPONSE)
 def _response_start_pipeline_execution(self: Any) -> ActionResult:
-    """moto's handler; then the execution runs, its jobs created through this very endpoint."""
+    """moto's handler; then the execution runs, its jobs created through this very endpoint. A start
+    with the ClientRequestToken of an execution of the pipeline answers that execution, as on AWS (an
+    idempotent call starts at most one)."""
     backend = self.sagemaker_backend
+    token = self._get_param("ClientRequestToken")
+    pipeline = backend.pipelines.get(self._get_param("PipelineName"))
+    for arn, earlier in pipeline.pipeline_executions.items() if pipeline and token else ():
+        if earlier.client_request_token == token:
+            return ActionResult({"PipelineExecutionArn": arn})
     answer = backend.start_pipeline_execution(
         self._get_param("PipelineName"),
         self._get_param("PipelineExecutionDisplayName"),
@@ -280,6 +289,7 @@ def _response_start_pipeline_execution(self: Any) -> ActionResult:
     execution = get_pipeline_execution_from_arn(backend.pipelines, arn)
     execution.local_steps = []
     execution.local_stop_requested = False
+    execution.tags = []  # AddTags and ListTags (``tags.py``)
     execution.pipeline_execution_status = "Executing"
     endpoint_url = f"http://{self.headers.get('Host', '127.0.0.1')}"
     launch("pipeline", backend, arn, lambda started: run(backend, execution, endpoint_url, started))
