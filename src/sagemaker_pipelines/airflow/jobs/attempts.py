@@ -13,7 +13,8 @@ those of earlier tries. The newest that exists decides:
 * ``Completed`` (``Succeeded``) and not marked consumed - the earlier try died after the job ended:
   adopt its result;
 * ``Completed`` and consumed (a try succeeded with it: the task was cleared to run again), ``Failed`` or
-  ``Stopped`` - start this try's own job.
+  ``Stopped`` - start this try's own job; so does a running job that a try which did not wait for it
+  (``wait_for_completion: false``) succeeded with.
 
 A try that succeeds with a job marks it consumed with a tag, which is what tells "retry after a crash"
 from "a user cleared a finished task".
@@ -55,14 +56,20 @@ def describe_if_exists(client: Any, kind: Job, name: str) -> dict[str, Any] | No
         raise
 
 
-def is_consumed(client: Any, arn: str, log: logging.Logger) -> bool:
-    """Whether a successful try used the job. When the tags cannot be read, say so and count it used:
-    starting a job anew costs money, adopting one a cleared task already used would skip its rerun."""
+def is_consumed(client: Any, arn: str, log: logging.Logger, when_unknown: bool = True) -> bool:
+    """Whether a successful try used the job. When the tags cannot be read, say so and answer
+    ``when_unknown``: for an ended job, used - starting a job anew costs money, adopting one a cleared task
+    already used would skip its rerun; for a running one, not used - adopting it costs nothing."""
     try:
         tags = client.list_tags(ResourceArn=arn).get("Tags") or []
     except ClientError as error:
-        log.warning("Cannot read the tags of %s (%s): counting its result as used", arn, error)
-        return True
+        log.warning(
+            "Cannot read the tags of %s (%s): counting it as %sused",
+            arn,
+            error,
+            "" if when_unknown else "not ",
+        )
+        return when_unknown
     return any(tag.get("Key") == CONSUMED_TAG for tag in tags)
 
 
@@ -131,7 +138,8 @@ def adopt_among(
         if description is None:
             continue
         status = description[kind.status_field]
-        if status == kind.running:
+        arn = description[kind.arn_field]
+        if status == kind.running and not is_consumed(client, arn, log, when_unknown=False):
             log.info(
                 "Adopting SageMaker %s %s, started by an earlier try of this task instance and still "
                 "running: waiting for it instead of starting %s",
@@ -140,7 +148,7 @@ def adopt_among(
                 name,
             )
             return earlier
-        if status == kind.succeeded and not is_consumed(client, description[kind.arn_field], log):
+        if status == kind.succeeded and not is_consumed(client, arn, log):
             log.info(
                 "Adopting the result of SageMaker %s %s, which an earlier try of this task instance started "
                 "and which completed after that try ended: not starting %s",
@@ -160,7 +168,7 @@ def adopt_among(
             "SageMaker %s %s of an earlier try is %s: starting this try's own job %s",
             kind.label,
             earlier,
-            f"{status} and used by a successful try" if status == kind.succeeded else status,
+            f"{status} and used by a successful try" if status in (kind.succeeded, kind.running) else status,
             name,
         )
         return None

@@ -114,16 +114,9 @@ def mark_observed(kind: str, backend: Any, name: str | None) -> None:
 
 @contextmanager
 def slot() -> Iterator[None]:
-    """One of the few concurrent 'instances' (the machine has few cores). A job waiting for one is
-    InProgress, as on AWS while instances are provisioned, and a Stop* call ends the wait (JobStopped)."""
-    from sagemaker_pipelines.local.aws.sandbox import check_stop
-
-    while not _SLOTS.acquire(timeout=0.2):
-        check_stop()
-    try:
+    """One of the few concurrent 'instances' (the machine has few cores)."""
+    with _SLOTS:
         yield
-    finally:
-        _SLOTS.release()
 
 
 def store_for(backend: Any) -> Any:

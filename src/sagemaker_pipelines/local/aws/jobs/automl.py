@@ -10,8 +10,9 @@ model goes to ``<S3OutputPath>/<job>/candidates/<candidate>/model.tar.gz`` as a 
 model (``model.joblib`` and ``code/inference.py``), so the best candidate's InferenceContainers can be
 deployed on this endpoint like any script-mode model. Secondary statuses go Starting -> AnalyzingData ->
 FeatureEngineering -> ModelTuning -> Completed. ModelDeployConfig.EndpointName deploys the best one.
-StopAutoMLJob (``stopping.py``) ends the job between two phases or candidates (or while it waits for a
-slot): InProgress -> Stopping -> Stopped. Tags (CreateAutoMLJob's, AddTags, ListTags) are kept per job.
+StopAutoMLJob (``stopping.py``) ends the job between two phases or candidates (one waiting for a slot
+stays Stopping until it gets one): InProgress -> Stopping -> Stopped. Tags (CreateAutoMLJob's, AddTags,
+ListTags) are kept per job.
 """
 
 from __future__ import annotations
