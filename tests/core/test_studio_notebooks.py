@@ -133,8 +133,7 @@ def test_the_sdks_request_model_is_a_real_check():
 
 
 def test_the_real_operator_and_sensor_take_the_compiled_arguments(every_kind):
-    from airflow.providers.amazon.aws.operators.sagemaker_unified_studio import SageMakerNotebookOperator
-
+    from sagemaker_pipelines.airflow.jobs.studio import SageMakerNotebookOperator
     from sagemaker_pipelines.airflow.studio_sensor import SageMakerNotebookSensor
 
     def plain(kwargs: dict) -> dict:

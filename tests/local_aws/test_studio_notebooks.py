@@ -228,3 +228,57 @@ def test_a_pipeline_with_only_a_sensor_registers_its_project_before_the_run(loca
     assert prepare_projects(environment, local_aws, s3, [sensor]) == []  # no notebook to upload
     found = datazone.list_environments(domainIdentifier=LOCAL_DOMAIN, projectIdentifier=LOCAL_PROJECT)
     assert found["items"][0]["id"] == f"tooling-{LOCAL_PROJECT}"
+
+
+def _held_notebook(folder: Any) -> dict:
+    """A notebook whose one cell writes its pid and holds until the test writes the release file."""
+    source = (
+        "import os, time\n"
+        f"open({str(folder / 'pid')!r}, 'w').write(str(os.getpid()))\n"
+        f"while not os.path.exists({str(folder / 'release')!r}):\n"
+        "    time.sleep(0.1)\n"
+    )
+    cell = {"cell_type": "code", "metadata": {}, "source": [source], "outputs": [], "execution_count": None}
+    return {**NOTEBOOK, "cells": [cell]}
+
+
+def test_cancelling_a_studio_notebook_task_stops_its_execution(execution_client, s3, sm, tmp_path):
+    """The project's SageMakerNotebookOperator (the provider's, run as a task runner runs it): on_kill,
+    what SIGTERM to the task calls, stops the running execution's training job, and the try fails."""
+    import threading
+
+    from sagemaker_pipelines.airflow.jobs.studio import SageMakerNotebookOperator
+
+    key = f"{project_s3_path(BUCKET, LOCAL_DOMAIN, LOCAL_PROJECT).split('/', 3)[3]}/{PROJECT_FILES}"
+    put(s3, f"{key}/held.ipynb", json.dumps(_held_notebook(tmp_path)).encode())
+    operator = SageMakerNotebookOperator(
+        task_id="held_report",
+        input_config={"input_path": "src/held.ipynb", "input_params": {}},
+        domain_id=LOCAL_DOMAIN,
+        project_id=LOCAL_PROJECT,
+        domain_region=REGION,
+        compute={"instance_type": "ml.m5.xlarge", "image_details": {"ecr_uri": IMAGE}},
+        waiter_delay=1,
+    )
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            operator.execute({"ti": SimpleNamespace(xcom_push=lambda **_: None)})
+        except BaseException as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    for _ in range(600):  # until the cell runs: the execution is InProgress from then on
+        if (tmp_path / "pid").is_file() and (tmp_path / "pid").read_text():
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the notebook's cell never ran")
+    operator.on_kill()
+    job = sm.describe_training_job(TrainingJobName=operator._execution_id)
+    assert job["TrainingJobStatus"] == "Stopped"
+    thread.join(timeout=60)
+    assert "error" in outcome, outcome  # the wait sees the execution stopped: the try fails
+    (tmp_path / "release").touch()

@@ -256,7 +256,8 @@ SPECS = {
     # SageMaker Unified Studio: no SageMaker request of its own to check (the SDK builds it at run time),
     # and no IAM statements generated: the role they pass is the project's, known only to DataZone.
     "studio_notebook": Kind(
-        "airflow.providers.amazon.aws.operators.sagemaker_unified_studio.SageMakerNotebookOperator",
+        # the provider's, stopping its execution when the task is cancelled
+        "sagemaker_pipelines.airflow.jobs.studio.SageMakerNotebookOperator",
         studio_notebook,
         Graph.DATA,
         None,
