@@ -34,7 +34,7 @@ IRIS_TRAINING = {
 IRIS_DEPLOY = {
     **IRIS_TRAINING,
     "endpoint_config": ("SageMakerEndpointConfigOperator", _SM, ["create_model", "test_model"]),
-    "deploy": ("SageMakerEndpointOperator", _SM, ["endpoint_config"]),
+    "deploy": ("SageMakerEndpointOperator", "sagemaker_pipelines.airflow.jobs.endpoint", ["endpoint_config"]),
     "wait_for_endpoint": (
         "SageMakerEndpointSensor",
         "airflow.providers.amazon.aws.sensors.sagemaker",

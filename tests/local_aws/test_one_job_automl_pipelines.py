@@ -18,11 +18,8 @@ from typing import Any
 import pytest
 
 from sagemaker_pipelines.airflow.jobs.attempts import CONSUMED_TAG, started_by
-from sagemaker_pipelines.airflow.jobs.operators import (
-    SageMakerAutoMLOperator,
-    SageMakerEndpointOperator,
-    SageMakerStartPipelineOperator,
-)
+from sagemaker_pipelines.airflow.jobs.endpoint import SageMakerEndpointOperator
+from sagemaker_pipelines.airflow.jobs.operators import SageMakerAutoMLOperator, SageMakerStartPipelineOperator
 
 from .conftest import BUCKET, REGION, ROLE, SKLEARN_SERVING_IMAGE, iris_split, put, wait_for
 from .test_one_job_other_kinds import Recorded

@@ -1,5 +1,5 @@
 """The provider's training, processing, transform, tuning and AutoML operators and its pipeline start,
-with one job per task instance; and its endpoint operator, which a retry does not make create twice.
+with one job per task instance.
 
 The kinds table names these classes instead of the provider's; arguments, template fields, results and
 XCom are the provider's own. What they add (see the package docstring):
@@ -19,7 +19,6 @@ from typing import Any, ClassVar
 from airflow.providers.amazon.aws.operators import sagemaker as provider
 from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
 from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred
-from botocore.exceptions import ClientError
 
 from sagemaker_pipelines.airflow.jobs import attempts, cancel, kinds
 from sagemaker_pipelines.airflow.jobs.trigger import SageMakerJobTrigger
@@ -206,54 +205,3 @@ class SageMakerStartPipelineOperator(_OneJobPerTaskInstance, provider.SageMakerS
             return answer
 
         _replace(client, kind.create_method(), start, original)
-
-
-# An endpoint is brought to these from Creating or Updating; another create or update would only redo it.
-_ENDPOINT_ON_ITS_WAY = ("Creating", "Updating", "SystemUpdating", "InService")
-
-
-class SageMakerEndpointOperator(provider.SageMakerEndpointOperator):
-    """SageMakerEndpointOperator whose retry does not create or update the endpoint again.
-
-    The provider's retry of a create finds the endpoint its earlier try created, takes "already exists"
-    for an endpoint someone else made and updates it with the same config: a second deployment, or a
-    failure while the first is still Creating. Here a try whose endpoint already serves, or is being
-    brought to, the endpoint config it asks for skips the create or update call and waits for that
-    endpoint as if it had made the call itself; any other endpoint is the provider's business."""
-
-    def execute(self, context: Any) -> Any:
-        wanted = self.config.get("Endpoint", self.config)
-        name, config_name = wanted.get("EndpointName"), wanted.get("EndpointConfigName")
-        found = self._describe(name)
-        if found and _brings_to(found, config_name):
-            self.log.info(
-                "Adopting SageMaker endpoint %s, already %s with endpoint config %s as this task asks (an "
-                "earlier try made the call): waiting for it instead of %s it again",
-                name,
-                found["EndpointStatus"],
-                config_name,
-                "creating" if self.operation == "create" else "updating",
-            )
-            answer = {"EndpointArn": found["EndpointArn"], "ResponseMetadata": {"HTTPStatusCode": 200}}
-            self.hook.create_endpoint = self.hook.update_endpoint = lambda *_, **__: answer
-        return super().execute(context)
-
-    def _describe(self, name: str | None) -> dict[str, Any] | None:
-        if not name:
-            return None
-        try:
-            return self.hook.conn.describe_endpoint(EndpointName=name)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("ValidationException", "ResourceNotFound"):
-                return None
-            raise
-
-
-def _brings_to(endpoint: dict[str, Any], config_name: str | None) -> bool:
-    """Whether the endpoint serves ``config_name`` or is being deployed with it (Creating, Updating)."""
-    if endpoint.get("EndpointStatus") not in _ENDPOINT_ON_ITS_WAY:
-        return False
-    pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
-    if endpoint["EndpointStatus"] == "InService":
-        return endpoint.get("EndpointConfigName") == config_name and pending in (None, config_name)
-    return config_name in (endpoint.get("EndpointConfigName"), pending)

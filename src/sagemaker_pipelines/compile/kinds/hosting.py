@@ -11,7 +11,6 @@ from sagemaker_pipelines.compile.kinds.jobs import model_name_of, output_path, s
 from sagemaker_pipelines.compile.kinds.sensors import sensor_args
 from sagemaker_pipelines.compile.kinds.spec import (
     CONFIG_TEMPLATED,
-    OUR_JOB_OPERATORS,
     SAGEMAKER_OPERATORS,
     SAGEMAKER_SENSORS,
     Call,
@@ -122,6 +121,7 @@ def endpoint_sensor(ctx: TaskContext) -> dict[str, Any]:
     return {"endpoint_name": name, **ctx.sagemaker_operator_args(), **sensor_args(ctx)}
 
 
+OUR_ENDPOINT_OPERATOR = "sagemaker_pipelines.airflow.jobs.endpoint.SageMakerEndpointOperator"
 _MODEL = Named(field="ModelName")
 _ENDPOINT_CONFIG = Named(field="EndpointConfigName")
 
@@ -159,7 +159,7 @@ SPECS = {
         CONFIG_TEMPLATED,
     ),
     "endpoint": Kind(
-        OUR_JOB_OPERATORS + "SageMakerEndpointOperator",  # a retry does not create or update it again
+        OUR_ENDPOINT_OPERATOR,  # a retry does not create or update the endpoint again
         endpoint,
         Graph.HOSTING,
         (
