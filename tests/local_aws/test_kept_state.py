@@ -132,3 +132,50 @@ def test_a_state_file_it_cannot_read_is_kept_aside_and_it_starts_empty(state_dir
         assert boto3.client("s3", **aws.client_kwargs(REGION)).list_buckets()["Buckets"] == []
         assert (state_dir / "state.unreadable").read_bytes() == b"not a pickle"
         assert "cannot read the saved state" in aws.log_path.read_text()
+
+
+def test_an_automl_job_the_killed_endpoint_ran_comes_back_failed_with_its_tags(state_dir, tmp_path):
+    """Else a retry would adopt it (airflow/jobs/attempts.py) and wait for a job nothing runs any more."""
+    aws = start_local_aws(state_dir, keep_state=True)
+    restarted = None
+    try:
+        sm = boto3.client("sagemaker", **aws.client_kwargs(REGION))
+        s3 = boto3.client("s3", **aws.client_kwargs(REGION))
+        s3.create_bucket(Bucket=BUCKET)
+        submit = put(s3, "kept/sleepers/sourcedir.tar.gz", pack_source({"sleeper.py": SLEEPER}))
+        put(s3, "kept/sleepers/train/x.csv", b"1,2\n")
+        hps = {"sagemaker_program": '"sleeper.py"', "sagemaker_submit_directory": json.dumps(submit)}
+        for slot in ("a", "b"):  # both of the endpoint's slots: the AutoML job waits, InProgress
+            pid_file = tmp_path / f"{slot}.pid"
+            channels = {"train": f"s3://{BUCKET}/kept/sleepers/train/"}
+            env = {"PID_FILE": str(pid_file)}
+            training_job(sm, f"kept-slot-{slot}", SKLEARN_IMAGE, hps, channels, Environment=env)
+            wait_for(lambda pid_file=pid_file: {"ran": pid_file.is_file()}, "ran", (True,))
+        rows = "y,a\n" + "".join(f"{i % 2},{i}\n" for i in range(20))
+        source = put(s3, "kept/automl/data.csv", rows.encode())
+        arn = sm.create_auto_ml_job(
+            AutoMLJobName="kept-automl",
+            InputDataConfig=[
+                {
+                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": source}},
+                    "TargetAttributeName": "y",
+                }
+            ],
+            OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/kept/automl/out"},
+            RoleArn="arn:aws:iam::123456789012:role/sagemaker",
+            Tags=[{"Key": "team", "Value": "ml"}],
+        )["AutoMLJobArn"]
+        assert sm.describe_auto_ml_job(AutoMLJobName="kept-automl")["AutoMLJobStatus"] == "InProgress"
+
+        os.kill(aws.pid, signal.SIGKILL)
+        aws._process.wait(timeout=30)
+        restarted = start_local_aws(state_dir, keep_state=True, again=aws)
+
+        lost = sm.describe_auto_ml_job(AutoMLJobName="kept-automl")
+        assert (lost["AutoMLJobStatus"], lost["FailureReason"]) == ("Failed", RESTART_REASON), lost
+        assert lost["AutoMLJobSecondaryStatus"] == "Failed"
+        assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "ml"}]
+    finally:
+        aws.stop()
+        if restarted is not None:
+            restarted.stop()

@@ -42,6 +42,8 @@ _JOBS = {
     "hyper_parameter_tuning_jobs": ("hyper_parameter_tuning_job_status", "InProgress", "failure_reason"),
     "auto_ml_jobs": ("auto_ml_job_status", "InProgress", "failure_reason"),
     "pipeline_executions": ("pipeline_execution_status", "Executing", "pipeline_execution_failure_reason"),
+    # jobs/automl.py keeps its jobs as dicts of the API's own keys
+    "local_automl_jobs": ("AutoMLJobStatus", "InProgress", "FailureReason"),
 }
 
 
@@ -116,17 +118,19 @@ def _interrupted(backend: Any) -> None:
     """Jobs that ran in the process that died: ended, as the log and Describe* say; endpoints: reloaded."""
     for jobs_attribute, (status_attribute, running, reason_attribute) in _JOBS.items():
         for name, job in (getattr(backend, jobs_attribute, None) or {}).items():
-            status = getattr(job, status_attribute, None)
+            record = job if isinstance(job, dict) else job.__dict__
+            status = record.get(status_attribute)
             if status == running:
-                setattr(job, status_attribute, "Failed")
-                setattr(job, reason_attribute, RESTART_REASON)
+                record[status_attribute] = "Failed"
+                record[reason_attribute] = RESTART_REASON
             elif status == "Stopping":
-                setattr(job, status_attribute, "Stopped")
+                record[status_attribute] = "Stopped"
             else:
                 continue
-            if hasattr(job, "secondary_status"):
-                job.secondary_status = getattr(job, status_attribute)
-            new = getattr(job, status_attribute)
+            for secondary in ("secondary_status", "AutoMLJobSecondaryStatus"):
+                if secondary in record:
+                    record[secondary] = record[status_attribute]
+            new = record[status_attribute]
             log.warning("%s %s was %s when the endpoint stopped: now %s", jobs_attribute, name, status, new)
     for name, endpoint in list((getattr(backend, "endpoints", None) or {}).items()):
         if getattr(endpoint, "endpoint_status", None) in ("InService", "Creating", "Updating"):
