@@ -22,6 +22,7 @@ from "a user cleared a finished task".
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from typing import Any
@@ -123,8 +124,6 @@ def earlier_executions(client: Any, kind: Job, started_on: dict[str, Any], ti: A
 
 def token_of(ti: Any) -> str:
     """An idempotency token for a create call of this try (ClientRequestToken: 32 to 128 characters)."""
-    import hashlib
-
     return hashlib.sha256(started_by(ti).encode()).hexdigest()
 
 
