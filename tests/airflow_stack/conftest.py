@@ -161,12 +161,13 @@ def start_stack(
     pipelines: tuple[str, ...] = EXAMPLES,
     extra=(),
     scheduling: bool = False,
+    args: tuple[str, ...] = (),
 ) -> RunningStack:
     """Start the stack and wait for its ready line (it prints it once every component is healthy).
 
     ``scheduling``: keep the scheduler creating runs by itself. Airflow creates asset-triggered runs in
     the same step as scheduled ones, so a test of assets needs it (and then an unpaused cron DAG also
-    gets its latest scheduled run)."""
+    gets its latest scheduled run). ``args``: more options of ``make airflow`` (``--lineage FILE``)."""
     folder = _copy_pipelines(tmp / "pipelines", pipelines, tuple(extra))
     port = free_port()
     env = {
@@ -180,7 +181,7 @@ def start_stack(
     }
     env.pop("SAGEMAKER_PIPELINES_ENV", None)
     argv = [sys.executable, "-m", "sagemaker_pipelines.toolkit", "airflow", "--port", str(port)]
-    argv += ["--executor", executor, "--state-dir", str(tmp / "state")]
+    argv += ["--executor", executor, "--state-dir", str(tmp / "state"), *args]
     output_path = tmp / "stack.out"
     process = subprocess.Popen(
         argv,

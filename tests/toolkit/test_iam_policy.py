@@ -30,6 +30,7 @@ EVERY_KIND = Path(__file__).parents[1] / "core" / "good_inputs" / "every_kind.ya
 RUN = "20210731T000000-1"  # what `{{ dag_run.run_after | ts_nodash }}-{{ ti.try_number }}` renders to
 SAGEMAKER = botocore.session.get_session().get_service_model("sagemaker")
 SNS = botocore.session.get_session().get_service_model("sns")
+SQS = botocore.session.get_session().get_service_model("sqs")
 S3_OPERATIONS = set(botocore.session.get_session().get_service_model("s3").operation_names)
 S3_LIST_ACTIONS = {"s3:ListBucket"}  # the IAM action of ListObjects and ListObjectsV2
 
@@ -307,6 +308,8 @@ def test_every_action_is_a_real_api_operation(compiled):
                 assert operation in S3_OPERATIONS or action in S3_LIST_ACTIONS, action
             elif service == "sns":  # notify: an SNS notifier publishes to its topic
                 assert operation in SNS.operation_names, action
+            elif service == "sqs":  # a watcher schedule: the triggerer reads and deletes its messages
+                assert operation in SQS.operation_names, action
             else:
                 assert action == "iam:PassRole", action
 
@@ -358,6 +361,21 @@ def test_sns_notifications_may_publish_to_their_topic_only():
     }
     assert allowed(policy, "sns:Publish", topic, {})
     assert not allowed(policy, "sns:Publish", topic + "-other", {})
+
+
+def test_a_watcher_schedule_may_read_and_delete_messages_of_its_queue_only():
+    environment = load_environment("aws")
+    result = check_file(PIPELINES / "batch_inference_on_upload.yaml", environment)
+    assert result.problems == []
+    policy = iam_policy.policy([result.compiled], environment)
+    url = environment.lookup("s3_events_queue")
+    account, name = url.split("/")[-2:]
+    queue = f"arn:aws:sqs:{environment.region}:{account}:{name}"
+    # What the Amazon provider's SqsSensorTrigger sends: ReceiveMessage, then DeleteMessageBatch.
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage"):
+        assert allowed(policy, action, queue, {})
+        assert not allowed(policy, action, queue + "-other", {})
+    assert not allowed(policy, "sqs:SendMessage", queue, {})
 
 
 GUARDED = """\

@@ -90,7 +90,7 @@ def _dag_args(pipeline: Pipeline, source_text: str) -> dict[str, Any]:
     args: dict[str, Any] = {
         "description": data.get("description"),
         "doc_md": doc_md.strip() + "\n",
-        "schedule": normalized_schedule(data.get("schedule")),
+        "schedule": normalized_schedule(data.get("schedule"), pipeline.aws_conn_id),
         "start_date": data["start_date"],
         "catchup": data.get("catchup", False),
         "max_active_runs": data.get("max_active_runs", 1),

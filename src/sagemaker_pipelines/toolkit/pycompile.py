@@ -120,11 +120,27 @@ class _Code:
             items = condition["any" if "any" in condition else "all"]
         return f"{self.name('airflow.sdk.' + cls)}({', '.join(self.asset_condition(i) for i in items)})"
 
+    def watched_asset(self, value: dict) -> str:
+        """A watcher schedule's asset, as airflow/watchers.py builds it."""
+        from sagemaker_pipelines.airflow.watchers import SCHEME, TRIGGER, trigger_kwargs, watcher_name
+        from sagemaker_pipelines.compile.assets import watcher as watched
+
+        kwargs = ", ".join(f"{k}={self.literal(v)}" for k, v in trigger_kwargs(value).items())
+        trigger = f"{self.name(TRIGGER)}(scheme={SCHEME!r}, {kwargs})"
+        watcher = f"{self.name('airflow.sdk.AssetWatcher')}(name={watcher_name(value)!r}, trigger={trigger})"
+        uri = watched(value)["asset"]
+        return f"{self.name('airflow.sdk.Asset')}({uri!r}, watchers=[{watcher}])"
+
     def schedule(self, value: Any, timezone: str | None) -> str:
+        from sagemaker_pipelines.compile.assets import watcher
+
+        watched = watcher(value) is not None
+        if watched and "cron" not in value:
+            return f"[{self.watched_asset(value)}]"
         if isinstance(value, dict) and "cron" in value:
             cron = self.name("airflow.sdk.CronTriggerTimetable")
             timetable = f"{cron}({value['cron']!r}, timezone={timezone or 'UTC'!r})"
-            assets = self.asset_condition(value["assets"])
+            assets = self.watched_asset(value) if watched else self.asset_condition(value["assets"])
             return f"{self.name('airflow.sdk.AssetOrTimeSchedule')}(timetable={timetable}, assets={assets})"
         if isinstance(value, (list, dict)):
             return self.asset_condition(value)

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from sagemaker_pipelines.airflow.dag_builder import parse_date
-from sagemaker_pipelines.compile.assets import scheduled_on
+from sagemaker_pipelines.compile.assets import S3_EVENTS, scheduled_on, watcher
 from sagemaker_pipelines.compile.compiler import GUARDRAIL_GUARD, CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.fan_out import describe
 from sagemaker_pipelines.compile.kinds import KINDS
@@ -114,8 +114,26 @@ def _asset_lines(compiled: CompiledPipeline) -> list[str]:
         return []
     lines = ["", "Assets"]
     lines += [f"{_INDENT}scheduled on: {uri}" for uri in waits]
+    if (watched := watcher(compiled.dag.get("schedule"))) is not None:  # airflow/watchers.py
+        what = "objects created under it (S3 event notifications)" if S3_EVENTS in watched else "messages"
+        lines.append(f"{_INDENT}watcher: SQS queue {watched['queue']} -> {what} update {watched['asset']}")
     lines += [f"{_INDENT}publishes: {uri}  (task {task_id})" for uri, task_id in publishes]
     return lines
+
+
+def _lineage_lines(compiled: CompiledPipeline) -> list[str]:
+    """What each SageMaker task reads and writes in S3: the datasets of its OpenLineage events."""
+    from sagemaker_pipelines.toolkit.lineage import reads_and_writes
+
+    lines = []
+    for task in compiled.tasks:
+        found = reads_and_writes(task)
+        if found is None:
+            continue
+        reads, writes = found
+        lines += [f"{_INDENT}{task.task_id} reads {uri}" for uri in reads]
+        lines += [f"{_INDENT}{task.task_id} writes {uri}" for uri in writes]
+    return ["", "Lineage (S3 locations each SageMaker task reads and writes)", *lines] if lines else []
 
 
 def _task_lines(task: CompiledTask) -> list[str]:
@@ -150,6 +168,7 @@ def render_text(compiled: CompiledPipeline) -> str:
         "",
         *_dag_lines(compiled),
         *_asset_lines(compiled),
+        *_lineage_lines(compiled),
         "",
         f"Tasks ({len(compiled.tasks)}, in file order)",
     ]

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from sagemaker_pipelines.compile.assets import watcher
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.kinds import KINDS
 from sagemaker_pipelines.compile.kinds.spec import Kind, Named
@@ -35,6 +36,7 @@ SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
 
 _ROLE_FIELDS = ("RoleArn", "ExecutionRoleArn")
 _S3_READ_WRITE = ["s3:GetObject", "s3:PutObject"]  # HeadObject needs GetObject too
+_SQS_WATCH = ["sqs:DeleteMessage", "sqs:ReceiveMessage"]  # DeleteMessageBatch is sqs:DeleteMessage
 _XCOM = re.compile(r"ti\.xcom_pull\(task_ids='([^']+)'\)")
 
 
@@ -59,6 +61,11 @@ class _Arns:
 
     def s3(self, bucket: str, key: str | None = None) -> str:
         return f"arn:{self.partition}:s3:::{bucket}" + ("" if key is None else f"/{key}")
+
+    def sqs(self, queue_url: str) -> str:
+        """A queue URL (``https://sqs.<region>.amazonaws.com/<account>/<name>``) as its ARN."""
+        account, name = queue_url.rstrip("/").split("/")[-2:]
+        return f"arn:{self.partition}:sqs:{self.region}:{account}:{name}"
 
 
 def _sagemaker_calls(task: CompiledTask, tasks: dict[str, CompiledTask]) -> Iterator[tuple[str, str, str]]:
@@ -205,6 +212,9 @@ def policy(pipelines: Iterable[CompiledPipeline], environment: Environment) -> d
                 objects.add(arns.s3(bucket, key_pattern(key)))
                 buckets.add(arns.s3(bucket))
     topics = {arn for pipeline in pipelines for arn in _sns_topics(pipeline)}  # notify: sns notifiers
+    # Watcher schedules: the triggerer, with the pipeline's connection, long-polls the queue and deletes
+    # the messages that start a run (the SqsSensorTrigger's ReceiveMessage and DeleteMessageBatch).
+    queues = {arns.sqs(w["queue"]) for p in pipelines if (w := watcher(p.dag.get("schedule")))}
     # Nothing the environment's guardrails forbid (toolkit/iam_policy/guardrails.py).
     roles = set(passable_roles(roles, environment))
     objects, read_only = split_read_only(objects, deleted, environment)
@@ -228,6 +238,8 @@ def policy(pipelines: Iterable[CompiledPipeline], environment: Environment) -> d
         statements.append(_statement("S3List", ["s3:ListBucket"], sorted(buckets)))
     if topics:
         statements.append(_statement("SnsNotify", ["sns:Publish"], sorted(topics)))
+    if queues:
+        statements.append(_statement("SqsWatch", _SQS_WATCH, sorted(queues)))
     return {"Version": POLICY_VERSION, "Statement": statements}
 
 
