@@ -38,6 +38,7 @@ from sagemaker_pipelines.local.owner_only import ensure_password, fetch_token
 from sagemaker_pipelines.local.processes import free_port
 from sagemaker_pipelines.local.stack import READY_LINE
 from sagemaker_pipelines.paths import CHECKOUT_ROOT, SOURCE_DIR
+from tests.waiting import wait_until
 
 EXAMPLES = ("batch_inference", "iris_deploy", "iris_script_mode", "iris_training")
 HERE = Path(__file__).parent
@@ -227,18 +228,6 @@ def stop_stack(stack: RunningStack) -> None:
             proc.kill()
         except psutil.NoSuchProcess:
             continue
-
-
-def wait_until(predicate, timeout: float, what: str, interval: float = 2.0):
-    """The predicate's first truthy value, polling; an AssertionError naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not within {timeout:.0f} s (last: {last!r})")
 
 
 @pytest.fixture(scope="module")
