@@ -13,6 +13,7 @@ from typing import Any
 
 from sagemaker_pipelines.airflow.dag_builder import parse_date
 from sagemaker_pipelines.compile.assets import S3_EVENTS, scheduled_on, watcher
+from sagemaker_pipelines.compile.callables import reference
 from sagemaker_pipelines.compile.compiler import GUARDRAIL_GUARD, CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.fan_out import describe
 from sagemaker_pipelines.compile.kinds import KINDS
@@ -36,8 +37,8 @@ def _pretty(value: Any) -> str:
 
 def _value(name: str, value: Any, indent: str) -> list[str]:
     """``name: value``; mappings and lists as indented JSON below the name."""
-    if isinstance(value, dict) and set(value) == {"__callable__"}:
-        return [f"{indent}{name}: {value['__callable__']} (function)"]
+    if (ref := reference(value)) is not None and ref.kwargs is None:
+        return [f"{indent}{name}: {ref.path} (function)"]
     if _guardrail(value):
         return [f"{indent}{name}: {_guardrail(value)}"]
     if isinstance(value, list) and value and all(_notifier(v) for v in value):
@@ -58,22 +59,24 @@ def _value(name: str, value: Any, indent: str) -> list[str]:
 def _guardrail(value: Any) -> str:
     """A compiled guardrail check (airflow.tasks.Guardrail) in a few words, and the guard it runs first;
     "" for anything else. Its guardrails are the environment file's, shown there."""
-    if not (isinstance(value, dict) and value.get("__callable__") == GUARDRAIL_GUARD):
+    ref = reference(value)
+    if ref is None or ref.path != GUARDRAIL_GUARD or ref.kwargs is None:
         return ""
-    spec = value["__kwargs__"]
+    spec = ref.kwargs
     text = f"the guardrails of environment '{spec['environment']}' on the rendered {spec['kind']} request"
     then = spec.get("then")
-    if isinstance(then, dict) and "__callable__" in then:
-        shown = ", ".join(f"{k}={v}" for k, v in then.get("__kwargs__", {}).items())
-        text += f", after {then['__callable__'].rpartition('.')[2]}({shown})"
+    if (guard := reference(then)) is not None:
+        shown = ", ".join(f"{k}={v}" for k, v in (guard.kwargs or {}).items())
+        text += f", after {guard.name}({shown})"
     return text
 
 
 def _notifier(value: Any) -> str:
     """``team (file notifications/team.jsonl)`` for a compiled notification marker; "" for anything else."""
-    if not (isinstance(value, dict) and value.get("__callable__") == NOTIFIER):
+    ref = reference(value)
+    if ref is None or ref.path != NOTIFIER or ref.kwargs is None:
         return ""
-    spec = value["__kwargs__"]
+    spec = ref.kwargs
     options = spec["options"]
     target = next((options[k] for k in ("topic_arn", "channel", "to", "path") if k in options), "")
     target = ", ".join(target) if isinstance(target, list) else target

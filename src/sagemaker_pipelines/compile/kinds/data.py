@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sagemaker_pipelines.compile.callables import function
 from sagemaker_pipelines.compile.kinds import outputs
 from sagemaker_pipelines.compile.kinds.context import TaskContext, present
 from sagemaker_pipelines.compile.kinds.sensors import sensor_args
@@ -60,7 +61,7 @@ def s3_to_sql(ctx: TaskContext) -> dict[str, Any]:
         "s3_bucket": bucket,
         "s3_key": key,
         "table": ctx.get("table"),
-        "parser": {"__callable__": f"{RUNTIME}.{parser}"},
+        "parser": function(f"{RUNTIME}.{parser}"),
         "sql_conn_id": ctx.get("sql_conn_id", warehouse["conn_id"]),
         "aws_conn_id": ctx.pipeline.aws_conn_id,
         **present(column_list=ctx.get("columns"), schema=ctx.get("schema", warehouse.get("schema"))),

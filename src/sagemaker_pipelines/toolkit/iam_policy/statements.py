@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sagemaker_pipelines.compile.assets import watcher
+from sagemaker_pipelines.compile.callables import reference
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.kinds import KINDS
 from sagemaker_pipelines.compile.kinds.spec import Kind, Named
@@ -249,7 +250,7 @@ def _sns_topics(pipeline: CompiledPipeline) -> Iterator[str]:
     places = [pipeline.dag, *(task.kwargs for task in pipeline.tasks)]
     for markers in (place.get(name) or [] for place in places for name in callbacks):
         for marker in markers:
-            spec = marker.get("__kwargs__", {}) if isinstance(marker, dict) else {}
+            spec = (ref.kwargs or {}) if (ref := reference(marker)) is not None else {}
             if spec.get("type") == "sns":
                 yield spec["options"]["topic_arn"]
 
