@@ -238,3 +238,18 @@ def test_an_undeclared_difference_is_found_and_named(monkeypatch):
     found = [d for d in differences_of("start_pipeline", environments()["aws"]) if _undeclared(d)]
     assert [(d.argument, d.ours, d.theirs) for d in found] == [("wait_for_completion", True, False)]
     assert str(found[0]).startswith("start_pipeline: wait_for_completion: ours True, the operator's False")
+
+
+def test_the_reference_prints_each_kinds_differences_and_why():
+    from sagemaker_pipelines.toolkit.docs_gen import render
+
+    text = render()
+    environment = text.split("### Arguments the environment sets", 1)[1].split("\n### ", 1)[0]
+    for argument in ENVIRONMENT_ARGUMENTS:
+        assert f"| `{argument}` |" in environment, argument
+    for kind, spec in KINDS.items():
+        section = text.split(f"### Kind: `{kind}`", 1)[1].split("\n### ", 1)[0]
+        assert "Defaults: " in section, kind
+        for argument, reason in spec.differs.items():
+            row = next(line for line in section.splitlines() if line.startswith(f"| `{argument}` | "))
+            assert reason.split(":")[0] in row, (kind, argument)
