@@ -81,7 +81,9 @@ def minimal_task(kind: str) -> dict[str, Any]:
     task = example(kind)
     keep = {"kind", *task_schema.fragment(kind).get("required", [])}
     for group in KINDS[kind].one_of if kind in KINDS else ():
-        keep.add(next(f for f in group if f in task))
+        given = [f for f in group if f in task]
+        assert given, f"{kind}: the fragment's example gives none of {group}, of which the kind needs one"
+        keep.add(given[0])
     return {name: value for name, value in task.items() if name in keep}
 
 

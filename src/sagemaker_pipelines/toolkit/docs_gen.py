@@ -274,7 +274,7 @@ def environment_arguments() -> list[str]:
         "",
         "A kind passes its operator the operator's own defaults, except where its section below says why",
         "not, and except these arguments, which every kind that takes them gets from the environment",
-        "file (a task that sets one wins):",
+        "file unless the task (or, for the AWS connection and region, the pipeline) sets its own:",
         "",
         "| Argument | Ours, and why |",
         "|---|---|",

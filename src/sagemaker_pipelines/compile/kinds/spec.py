@@ -51,11 +51,14 @@ ENVIRONMENT_ARGUMENTS: dict[str, str] = {
         "The environment's `print_log`, else on unless the environment is local: the local endpoint writes "
         "job logs to files, not to CloudWatch."
     ),
-    "retry_delay": "The environment's `retry_delay`, when it sets one: a local run retries in seconds.",
+    "retry_delay": (
+        "The environment's `retry_delay`, when it sets one, over the pipeline's and the task's own: a local "
+        "run retries in seconds."
+    ),
     "pre_execute": (
-        "The environment's guards, checked before the operator sends anything: a local environment's "
-        "tasks refuse an AWS endpoint off the machine (`endpoint: loopback-only`), and an environment's "
-        "`guardrails` check every rendered request."
+        "The environment's guards (a task cannot set its own), checked before the operator sends anything: "
+        "a local environment's tasks refuse an AWS endpoint off the machine (`endpoint: loopback-only`), "
+        "and an environment's `guardrails` check every rendered request."
     ),
     "redshift_conn_id": "The environment's `warehouse.conn_id`: the warehouse that environment loads.",
     "sql_conn_id": "The environment's `warehouse.conn_id`: the warehouse that environment loads.",
