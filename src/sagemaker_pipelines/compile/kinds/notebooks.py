@@ -141,6 +141,12 @@ def _studio_compute(ctx: TaskContext) -> dict[str, Any]:
     return compute
 
 
+def _output_config(ctx: TaskContext) -> dict[str, Any] | None:
+    """Only the formats a task names: left out, the operator keeps the executed notebook (NOTEBOOK)."""
+    formats = ctx.get("output_formats")
+    return None if formats is None else {"output_formats": formats}
+
+
 def studio_notebook(ctx: TaskContext) -> dict[str, Any]:
     """The provider's SageMakerNotebookOperator: run a notebook of the project, wait for it (or not)."""
     parameters = {name: stringify(value) for name, value in (ctx.get("parameters") or {}).items()}
@@ -149,8 +155,8 @@ def studio_notebook(ctx: TaskContext) -> dict[str, Any]:
     check_interval = ctx.get("check_interval", ctx.pipeline.environment.check_interval)
     return {
         "input_config": {"input_path": ctx.get("notebook"), "input_params": parameters},
-        "output_config": {"output_formats": ctx.get("output_formats", ["NOTEBOOK"])},
         **present(
+            output_config=_output_config(ctx),
             domain_id=ctx.get("domain_id"),
             project_id=ctx.get("project_id"),
             domain_region=ctx.get("domain_region"),

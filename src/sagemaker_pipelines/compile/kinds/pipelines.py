@@ -105,6 +105,12 @@ SPECS = {
         outputs=outputs.START_PIPELINE,
         templated=(*AWS_ARGUMENTS, "display_name", "pipeline_name", "pipeline_params"),
         request=start_request,
+        differs={
+            "display_name": (
+                "The task's id, underscores as hyphens, where the operator names every execution "
+                "`airflow-triggered-execution`: the console then tells which task started an execution."
+            )
+        },
     ),
     "stop_pipeline": Kind(
         SAGEMAKER_OPERATORS + "SageMakerStopPipelineOperator",

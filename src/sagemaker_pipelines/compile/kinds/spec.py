@@ -30,6 +30,51 @@ OUR_JOB_OPERATORS = "sagemaker_pipelines.airflow.jobs.operators."  # one paid jo
 AWS_ARGUMENTS = ("aws_conn_id", "region_name", "verify")
 CONFIG_TEMPLATED = ("aws_conn_id", "config", "region_name", "verify")  # SageMakerBaseOperator's
 
+# The operator arguments compile sets from the environment (environments/<name>.yaml) for every kind that
+# takes them, whatever the operator's default, and why: a pipeline is the same file in every environment.
+ENVIRONMENT_ARGUMENTS: dict[str, str] = {
+    "aws_conn_id": "The environment's `aws_conn_id`: the connection with that account's credentials.",
+    "region_name": "The environment's `region`, where its bucket, role and images are.",
+    "check_interval": (
+        "The environment's `check_interval` (30 seconds unless it says, the operators' own): a local "
+        "environment's jobs end in seconds."
+    ),
+    "poke_interval": (
+        "The environment's `check_interval`: a sensor checks as often as a waiting operator does, where "
+        "the sensors' own default is a minute."
+    ),
+    "waiter_delay": "The environment's `check_interval`, as for every waiting operator.",
+    "deferrable": (
+        "The environment's `deferrable`, when it sets one: only a deployment with a triggerer can defer."
+    ),
+    "print_log": (
+        "The environment's `print_log`, else on unless the environment is local: the local endpoint writes "
+        "job logs to files, not to CloudWatch."
+    ),
+    "retry_delay": (
+        "The environment's `retry_delay`, when it sets one, over the pipeline's and the task's own: a local "
+        "run retries in seconds."
+    ),
+    "pre_execute": (
+        "The environment's guards (a task cannot set its own), checked before the operator sends anything: "
+        "a local environment's tasks refuse an AWS endpoint off the machine (`endpoint: loopback-only`), "
+        "and an environment's `guardrails` check every rendered request."
+    ),
+    "redshift_conn_id": "The environment's `warehouse.conn_id`: the warehouse that environment loads.",
+    "sql_conn_id": "The environment's `warehouse.conn_id`: the warehouse that environment loads.",
+    "schema": "The environment's `warehouse.schema`, when it names one.",
+    **{
+        name: f"The environment's `operator_defaults.{name}`, when it sets one: the platform team's choice."
+        for name in (
+            "max_ingestion_time",
+            "max_attempts",
+            "action_if_job_exists",
+            "check_if_job_exists",
+            "soft_fail",
+        )
+    },
+}
+
 # A week: AWS sets no runtime limit on a transform job, and a wait must not end before the job does.
 UNLIMITED_SECONDS = 7 * 86400
 
@@ -183,6 +228,10 @@ class Kind:
     # Where an operator argument may carry tags (AddTags on its resource): the argument, then keys in it.
     tags_at: tuple[str, ...] = ()
     role_arguments: tuple[str, ...] = ()  # operator arguments that hand a role to SageMaker
+    # Operator arguments a task that leaves them out gets with another value than the operator's own
+    # default, each with the reason as a sentence: a DAG author expects a kind to mean the operator it
+    # compiles to. The arguments every kind takes from the environment are ENVIRONMENT_ARGUMENTS'.
+    differs: dict[str, str] = field(default_factory=dict)
 
     def request_of(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         return self.request(kwargs) if self.request else kwargs["config"]
