@@ -325,3 +325,42 @@ def test_a_cleanup_that_names_nothing_or_the_wrong_task_is_refused(check, kind, 
     result = check(text)
     assert result.problems, kind
     assert any(message in p.format() for p in result.problems), [p.format() for p in result.problems]
+
+
+def test_upsert_pipeline_config_adds_request_fields_checked_and_granted(compile_ok, local_env):
+    compiled = compile_ok(
+        """\
+        start_date: 2024-01-01
+        tasks:
+          create_pipeline:
+            kind: upsert_pipeline
+            pipeline_name: tagged-pipeline
+            definition: '{"Version": "2020-12-01", "Steps": []}'
+            config:
+              PipelineDisplayName: Tagged
+              ParallelismConfiguration: {MaxParallelExecutionSteps: 2}
+              Tags: [{Key: team, Value: ml}]
+        """
+    )
+    task = compiled.task("create_pipeline")
+    request = KINDS["upsert_pipeline"].request_of(task.kwargs)
+    assert request["PipelineDefinition"] == '{"Version": "2020-12-01", "Steps": []}'  # JSON text as it is
+    assert request["Tags"] == [{"Key": "team", "Value": "ml"}]
+    assert check_request("CreatePipeline", request) == []
+    policy = iam_policy.policy([compiled], local_env)
+    assert allowed(policy, "sagemaker:AddTags", _arn(local_env, "pipeline/tagged-pipeline"))
+
+
+def test_upsert_pipeline_config_fields_botocore_does_not_know_are_refused(check):
+    result = check(
+        """\
+        start_date: 2024-01-01
+        tasks:
+          create_pipeline:
+            kind: upsert_pipeline
+            pipeline_name: p
+            definition: {Version: "2020-12-01", Steps: []}
+            config: {PipelineDisplayNam: typo}
+        """
+    )
+    assert any("PipelineDisplayNam" in p.format() for p in result.problems), result.problems

@@ -118,10 +118,12 @@ def test_creating_a_pipeline_that_exists_updates_it_and_deleting_it_twice_succee
         definition=json.dumps(_definition(2)),
         role_arn=ROLE,
         description="second",
-    )
+        config={"PipelineDisplayName": "second", "Tags": [{"Key": "team", "Value": "ml"}]},
+    )  # UpdatePipeline takes no tags: the update sends the rest
     assert again == arn
     described = sm.describe_pipeline(PipelineName="cleanup-pipeline")
     assert json.loads(described["PipelineDefinition"]) == _definition(2)
+    assert described["PipelineDisplayName"] == "second"
     twice(cleanup.SageMakerDeletePipelineOperator, pipeline_name="cleanup-pipeline")
     with pytest.raises(ClientError):
         sm.describe_pipeline(PipelineName="cleanup-pipeline")

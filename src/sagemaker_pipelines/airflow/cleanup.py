@@ -206,7 +206,9 @@ class SageMakerDeletePipelineOperator(_SageMakerCleanup):
 
 class SageMakerUpsertPipelineOperator(AwsBaseOperator[SageMakerHook]):
     """Create a SageMaker Pipeline, or update it when one of that name exists: a DAG that creates its
-    pipeline can then run twice. Returns the pipeline's ARN."""
+    pipeline can then run twice. Returns the pipeline's ARN. ``config``: further CreatePipeline fields
+    (a display name, parallelism, tags); the update sends them too, but for the tags, which UpdatePipeline
+    does not take."""
 
     aws_hook_class = SageMakerHook
     template_fields: Sequence[str] = (
@@ -215,6 +217,7 @@ class SageMakerUpsertPipelineOperator(AwsBaseOperator[SageMakerHook]):
         "definition",
         "role_arn",
         "description",
+        "config",
     )
 
     def __init__(
@@ -224,6 +227,7 @@ class SageMakerUpsertPipelineOperator(AwsBaseOperator[SageMakerHook]):
         definition: str | dict[str, Any],
         role_arn: str,
         description: str | None = None,
+        config: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -231,6 +235,7 @@ class SageMakerUpsertPipelineOperator(AwsBaseOperator[SageMakerHook]):
         self.definition = definition
         self.role_arn = role_arn
         self.description = description
+        self.config = config or {}
 
     def request(self) -> dict[str, Any]:
         definition = self.definition if isinstance(self.definition, str) else json.dumps(self.definition)
@@ -239,7 +244,8 @@ class SageMakerUpsertPipelineOperator(AwsBaseOperator[SageMakerHook]):
             "PipelineDefinition": definition,
             "RoleArn": self.role_arn,
         }
-        return {**request, **({"PipelineDescription": self.description} if self.description else {})}
+        described = {"PipelineDescription": self.description} if self.description else {}
+        return {**request, **described, **self.config}
 
     def execute(self, context: Any) -> str:
         client = self.hook.conn
@@ -254,4 +260,5 @@ class SageMakerUpsertPipelineOperator(AwsBaseOperator[SageMakerHook]):
             ):
                 raise
         self.log.info("pipeline %s exists: updating it", self.pipeline_name)
-        return client.update_pipeline(**request)["PipelineArn"]
+        update = {k: v for k, v in request.items() if k != "Tags"}
+        return client.update_pipeline(**update)["PipelineArn"]

@@ -91,7 +91,7 @@ def upsert_pipeline(ctx: TaskContext) -> dict[str, Any]:
         "pipeline_name": ctx.get("pipeline_name"),
         "definition": ctx.get("definition"),
         "role_arn": ctx.role_arn,
-        **present(description=ctx.get("description")),
+        **present(description=ctx.get("description"), config=ctx.get("config") or None),
         **ctx.sagemaker_operator_args(),
     }
 
@@ -104,6 +104,7 @@ def upsert_request(kwargs: dict[str, Any]) -> dict[str, Any]:
         "PipelineDefinition": definition if isinstance(definition, str) else json.dumps(definition),
         "RoleArn": kwargs["role_arn"],
         **present(PipelineDescription=kwargs.get("description")),
+        **(kwargs.get("config") or {}),
     }
 
 
@@ -172,7 +173,7 @@ SPECS = {
         (Call("CreatePipeline", "pipeline", _PIPELINE), Call("UpdatePipeline", "pipeline", _PIPELINE)),
         "CreatePipeline",
         outputs={"arn": outputs.whole("the pipeline's ARN")},
-        templated=(*AWS_ARGUMENTS, "definition", "description", "pipeline_name", "role_arn"),
+        templated=(*AWS_ARGUMENTS, "config", "definition", "description", "pipeline_name", "role_arn"),
         request=upsert_request,
         role_arguments=("role_arn",),
     ),
