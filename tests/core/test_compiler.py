@@ -394,6 +394,14 @@ def test_every_kind_compiles_to_its_operator_with_implied_dependencies(compile_o
         "remove_explore": "SageMakerDeleteNotebookOperator",
         "iris_report": "SageMakerNotebookOperator",
         "watch_report": "SageMakerNotebookSensor",
+        "create_pipeline": "SageMakerUpsertPipelineOperator",  # the clean-ups and set-ups: the project's
+        "delete_pipeline": "SageMakerDeletePipelineOperator",
+        "stop_autopilot": "SageMakerStopAutoMLJobOperator",
+        "delete_endpoint": "SageMakerDeleteEndpointOperator",
+        "delete_endpoint_config": "SageMakerDeleteEndpointConfigOperator",
+        "delete_version": "SageMakerDeleteModelPackageOperator",
+        "delete_group": "SageMakerDeleteModelPackageGroupOperator",
+        "delete_experiment": "SageMakerDeleteExperimentOperator",
         "mark_done": "S3CreateObjectOperator",  # kind: operator, from the environment's allowed_operators
     }
     deps = {t.task_id: t.depends_on for t in local.tasks}

@@ -26,6 +26,7 @@ SAGEMAKER_OPERATORS = "airflow.providers.amazon.aws.operators.sagemaker."
 SAGEMAKER_SENSORS = "airflow.providers.amazon.aws.sensors.sagemaker."
 OUR_SENSORS = "sagemaker_pipelines.airflow.sensors."  # the provider's, with a failure's reason put back
 OUR_JOB_OPERATORS = "sagemaker_pipelines.airflow.jobs.operators."  # one paid job per task instance
+OUR_CLEANUPS = "sagemaker_pipelines.airflow.cleanup."  # idempotent clean-ups and set-ups the provider lacks
 
 AWS_ARGUMENTS = ("aws_conn_id", "region_name", "verify")
 CONFIG_TEMPLATED = ("aws_conn_id", "config", "region_name", "verify")  # SageMakerBaseOperator's
@@ -75,6 +76,9 @@ ENVIRONMENT_ARGUMENTS: dict[str, str] = {
     },
 }
 
+# The IAM resource of a call that authorises on no resource type (List* calls): every resource.
+ANY_RESOURCE = "*"
+
 # A week: AWS sets no runtime limit on a transform job, and a wait must not end before the job does.
 UNLIMITED_SECONDS = 7 * 86400
 
@@ -89,25 +93,36 @@ class Graph(Enum):
 
 
 class When(Enum):
-    """A condition of a call: made only when the operator waits for completion, or only when it is verbose
-    (both the provider's defaults)."""
+    """A condition of a call: made only when an operator argument, true by default, holds: it waits for
+    completion, it is verbose (both the provider's defaults), it deletes a group's versions first."""
 
     WAITING = "wait_for_completion"
     VERBOSE = "verbose"
+    DELETING_VERSIONS = "delete_versions"  # a model package group's deletion deletes its versions first
 
 
 @dataclass(frozen=True)
 class Named:
     """Where a call finds its resource's name: a request field (in ``config``) or an operator argument.
     A name read from another task's result is that task's own: its request field ``follows`` (or, for an
-    argument, the same argument) holds it. ``execution``: the argument is a SageMaker Pipelines execution's
-    ARN, or (start_pipeline) the pipeline's name; the ARN is ``pipeline/<name>/execution/*``."""
+    argument, the same argument) holds it, or its argument ``follows`` when that has another name than
+    this one (a delete_experiment's ``experiment_name`` is an experiment task's ``name``), with
+    ``follows_suffix`` appended (a version a register task made: ``<its group>/*``). ``execution``: the
+    argument is a SageMaker Pipelines execution's ARN, or (start_pipeline) the pipeline's name; the ARN is
+    ``pipeline/<name>/execution/*``. ``any_name``: the call may reach any resource of its type, whose
+    names only the run finds out (the trials of an experiment being deleted). A name that is an ARN
+    stands for its resource part."""
 
     field: str | None = None
     argument: str | None = None
     follows: str | None = None
     execution: bool = False
     suffix: str = ""  # appended to the name pattern (a model package's ARN: ``<group>/*``)
+    follows_suffix: str = ""
+    any_name: bool = False
+
+
+ANY = Named(any_name=True)
 
 
 @dataclass(frozen=True)
@@ -201,6 +216,16 @@ def _seconds(value: Any) -> int:
         return int(value or 0)
     except (TypeError, ValueError):  # an unrendered template: no limit known
         return 0
+
+
+def request_from(**fields: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The request an operator sends, each field one of its arguments (``EndpointName="endpoint_name"``):
+    what a Kind's ``request`` rebuilds for the offline botocore check when the operator has no ``config``."""
+
+    def request(kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {name: kwargs[argument] for name, argument in fields.items() if argument in kwargs}
+
+    return request
 
 
 @dataclass(frozen=True)

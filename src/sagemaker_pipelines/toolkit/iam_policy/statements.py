@@ -20,7 +20,7 @@ from sagemaker_pipelines.compile.assets import watcher
 from sagemaker_pipelines.compile.callables import reference
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.kinds import KINDS
-from sagemaker_pipelines.compile.kinds.spec import Kind, Named
+from sagemaker_pipelines.compile.kinds.spec import ANY_RESOURCE, Kind, Named
 from sagemaker_pipelines.format.environment import Environment
 from sagemaker_pipelines.toolkit.iam_policy.guardrails import passable_roles, split_read_only
 from sagemaker_pipelines.toolkit.iam_policy.s3 import (
@@ -39,6 +39,7 @@ _ROLE_FIELDS = ("RoleArn", "ExecutionRoleArn")
 _S3_READ_WRITE = ["s3:GetObject", "s3:PutObject"]  # HeadObject needs GetObject too
 _SQS_WATCH = ["sqs:DeleteMessage", "sqs:ReceiveMessage"]  # DeleteMessageBatch is sqs:DeleteMessage
 _XCOM = re.compile(r"ti\.xcom_pull\(task_ids='([^']+)'\)")
+_SAGEMAKER_ARN = re.compile(r"^arn:[^:]+:sagemaker:[^:]*:[^:]*:[^/]+/(.+)$")
 
 
 def describe_of(operation: str) -> str:
@@ -58,6 +59,8 @@ class _Arns:
         self.partition, self.account, self.region = parts[1], parts[4], environment.region
 
     def sagemaker(self, resource_type: str, name: str) -> str:
+        if resource_type == ANY_RESOURCE:
+            return ANY_RESOURCE
         return f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:{resource_type}/{name}"
 
     def s3(self, bucket: str, key: str | None = None) -> str:
@@ -77,10 +80,9 @@ def _sagemaker_calls(task: CompiledTask, tasks: dict[str, CompiledTask]) -> Iter
     for call in kind.all_calls() or ():
         if not all(task.kwargs.get(condition.value, True) for condition in call.when):
             continue
-        value = config.get(call.named.field) if call.named.field else task.kwargs.get(call.named.argument)
-        if not isinstance(value, str):
+        name = _call_name(task, tasks, config, call.named)
+        if name is None:
             continue
-        name = _name_of(tasks, value, call.named) + call.named.suffix
         operation = call.operation
         if call.update_argument and task.kwargs.get(call.update_argument) == "update":
             operation = operation.replace("Create", "Update", 1)
@@ -91,6 +93,18 @@ def _sagemaker_calls(task: CompiledTask, tasks: dict[str, CompiledTask]) -> Iter
             yield f"sagemaker:{describe_of(operation)}", call.resource, name
         if tagged:
             yield "sagemaker:AddTags", call.resource, name
+
+
+def _call_name(
+    task: CompiledTask, tasks: dict[str, CompiledTask], config: dict[str, Any], named: Named
+) -> str | None:
+    """The ARN name pattern of a call's resource; None when the task does not give the name (no call)."""
+    if named.any_name:
+        return "*"
+    value = config.get(named.field) if named.field else task.kwargs.get(named.argument)
+    if not isinstance(value, str):
+        return None
+    return _name_of(tasks, value, named) + named.suffix
 
 
 def _tagged(task: CompiledTask, kind: Kind) -> bool:
@@ -116,7 +130,12 @@ def _name_of(tasks: dict[str, CompiledTask], value: str, named: Named) -> str:
             return _name_of(tasks, producer["config"][field], Named(field=field))
         if named.argument and named.argument in producer:
             return _name_of(tasks, producer[named.argument], named)
-    return name_pattern(value)
+        if named.follows and named.follows in producer:  # the other task's argument of another name
+            return (
+                _name_of(tasks, producer[named.follows], Named(argument=named.follows)) + named.follows_suffix
+            )
+    arn = _SAGEMAKER_ARN.match(value)
+    return name_pattern(arn.group(1) if arn else value)
 
 
 def _execution_of(tasks: dict[str, CompiledTask], value: str, named: Named) -> str:
