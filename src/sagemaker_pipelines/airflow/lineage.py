@@ -14,6 +14,8 @@ from typing import Any
 
 from airflow.providers.openlineage.extractors.base import BaseExtractor, OperatorLineage
 
+from sagemaker_pipelines.compile.kinds import lineage
+
 EXTRACTORS = (
     "sagemaker_pipelines.airflow.lineage.ModelExtractor;sagemaker_pipelines.airflow.lineage.TuningExtractor"
 )
@@ -27,14 +29,6 @@ def s3_dataset(uri: str) -> Any:
     return Dataset(namespace=f"s3://{bucket}", name=key, facets={})
 
 
-def _channels(definition: dict[str, Any]) -> list[str]:
-    return [
-        c["DataSource"]["S3DataSource"]["S3Uri"]
-        for c in definition.get("InputDataConfig", [])
-        if "S3DataSource" in c.get("DataSource", {})
-    ]
-
-
 class ModelExtractor(BaseExtractor):
     """A SageMaker model reads its container's (or containers') ``ModelDataUrl``."""
 
@@ -43,10 +37,8 @@ class ModelExtractor(BaseExtractor):
         return ["SageMakerModelOperator"]
 
     def _execute_extraction(self) -> OperatorLineage | None:
-        config = self.operator.config or {}
-        containers = [config.get("PrimaryContainer") or {}, *config.get("Containers", [])]
-        urls = [c["ModelDataUrl"] for c in containers if str(c.get("ModelDataUrl", "")).startswith("s3://")]
-        return OperatorLineage(inputs=[s3_dataset(u) for u in urls])
+        reads, _ = lineage.model(self.operator.config or {})
+        return OperatorLineage(inputs=[s3_dataset(u) for u in reads if str(u).startswith("s3://")])
 
 
 class TuningExtractor(BaseExtractor):
@@ -57,9 +49,5 @@ class TuningExtractor(BaseExtractor):
         return ["SageMakerTuningOperator"]
 
     def _execute_extraction(self) -> OperatorLineage | None:
-        definition = (self.operator.config or {}).get("TrainingJobDefinition", {})
-        output = definition.get("OutputDataConfig", {}).get("S3OutputPath")
-        return OperatorLineage(
-            inputs=[s3_dataset(u) for u in _channels(definition)],
-            outputs=[s3_dataset(output)] if output else [],
-        )
+        reads, writes = lineage.tuning(self.operator.config or {})
+        return OperatorLineage(inputs=[s3_dataset(u) for u in reads], outputs=[s3_dataset(u) for u in writes])

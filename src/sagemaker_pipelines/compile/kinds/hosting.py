@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagemaker_pipelines.compile.kinds import outputs
+from sagemaker_pipelines.compile.kinds import lineage, outputs
 from sagemaker_pipelines.compile.kinds.context import TaskContext, deep_merge, present, sanitize_name, xcom
 from sagemaker_pipelines.compile.kinds.jobs import model_name_of, output_path, script_mode, training_image
 from sagemaker_pipelines.compile.kinds.sensors import sensor_args
@@ -160,6 +160,7 @@ SPECS = {
         (("from", "image", "model_package"),),
         outputs.MODEL,
         CONFIG_TEMPLATED,
+        lineage=lineage.model,
     ),
     "delete_model": Kind(
         SAGEMAKER_OPERATORS + "SageMakerDeleteModelOperator",

@@ -257,6 +257,8 @@ class Kind:
     # default, each with the reason as a sentence: a DAG author expects a kind to mean the operator it
     # compiles to. The arguments every kind takes from the environment are ENVIRONMENT_ARGUMENTS'.
     differs: dict[str, str] = field(default_factory=dict)
+    # The S3 locations its request reads and writes (compile/kinds/lineage.py): render and lineage.
+    lineage: Callable[[dict[str, Any]], tuple[list[str], list[str]]] | None = None
 
     def request_of(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         return self.request(kwargs) if self.request else kwargs["config"]
