@@ -14,6 +14,8 @@ N ?=
 PORT ?= 8080
 EXECUTOR ?= local
 DAGS ?=
+# LINEAGE=<file>: make airflow appends every task's OpenLineage events to it (one JSON object a line)
+LINEAGE ?=
 # make test: pytest workers (tests/conftest.py keeps a module, and the Airflow-stack tests, on one); 0 = serial
 TEST_WORKERS ?= 2
 # ENV=<name>: the environment of validate (default: every one), render, graph and compile (default:
@@ -119,7 +121,7 @@ run: install
 
 # A real Airflow (UI on 127.0.0.1:PORT, scheduler, dag-processor, triggerer) on the local AWS endpoint.
 airflow: install
-	$(CLI) airflow --port $(PORT) --executor $(EXECUTOR) $(if $(DAGS),--dags $(DAGS))
+	$(CLI) airflow --port $(PORT) --executor $(EXECUTOR) $(if $(DAGS),--dags $(DAGS)) $(if $(LINEAGE),--lineage $(LINEAGE))
 
 # The least-privilege IAM policy of the pipelines' requests in one environment.
 iam-policy: install

@@ -60,3 +60,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
             return work_unit(nodeid)
 
     return WorkUnitScheduling(config, log)
+
+
+@pytest.fixture(scope="session")
+def jinja():
+    """Airflow's own template environment (tests/templating.py), for tests that render compiled requests."""
+    from tests.templating import airflow_jinja
+
+    return airflow_jinja()

@@ -49,3 +49,20 @@ def make_project(root: Path, pipelines: dict[str, str] | None = None, shipped: b
         (folder / name).write_text(text)
     sync(root)
     return root
+
+
+def run_folders(
+    root: Path, pipelines: dict[str, str], include: dict[str, str] | None = None
+) -> dict[str, str]:
+    """A pipelines/ folder holding only ``pipelines`` and a copy of include/ plus ``include`` files, for
+    ``make run``: the environment variables that point the runner at them."""
+    shutil.copytree(CHECKOUT_ROOT / "include", root / "include", ignore=shutil.ignore_patterns("__pycache__"))
+    for name, text in (include or {}).items():
+        (root / "include" / name).write_text(text)
+    (root / "pipelines").mkdir()
+    for name, text in pipelines.items():
+        (root / "pipelines" / name).write_text(text)
+    return {
+        "SAGEMAKER_PIPELINES_DIR": str(root / "pipelines"),
+        "SAGEMAKER_INCLUDE_DIR": str(root / "include"),
+    }

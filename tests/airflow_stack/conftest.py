@@ -38,6 +38,7 @@ from sagemaker_pipelines.local.owner_only import ensure_password, fetch_token
 from sagemaker_pipelines.local.processes import free_port
 from sagemaker_pipelines.local.stack import READY_LINE
 from sagemaker_pipelines.paths import CHECKOUT_ROOT, SOURCE_DIR
+from tests.waiting import wait_until
 
 EXAMPLES = ("batch_inference", "iris_deploy", "iris_script_mode", "iris_training")
 HERE = Path(__file__).parent
@@ -161,12 +162,13 @@ def start_stack(
     pipelines: tuple[str, ...] = EXAMPLES,
     extra=(),
     scheduling: bool = False,
+    args: tuple[str, ...] = (),
 ) -> RunningStack:
     """Start the stack and wait for its ready line (it prints it once every component is healthy).
 
     ``scheduling``: keep the scheduler creating runs by itself. Airflow creates asset-triggered runs in
     the same step as scheduled ones, so a test of assets needs it (and then an unpaused cron DAG also
-    gets its latest scheduled run)."""
+    gets its latest scheduled run). ``args``: more options of ``make airflow`` (``--lineage FILE``)."""
     folder = _copy_pipelines(tmp / "pipelines", pipelines, tuple(extra))
     port = free_port()
     env = {
@@ -180,7 +182,7 @@ def start_stack(
     }
     env.pop("SAGEMAKER_PIPELINES_ENV", None)
     argv = [sys.executable, "-m", "sagemaker_pipelines.toolkit", "airflow", "--port", str(port)]
-    argv += ["--executor", executor, "--state-dir", str(tmp / "state")]
+    argv += ["--executor", executor, "--state-dir", str(tmp / "state"), *args]
     output_path = tmp / "stack.out"
     process = subprocess.Popen(
         argv,
@@ -226,18 +228,6 @@ def stop_stack(stack: RunningStack) -> None:
             proc.kill()
         except psutil.NoSuchProcess:
             continue
-
-
-def wait_until(predicate, timeout: float, what: str, interval: float = 2.0):
-    """The predicate's first truthy value, polling; an AssertionError naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not within {timeout:.0f} s (last: {last!r})")
 
 
 @pytest.fixture(scope="module")

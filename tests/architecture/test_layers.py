@@ -19,9 +19,9 @@ import pytest
 from sagemaker_pipelines.paths import CHECKOUT_ROOT, PACKAGE_DIR, RUNTIME_SUBPACKAGES, SOURCE_DIR
 
 # Limits that flag a monster, not a budget to split a concept by: a module is cut where its concept ends.
-# A module past 600 lines, or a folder past 16 modules, is one that holds more than one thing.
+# A module past 600 lines, or a folder past 17 modules, is one that holds more than one thing.
 MAX_LINES = 600
-MAX_MODULES_PER_FOLDER = 16
+MAX_MODULES_PER_FOLDER = 17
 # Never loaded by the dag-processor or a task runner: the other two parts and what only they need.
 NOT_IN_RUNTIME = (
     "sagemaker_pipelines.toolkit",

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from types import SimpleNamespace
 
 import pytest
 
 from sagemaker_pipelines.compile.compiler import CompiledPipeline
 from sagemaker_pipelines.compile.kinds.context import deep_merge, sanitize_name, stringify
 from sagemaker_pipelines.paths import include_dir
+from tests.templating import run_context
 
 from .conftest import CORE_DIR
 
@@ -30,18 +30,8 @@ NAME_FIELDS = {
 }
 
 
-@pytest.fixture(scope="module")
-def jinja():
-    from airflow.sdk.definitions._internal.templater import create_template_env
-
-    return create_template_env()
-
-
 def render_name(jinja, template: str, try_number: int = 1) -> str:
-    context = {
-        "dag_run": SimpleNamespace(run_after=dt.datetime(2021, 7, 31, 23, 59, 59, tzinfo=dt.UTC)),
-        "ti": SimpleNamespace(try_number=try_number),
-    }
+    context = run_context(dt.datetime(2021, 7, 31, 23, 59, 59, tzinfo=dt.UTC), try_number)
     return jinja.from_string(template).render(**context)
 
 
@@ -404,6 +394,14 @@ def test_every_kind_compiles_to_its_operator_with_implied_dependencies(compile_o
         "remove_explore": "SageMakerDeleteNotebookOperator",
         "iris_report": "SageMakerNotebookOperator",
         "watch_report": "SageMakerNotebookSensor",
+        "create_pipeline": "SageMakerUpsertPipelineOperator",  # the clean-ups and set-ups: the project's
+        "delete_pipeline": "SageMakerDeletePipelineOperator",
+        "stop_autopilot": "SageMakerStopAutoMLJobOperator",
+        "delete_endpoint": "SageMakerDeleteEndpointOperator",
+        "delete_endpoint_config": "SageMakerDeleteEndpointConfigOperator",
+        "delete_version": "SageMakerDeleteModelPackageOperator",
+        "delete_group": "SageMakerDeleteModelPackageGroupOperator",
+        "delete_experiment": "SageMakerDeleteExperimentOperator",
         "mark_done": "S3CreateObjectOperator",  # kind: operator, from the environment's allowed_operators
     }
     deps = {t.task_id: t.depends_on for t in local.tasks}

@@ -19,13 +19,13 @@ import copy
 import datetime as dt
 import inspect
 import re
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from sagemaker_pipelines.checker import check_file
 from sagemaker_pipelines.compile.compiler import CompiledPipeline
+from tests.templating import operator_class, render_all, run_context
 
 from .conftest import PIPELINES
 
@@ -141,38 +141,13 @@ XCOM = {  # what the upstream operators return, with the guide's names
 }
 
 
-def _xcom_pull(task_ids: str, **_: Any) -> Any:
-    return XCOM[task_ids]
-
-
-CONTEXT = {
-    "dag_run": SimpleNamespace(run_after=dt.datetime(2021, 7, 31, tzinfo=dt.UTC)),
-    "ti": SimpleNamespace(try_number=1, xcom_pull=_xcom_pull),
-    "params": {"k": 3},
-    "ds_nodash": "20210731",
-}
-
-
-@pytest.fixture(scope="module")
-def jinja():
-    from airflow.sdk.definitions._internal.templater import create_template_env
-
-    return create_template_env()  # Airflow's sandboxed environment: StrictUndefined, ts_nodash, ...
+CONTEXT = run_context(
+    dt.datetime(2021, 7, 31, tzinfo=dt.UTC), xcom=XCOM, params={"k": 3}, ds_nodash="20210731"
+)
 
 
 def render(jinja, value: Any) -> Any:
-    if isinstance(value, str):
-        return jinja.from_string(value).render(**CONTEXT) if "{{" in value else value
-    if isinstance(value, dict):
-        return {k: render(jinja, v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [render(jinja, v) for v in value]
-    return value
-
-
-def operator_class(dotted: str):
-    module, _, name = dotted.rpartition(".")
-    return getattr(__import__(module, fromlist=[name]), name)
+    return render_all(jinja, value, CONTEXT)
 
 
 def rendered_kwargs(jinja, compiled: CompiledPipeline, task_id: str) -> dict[str, Any]:

@@ -8,12 +8,10 @@ Rendered here by Airflow's own template environment, as a task runner renders th
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace
-
-import pytest
 
 from sagemaker_pipelines.airflow.jobs import kinds
 from sagemaker_pipelines.airflow.jobs.attempts import LOOKBACK, earlier_names
+from tests.templating import run_context
 
 from .conftest import GOOD_PIPELINE
 
@@ -35,20 +33,10 @@ tasks:
 """
 
 
-@pytest.fixture(scope="module")
-def jinja():
-    from airflow.sdk.definitions._internal.templater import create_template_env
-
-    return create_template_env()
-
-
 def rendered(jinja, template: str, try_number: int) -> str:
     import datetime as dt
 
-    context = {
-        "dag_run": SimpleNamespace(run_after=dt.datetime(2024, 1, 5, 6, 7, 8, tzinfo=dt.UTC)),
-        "ti": SimpleNamespace(try_number=try_number),
-    }
+    context = run_context(dt.datetime(2024, 1, 5, 6, 7, 8, tzinfo=dt.UTC), try_number)
     return jinja.from_string(template).render(**context)
 
 

@@ -4,12 +4,12 @@ exists, has the output, is an upstream), allowed where the operator renders, ref
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
 
 import pytest
 
 from sagemaker_pipelines.compile.kinds import KINDS
 from tests.pipeline_texts import PREPARE_AND_TRAIN
+from tests.templating import run_context
 
 # What the provider's operators return (their XCom), trimmed to the fields the outputs read.
 XCOM = {
@@ -108,17 +108,9 @@ OUTPUTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def jinja():
-    from airflow.sdk.definitions._internal.templater import create_template_env
-
-    return create_template_env()  # Airflow's own: sandboxed, StrictUndefined
-
-
 def render(jinja, text: str) -> str:
-    ti = SimpleNamespace(xcom_pull=lambda task_ids, **_: XCOM[task_ids], try_number=1)
-    run = SimpleNamespace(run_after=dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
-    return jinja.from_string(text).render(ti=ti, dag_run=run, params={})
+    context = run_context(dt.datetime(2024, 1, 1, tzinfo=dt.UTC), xcom=XCOM, params={})
+    return jinja.from_string(text).render(**context)
 
 
 def consumer(reference: str, field: str = "arguments", extra: str = "") -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import tarfile
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 
 from sagemaker_pipelines.compile.images import algorithm_image_uri, framework_image_uri
 from sagemaker_pipelines.local.aws import LocalAws, start_local_aws
+from tests.waiting import wait_until
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/sagemaker"
@@ -90,13 +90,13 @@ def wait_for(
     describe: Callable[[], dict[str, Any]], key: str, done: tuple[str, ...], timeout: float = 60
 ) -> dict[str, Any]:
     """Poll a Describe call until ``key`` reaches one of ``done``; returns the last answer."""
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = describe()
-        if answer[key] in done:
-            return answer
-        assert time.monotonic() < deadline, f"still {answer[key]} after {timeout} s: {answer}"
-        time.sleep(0.25)
+    answers: list[dict[str, Any]] = []
+
+    def ended() -> dict[str, Any] | None:
+        answers.append(describe())
+        return answers[-1] if answers[-1][key] in done else None
+
+    return wait_until(ended, timeout, f"{key} in {done} ({answers[-1] if answers else None})", interval=0.25)
 
 
 def training_job(

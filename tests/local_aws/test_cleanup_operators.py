@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from sagemaker_pipelines.airflow import cleanup
 
-from .conftest import KNN_IMAGE, REGION
+from .conftest import BUCKET, KNN_IMAGE, REGION, iris_split, put, wait_for
 
 CONN_ID = "aws_cleanup_operators"
 ROLE = "arn:aws:iam::123456789012:role/sagemaker-local"
@@ -118,10 +118,69 @@ def test_creating_a_pipeline_that_exists_updates_it_and_deleting_it_twice_succee
         definition=json.dumps(_definition(2)),
         role_arn=ROLE,
         description="second",
-    )
+        config={"PipelineDisplayName": "second", "Tags": [{"Key": "team", "Value": "ml"}]},
+    )  # UpdatePipeline takes no tags: the update sends the rest
     assert again == arn
     described = sm.describe_pipeline(PipelineName="cleanup-pipeline")
     assert json.loads(described["PipelineDefinition"]) == _definition(2)
+    assert described["PipelineDisplayName"] == "second"
     twice(cleanup.SageMakerDeletePipelineOperator, pipeline_name="cleanup-pipeline")
     with pytest.raises(ClientError):
         sm.describe_pipeline(PipelineName="cleanup-pipeline")
+
+
+@pytest.mark.parametrize(
+    ("call", "code", "words"),
+    [
+        (lambda sm: sm.delete_endpoint(EndpointName="cleanup-gone"), "ValidationException", "Could not find"),
+        (
+            lambda sm: sm.delete_endpoint_config(EndpointConfigName="cleanup-gone"),
+            "ValidationException",
+            "Could not find",
+        ),
+        (lambda sm: sm.delete_experiment(ExperimentName="cleanup-gone"), "ResourceNotFound", "experiment/"),
+        (lambda sm: sm.list_trials(ExperimentName="cleanup-gone"), "ResourceNotFound", "experiment/"),
+        (lambda sm: sm.delete_trial(TrialName="cleanup-gone"), "ResourceNotFound", "experiment-trial/"),
+        (lambda sm: sm.delete_pipeline(PipelineName="cleanup-gone"), "ResourceNotFound", "pipeline/"),
+        (lambda sm: sm.stop_auto_ml_job(AutoMLJobName="cleanup-gone"), "ResourceNotFound", "Could not find"),
+    ],
+)
+def test_a_thing_that_is_gone_is_refused_as_aws_refuses_it(sm, call, code, words):
+    """The codes (and ARNs) AWS answers a missing name with: what the clean-ups take for "already gone"."""
+    with pytest.raises(ClientError) as refused:
+        call(sm)
+    error = refused.value.response["Error"]
+    assert error["Code"] == code and words in error["Message"], error
+    assert cleanup.is_gone(refused.value)
+
+
+def test_stopping_a_running_automl_job_stops_it_and_stopping_the_ended_job_succeeds(sm, s3):
+    train, test = iris_split()
+    rows = ["species,sepal_length,sepal_width,petal_length,petal_width"]
+    rows += [",".join([str(int(r[0])), *(str(v) for v in r[1:])]) for r in [*train, *test]]
+    source = put(s3, "cleanup/automl/iris.csv", ("\n".join(rows) + "\n").encode())
+    sm.create_auto_ml_job(
+        AutoMLJobName="cleanup-automl",
+        InputDataConfig=[
+            {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": source}},
+                "TargetAttributeName": "species",
+            }
+        ],
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/cleanup/automl-out"},
+        RoleArn=ROLE,
+    )
+    run(cleanup.SageMakerStopAutoMLJobOperator, job_name="cleanup-automl")  # in progress until described
+    status = sm.describe_auto_ml_job(AutoMLJobName="cleanup-automl")["AutoMLJobStatus"]
+    assert status in ("Stopping", "Stopped")
+    done = wait_for(
+        lambda: sm.describe_auto_ml_job(AutoMLJobName="cleanup-automl"),
+        "AutoMLJobStatus",
+        ("Stopped", "Completed", "Failed"),
+        120,
+    )
+    assert done["AutoMLJobStatus"] == "Stopped" and "BestCandidate" not in done
+    with pytest.raises(ClientError) as refused:  # AWS refuses to stop an ended job ...
+        sm.stop_auto_ml_job(AutoMLJobName="cleanup-automl")
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    run(cleanup.SageMakerStopAutoMLJobOperator, job_name="cleanup-automl")  # ... which the operator accepts

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import textwrap
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from botocore.exceptions import ClientError
@@ -19,6 +18,7 @@ from botocore.exceptions import ClientError
 from sagemaker_pipelines.checker import check_text
 from sagemaker_pipelines.format.environment import load_environment
 from sagemaker_pipelines.paths import CHECKOUT_ROOT
+from tests.templating import run_context
 
 RUN_AFTER = dt.datetime(2024, 1, 5, 6, 7, 8, tzinfo=dt.UTC)
 PIPELINE = """\
@@ -49,20 +49,8 @@ def compiled():
     return result.compiled
 
 
-@pytest.fixture(scope="module")
-def jinja():
-    from airflow.sdk.definitions._internal.templater import create_template_env
-
-    return create_template_env()
-
-
 def render(jinja, template: str, try_number: int, returned: dict | None = None) -> str:
-    context = {
-        "dag_run": SimpleNamespace(run_after=RUN_AFTER),
-        "ti": SimpleNamespace(
-            try_number=try_number, xcom_pull=lambda task_ids, **_: (returned or {})[task_ids]
-        ),
-    }
+    context = run_context(RUN_AFTER, try_number, xcom=returned or {})
     return jinja.from_string(template).render(**context)
 
 

@@ -99,13 +99,12 @@ def test_script_mode_trains_your_script_and_serves_it(run_pipeline, s3, tmp_path
     assert _accuracy([float(p) for p in predictions], [float(y) for y in labels]) >= 0.9
 
 
-def test_deploy_reaches_in_service_and_answers(run_pipeline, local_aws):
+def test_deploy_reaches_in_service_and_answers(run_pipeline, local_aws, sagemaker):
     import boto3
 
     result = run_pipeline("iris_deploy")
     assert result.returncode == 0, result.output[-4000:]
     assert result.task("wait_for_endpoint")["state"] == "success"
-    sagemaker = boto3.client("sagemaker", **local_aws.client_kwargs("us-east-2"))
     assert sagemaker.describe_endpoint(EndpointName="Iris-KNN")["EndpointStatus"] == "InService"
     runtime = boto3.client("sagemaker-runtime", **local_aws.client_kwargs("us-east-2"))
     answer = runtime.invoke_endpoint(
@@ -133,7 +132,7 @@ def lifecycle_run(run_pipeline):
     return run_pipeline("iris_lifecycle")
 
 
-def test_lifecycle_registers_deploys_and_cleans_up(lifecycle_run, sagemaker, local_aws):
+def test_lifecycle_registers_deploys_and_cleans_up(lifecycle_run, sagemaker, s3, local_aws):
     import boto3
 
     result = lifecycle_run
@@ -159,17 +158,11 @@ def test_lifecycle_registers_deploys_and_cleans_up(lifecycle_run, sagemaker, loc
     )
     assert json.loads(answer["Body"].read()) == {"predictions": [{"predicted_label": 2.0}]}  # setosa
     # The evaluation report the gate read, and the teardown that deleted the scoring model.
-    report = json.loads(_text(s3_client(local_aws), "iris-lifecycle/output/evaluation/evaluation.json"))
+    report = json.loads(_text(s3, "iris-lifecycle/output/evaluation/evaluation.json"))
     assert report["records"] == 45 and report["accuracy"] == report["correct"] / 45
     models = [m["ModelName"] for m in sagemaker.list_models()["Models"]]
     assert not any(m.startswith("iris-lifecycle-candidate-model-") for m in models)
     assert any(m.startswith("iris-lifecycle-model-") for m in models)  # the deployed one stays
-
-
-def s3_client(local_aws):
-    import boto3
-
-    return boto3.client("s3", **local_aws.client_kwargs("us-east-2"))
 
 
 def test_lifecycle_stops_at_the_gate_when_the_model_is_not_good_enough(

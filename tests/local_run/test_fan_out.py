@@ -5,11 +5,9 @@ mapped task trained (a field output of a mapped task is the list of it over its 
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from sagemaker_pipelines.paths import CHECKOUT_ROOT
+from tests.projects import run_folders
 
 STEPS = """
 def choose(ks):
@@ -94,15 +92,8 @@ params:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    root = tmp_path_factory.mktemp("fan-out")
-    include = root / "include"
-    shutil.copytree(CHECKOUT_ROOT / "include", include)
-    (include / "fan_steps.py").write_text(STEPS)
-    pipelines = root / "pipelines"
-    pipelines.mkdir()
-    (pipelines / "fan_out_case.yaml").write_text(PIPELINE)
-    (pipelines / "fan_out_retried.yaml").write_text(RETRIED)
-    return {"SAGEMAKER_PIPELINES_DIR": str(pipelines), "SAGEMAKER_INCLUDE_DIR": str(include)}
+    pipelines = {"fan_out_case.yaml": PIPELINE, "fan_out_retried.yaml": RETRIED}
+    return run_folders(tmp_path_factory.mktemp("fan-out"), pipelines, {"fan_steps.py": STEPS})
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import tarfile
 import textwrap
 from pathlib import Path
@@ -32,7 +31,7 @@ from sagemaker_pipelines.local.studio import (
     register_tooling,
     sdk_settings,
 )
-from sagemaker_pipelines.paths import CHECKOUT_ROOT
+from tests.projects import run_folders
 
 from .conftest import REGION
 
@@ -97,16 +96,9 @@ tasks:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("studio-project")
-    include = root / "include"
-    shutil.copytree(CHECKOUT_ROOT / "include", include)
-    (include / "iris_report.ipynb").write_text(json.dumps(NOTEBOOK))
-    (include / "steps.py").write_text(STEPS)
-    pipelines = root / "pipelines"
-    pipelines.mkdir()
     marker = root / "s3_path.txt"
-    (pipelines / "studio_case.yaml").write_text(PIPELINE.format(marker=marker))
-    env = {"SAGEMAKER_PIPELINES_DIR": str(pipelines), "SAGEMAKER_INCLUDE_DIR": str(include)}
-    return env, marker
+    included = {"iris_report.ipynb": json.dumps(NOTEBOOK), "steps.py": STEPS}
+    return run_folders(root, {"studio_case.yaml": PIPELINE.format(marker=marker)}, included), marker
 
 
 def _executed_notebook(s3, uri: str) -> dict:

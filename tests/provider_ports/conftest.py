@@ -4,10 +4,11 @@ its operators constructed as Airflow would run them."""
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
+
+from tests import templating
 
 from . import PORT_ENV
 
@@ -22,15 +23,6 @@ def port_folders(monkeypatch):
         monkeypatch.setenv(name, value)
 
 
-def operator_class(dotted: str) -> type:
-    module, _, name = dotted.rpartition(".")
-    return getattr(__import__(module, fromlist=[name]), name)
-
-
 def run_context(xcom: dict[str, Any]) -> dict[str, Any]:
     """A task's Jinja context for one run: the returned values of upstream tasks by task id."""
-    return {
-        "dag_run": SimpleNamespace(run_after=RUN_AFTER),
-        "ti": SimpleNamespace(try_number=1, xcom_pull=lambda task_ids, **_: xcom[task_ids]),
-        "params": {},
-    }
+    return templating.run_context(RUN_AFTER, xcom=xcom, params={})

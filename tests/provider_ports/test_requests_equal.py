@@ -24,9 +24,10 @@ import pytest
 from sagemaker_pipelines.checker import check_file
 from sagemaker_pipelines.compile.images import algorithm_image_uri
 from sagemaker_pipelines.format.environment import load_environment
+from tests.templating import operator_class, render_all
 
 from . import PIPELINES, originals
-from .conftest import RUN_SUFFIX, operator_class, run_context
+from .conftest import RUN_SUFFIX, run_context
 
 CONNECTION = {"aws_conn_id", "region_name", "verify"}
 # The condition operator's flat form: it turns it into ``conditions`` (compared) when constructed.
@@ -36,25 +37,8 @@ OURS_ONLY = {"pre_execute", "doc_md", "on_failure_callback", "on_success_callbac
 
 
 @pytest.fixture(scope="module")
-def jinja():
-    from airflow.sdk.definitions._internal.templater import create_template_env
-
-    return create_template_env()
-
-
-@pytest.fixture(scope="module")
 def environment():
     return load_environment("local")
-
-
-def render(jinja, value: Any, context: dict[str, Any]) -> Any:
-    if isinstance(value, str):
-        return jinja.from_string(value).render(**context) if "{{" in value else value
-    if isinstance(value, dict):
-        return {k: render(jinja, v, context) for k, v in value.items()}
-    if isinstance(value, list):
-        return [render(jinja, v, context) for v in value]
-    return value
 
 
 def without_run_suffix(value: Any) -> Any:
@@ -80,7 +64,7 @@ def constructed(dotted: str, task_id: str, kwargs: dict[str, Any], jinja, contex
     """The operator as Airflow would run it: constructed, then its template fields rendered."""
     operator = operator_class(dotted)(task_id=task_id, **copy.deepcopy(kwargs))
     for name in type(operator).template_fields:
-        setattr(operator, name, render(jinja, getattr(operator, name), context))
+        setattr(operator, name, render_all(jinja, getattr(operator, name), context))
     return operator
 
 

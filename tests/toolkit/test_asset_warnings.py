@@ -66,3 +66,30 @@ def test_warnings_pass_and_errors_fail():
     assert Summary(1, ["local"], [warning, error]).text() == "1 problem in 1 of 1 file, 1 warning"
     assert github_annotation(warning).startswith("::warning file=p.yaml,line=2,col=1,title=schedule::")
     assert warning.format() == "p.yaml:2:1: warning: schedule: no pipeline publishes asset 'x'"
+
+
+WATCHER = """\
+start_date: 2024-01-01
+schedule:
+  s3_events: s3://my-bucket/incoming/
+  queue: https://sqs.us-east-2.amazonaws.com/123456789012/s3-events
+tasks:
+  score:
+    kind: transform
+    model_name: iris
+    input: s3://my-bucket/incoming/
+    output: s3://my-bucket/out/
+"""
+
+
+def test_a_watched_prefix_is_fed_for_every_pipeline_on_it(pipelines_dir):
+    write(pipelines_dir, "watcher.yaml", WATCHER)
+    write(
+        pipelines_dir,
+        "also.yaml",
+        CONSUMER.replace(', "s3://my-bucket/typo"', "").replace("models", "incoming"),
+    )
+    result = run_module("validate", "--env", "local")
+    assert result.returncode == 0 and result.stdout.strip() == "2 pipelines valid (environment local)", (
+        result.stdout
+    )

@@ -30,6 +30,7 @@ EVERY_KIND = Path(__file__).parents[1] / "core" / "good_inputs" / "every_kind.ya
 RUN = "20210731T000000-1"  # what `{{ dag_run.run_after | ts_nodash }}-{{ ti.try_number }}` renders to
 SAGEMAKER = botocore.session.get_session().get_service_model("sagemaker")
 SNS = botocore.session.get_session().get_service_model("sns")
+SQS = botocore.session.get_session().get_service_model("sqs")
 S3_OPERATIONS = set(botocore.session.get_session().get_service_model("s3").operation_names)
 S3_LIST_ACTIONS = {"s3:ListBucket"}  # the IAM action of ListObjects and ListObjectsV2
 
@@ -109,7 +110,7 @@ def needs(compiled, arn) -> list[tuple[str, str, dict]]:
         elif operation == "StopPipelineExecution":  # an execution's ARN, not a name: below
             pass
         elif operation and "config" not in task.kwargs:  # the name is an operator argument
-            wanted += argument_needs(task, arn)
+            wanted += argument_needs(task, tasks, arn)
         elif operation:
             op = SAGEMAKER.operation_model(operation)
             noun = resource_type(operation)
@@ -177,7 +178,43 @@ WAITED = {  # what the operator describes while it waits (the provider's waiters
 }
 
 
-def argument_needs(task, arn) -> list[tuple[str, str, dict]]:
+# The calls a clean-up or set-up operator (airflow/cleanup.py) makes besides its request, on resources
+# named from its request's own name: "{name}", or any resource of a type ("*": those a List* call found).
+CLEANUP_CALLS = {
+    "CreatePipeline": [("UpdatePipeline", "pipeline/{name}")],  # the pipeline exists: updated
+    "StopAutoMLJob": [("DescribeAutoMLJob", "automl-job/{name}")],  # refused: has the job ended?
+    "DeleteModelPackageGroup": [  # its versions first (delete_versions, true by default)
+        ("ListModelPackages", "*"),
+        ("DeleteModelPackage", "model-package/{name}/1"),
+    ],
+    "DeleteExperiment": [  # its trials and their components first
+        ("ListTrials", "*"),
+        ("ListTrialComponents", "*"),
+        ("DisassociateTrialComponent", "experiment-trial-component/c-1"),
+        ("DisassociateTrialComponent", "experiment-trial/t-1"),
+        ("DeleteTrialComponent", "experiment-trial-component/c-1"),
+        ("DeleteTrial", "experiment-trial/t-1"),
+    ],
+}
+
+
+def produced_name(tasks, value: str, member: str) -> str:
+    """A name as a run renders it; one read from another task's result is what that task made: its request
+    member of that name, a register task's version ``<group>/1``, an experiment task's per-try name."""
+    ref = re.search(r"task_ids='([^']+)'", value)
+    if not ref:
+        arn = re.match(r"^arn:[^:]+:sagemaker:[^:]*:[^:]*:[^/]+/(.+)$", value)
+        return render(arn.group(1) if arn else value)
+    producer = tasks[ref.group(1)]
+    if member in producer.kwargs.get("config", {}):
+        return produced_name(tasks, producer.kwargs["config"][member], member)
+    if producer.kind == "register_model":
+        return render(producer.kwargs["package_group_name"]) + "/1"
+    assert producer.kind == "experiment", (producer.kind, value)
+    return render(producer.kwargs["name"])
+
+
+def argument_needs(task, tasks, arn) -> list[tuple[str, str, dict]]:
     """The calls of a kind that names its resource in an argument: the request the operator sends (the
     kind's own rebuild of it), the botocore member that names the resource, the describe it waits with."""
     operation = KINDS[task.kind].api_operation
@@ -187,13 +224,19 @@ def argument_needs(task, arn) -> list[tuple[str, str, dict]]:
     assert len(members) == 1, (operation, members)
     noun_name = members[0].removesuffix("Name")
     noun = ARN_NOUNS.get(noun_name, resource_type(noun_name))
-    name = render(request[members[0]]).lower()
+    name = produced_name(tasks, request[members[0]], members[0]).lower()
     target = arn("sagemaker", f"{noun}/{name}")
     wanted = [(f"sagemaker:{operation}", target, {})]
     if operation in WAITED and task.kwargs.get("wait_for_completion", True):
         wanted.append((f"sagemaker:{WAITED[operation]}", target, {}))
     if request.get("Tags"):
         wanted.append(("sagemaker:AddTags", target, {}))
+    extra = CLEANUP_CALLS.get(operation, [])
+    if task.kwargs.get("delete_versions") is False:  # a group deleted alone
+        extra = []
+    for action, resource in extra:
+        resource = "*" if resource == "*" else arn("sagemaker", resource.format(name=name))
+        wanted.append((f"sagemaker:{action}", resource, {}))
     return wanted
 
 
@@ -307,6 +350,8 @@ def test_every_action_is_a_real_api_operation(compiled):
                 assert operation in S3_OPERATIONS or action in S3_LIST_ACTIONS, action
             elif service == "sns":  # notify: an SNS notifier publishes to its topic
                 assert operation in SNS.operation_names, action
+            elif service == "sqs":  # a watcher schedule: the triggerer reads and deletes its messages
+                assert operation in SQS.operation_names, action
             else:
                 assert action == "iam:PassRole", action
 
@@ -315,8 +360,10 @@ def test_least_privilege(compiled):
     environment, _, policy = compiled
     arn = _arn_maker(environment)
     for statement in policy["Statement"]:
-        assert "*" not in statement["Action"] and "*" not in statement["Resource"]
-        assert all(":*" not in a for a in statement["Action"])
+        assert "*" not in statement["Action"] and all(":*" not in a for a in statement["Action"])
+        if "*" in statement["Resource"]:  # List* calls, which authorise on no resource type, alone
+            assert statement["Resource"] == ["*"]
+            assert all(a.startswith("sagemaker:List") for a in statement["Action"]), statement
     # Another job's name, another action, another bucket, another role, another service: all denied.
     assert not allowed(policy, "sagemaker:CreateTrainingJob", arn("sagemaker", "training-job/someone-else-1"))
     assert not allowed(policy, "sagemaker:DeleteModel", arn("sagemaker", "model/train-iris-1"))
@@ -358,6 +405,21 @@ def test_sns_notifications_may_publish_to_their_topic_only():
     }
     assert allowed(policy, "sns:Publish", topic, {})
     assert not allowed(policy, "sns:Publish", topic + "-other", {})
+
+
+def test_a_watcher_schedule_may_read_and_delete_messages_of_its_queue_only():
+    environment = load_environment("aws")
+    result = check_file(PIPELINES / "batch_inference_on_upload.yaml", environment)
+    assert result.problems == []
+    policy = iam_policy.policy([result.compiled], environment)
+    url = environment.lookup("s3_events_queue")
+    account, name = url.split("/")[-2:]
+    queue = f"arn:aws:sqs:{environment.region}:{account}:{name}"
+    # What the Amazon provider's SqsSensorTrigger sends: ReceiveMessage, then DeleteMessageBatch.
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage"):
+        assert allowed(policy, action, queue, {})
+        assert not allowed(policy, action, queue + "-other", {})
+    assert not allowed(policy, "sqs:SendMessage", queue, {})
 
 
 GUARDED = """\

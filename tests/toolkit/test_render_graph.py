@@ -128,3 +128,46 @@ def test_graph_draws_assets_into_first_tasks_and_out_of_publishers(tmp_path, run
     if shutil.which("dot") is not None:
         svg = (tmp_path / "iris_batch_on_model.svg").read_text()
         assert "s3://sagemaker&#45;local/iris/results" in svg and "asset: what starts the pipeline" in svg
+
+
+ON_UPLOAD_QUEUE = "https://sqs.us-east-2.amazonaws.com/123456789012/sagemaker-local-s3-events"
+ON_UPLOAD_PREFIX = "s3://sagemaker-local/demo-sagemaker-xgboost-adult-income-prediction/incoming"
+
+
+def test_render_shows_the_watcher_and_its_trigger(run_cli):
+    status, out, _ = run_cli("render", "batch_inference_on_upload")
+    assert status == 0
+    assert (
+        f"    scheduled on: {ON_UPLOAD_PREFIX}\n    watcher: SQS queue {ON_UPLOAD_QUEUE} -> objects created "
+        f"under it (S3 event notifications) update {ON_UPLOAD_PREFIX}\n"
+    ) in out
+    assert f'"s3_events": "{ON_UPLOAD_PREFIX}"' in out and '"aws_conn_id": "aws_local"' in out
+
+
+def test_graph_draws_the_watchers_queue_into_the_asset(tmp_path, run_cli):
+    assert run_cli("graph", "batch_inference_on_upload", "--out", tmp_path)[0] == 0
+    mmd = (tmp_path / "batch_inference_on_upload.mmd").read_text()
+    assert f'    asset_0[("{ON_UPLOAD_PREFIX}")]\n' in mmd
+    assert f'    watcher>"{ON_UPLOAD_QUEUE}"]\n    watcher -. "S3 events" .-> asset_0\n' in mmd
+    assert re.search(r"^    class watcher,legend_watcher watcher$", mmd, re.M)
+    if shutil.which("dot") is not None:
+        svg = (tmp_path / "batch_inference_on_upload.svg").read_text()
+        assert "sagemaker&#45;local&#45;s3&#45;events" in svg and "watcher: the SQS queue" in svg
+
+
+def test_render_shows_what_each_sagemaker_task_reads_and_writes(run_cli):
+    status, out, _ = run_cli("render", "iris_training")
+    assert status == 0
+    section = out.split("Lineage (S3 locations each SageMaker task reads and writes)\n", 1)[1].split("\n\n")[
+        0
+    ]
+    assert section.splitlines() == [
+        "    train_model reads s3://sagemaker-local/iris/processed-input-data/train.csv",
+        "    train_model writes s3://sagemaker-local/iris/results/",
+        "    create_model reads s3://sagemaker-local/iris/results/{{ ti.xcom_pull(task_ids='train_model')"
+        "['Training']['TrainingJobName'] }}/output/model.tar.gz",
+        "    test_model reads s3://sagemaker-local/iris/processed-input-data/test.csv",
+        "    test_model writes s3://sagemaker-local/iris/results",
+    ]
+    status, out, _ = run_cli("render", "batch_inference_summary")
+    assert "Lineage (" not in out  # a Python task: nothing the SageMaker request says

@@ -28,6 +28,7 @@ from sagemaker_pipelines.compile.images import framework_image_uri
 from sagemaker_pipelines.local.aws import start_local_aws
 from sagemaker_pipelines.local.aws.sandbox import prune_jobs
 from sagemaker_pipelines.paths import CHECKOUT_ROOT, SOURCE_DIR
+from tests.waiting import wait_until
 
 REGION = "us-east-2"
 IMAGE = framework_image_uri("sklearn", REGION, serving=False)
@@ -55,10 +56,7 @@ def alive(pid: int) -> bool:
 
 
 def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"{what} (after {timeout} s)"
-        time.sleep(0.2)
+    wait_until(predicate, timeout, what, interval=0.2)
 
 
 def job_pids(pid_file: Path, timeout: float = 90) -> list[int]:

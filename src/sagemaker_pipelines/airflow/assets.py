@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagemaker_pipelines.compile.assets import ALL, ANY, ASSETS, CRON
+from sagemaker_pipelines.compile.assets import ALL, ANY, ASSETS, CRON, watcher
 
 
 def asset_condition(condition: Any) -> Any:
@@ -30,14 +30,25 @@ def schedule_value(schedule: Any, timezone: str | None = None) -> Any:
     """The DAG's ``schedule`` argument for a compiled schedule (a cron or preset stays text)."""
     if isinstance(schedule, str) and schedule.strip().lower() == "none":
         return None
+    if watcher(schedule) is not None:  # events from outside Airflow: airflow/watchers.py
+        from sagemaker_pipelines.airflow.watchers import watched_asset
+
+        asset = watched_asset(schedule)
+        if CRON not in schedule:
+            return [asset]
+        return _or_time(schedule[CRON], asset, timezone)
     if isinstance(schedule, list) or (isinstance(schedule, dict) and CRON not in schedule):
         return asset_condition(schedule)
     if isinstance(schedule, dict):
-        from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
-
-        timetable = CronTriggerTimetable(schedule[CRON], timezone=timezone or "UTC")
-        return AssetOrTimeSchedule(timetable=timetable, assets=asset_condition(schedule[ASSETS]))
+        return _or_time(schedule[CRON], asset_condition(schedule[ASSETS]), timezone)
     return schedule
+
+
+def _or_time(cron: str, assets: Any, timezone: str | None) -> Any:
+    from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
+
+    timetable = CronTriggerTimetable(cron, timezone=timezone or "UTC")
+    return AssetOrTimeSchedule(timetable=timetable, assets=assets)
 
 
 def outlets(uris: list[str]) -> list[Any]:

@@ -27,7 +27,8 @@ from botocore.exceptions import ClientError
 # alone is too broad (a ValidationException also reports bad input, which must still fail the task).
 _GONE_CODES = {"ResourceNotFound", "ResourceNotFoundException"}
 _GONE_WORDS = ("could not find", "does not exist", "not found", "cannot be found")
-_ENDED_WORDS = ("terminal state", "already completed", "already stopped", "is not in progress")
+# How an AutoML job that no stop can reach describes itself.
+_ENDED = ("Completed", "Failed", "Stopped")
 
 
 def is_gone(error: ClientError) -> bool:
@@ -35,13 +36,6 @@ def is_gone(error: ClientError) -> bool:
     code = error.response.get("Error", {}).get("Code", "")
     message = error.response.get("Error", {}).get("Message", "").lower()
     return code in _GONE_CODES or (code == "ValidationException" and any(w in message for w in _GONE_WORDS))
-
-
-def _has_ended(error: ClientError) -> bool:
-    message = error.response.get("Error", {}).get("Message", "").lower()
-    return error.response.get("Error", {}).get("Code") == "ValidationException" and any(
-        w in message for w in _ENDED_WORDS
-    )
 
 
 class _SageMakerCleanup(AwsBaseOperator[SageMakerHook]):
@@ -169,7 +163,9 @@ class SageMakerDeleteExperimentOperator(_SageMakerCleanup):
 
 
 class SageMakerStopAutoMLJobOperator(_SageMakerCleanup):
-    """Stop an AutoML job; one that already ended (or never existed) needs no stopping."""
+    """Stop an AutoML job; one that already ended (or never existed) needs no stopping. SageMaker refuses
+    to stop an ended job with a ValidationException, as it does a bad request: the job's own status tells
+    the two apart, not the words of the message."""
 
     template_fields: Sequence[str] = (*AwsBaseOperator.template_fields, "job_name")
     what = "AutoML job"
@@ -185,9 +181,12 @@ class SageMakerStopAutoMLJobOperator(_SageMakerCleanup):
         try:
             client.stop_auto_ml_job(AutoMLJobName=self.job_name)
         except ClientError as error:
-            if not _has_ended(error):
+            if error.response.get("Error", {}).get("Code") != "ValidationException":
                 raise
-            self.log.info("AutoML job %s has already ended: %s", self.job_name, error)
+            status = client.describe_auto_ml_job(AutoMLJobName=self.job_name)["AutoMLJobStatus"]
+            if status not in _ENDED:
+                raise
+            self.log.info("AutoML job %s has already ended (%s): %s", self.job_name, status, error)
 
 
 class SageMakerDeletePipelineOperator(_SageMakerCleanup):
@@ -207,7 +206,9 @@ class SageMakerDeletePipelineOperator(_SageMakerCleanup):
 
 class SageMakerUpsertPipelineOperator(AwsBaseOperator[SageMakerHook]):
     """Create a SageMaker Pipeline, or update it when one of that name exists: a DAG that creates its
-    pipeline can then run twice. Returns the pipeline's ARN."""
+    pipeline can then run twice. Returns the pipeline's ARN. ``config``: further CreatePipeline fields
+    (a display name, parallelism, tags); the update sends them too, but for the tags, which UpdatePipeline
+    does not take."""
 
     aws_hook_class = SageMakerHook
     template_fields: Sequence[str] = (
@@ -216,6 +217,7 @@ class SageMakerUpsertPipelineOperator(AwsBaseOperator[SageMakerHook]):
         "definition",
         "role_arn",
         "description",
+        "config",
     )
 
     def __init__(
@@ -225,6 +227,7 @@ class SageMakerUpsertPipelineOperator(AwsBaseOperator[SageMakerHook]):
         definition: str | dict[str, Any],
         role_arn: str,
         description: str | None = None,
+        config: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -232,6 +235,7 @@ class SageMakerUpsertPipelineOperator(AwsBaseOperator[SageMakerHook]):
         self.definition = definition
         self.role_arn = role_arn
         self.description = description
+        self.config = config or {}
 
     def request(self) -> dict[str, Any]:
         definition = self.definition if isinstance(self.definition, str) else json.dumps(self.definition)
@@ -240,7 +244,8 @@ class SageMakerUpsertPipelineOperator(AwsBaseOperator[SageMakerHook]):
             "PipelineDefinition": definition,
             "RoleArn": self.role_arn,
         }
-        return {**request, **({"PipelineDescription": self.description} if self.description else {})}
+        described = {"PipelineDescription": self.description} if self.description else {}
+        return {**request, **described, **self.config}
 
     def execute(self, context: Any) -> str:
         client = self.hook.conn
@@ -255,4 +260,5 @@ class SageMakerUpsertPipelineOperator(AwsBaseOperator[SageMakerHook]):
             ):
                 raise
         self.log.info("pipeline %s exists: updating it", self.pipeline_name)
-        return client.update_pipeline(**request)["PipelineArn"]
+        update = {k: v for k, v in request.items() if k != "Tags"}
+        return client.update_pipeline(**update)["PipelineArn"]

@@ -7,7 +7,7 @@ back to YAML twice for ``doc_md`` - slow and unsafe for files users edit. Our co
 validated data, so only the building is left to it. Operators come only from the kinds table (or, for
 ``kind: operator``, from the environment's ``allowed_operators``, checked again here) and callables
 only from :mod:`sagemaker_pipelines.airflow.tasks`, and only in the arguments the compiler writes them
-to: a ``{"__callable__": ...}`` written by a user anywhere else stays plain data.
+to (``compile/callables.py``): the same shape written by a user anywhere else stays plain data.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sagemaker_pipelines.airflow.assets import outlets, schedule_value
 from sagemaker_pipelines.airflow.mapping import dag_factory_tasks
 from sagemaker_pipelines.airflow.notifiers import CALLBACK_ARGS, attach
 from sagemaker_pipelines.airflow.teardown import apply_teardowns
+from sagemaker_pipelines.compile.callables import reference
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.groups import dag_factory_groups, set_edges
 from sagemaker_pipelines.compile.kinds import KINDS
@@ -55,12 +56,12 @@ def _callable(dotted: str):
 
 
 def _python_values(value: Any) -> Any:
-    """Markers in compiled data that stand for Python objects (only project callables exist)."""
+    """References in compiled data that stand for Python objects (only project callables exist): a
+    function, or what calling it returns (a guard, which may wrap another)."""
+    if (ref := reference(value)) is not None:
+        function = _callable(ref.path)
+        return function if ref.kwargs is None else function(**_python_values(ref.kwargs))
     if isinstance(value, dict):
-        if set(value) == {"__callable__"}:
-            return _callable(value["__callable__"])
-        if set(value) == {"__callable__", "__kwargs__"}:  # what it returns (a guard, which may wrap another)
-            return _callable(value["__callable__"])(**_python_values(value["__kwargs__"]))
         return {k: _python_values(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_python_values(v) for v in value]

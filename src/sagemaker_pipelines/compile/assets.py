@@ -12,6 +12,11 @@ asset is the stable prefix ``<S3OutputPath>``; the per-run file stays ``${tasks.
 Both agree: the asset is the prefix the output reference's value starts with. A location known only
 at run time (a ``${params.x}`` or ``${tasks...}`` in it) cannot be an asset: Airflow registers assets
 when it parses the DAG, so it is refused with the field that made it so.
+
+An asset can also be fed from outside Airflow by a *watcher* (``schedule: {s3_events: <prefix>, queue:
+<SQS URL>}`` or ``{sqs: <SQS URL>}``): the asset is the S3 prefix (or the queue), and Airflow's
+triggerer turns each matching message on the queue into an event of it. The compiled schedule keeps
+the connection the watcher reads the queue with, so the DAG file needs nothing from the environment.
 """
 
 from __future__ import annotations
@@ -20,10 +25,13 @@ from collections.abc import Callable
 from typing import Any
 
 ANY, ALL, CRON, ASSETS = "any", "all", "cron", "assets"
+S3_EVENTS, QUEUE, SQS, CONN = "s3_events", "queue", "sqs", "aws_conn_id"
 
 
 class AssetError(ValueError):
     """A ``publish:`` or ``schedule:`` that names no asset that can exist at parse time."""
+
+    field: str | None = None  # the key under ``schedule:`` at fault, for a schedule's error
 
 
 def asset_uri(location: str) -> str:
@@ -114,8 +122,22 @@ def condition_uris(condition: Any) -> list[str]:
     return []
 
 
+def watcher(schedule: Any) -> dict[str, str] | None:
+    """A schedule's watcher: ``{"asset", "queue"}`` and ``"s3_events"`` (the watched prefix) for S3
+    events, or None for a schedule that no outside event starts."""
+    if not isinstance(schedule, dict):
+        return None
+    if S3_EVENTS in schedule:
+        return {"asset": schedule[S3_EVENTS], "queue": schedule[QUEUE], S3_EVENTS: schedule[S3_EVENTS]}
+    if SQS in schedule:
+        return {"asset": schedule[SQS], "queue": schedule[SQS]}
+    return None
+
+
 def scheduled_on(schedule: Any) -> list[str]:
     """The asset URIs a schedule waits on (none for a cron, a preset or manual runs)."""
+    if (watched := watcher(schedule)) is not None:
+        return [watched["asset"]]
     if isinstance(schedule, (list, dict)):
         return list(dict.fromkeys(condition_uris(schedule)))
     return []
@@ -131,6 +153,24 @@ def _condition(condition: Any) -> Any:
     return condition
 
 
-def normalized_schedule(schedule: Any) -> Any:
-    """The schedule as compiled data: asset URIs spelled by :func:`asset_uri`, a cron or preset as written."""
+def _watched(schedule: dict[str, Any], aws_conn_id: str | None) -> dict[str, Any]:
+    for key in (S3_EVENTS, QUEUE, SQS):
+        if "{{" in str(schedule.get(key, "")):
+            error = AssetError(
+                f"'{schedule[key]}' is known only at run time: a watched queue and prefix are fixed "
+                "when Airflow parses the DAG"
+            )
+            error.field = key
+            raise error
+    out: dict[str, Any] = {key: value.strip() for key, value in schedule.items()}
+    if S3_EVENTS in out:
+        out[S3_EVENTS] = asset_uri(out[S3_EVENTS])
+    return {**out, CONN: aws_conn_id}
+
+
+def normalized_schedule(schedule: Any, aws_conn_id: str | None = None) -> Any:
+    """The schedule as compiled data: asset URIs spelled by :func:`asset_uri`, a cron or preset as
+    written; a watcher also gets the connection (``aws_conn_id``) it reads its queue with."""
+    if isinstance(schedule, dict) and (S3_EVENTS in schedule or SQS in schedule):
+        return _watched(schedule, aws_conn_id)
     return _condition(schedule) if isinstance(schedule, (list, dict)) else schedule

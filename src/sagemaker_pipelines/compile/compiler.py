@@ -12,6 +12,7 @@ from typing import Any
 
 from sagemaker_pipelines.compile import fan_out
 from sagemaker_pipelines.compile.assets import AssetError, normalized_schedule, published
+from sagemaker_pipelines.compile.callables import call
 from sagemaker_pipelines.compile.connections import task_connections
 from sagemaker_pipelines.compile.dependencies import dependencies_of
 from sagemaker_pipelines.compile.groups import apply_groups
@@ -90,7 +91,7 @@ def _dag_args(pipeline: Pipeline, source_text: str) -> dict[str, Any]:
     args: dict[str, Any] = {
         "description": data.get("description"),
         "doc_md": doc_md.strip() + "\n",
-        "schedule": normalized_schedule(data.get("schedule")),
+        "schedule": normalized_schedule(data.get("schedule"), pipeline.aws_conn_id),
         "start_date": data["start_date"],
         "catchup": data.get("catchup", False),
         "max_active_runs": data.get("max_active_runs", 1),
@@ -124,7 +125,7 @@ def _task_args(ctx: TaskContext, compiled: dict[str, Any]) -> dict[str, Any]:
         others = [c for c in task_connections(compiled) if c != ctx.pipeline.aws_conn_id]
         if others:  # every connection the task uses must be on this machine, not only the AWS one
             guard["connections"] = others
-        args["pre_execute"] = {"__callable__": LOOPBACK_GUARD, "__kwargs__": guard}
+        args["pre_execute"] = call(LOOPBACK_GUARD, guard)
     args.update(task_callbacks(ctx))  # notify: (compile/notifications.py)
     return args
 
@@ -139,7 +140,7 @@ def guardrail_spec(pipeline: Pipeline, kind: str) -> dict[str, Any]:
 def _guardrail_guard(pipeline: Pipeline, kind: str, then: Any) -> dict[str, Any]:
     """``pre_execute`` that checks the rendered request against the environment's guardrails before
     the operator sends it (airflow.tasks.Guardrail), after the task's other guard (``then``), if any."""
-    return {"__callable__": GUARDRAIL_GUARD, "__kwargs__": {**guardrail_spec(pipeline, kind), "then": then}}
+    return call(GUARDRAIL_GUARD, {**guardrail_spec(pipeline, kind), "then": then})
 
 
 def _run_time_fan_out_limits(compiled: CompiledPipeline, pipeline: Pipeline) -> None:

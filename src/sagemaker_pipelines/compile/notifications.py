@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sagemaker_pipelines.compile.callables import call
 from sagemaker_pipelines.compile.kinds import TaskContext
 from sagemaker_pipelines.compile.kinds.context import Pipeline
 
@@ -34,7 +35,7 @@ def _marker(pipeline: Pipeline, name: str, event: str, level: str) -> dict[str, 
         options["aws_conn_id"] = pipeline.environment.aws_conn_id
         options["region"] = spec["topic_arn"].split(":")[3]
     kwargs = {"name": name, "type": spec["type"], "event": event, "level": level, "options": options}
-    return {"__callable__": NOTIFIER, "__kwargs__": kwargs}
+    return call(NOTIFIER, kwargs)
 
 
 def _notify(data: dict[str, Any]) -> dict[str, list[str]]:

@@ -252,7 +252,19 @@ def _best_context(error: jsonschema.ValidationError) -> jsonschema.ValidationErr
     complete = [errs for errs in type_ok if not any(e.validator == "required" for e in errs)]
     if len(complete) == 1:
         return complete[0][0]
+    # None complete: the branch that requires a key the mapping has (``{s3_events: ...}`` without its
+    # ``queue``) is the one meant, and its missing field is the news.
+    claimed = [errs for errs in type_ok if any(_claims(e) for e in errs)]
+    if len(claimed) == 1:
+        return next(e for e in claimed[0] if e.validator == "required")
     return None
+
+
+def _claims(error: jsonschema.ValidationError) -> bool:
+    """A missing-field error of a branch that requires some key the mapping does have."""
+    if error.validator != "required" or not isinstance(error.instance, dict):
+        return False
+    return bool(set(error.schema.get("required", ())) & set(error.instance))
 
 
 def _flatten(errors) -> list[jsonschema.ValidationError]:

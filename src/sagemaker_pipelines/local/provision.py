@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
@@ -44,13 +45,13 @@ def _model_exists(sagemaker, name: str) -> bool:
         return False
 
 
-def _compiled_tasks(env: Environment, dag_id: str) -> list:
+def _compiled(env: Environment, dag_id: str) -> Any:
     from sagemaker_pipelines.airflow.cache import CompileCache
     from sagemaker_pipelines.project import check_all
 
     # Through the loader's cache: the DagBag that follows checks the same files again.
     checked = check_all(env, cache=CompileCache.default())
-    return [t for r in checked.good() if r.dag_id == dag_id for t in r.compiled.tasks]
+    return next((r.compiled for r in checked.good() if r.dag_id == dag_id), None)
 
 
 def referenced_existing_models(tasks: list) -> set[str]:
@@ -86,7 +87,13 @@ def prepare(env: Environment, aws, dag_id: str, warehouse_db: Path) -> None:
     os.environ["AWS_ENDPOINT_URL"] = aws.endpoint_url
     s3, sagemaker = clients(env, aws)
     ensure_bucket(s3, env.bucket, env.region)
-    tasks = _compiled_tasks(env, dag_id)
+    compiled = _compiled(env, dag_id)
+    tasks = compiled.tasks if compiled is not None else []
+    if compiled is not None:  # schedule: {s3_events: ...}: the bucket notifies the watcher's queue
+        from sagemaker_pipelines.local.s3_events import ensure_s3_events
+
+        sqs = boto3.client("sqs", **aws.client_kwargs(env.region))
+        ensure_s3_events(compiled.dag.get("schedule"), s3, sqs)
     create_warehouse_tables(tasks, warehouse_db, env.warehouse.get("tables"))
     from sagemaker_pipelines.local.studio import prepare_projects
 

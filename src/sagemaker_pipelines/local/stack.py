@@ -298,7 +298,12 @@ def _print_banner(stack: Stack, seconds: float) -> None:
         + f"\n  environment: {config.environment} (local AWS endpoint {stack.aws.endpoint_url})\n"
         f"  logs:        {logs}/{{{names}}}.log, AWS {display_path(stack.aws.log_path)}\n"
         f"  task logs:   {display_path(config.airflow_home / 'logs')}\n"
-        f"  try:         TOKEN=$(curl -s -X POST {url}/auth/token {header} -d '{login}' | {token})\n"
+        + (
+            f"  lineage:     OpenLineage events appended to {display_path(config.lineage)}\n"
+            if config.lineage
+            else ""
+        )
+        + f"  try:         TOKEN=$(curl -s -X POST {url}/auth/token {header} -d '{login}' | {token})\n"
         f'               curl -H "Authorization: Bearer $TOKEN" {config.api_url}/api/v2/dags\n'
         "Ctrl-C stops everything.\n",
         flush=True,
@@ -374,6 +379,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="Airflow's DAG folder (default: dags/; e.g. build/compiled_dags)",
     )
+    parser.add_argument(
+        "--lineage",
+        type=Path,
+        default=None,
+        help="append every task's OpenLineage events to this file, a JSON object a line (default: off)",
+    )
     args = parser.parse_args(argv)
     private_umask()  # the databases, logs and endpoint state it and its processes create: 0600 / 0700
     if args.state_dir is None:
@@ -384,7 +395,8 @@ def main(argv: list[str] | None = None) -> int:
         _sync_dag_files()
     state_dir = (args.state_dir or local_state_dir() / "airflow-stack").resolve()
     redis_port = (args.redis_port or free_port()) if args.executor == "celery" else None
-    config = StackConfig(state_dir, args.port, args.executor, args.env, redis_port)
+    lineage = args.lineage.resolve() if args.lineage else None
+    config = StackConfig(state_dir, args.port, args.executor, args.env, redis_port, lineage)
     return run_stack(config)
 
 

@@ -10,6 +10,7 @@ whose password only the owner can read (``local.owner_only``): 127.0.0.1 is open
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sys
@@ -32,6 +33,7 @@ class StackConfig:
     executor: str  # a key of EXECUTORS
     environment: str
     redis_port: int | None = None  # celery only
+    lineage: Path | None = None  # OpenLineage events, one JSON object a line; None: OpenLineage stays off
 
     @property
     def api_url(self) -> str:
@@ -96,6 +98,7 @@ def stack_settings(config: StackConfig, env, aws) -> dict[str, str]:
         }
     )
     settings.update(auth_settings(config.state_dir))  # a login: loopback is open to every local user
+    settings.update(lineage_settings(config))
     if config.executor == "celery":
         settings.update(
             {
@@ -105,6 +108,23 @@ def stack_settings(config: StackConfig, env, aws) -> dict[str, str]:
             }
         )
     return settings
+
+
+def lineage_settings(config: StackConfig) -> dict[str, str]:
+    """OpenLineage's file transport when ``--lineage FILE`` was given, else nothing: the provider is
+    installed everywhere but stays disabled (no listener, no event built) while no transport is set.
+    Every process appends its events to the one file, a JSON object a line."""
+    if config.lineage is None:
+        return {}
+    from sagemaker_pipelines.airflow.lineage import EXTRACTORS
+
+    transport = {"type": "file", "log_file_path": str(config.lineage), "append": True}
+    return {
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport),
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": f"sagemaker-pipelines-{config.environment}",
+        # The model and tuning tasks' lineage, which the provider's operators do not build.
+        "AIRFLOW__OPENLINEAGE__EXTRACTORS": EXTRACTORS,
+    }
 
 
 def process_argvs(config: StackConfig) -> list[tuple[str, list[str]]]:

@@ -12,17 +12,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from sagemaker_pipelines.checker import CheckResult, parse, read_pipeline
-from sagemaker_pipelines.compile.assets import scheduled_on
+from sagemaker_pipelines.compile.assets import scheduled_on, watcher
 from sagemaker_pipelines.problems import WARNING, Problem
 
 HINT = "publish it from the task that writes it (publish: true), or check the URI; see docs/data-aware.md"
 
 
 def published_by(result: CheckResult) -> set[str]:
-    """The asset URIs a checked pipeline's tasks publish (none when it did not compile)."""
+    """The asset URIs a checked pipeline's tasks publish and its watcher feeds (none when it did not
+    compile): a watched S3 prefix or queue is fed by events from outside, for every pipeline on it."""
     if result.compiled is None:
         return set()
-    return {uri for task in result.compiled.tasks for uri in task.kwargs.get("outlets", [])}
+    uris = {uri for task in result.compiled.tasks for uri in task.kwargs.get("outlets", [])}
+    watched = watcher(result.compiled.dag.get("schedule"))
+    return uris | ({watched["asset"]} if watched else set())
 
 
 def scheduled_by(result: CheckResult) -> list[str]:

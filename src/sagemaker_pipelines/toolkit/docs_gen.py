@@ -13,8 +13,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sagemaker_pipelines.compile.kinds import KINDS
+from sagemaker_pipelines.compile.kinds import ALIASES, KINDS
 from sagemaker_pipelines.compile.kinds.context import RESOURCE_DEFAULTS
+from sagemaker_pipelines.compile.kinds.spec import ENVIRONMENT_ARGUMENTS
 from sagemaker_pipelines.paths import CHECKOUT_ROOT, schemas_dir
 
 REFERENCE_PATH = CHECKOUT_ROOT / "docs" / "pipeline-reference.md"
@@ -22,6 +23,7 @@ _LONG_ENUM = 12  # more values than this are summarised
 _TASK_SUFFIX = "_task"
 _TYPE_WORDS = {"object": "mapping", "array": "list"}
 _COLUMNS = ("Field", "Type", "Required", "Default", "Allowed values", "Description", "Example")
+_ENVIRONMENT_ANCHOR = "#arguments-the-environment-sets"
 
 
 def load(name: str) -> dict:
@@ -265,6 +267,60 @@ def _outputs_note(kind: str) -> str:
     return f"Outputs, as `${{tasks.<id>.<output>}}`: {'; '.join(items)}." if items else ""
 
 
+def environment_arguments() -> list[str]:
+    """The operator arguments compile sets from the environment for every kind, and why."""
+    out = [
+        "### Arguments the environment sets",
+        "",
+        "A kind passes its operator the operator's own defaults, except where its section below says why",
+        "not, and except these arguments, which every kind that takes them gets from the environment",
+        "file unless the task (or, for the AWS connection and region, the pipeline) sets its own:",
+        "",
+        "| Argument | Ours, and why |",
+        "|---|---|",
+    ]
+    return out + [f"| `{name}` | {_cell(reason)} |" for name, reason in ENVIRONMENT_ARGUMENTS.items()]
+
+
+def _operator_default(dotted: str, argument: str) -> str:
+    from sagemaker_pipelines.compile.kinds.operator_defaults import operator_class, operator_defaults
+
+    value = operator_defaults(operator_class(dotted))[argument]
+    try:
+        return _code(json.dumps(value))
+    except TypeError:
+        return _code(repr(value))
+
+
+def defaults_note(kind: str) -> list[str]:
+    """Whose defaults a kind's arguments are: its operator's, apart from the environment's arguments and
+    those its spec says differ (with the reason)."""
+    environment = f"[the arguments the environment sets]({_ENVIRONMENT_ANCHOR})"
+    if kind in ALIASES:
+        targets = " or ".join(f"[`{t}`](#kind-{t.replace('_', '-')})" for t in ALIASES[kind].targets)
+        return [f"Defaults: those of the kind it becomes, {targets}."]
+    spec = KINDS[kind]
+    if spec.operator_of is not None:
+        return [f"Defaults: those of the class it names, apart from {environment}."]
+    from sagemaker_pipelines.compile.kinds.operator_defaults import operator_class, provider_class
+
+    provider = provider_class(operator_class(spec.operator))
+    name = f"`{provider.__name__}`"
+    if not spec.differs:
+        return [f"Defaults: {name}'s, apart from {environment}."]
+    out = [
+        f"Defaults: {name}'s, apart from {environment} and these:",
+        "",
+        "| Argument | The operator's default | Ours, and why |",
+        "|---|---|---|",
+    ]
+    out += [
+        f"| `{argument}` | {_operator_default(spec.operator, argument)} | {_cell(reason)} |"
+        for argument, reason in spec.differs.items()
+    ]
+    return out
+
+
 def format_versions() -> list[str]:
     """The section on format versions, from the version table and the migrations (format/versions.py)."""
     from sagemaker_pipelines.format.versions import CURRENT, MIGRATIONS, OLDEST, schema_url
@@ -342,12 +398,14 @@ def render(pipeline: dict | None = None, environment: dict | None = None) -> str
     for kind in kinds:
         description = pipeline["$defs"][f"{kind}{_TASK_SUFFIX}"].get("description", "")
         out.append(f"| [`{kind}`](#kind-{kind.replace('_', '-')}) | {_cell(description)} |")
+    out += ["", *environment_arguments()]
     for kind in kinds:
         definition = pipeline["$defs"][f"{kind}{_TASK_SUFFIX}"]
         note = " ".join(n for n in (_one_of_note(kind), _outputs_note(kind)) if n)
         text = _prose(definition.get("description", "")) + (f" {note}" if note else "")
         out += ["", f"### Kind: `{kind}`", "", text]
         example = definition.get("examples")
+        out += ["", *defaults_note(kind)]
         out += ["", *_table(writer.rows(definition))]
         if example and len(example[0]) > 1:
             out += ["", "```yaml", *_yaml_lines({"my_task": example[0]}), "```"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sagemaker_pipelines.compile.assets import scheduled_on
+from sagemaker_pipelines.compile.assets import S3_EVENTS, scheduled_on, watcher
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.kinds import KINDS
 
@@ -25,6 +25,7 @@ _STYLES = {
     "sensor": ("#fef9c3", "#a16207"),
     "data": ("#f3f4f6", "#4b5563"),
     "asset": ("#fae8ff", "#a21caf"),
+    "watcher": ("#ffedd5", "#c2410c"),
 }
 # What the legend calls each group.
 _MEANING = {
@@ -33,6 +34,7 @@ _MEANING = {
     "sensor": "sensor: waits for a job, an endpoint or a file",
     "data": "Python, S3 and warehouse tasks",
     "asset": "asset: what starts the pipeline (dashed, into its first tasks) or what a task publishes",
+    "watcher": "watcher: the SQS queue whose messages (S3 events) update the asset, read by the triggerer",
 }
 _HOW_TO_READ = "each box: task id, kind, instance type; an arrow runs from a task to one that waits for it"
 
@@ -42,6 +44,8 @@ def legend(compiled: CompiledPipeline) -> list[tuple[str, str]]:
     present = {group(t.kind) for t in compiled.tasks}
     if asset_edges(compiled):
         present.add("asset")
+    if watcher_edge(compiled):
+        present.add("watcher")
     return [(name, meaning) for name, meaning in _MEANING.items() if name in present]
 
 
@@ -83,6 +87,14 @@ def asset_edges(compiled: CompiledPipeline) -> list[tuple[str, str, str]]:
     edges = [(uri, task_id, "in") for uri in scheduled_on(compiled.dag.get("schedule")) for task_id in firsts]
     edges += [(uri, t.task_id, "out") for t in compiled.tasks for uri in t.kwargs.get("outlets", [])]
     return edges
+
+
+def watcher_edge(compiled: CompiledPipeline) -> tuple[str, str, str] | None:
+    """(queue URL, asset URI, what arrives) of the schedule's watcher, if it has one."""
+    watched = watcher(compiled.dag.get("schedule"))
+    if watched is None:
+        return None
+    return watched["queue"], watched["asset"], "S3 events" if S3_EVENTS in watched else "messages"
 
 
 def _asset_ids(compiled: CompiledPipeline) -> dict[str, str]:
@@ -145,6 +157,10 @@ def mermaid(compiled: CompiledPipeline) -> str:
     for uri, task_id, direction in asset_edges(compiled):
         pair = (assets[uri], ids[task_id]) if direction == "in" else (ids[task_id], assets[uri])
         lines.append(f"    {pair[0]} -.-> {pair[1]}")
+    if edge := watcher_edge(compiled):  # a flag-shaped node: the queue, into the asset it feeds
+        queue, uri, what = edge
+        lines.append(f'    watcher>"{queue}"]')
+        lines.append(f'    watcher -. "{what}" .-> {assets[uri]}')
     lines.append('    subgraph legend["Legend"]')
     lines.append("        direction TB")
     lines.append(f'        legend_read["{_HOW_TO_READ}"]')
@@ -153,6 +169,7 @@ def mermaid(compiled: CompiledPipeline) -> str:
     for name, (fill, stroke) in _STYLES.items():
         members = [ids[t.task_id] for t in compiled.tasks if group(t.kind) == name]
         members += list(assets.values()) if name == "asset" else []
+        members += ["watcher"] if name == "watcher" and watcher_edge(compiled) else []
         if members:
             lines.append(f"    classDef {name} fill:{fill},stroke:{stroke},color:#111827")
             lines.append(f"    class {','.join([*members, f'legend_{name}'])} {name}")
@@ -183,6 +200,13 @@ def digraph(compiled: CompiledPipeline):
         node = _asset_ids(compiled)[uri]
         tail, head = (node, task_id) if direction == "in" else (task_id, node)
         dot.edge(tail, head, style="dashed", color=stroke)
+    if edge := watcher_edge(compiled):
+        queue, uri, what = edge
+        fill, stroke = _STYLES["watcher"]
+        dot.node(
+            "watcher", label=queue, shape="cds", style="filled", fillcolor=fill, color=stroke, fontsize="10"
+        )
+        dot.edge("watcher", _asset_ids(compiled)[uri], label=what, style="dashed", color=stroke, fontsize="9")
     return dot
 
 

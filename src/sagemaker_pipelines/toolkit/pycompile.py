@@ -25,6 +25,7 @@ from typing import Any
 from sagemaker_pipelines.airflow.dag_builder import _SECONDS_ARGS, holds_callable, parse_date
 from sagemaker_pipelines.airflow.mapping import builder_doc, builder_op_kwargs
 from sagemaker_pipelines.checker import check_file
+from sagemaker_pipelines.compile.callables import reference
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.fan_out import BUILDER_SUFFIX
 from sagemaker_pipelines.format.environment import Environment
@@ -73,14 +74,11 @@ class _Code:
         """``markers``: the argument is one the compiler writes a callable to (elsewhere a dict that
         looks like a marker is user data and stays a dict, as in the DAG builder)."""
         if isinstance(value, dict):
-            if markers and set(value) == {"__callable__"}:
-                return self.callable(value["__callable__"])
-            if markers and set(value) == {
-                "__callable__",
-                "__kwargs__",
-            }:  # a call, as the DAG builder makes it
-                args = ", ".join(f"{k}={self.literal(v, markers)}" for k, v in value["__kwargs__"].items())
-                return f"{self.callable(value['__callable__'])}({args})"
+            if markers and (ref := reference(value)) is not None:
+                if ref.kwargs is None:
+                    return self.callable(ref.path)
+                args = ", ".join(f"{k}={self.literal(v, markers)}" for k, v in ref.kwargs.items())
+                return f"{self.callable(ref.path)}({args})"  # a call, as the DAG builder makes it
             items = ", ".join(f"{self.literal(k)}: {self.literal(v)}" for k, v in value.items())
             return "{" + items + "}"
         if isinstance(value, list):
@@ -120,11 +118,27 @@ class _Code:
             items = condition["any" if "any" in condition else "all"]
         return f"{self.name('airflow.sdk.' + cls)}({', '.join(self.asset_condition(i) for i in items)})"
 
+    def watched_asset(self, value: dict) -> str:
+        """A watcher schedule's asset, as airflow/watchers.py builds it."""
+        from sagemaker_pipelines.airflow.watchers import SCHEME, TRIGGER, trigger_kwargs, watcher_name
+        from sagemaker_pipelines.compile.assets import watcher as watched
+
+        kwargs = ", ".join(f"{k}={self.literal(v)}" for k, v in trigger_kwargs(value).items())
+        trigger = f"{self.name(TRIGGER)}(scheme={SCHEME!r}, {kwargs})"
+        watcher = f"{self.name('airflow.sdk.AssetWatcher')}(name={watcher_name(value)!r}, trigger={trigger})"
+        uri = watched(value)["asset"]
+        return f"{self.name('airflow.sdk.Asset')}({uri!r}, watchers=[{watcher}])"
+
     def schedule(self, value: Any, timezone: str | None) -> str:
+        from sagemaker_pipelines.compile.assets import watcher
+
+        watched = watcher(value) is not None
+        if watched and "cron" not in value:
+            return f"[{self.watched_asset(value)}]"
         if isinstance(value, dict) and "cron" in value:
             cron = self.name("airflow.sdk.CronTriggerTimetable")
             timetable = f"{cron}({value['cron']!r}, timezone={timezone or 'UTC'!r})"
-            assets = self.asset_condition(value["assets"])
+            assets = self.watched_asset(value) if watched else self.asset_condition(value["assets"])
             return f"{self.name('airflow.sdk.AssetOrTimeSchedule')}(timetable={timetable}, assets={assets})"
         if isinstance(value, (list, dict)):
             return self.asset_condition(value)

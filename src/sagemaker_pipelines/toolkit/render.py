@@ -12,7 +12,8 @@ import json
 from typing import Any
 
 from sagemaker_pipelines.airflow.dag_builder import parse_date
-from sagemaker_pipelines.compile.assets import scheduled_on
+from sagemaker_pipelines.compile.assets import S3_EVENTS, scheduled_on, watcher
+from sagemaker_pipelines.compile.callables import reference
 from sagemaker_pipelines.compile.compiler import GUARDRAIL_GUARD, CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.fan_out import describe
 from sagemaker_pipelines.compile.kinds import KINDS
@@ -36,8 +37,8 @@ def _pretty(value: Any) -> str:
 
 def _value(name: str, value: Any, indent: str) -> list[str]:
     """``name: value``; mappings and lists as indented JSON below the name."""
-    if isinstance(value, dict) and set(value) == {"__callable__"}:
-        return [f"{indent}{name}: {value['__callable__']} (function)"]
+    if (ref := reference(value)) is not None and ref.kwargs is None:
+        return [f"{indent}{name}: {ref.path} (function)"]
     if _guardrail(value):
         return [f"{indent}{name}: {_guardrail(value)}"]
     if isinstance(value, list) and value and all(_notifier(v) for v in value):
@@ -58,22 +59,24 @@ def _value(name: str, value: Any, indent: str) -> list[str]:
 def _guardrail(value: Any) -> str:
     """A compiled guardrail check (airflow.tasks.Guardrail) in a few words, and the guard it runs first;
     "" for anything else. Its guardrails are the environment file's, shown there."""
-    if not (isinstance(value, dict) and value.get("__callable__") == GUARDRAIL_GUARD):
+    ref = reference(value)
+    if ref is None or ref.path != GUARDRAIL_GUARD or ref.kwargs is None:
         return ""
-    spec = value["__kwargs__"]
+    spec = ref.kwargs
     text = f"the guardrails of environment '{spec['environment']}' on the rendered {spec['kind']} request"
     then = spec.get("then")
-    if isinstance(then, dict) and "__callable__" in then:
-        shown = ", ".join(f"{k}={v}" for k, v in then.get("__kwargs__", {}).items())
-        text += f", after {then['__callable__'].rpartition('.')[2]}({shown})"
+    if (guard := reference(then)) is not None:
+        shown = ", ".join(f"{k}={v}" for k, v in (guard.kwargs or {}).items())
+        text += f", after {guard.name}({shown})"
     return text
 
 
 def _notifier(value: Any) -> str:
     """``team (file notifications/team.jsonl)`` for a compiled notification marker; "" for anything else."""
-    if not (isinstance(value, dict) and value.get("__callable__") == NOTIFIER):
+    ref = reference(value)
+    if ref is None or ref.path != NOTIFIER or ref.kwargs is None:
         return ""
-    spec = value["__kwargs__"]
+    spec = ref.kwargs
     options = spec["options"]
     target = next((options[k] for k in ("topic_arn", "channel", "to", "path") if k in options), "")
     target = ", ".join(target) if isinstance(target, list) else target
@@ -114,8 +117,26 @@ def _asset_lines(compiled: CompiledPipeline) -> list[str]:
         return []
     lines = ["", "Assets"]
     lines += [f"{_INDENT}scheduled on: {uri}" for uri in waits]
+    if (watched := watcher(compiled.dag.get("schedule"))) is not None:  # airflow/watchers.py
+        what = "objects created under it (S3 event notifications)" if S3_EVENTS in watched else "messages"
+        lines.append(f"{_INDENT}watcher: SQS queue {watched['queue']} -> {what} update {watched['asset']}")
     lines += [f"{_INDENT}publishes: {uri}  (task {task_id})" for uri, task_id in publishes]
     return lines
+
+
+def _lineage_lines(compiled: CompiledPipeline) -> list[str]:
+    """What each SageMaker task reads and writes in S3: the datasets of its OpenLineage events."""
+    from sagemaker_pipelines.toolkit.lineage import reads_and_writes
+
+    lines = []
+    for task in compiled.tasks:
+        found = reads_and_writes(task)
+        if found is None:
+            continue
+        reads, writes = found
+        lines += [f"{_INDENT}{task.task_id} reads {uri}" for uri in reads]
+        lines += [f"{_INDENT}{task.task_id} writes {uri}" for uri in writes]
+    return ["", "Lineage (S3 locations each SageMaker task reads and writes)", *lines] if lines else []
 
 
 def _task_lines(task: CompiledTask) -> list[str]:
@@ -150,6 +171,7 @@ def render_text(compiled: CompiledPipeline) -> str:
         "",
         *_dag_lines(compiled),
         *_asset_lines(compiled),
+        *_lineage_lines(compiled),
         "",
         f"Tasks ({len(compiled.tasks)}, in file order)",
     ]

@@ -21,6 +21,7 @@ from sagemaker_pipelines.compile.kinds.context import (
 from sagemaker_pipelines.compile.kinds.sensors import SENSOR_TEMPLATED, sensor_args
 from sagemaker_pipelines.compile.kinds.spec import (
     AWS_ARGUMENTS,
+    OUR_CLEANUPS,
     OUR_JOB_OPERATORS,
     OUR_SENSORS,
     Call,
@@ -28,24 +29,31 @@ from sagemaker_pipelines.compile.kinds.spec import (
     Job,
     Kind,
     Named,
+    request_from,
 )
 from sagemaker_pipelines.format.durations import to_seconds
 
 AUTOML_NAME_LIMIT = 32
 
 
+# Kinds whose tasks name an automl task's job by deriving its name again (the operator returns its best
+# candidate, not its job).
+_NAMING_KINDS = ("automl_sensor", "stop_automl")
+
+
 def _sensed(ctx: TaskContext) -> bool:
-    """Whether an ``automl_sensor`` of the pipeline names this task's job (and must derive its name)."""
+    """Whether an ``automl_sensor`` or ``stop_automl`` task of the pipeline names this task's job (and must
+    derive its name)."""
     return any(
-        t.get("kind") == "automl_sensor" and t.get("job") == ctx.task_id for t in ctx.pipeline.tasks.values()
+        t.get("kind") in _NAMING_KINDS and t.get("job") == ctx.task_id for t in ctx.pipeline.tasks.values()
     )
 
 
 def automl_job_name(ctx: TaskContext) -> str:
     """Unique per run and per try, within SageMaker's 32 characters: a retry of a task that waits (and
     so can fail after its job was created) must not ask for the name its previous try took. A job an
-    ``automl_sensor`` watches keeps a per-run name, as the sensor, another task, cannot know this task's
-    try number; such a job is normally created with ``wait_for_completion: false``, and then a try
+    ``automl_sensor`` or ``stop_automl`` names keeps a per-run name, as that other task cannot know this
+    task's try number; such a job is normally created with ``wait_for_completion: false``, and then a try
     fails only when CreateAutoMLJob itself does, so a retry does not find its name taken."""
     base = ctx.get("name") or sanitize_name(f"{ctx.pipeline.dag_id}-{ctx.task_id}")
     if _sensed(ctx):
@@ -97,11 +105,22 @@ def automl_request(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {**request, **(kwargs.get("extras") or {})}
 
 
-def automl_sensor(ctx: TaskContext) -> dict[str, Any]:
+def _job_name_of(ctx: TaskContext) -> str:
     """The AutoML operator returns its best candidate, not its job: the job's name is derived again."""
-    name = automl_job_name(ctx.other(ctx.get("job"))) if ctx.get("job") else ctx.get("job_name")
-    return {"job_name": name, **ctx.sagemaker_operator_args(), **sensor_args(ctx)}
+    return automl_job_name(ctx.other(ctx.get("job"))) if ctx.get("job") else ctx.get("job_name")
 
+
+def automl_sensor(ctx: TaskContext) -> dict[str, Any]:
+    return {"job_name": _job_name_of(ctx), **ctx.sagemaker_operator_args(), **sensor_args(ctx)}
+
+
+def stop_automl(ctx: TaskContext) -> dict[str, Any]:
+    """Stop an AutoML job (a teardown's way to end one a failed run left running); one that ended or is
+    gone needs no stopping."""
+    return {"job_name": _job_name_of(ctx), **ctx.sagemaker_operator_args()}
+
+
+_JOB = Named(argument="job_name")
 
 # The operator returns the best candidate, which does not name the job (``returned`` is empty); its
 # describe is always made: a try looks for the jobs of earlier tries before it starts one.
@@ -113,7 +132,7 @@ AUTOML_JOB = Job(
     "CreateAutoMLJob",
     "DescribeAutoMLJob",
     "StopAutoMLJob",
-    named=Named(argument="job_name"),
+    named=_JOB,
 )
 
 SPECS = {
@@ -148,5 +167,19 @@ SPECS = {
         references={"job": ("automl",)},
         one_of=(("job", "job_name"),),
         templated=SENSOR_TEMPLATED,
+    ),
+    "stop_automl": Kind(
+        OUR_CLEANUPS + "SageMakerStopAutoMLJobOperator",
+        stop_automl,
+        Graph.DATA,
+        (
+            Call("StopAutoMLJob", "automl-job", _JOB),
+            Call("DescribeAutoMLJob", "automl-job", _JOB),  # whether a job it may not stop has ended
+        ),
+        "StopAutoMLJob",
+        {"job": ("automl",)},
+        (("job", "job_name"),),
+        templated=(*AWS_ARGUMENTS, "job_name"),
+        request=request_from(AutoMLJobName="job_name"),
     ),
 }

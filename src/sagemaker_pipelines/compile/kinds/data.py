@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sagemaker_pipelines.compile.callables import function
 from sagemaker_pipelines.compile.kinds import outputs
 from sagemaker_pipelines.compile.kinds.context import TaskContext, present
 from sagemaker_pipelines.compile.kinds.sensors import sensor_args
@@ -60,7 +61,7 @@ def s3_to_sql(ctx: TaskContext) -> dict[str, Any]:
         "s3_bucket": bucket,
         "s3_key": key,
         "table": ctx.get("table"),
-        "parser": {"__callable__": f"{RUNTIME}.{parser}"},
+        "parser": function(f"{RUNTIME}.{parser}"),
         "sql_conn_id": ctx.get("sql_conn_id", warehouse["conn_id"]),
         "aws_conn_id": ctx.pipeline.aws_conn_id,
         **present(column_list=ctx.get("columns"), schema=ctx.get("schema", warehouse.get("schema"))),
@@ -98,6 +99,12 @@ SPECS = {
         Graph.DATA,
         (),
         templated=("filename", "dest_key", "dest_bucket", "aws_conn_id"),
+        differs={
+            "replace": (
+                "True, where the operator's False fails when the key exists: a retry or a rerun uploads "
+                "to the key an earlier try wrote."
+            )
+        },
     ),
     "s3_key_sensor": Kind(
         "airflow.providers.amazon.aws.sensors.s3.S3KeySensor",
@@ -123,6 +130,16 @@ SPECS = {
             "redshift_data_api_kwargs",
             "aws_conn_id",
         ),
+        differs={
+            "schema": (
+                "The environment's warehouse schema, else PUBLIC, where the operator leaves the table "
+                "unqualified: a load then never depends on the connection user's search_path."
+            ),
+            "copy_options": (
+                "`[csv]`, where the operator sends none: the files a pipeline loads are CSV (a batch "
+                "transform's output), and a COPY without options reads pipe-delimited text."
+            ),
+        },
     ),
     # The provider's S3ToSqlOperator, loading a whole prefix too (as a Redshift COPY does).
     "s3_to_sql": Kind(

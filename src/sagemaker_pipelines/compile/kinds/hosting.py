@@ -1,22 +1,26 @@
 """Models and endpoints: create a model from a training task (or a registered model version), an endpoint
-config and the endpoint; wait for an endpoint; delete a model."""
+config and the endpoint; wait for an endpoint; delete a model, an endpoint config, an endpoint (clean-ups
+that succeed when the thing is already gone, so they can run as teardowns after any run)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sagemaker_pipelines.compile.kinds import outputs
+from sagemaker_pipelines.compile.kinds import lineage, outputs
 from sagemaker_pipelines.compile.kinds.context import TaskContext, deep_merge, present, sanitize_name, xcom
 from sagemaker_pipelines.compile.kinds.jobs import model_name_of, output_path, script_mode, training_image
 from sagemaker_pipelines.compile.kinds.sensors import sensor_args
 from sagemaker_pipelines.compile.kinds.spec import (
+    AWS_ARGUMENTS,
     CONFIG_TEMPLATED,
+    OUR_CLEANUPS,
     SAGEMAKER_OPERATORS,
     SAGEMAKER_SENSORS,
     Call,
     Graph,
     Kind,
     Named,
+    request_from,
 )
 
 # Where each producing kind's returned description names the job whose artifacts a model serves.
@@ -116,14 +120,35 @@ def delete_model(ctx: TaskContext) -> dict[str, Any]:
     return {"config": config, **ctx.sagemaker_operator_args()}
 
 
+def endpoint_name_of(ctx: TaskContext) -> str:
+    """The endpoint an endpoint_sensor or delete_endpoint task is about: an endpoint task's (its name is
+    stable, so it is known at compile time) or one by name."""
+    return endpoint_name(ctx.other(ctx.get("endpoint"))) if ctx.get("endpoint") else ctx.get("endpoint_name")
+
+
 def endpoint_sensor(ctx: TaskContext) -> dict[str, Any]:
-    name = endpoint_name(ctx.other(ctx.get("endpoint"))) if ctx.get("endpoint") else ctx.get("endpoint_name")
-    return {"endpoint_name": name, **ctx.sagemaker_operator_args(), **sensor_args(ctx)}
+    return {"endpoint_name": endpoint_name_of(ctx), **ctx.sagemaker_operator_args(), **sensor_args(ctx)}
+
+
+def delete_endpoint(ctx: TaskContext) -> dict[str, Any]:
+    """Delete an endpoint: on AWS its instances cost money every hour until it is gone."""
+    return {"endpoint_name": endpoint_name_of(ctx), **ctx.sagemaker_operator_args()}
+
+
+def delete_endpoint_config(ctx: TaskContext) -> dict[str, Any]:
+    """Delete an endpoint config: an endpoint_config task's (named per run, so read from its result) or one
+    by name."""
+    if ctx.get("endpoint_config"):
+        name = xcom(ctx.get("endpoint_config"), "EndpointConfig", "EndpointConfigName")
+    else:
+        name = ctx.get("endpoint_config_name")
+    return {"endpoint_config_name": name, **ctx.sagemaker_operator_args()}
 
 
 OUR_ENDPOINT_OPERATOR = "sagemaker_pipelines.airflow.jobs.endpoint.SageMakerEndpointOperator"
 _MODEL = Named(field="ModelName")
 _ENDPOINT_CONFIG = Named(field="EndpointConfigName")
+_ENDPOINT = Named(argument="endpoint_name", follows="EndpointName")
 
 SPECS = {
     "model": Kind(
@@ -136,6 +161,7 @@ SPECS = {
         (("from", "image", "model_package"),),
         outputs.MODEL,
         CONFIG_TEMPLATED,
+        lineage=lineage.model,
     ),
     "delete_model": Kind(
         SAGEMAKER_OPERATORS + "SageMakerDeleteModelOperator",
@@ -176,9 +202,37 @@ SPECS = {
         SAGEMAKER_SENSORS + "SageMakerEndpointSensor",
         endpoint_sensor,
         Graph.SENSOR,
-        (Call("DescribeEndpoint", "endpoint", Named(argument="endpoint_name", follows="EndpointName")),),
+        (Call("DescribeEndpoint", "endpoint", _ENDPOINT),),
         references={"endpoint": ("endpoint",)},
         one_of=(("endpoint", "endpoint_name"),),
         templated=("aws_conn_id", "endpoint_name", "region_name", "verify"),
+    ),
+    "delete_endpoint": Kind(
+        OUR_CLEANUPS + "SageMakerDeleteEndpointOperator",
+        delete_endpoint,
+        Graph.DATA,
+        (Call("DeleteEndpoint", "endpoint", _ENDPOINT),),
+        "DeleteEndpoint",
+        {"endpoint": ("endpoint",)},
+        (("endpoint", "endpoint_name"),),
+        templated=(*AWS_ARGUMENTS, "endpoint_name"),
+        request=request_from(EndpointName="endpoint_name"),
+    ),
+    "delete_endpoint_config": Kind(
+        OUR_CLEANUPS + "SageMakerDeleteEndpointConfigOperator",
+        delete_endpoint_config,
+        Graph.DATA,
+        (
+            Call(
+                "DeleteEndpointConfig",
+                "endpoint-config",
+                Named(argument="endpoint_config_name", follows="EndpointConfigName"),
+            ),
+        ),
+        "DeleteEndpointConfig",
+        {"endpoint_config": ("endpoint_config",)},
+        (("endpoint_config", "endpoint_config_name"),),
+        templated=(*AWS_ARGUMENTS, "endpoint_config_name"),
+        request=request_from(EndpointConfigName="endpoint_config_name"),
     ),
 }

@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from sagemaker_pipelines.compile.images import algorithm_image_uri, framework_image_uri
-from sagemaker_pipelines.compile.kinds import outputs
+from sagemaker_pipelines.compile.kinds import lineage, outputs
 from sagemaker_pipelines.compile.kinds.context import (
     RUN_STAMP,
     TaskContext,
@@ -426,6 +426,7 @@ SPECS = {
         outputs=outputs.TRAINING,
         templated=CONFIG_TEMPLATED,
         job=TRAINING_JOB,
+        lineage=lineage.training,
     ),
     "tuning": Kind(
         OUR_JOB_OPERATORS + "SageMakerTuningOperator",
@@ -437,6 +438,7 @@ SPECS = {
         outputs=outputs.TUNING,
         templated=CONFIG_TEMPLATED,
         job=TUNING_JOB,
+        lineage=lineage.tuning,
     ),
     "processing": Kind(
         OUR_JOB_OPERATORS + "SageMakerProcessingOperator",
@@ -448,6 +450,7 @@ SPECS = {
         outputs=outputs.PROCESSING,
         templated=(*CONFIG_TEMPLATED, "output_files_to_xcom"),
         job=PROCESSING_JOB,
+        lineage=lineage.processing,
     ),
     "transform": Kind(
         OUR_JOB_OPERATORS + "SageMakerTransformOperator",
@@ -460,6 +463,7 @@ SPECS = {
         outputs.TRANSFORM,
         CONFIG_TEMPLATED,
         job=TRANSFORM_JOB,
+        lineage=lineage.transform,
     ),
     "training_sensor": _sensor(
         SAGEMAKER_SENSORS + "SageMakerTrainingSensor", TRAINING_JOB, "training", "print_log"

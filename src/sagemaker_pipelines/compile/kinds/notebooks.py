@@ -1,4 +1,5 @@
-"""Notebook instances (create, start, stop, delete), experiments and SageMaker Unified Studio notebooks.
+"""Notebook instances (create, start, stop, delete), experiments (create, delete) and SageMaker Unified
+Studio notebooks.
 
 The notebook operators take an instance name and wait (by default) for the instance to be InService,
 Stopped or gone; the create operator returns the instance's ARN, the experiment operator the
@@ -20,13 +21,17 @@ from sagemaker_pipelines.compile.kinds.context import (
 )
 from sagemaker_pipelines.compile.kinds.sensors import sensor_args
 from sagemaker_pipelines.compile.kinds.spec import (
+    ANY,
+    ANY_RESOURCE,
     AWS_ARGUMENTS,
+    OUR_CLEANUPS,
     SAGEMAKER_OPERATORS,
     Call,
     Graph,
     Kind,
     Named,
     When,
+    request_from,
 )
 from sagemaker_pipelines.format.durations import to_seconds
 
@@ -141,6 +146,12 @@ def _studio_compute(ctx: TaskContext) -> dict[str, Any]:
     return compute
 
 
+def _output_config(ctx: TaskContext) -> dict[str, Any] | None:
+    """Only the formats a task names: left out, the operator keeps the executed notebook (NOTEBOOK)."""
+    formats = ctx.get("output_formats")
+    return None if formats is None else {"output_formats": formats}
+
+
 def studio_notebook(ctx: TaskContext) -> dict[str, Any]:
     """The provider's SageMakerNotebookOperator: run a notebook of the project, wait for it (or not)."""
     parameters = {name: stringify(value) for name, value in (ctx.get("parameters") or {}).items()}
@@ -149,8 +160,8 @@ def studio_notebook(ctx: TaskContext) -> dict[str, Any]:
     check_interval = ctx.get("check_interval", ctx.pipeline.environment.check_interval)
     return {
         "input_config": {"input_path": ctx.get("notebook"), "input_params": parameters},
-        "output_config": {"output_formats": ctx.get("output_formats", ["NOTEBOOK"])},
         **present(
+            output_config=_output_config(ctx),
             domain_id=ctx.get("domain_id"),
             project_id=ctx.get("project_id"),
             domain_region=ctx.get("domain_region"),
@@ -180,6 +191,18 @@ def experiment_name(p: outputs.Producer, _keys: tuple[str, ...]) -> str:
     base = experiment_base(p.task_id, p.task, p.dag_id)
     suffix = f"({outputs.returned(p.task_id)}.split('/')[-1][{len(base) + 1}:] | upper)"
     return f"('{base}-' ~ {suffix})"
+
+
+def delete_experiment(ctx: TaskContext) -> dict[str, Any]:
+    """Delete an experiment with its trials and their components: an experiment task's (named per run and
+    try, so read from its result as its ``name`` output does) or one by name."""
+    if ctx.get("experiment"):
+        producer = ctx.other(ctx.get("experiment"))
+        known = outputs.Producer(producer.task_id, producer.task, ctx.pipeline.bucket, ctx.pipeline.dag_id)
+        name = "{{ " + experiment_name(known, ()) + " }}"
+    else:
+        name = ctx.get("experiment_name")
+    return {"experiment_name": name, **ctx.sagemaker_operator_args()}
 
 
 _EXPERIMENT_OUTPUTS = {
@@ -225,6 +248,27 @@ SPECS = {
         templated=(*AWS_ARGUMENTS, "description", "name", "tags"),
         request=experiment_request,
         tags_at=("tags",),
+    ),
+    "delete_experiment": Kind(
+        OUR_CLEANUPS + "SageMakerDeleteExperimentOperator",
+        delete_experiment,
+        Graph.DATA,
+        (
+            # SageMaker refuses to delete an experiment with trials, and a trial with components: the
+            # operator lists them and deletes them first, whatever their names.
+            Call("ListTrials", ANY_RESOURCE, ANY),
+            Call("ListTrialComponents", ANY_RESOURCE, ANY),
+            Call("DisassociateTrialComponent", "experiment-trial-component", ANY),
+            Call("DisassociateTrialComponent", "experiment-trial", ANY),
+            Call("DeleteTrialComponent", "experiment-trial-component", ANY),
+            Call("DeleteTrial", "experiment-trial", ANY),
+            Call("DeleteExperiment", "experiment", Named(argument="experiment_name", follows="name")),
+        ),
+        "DeleteExperiment",
+        {"experiment": ("experiment",)},
+        (("experiment", "experiment_name"),),
+        templated=(*AWS_ARGUMENTS, "experiment_name"),
+        request=request_from(ExperimentName="experiment_name"),
     ),
     "notebook": Kind(
         SAGEMAKER_OPERATORS + "SageMakerCreateNotebookOperator",

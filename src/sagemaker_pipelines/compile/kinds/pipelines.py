@@ -1,11 +1,15 @@
-"""SageMaker Pipelines: start an execution of an existing pipeline, stop one, wait for one.
+"""SageMaker Pipelines: create (or update) a pipeline, start an execution of one, stop one, wait for one,
+delete the pipeline.
 
 The provider's SageMakerStartPipelineOperator returns the execution's ARN (so a pipeline_sensor or a
-stop_pipeline task can name it); SageMakerStopPipelineOperator returns the execution's status.
+stop_pipeline task can name it); SageMakerStopPipelineOperator returns the execution's status. The
+provider has no operator that creates or deletes a pipeline: ours (``airflow/cleanup.py``) update a
+pipeline that exists and succeed on one that is gone, so a DAG that sets up its pipeline can run twice.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sagemaker_pipelines.compile.kinds import outputs
@@ -13,6 +17,7 @@ from sagemaker_pipelines.compile.kinds.context import TaskContext, present, stri
 from sagemaker_pipelines.compile.kinds.sensors import sensor_args
 from sagemaker_pipelines.compile.kinds.spec import (
     AWS_ARGUMENTS,
+    OUR_CLEANUPS,
     OUR_JOB_OPERATORS,
     OUR_SENSORS,
     SAGEMAKER_OPERATORS,
@@ -22,6 +27,7 @@ from sagemaker_pipelines.compile.kinds.spec import (
     Kind,
     Named,
     When,
+    request_from,
 )
 
 
@@ -82,6 +88,35 @@ def pipeline_sensor(ctx: TaskContext) -> dict[str, Any]:
     }
 
 
+def upsert_pipeline(ctx: TaskContext) -> dict[str, Any]:
+    return {
+        "pipeline_name": ctx.get("pipeline_name"),
+        "definition": ctx.get("definition"),
+        "role_arn": ctx.role_arn,
+        **present(description=ctx.get("description"), config=ctx.get("config") or None),
+        **ctx.sagemaker_operator_args(),
+    }
+
+
+def upsert_request(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The CreatePipeline request the operator sends (its UpdatePipeline has the same fields)."""
+    definition = kwargs["definition"]
+    return {
+        "PipelineName": kwargs["pipeline_name"],
+        "PipelineDefinition": definition if isinstance(definition, str) else json.dumps(definition),
+        "RoleArn": kwargs["role_arn"],
+        **present(PipelineDescription=kwargs.get("description")),
+        **(kwargs.get("config") or {}),
+    }
+
+
+def delete_pipeline(ctx: TaskContext) -> dict[str, Any]:
+    """Delete a pipeline: an upsert_pipeline task's (its name is written in the task) or one by name."""
+    name = ctx.other(ctx.get("pipeline")).get("pipeline_name") if ctx.get("pipeline") else None
+    return {"pipeline_name": name or ctx.get("pipeline_name"), **ctx.sagemaker_operator_args()}
+
+
+_PIPELINE = Named(argument="pipeline_name")
 _EXECUTION = Named(argument="pipeline_exec_arn", execution=True)
 _DESCRIBE = "DescribePipelineExecution"
 
@@ -125,6 +160,12 @@ SPECS = {
         templated=(*AWS_ARGUMENTS, "display_name", "pipeline_name", "pipeline_params"),
         request=start_request,
         job=PIPELINE_EXECUTION,
+        differs={
+            "display_name": (
+                "The task's id, underscores as hyphens, where the operator names every execution "
+                "`airflow-triggered-execution`: the console then tells which task started an execution."
+            )
+        },
     ),
     "stop_pipeline": Kind(
         SAGEMAKER_OPERATORS + "SageMakerStopPipelineOperator",
@@ -150,5 +191,27 @@ SPECS = {
         references=_OF_EXECUTION,
         one_of=_ONE_EXECUTION,
         templated=(*AWS_ARGUMENTS, "pipeline_exec_arn"),
+    ),
+    "upsert_pipeline": Kind(
+        OUR_CLEANUPS + "SageMakerUpsertPipelineOperator",
+        upsert_pipeline,
+        Graph.DATA,
+        (Call("CreatePipeline", "pipeline", _PIPELINE), Call("UpdatePipeline", "pipeline", _PIPELINE)),
+        "CreatePipeline",
+        outputs={"arn": outputs.whole("the pipeline's ARN")},
+        templated=(*AWS_ARGUMENTS, "config", "definition", "description", "pipeline_name", "role_arn"),
+        request=upsert_request,
+        role_arguments=("role_arn",),
+    ),
+    "delete_pipeline": Kind(
+        OUR_CLEANUPS + "SageMakerDeletePipelineOperator",
+        delete_pipeline,
+        Graph.DATA,
+        (Call("DeletePipeline", "pipeline", _PIPELINE),),
+        "DeletePipeline",
+        {"pipeline": ("upsert_pipeline",)},
+        (("pipeline", "pipeline_name"),),
+        templated=(*AWS_ARGUMENTS, "pipeline_name"),
+        request=request_from(PipelineName="pipeline_name"),
     ),
 }

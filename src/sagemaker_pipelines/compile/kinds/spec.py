@@ -26,9 +26,58 @@ SAGEMAKER_OPERATORS = "airflow.providers.amazon.aws.operators.sagemaker."
 SAGEMAKER_SENSORS = "airflow.providers.amazon.aws.sensors.sagemaker."
 OUR_SENSORS = "sagemaker_pipelines.airflow.sensors."  # the provider's, with a failure's reason put back
 OUR_JOB_OPERATORS = "sagemaker_pipelines.airflow.jobs.operators."  # one paid job per task instance
+OUR_CLEANUPS = "sagemaker_pipelines.airflow.cleanup."  # idempotent clean-ups and set-ups the provider lacks
 
 AWS_ARGUMENTS = ("aws_conn_id", "region_name", "verify")
 CONFIG_TEMPLATED = ("aws_conn_id", "config", "region_name", "verify")  # SageMakerBaseOperator's
+
+# The operator arguments compile sets from the environment (environments/<name>.yaml) for every kind that
+# takes them, whatever the operator's default, and why: a pipeline is the same file in every environment.
+ENVIRONMENT_ARGUMENTS: dict[str, str] = {
+    "aws_conn_id": "The environment's `aws_conn_id`: the connection with that account's credentials.",
+    "region_name": "The environment's `region`, where its bucket, role and images are.",
+    "check_interval": (
+        "The environment's `check_interval` (30 seconds unless it says, the operators' own): a local "
+        "environment's jobs end in seconds."
+    ),
+    "poke_interval": (
+        "The environment's `check_interval`: a sensor checks as often as a waiting operator does, where "
+        "the sensors' own default is a minute."
+    ),
+    "waiter_delay": "The environment's `check_interval`, as for every waiting operator.",
+    "deferrable": (
+        "The environment's `deferrable`, when it sets one: only a deployment with a triggerer can defer."
+    ),
+    "print_log": (
+        "The environment's `print_log`, else on unless the environment is local: the local endpoint writes "
+        "job logs to files, not to CloudWatch."
+    ),
+    "retry_delay": (
+        "The environment's `retry_delay`, when it sets one, over the pipeline's and the task's own: a local "
+        "run retries in seconds."
+    ),
+    "pre_execute": (
+        "The environment's guards (a task cannot set its own), checked before the operator sends anything: "
+        "a local environment's tasks refuse an AWS endpoint off the machine (`endpoint: loopback-only`), "
+        "and an environment's `guardrails` check every rendered request."
+    ),
+    "redshift_conn_id": "The environment's `warehouse.conn_id`: the warehouse that environment loads.",
+    "sql_conn_id": "The environment's `warehouse.conn_id`: the warehouse that environment loads.",
+    "schema": "The environment's `warehouse.schema`, when it names one.",
+    **{
+        name: f"The environment's `operator_defaults.{name}`, when it sets one: the platform team's choice."
+        for name in (
+            "max_ingestion_time",
+            "max_attempts",
+            "action_if_job_exists",
+            "check_if_job_exists",
+            "soft_fail",
+        )
+    },
+}
+
+# The IAM resource of a call that authorises on no resource type (List* calls): every resource.
+ANY_RESOURCE = "*"
 
 # A week: AWS sets no runtime limit on a transform job, and a wait must not end before the job does.
 UNLIMITED_SECONDS = 7 * 86400
@@ -44,25 +93,36 @@ class Graph(Enum):
 
 
 class When(Enum):
-    """A condition of a call: made only when the operator waits for completion, or only when it is verbose
-    (both the provider's defaults)."""
+    """A condition of a call: made only when an operator argument, true by default, holds: it waits for
+    completion, it is verbose (both the provider's defaults), it deletes a group's versions first."""
 
     WAITING = "wait_for_completion"
     VERBOSE = "verbose"
+    DELETING_VERSIONS = "delete_versions"  # a model package group's deletion deletes its versions first
 
 
 @dataclass(frozen=True)
 class Named:
     """Where a call finds its resource's name: a request field (in ``config``) or an operator argument.
     A name read from another task's result is that task's own: its request field ``follows`` (or, for an
-    argument, the same argument) holds it. ``execution``: the argument is a SageMaker Pipelines execution's
-    ARN, or (start_pipeline) the pipeline's name; the ARN is ``pipeline/<name>/execution/*``."""
+    argument, the same argument) holds it, or its argument ``follows`` when that has another name than
+    this one (a delete_experiment's ``experiment_name`` is an experiment task's ``name``), with
+    ``follows_suffix`` appended (a version a register task made: ``<its group>/*``). ``execution``: the
+    argument is a SageMaker Pipelines execution's ARN, or (start_pipeline) the pipeline's name; the ARN is
+    ``pipeline/<name>/execution/*``. ``any_name``: the call may reach any resource of its type, whose
+    names only the run finds out (the trials of an experiment being deleted). A name that is an ARN
+    stands for its resource part."""
 
     field: str | None = None
     argument: str | None = None
     follows: str | None = None
     execution: bool = False
     suffix: str = ""  # appended to the name pattern (a model package's ARN: ``<group>/*``)
+    follows_suffix: str = ""
+    any_name: bool = False
+
+
+ANY = Named(any_name=True)
 
 
 @dataclass(frozen=True)
@@ -188,6 +248,16 @@ def _seconds(value: Any) -> int:
         return 0
 
 
+def request_from(**fields: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The request an operator sends, each field one of its arguments (``EndpointName="endpoint_name"``):
+    what a Kind's ``request`` rebuilds for the offline botocore check when the operator has no ``config``."""
+
+    def request(kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {name: kwargs[argument] for name, argument in fields.items() if argument in kwargs}
+
+    return request
+
+
 @dataclass(frozen=True)
 class Kind:
     """One task kind. ``calls`` is None where no least-privilege statements can be generated (``iam-policy``
@@ -213,6 +283,12 @@ class Kind:
     # Where an operator argument may carry tags (AddTags on its resource): the argument, then keys in it.
     tags_at: tuple[str, ...] = ()
     role_arguments: tuple[str, ...] = ()  # operator arguments that hand a role to SageMaker
+    # Operator arguments a task that leaves them out gets with another value than the operator's own
+    # default, each with the reason as a sentence: a DAG author expects a kind to mean the operator it
+    # compiles to. The arguments every kind takes from the environment are ENVIRONMENT_ARGUMENTS'.
+    differs: dict[str, str] = field(default_factory=dict)
+    # The S3 locations its request reads and writes (compile/kinds/lineage.py): render and lineage.
+    lineage: Callable[[dict[str, Any]], tuple[list[str], list[str]]] | None = None
 
     def request_of(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         return self.request(kwargs) if self.request else kwargs["config"]

@@ -16,9 +16,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from sagemaker_pipelines.compile.assets import watcher
+from sagemaker_pipelines.compile.callables import reference
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.kinds import KINDS
-from sagemaker_pipelines.compile.kinds.spec import Kind, Named
+from sagemaker_pipelines.compile.kinds.spec import ANY_RESOURCE, Kind, Named
 from sagemaker_pipelines.format.environment import Environment
 from sagemaker_pipelines.toolkit.iam_policy.guardrails import passable_roles, split_read_only
 from sagemaker_pipelines.toolkit.iam_policy.s3 import (
@@ -35,7 +37,9 @@ SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
 
 _ROLE_FIELDS = ("RoleArn", "ExecutionRoleArn")
 _S3_READ_WRITE = ["s3:GetObject", "s3:PutObject"]  # HeadObject needs GetObject too
+_SQS_WATCH = ["sqs:DeleteMessage", "sqs:ReceiveMessage"]  # DeleteMessageBatch is sqs:DeleteMessage
 _XCOM = re.compile(r"ti\.xcom_pull\(task_ids='([^']+)'\)")
+_SAGEMAKER_ARN = re.compile(r"^arn:[^:]+:sagemaker:[^:]*:[^:]*:[^/]+/(.+)$")
 
 
 def describe_of(operation: str) -> str:
@@ -55,10 +59,17 @@ class _Arns:
         self.partition, self.account, self.region = parts[1], parts[4], environment.region
 
     def sagemaker(self, resource_type: str, name: str) -> str:
+        if resource_type == ANY_RESOURCE:
+            return ANY_RESOURCE
         return f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:{resource_type}/{name}"
 
     def s3(self, bucket: str, key: str | None = None) -> str:
         return f"arn:{self.partition}:s3:::{bucket}" + ("" if key is None else f"/{key}")
+
+    def sqs(self, queue_url: str) -> str:
+        """A queue URL (``https://sqs.<region>.amazonaws.com/<account>/<name>``) as its ARN."""
+        account, name = queue_url.rstrip("/").split("/")[-2:]
+        return f"arn:{self.partition}:sqs:{self.region}:{account}:{name}"
 
 
 def _sagemaker_calls(task: CompiledTask, tasks: dict[str, CompiledTask]) -> Iterator[tuple[str, str, str]]:
@@ -69,10 +80,9 @@ def _sagemaker_calls(task: CompiledTask, tasks: dict[str, CompiledTask]) -> Iter
     for call in kind.all_calls() or ():
         if not all(task.kwargs.get(condition.value, True) for condition in call.when):
             continue
-        value = config.get(call.named.field) if call.named.field else task.kwargs.get(call.named.argument)
-        if not isinstance(value, str):
+        name = _call_name(task, tasks, config, call.named)
+        if name is None:
             continue
-        name = _name_of(tasks, value, call.named) + call.named.suffix
         operation = call.operation
         if call.update_argument and task.kwargs.get(call.update_argument) == "update":
             operation = operation.replace("Create", "Update", 1)
@@ -83,6 +93,18 @@ def _sagemaker_calls(task: CompiledTask, tasks: dict[str, CompiledTask]) -> Iter
             yield f"sagemaker:{describe_of(operation)}", call.resource, name
         if tagged:
             yield "sagemaker:AddTags", call.resource, name
+
+
+def _call_name(
+    task: CompiledTask, tasks: dict[str, CompiledTask], config: dict[str, Any], named: Named
+) -> str | None:
+    """The ARN name pattern of a call's resource; None when the task does not give the name (no call)."""
+    if named.any_name:
+        return "*"
+    value = config.get(named.field) if named.field else task.kwargs.get(named.argument)
+    if not isinstance(value, str):
+        return None
+    return _name_of(tasks, value, named) + named.suffix
 
 
 def _tagged(task: CompiledTask, kind: Kind) -> bool:
@@ -108,7 +130,12 @@ def _name_of(tasks: dict[str, CompiledTask], value: str, named: Named) -> str:
             return _name_of(tasks, producer["config"][field], Named(field=field))
         if named.argument and named.argument in producer:
             return _name_of(tasks, producer[named.argument], named)
-    return name_pattern(value)
+        if named.follows and named.follows in producer:  # the other task's argument of another name
+            return (
+                _name_of(tasks, producer[named.follows], Named(argument=named.follows)) + named.follows_suffix
+            )
+    arn = _SAGEMAKER_ARN.match(value)
+    return name_pattern(arn.group(1) if arn else value)
 
 
 def _execution_of(tasks: dict[str, CompiledTask], value: str, named: Named) -> str:
@@ -205,6 +232,9 @@ def policy(pipelines: Iterable[CompiledPipeline], environment: Environment) -> d
                 objects.add(arns.s3(bucket, key_pattern(key)))
                 buckets.add(arns.s3(bucket))
     topics = {arn for pipeline in pipelines for arn in _sns_topics(pipeline)}  # notify: sns notifiers
+    # Watcher schedules: the triggerer, with the pipeline's connection, long-polls the queue and deletes
+    # the messages that start a run (the SqsSensorTrigger's ReceiveMessage and DeleteMessageBatch).
+    queues = {arns.sqs(w["queue"]) for p in pipelines if (w := watcher(p.dag.get("schedule")))}
     # Nothing the environment's guardrails forbid (toolkit/iam_policy/guardrails.py).
     roles = set(passable_roles(roles, environment))
     objects, read_only = split_read_only(objects, deleted, environment)
@@ -228,6 +258,8 @@ def policy(pipelines: Iterable[CompiledPipeline], environment: Environment) -> d
         statements.append(_statement("S3List", ["s3:ListBucket"], sorted(buckets)))
     if topics:
         statements.append(_statement("SnsNotify", ["sns:Publish"], sorted(topics)))
+    if queues:
+        statements.append(_statement("SqsWatch", _SQS_WATCH, sorted(queues)))
     return {"Version": POLICY_VERSION, "Statement": statements}
 
 
@@ -237,7 +269,7 @@ def _sns_topics(pipeline: CompiledPipeline) -> Iterator[str]:
     places = [pipeline.dag, *(task.kwargs for task in pipeline.tasks)]
     for markers in (place.get(name) or [] for place in places for name in callbacks):
         for marker in markers:
-            spec = marker.get("__kwargs__", {}) if isinstance(marker, dict) else {}
+            spec = (ref.kwargs or {}) if (ref := reference(marker)) is not None else {}
             if spec.get("type") == "sns":
                 yield spec["options"]["topic_arn"]
 

@@ -1,4 +1,5 @@
-"""AutoML jobs (CreateAutoMLJob, DescribeAutoMLJob): open-source candidates, the best one reported.
+"""AutoML jobs (CreateAutoMLJob, DescribeAutoMLJob, StopAutoMLJob): open-source candidates, the best one
+reported.
 
 moto has only the V2 API. Here an AutoML job reads its CSV input (a header row; every object under an
 S3Prefix), works out the problem type unless given (a non-numeric target, or integers with few values:
@@ -10,9 +11,9 @@ model goes to ``<S3OutputPath>/<job>/candidates/<candidate>/model.tar.gz`` as a 
 model (``model.joblib`` and ``code/inference.py``), so the best candidate's InferenceContainers can be
 deployed on this endpoint like any script-mode model. Secondary statuses go Starting -> AnalyzingData ->
 FeatureEngineering -> ModelTuning -> Completed. ModelDeployConfig.EndpointName deploys the best one.
-StopAutoMLJob (``stopping.py``) ends the job between two phases or candidates (one waiting for a slot
-stays Stopping until it gets one): InProgress -> Stopping -> Stopped. Tags (CreateAutoMLJob's, AddTags,
-ListTags) are kept per job.
+StopAutoMLJob (which moto answers for its own V2 jobs only) makes a running job Stopping, and Stopped
+before its next candidate; a job that has ended cannot be stopped (ValidationException), an unknown one
+is ResourceNotFound. Tags (CreateAutoMLJob's, AddTags, ListTags: ``tags.py``) are kept per job.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import io
 import os
 from typing import Any
 
-from moto.core.responses import ActionResult
-from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
+from moto.core.responses import ActionResult, EmptyResult
+from moto.sagemaker.exceptions import ResourceInUseException, ResourceNotFound, ValidationError
 
 from sagemaker_pipelines.compile.images import framework_image_uri
 from sagemaker_pipelines.local.aws import registry
@@ -34,12 +35,13 @@ from sagemaker_pipelines.local.aws.backend import (
     log,
     mark_observed,
     own_client,
+    run_of,
     slot,
     store_for,
     utcnow,
     wait_min_duration,
 )
-from sagemaker_pipelines.local.aws.sandbox import JobDir, JobError, JobStopped, check_stop
+from sagemaker_pipelines.local.aws.sandbox import JobDir, JobError
 from sagemaker_pipelines.local.aws.storage import join_s3, tar_directory
 
 MAX_CANDIDATES = int(os.environ.get("LOCAL_AWS_MAX_AUTOML_CANDIDATES", "4"))
@@ -170,6 +172,15 @@ def score(metric: str, truth: Any, predicted: Any) -> float:
     return float(scorers[metric]())
 
 
+class _Stopped(Exception):
+    """A StopAutoMLJob call asked the job to end: it trains no further candidate."""
+
+
+def _unless_stopped(run_info: Run) -> None:
+    if run_info.stop.is_set():
+        raise _Stopped
+
+
 def run(backend: Any, job: dict[str, Any], run_info: Run) -> None:
     """The background work of one AutoML job."""
     import joblib
@@ -181,7 +192,7 @@ def run(backend: Any, job: dict[str, Any], run_info: Run) -> None:
     store = store_for(backend)
     try:
         with slot():
-            check_stop()
+            _unless_stopped(run_info)
             job["AutoMLJobSecondaryStatus"] = "AnalyzingData"
             source = job["InputDataConfig"][0]
             data = _read(store, source["DataSource"]["S3DataSource"]["S3Uri"])
@@ -194,7 +205,6 @@ def run(backend: Any, job: dict[str, Any], run_info: Run) -> None:
             kind = job.get("ProblemType") or problem_type(data[target])
             metric = (job.get("AutoMLJobObjective") or {}).get("MetricName") or _DEFAULT_OBJECTIVE[kind]
             jd.phase(f"{len(data)} rows, target {target}: {kind}, objective {metric}")
-            check_stop()
             job["AutoMLJobSecondaryStatus"] = "FeatureEngineering"
             features = [c for c in data.columns if c != target]
             x = pd.get_dummies(data[features])
@@ -208,7 +218,7 @@ def run(backend: Any, job: dict[str, Any], run_info: Run) -> None:
             count = min(int(criteria.get("MaxCandidates", MAX_CANDIDATES)), MAX_CANDIDATES)
             found = []
             for index, (algorithm, estimator) in enumerate(candidates(kind)[:count], start=1):
-                check_stop()
+                _unless_stopped(run_info)
                 started = utcnow()
                 estimator.fit(x_train, y_train)
                 value = score(metric, y_test, estimator.predict(x_test))
@@ -236,15 +246,15 @@ def run(backend: Any, job: dict[str, Any], run_info: Run) -> None:
             "ProblemType": kind,
             "CompletionCriteria": {"MaxCandidates": count, **criteria},
         }
+        wait_min_duration(run_info)  # in progress until seen so: a stop asked for until then is honoured
+        _unless_stopped(run_info)
         if job.get("ModelDeployConfig", {}).get("EndpointName"):
             _deploy(job, best)
-        wait_min_duration(run_info)
         job["AutoMLJobSecondaryStatus"] = "MaxCandidatesReached" if len(found) == count else "Completed"
         job["AutoMLJobStatus"] = "Completed"
-    except JobStopped:
+    except _Stopped:
         wait_min_duration(run_info)
-        job["AutoMLJobSecondaryStatus"] = "Stopped"
-        job["AutoMLJobStatus"] = "Stopped"
+        job["AutoMLJobSecondaryStatus"] = job["AutoMLJobStatus"] = "Stopped"
     except Exception as exc:
         if not isinstance(exc, JobError):
             log.exception("automl %s: unexpected error", name)
@@ -354,6 +364,34 @@ def _response_create(self: Any) -> ActionResult:
     jobs[name] = job
     launch("automl", backend, name, lambda started: run(backend, job, started))
     return ActionResult({"AutoMLJobArn": arn})
+
+
+def stop(backend: Any, name: str) -> None:
+    """Ask a running job to stop: Stopping now, Stopped once its run has noticed."""
+    job = _jobs(backend).get(name)
+    if job is None:
+        raise ResourceNotFound(f"Could not find AutoML job with name {name}.")
+    status = job["AutoMLJobStatus"]
+    if status == "Stopping":
+        return
+    if status != "InProgress":
+        raise ValidationError(
+            f"The request was rejected because the AutoML job {name} is in status {status}."
+        )
+    log.info("automl %s: stop requested", name)
+    job["AutoMLJobSecondaryStatus"] = job["AutoMLJobStatus"] = "Stopping"
+    job["LastModifiedTime"] = utcnow()
+    run_info = run_of("automl", backend, name)
+    if run_info is None or run_info.done.is_set():  # nothing runs it (a job of an earlier server)
+        job["AutoMLJobSecondaryStatus"] = job["AutoMLJobStatus"] = "Stopped"
+        return
+    run_info.stop.set()
+
+
+@registry.replaces("stop_auto_ml_job", registry.RESPONSE)
+def _response_stop(self: Any) -> EmptyResult:
+    stop(self.sagemaker_backend, self._get_param("AutoMLJobName"))
+    return EmptyResult()
 
 
 @registry.replaces("describe_auto_ml_job", registry.RESPONSE)

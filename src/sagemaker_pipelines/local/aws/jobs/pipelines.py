@@ -24,7 +24,9 @@ pipeline definition (the JSON the SageMaker SDK writes: ``Parameters``, ``Steps`
   while Executing) makes the execution Stopping, stops the running step's job (its Stop* call) and runs
   no further step; the step and the execution end Stopped;
 * a ClientRequestToken makes a start idempotent: the token of an execution of the pipeline answers that
-  execution instead of starting another.
+  execution instead of starting another;
+* DeletePipeline of a pipeline that does not exist is ResourceNotFound ("Pipeline '<arn>' does not
+  exist."), as on AWS (moto: a ValidationException), which a delete_pipeline clean-up takes for gone.
 
 Lambda, Callback, QualityCheck, ClarifyCheck, EMR, AutoML and the other step types fail their step as
 not emulated: they call services or containers this machine does not have.
@@ -42,7 +44,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from moto.core.responses import ActionResult
-from moto.sagemaker.exceptions import ValidationError
+from moto.sagemaker.exceptions import ResourceNotFound, ValidationError
 from moto.sagemaker.utils import get_pipeline_execution_from_arn
 
 from sagemaker_pipelines.local.aws import registry
@@ -344,6 +346,15 @@ def stop_pipeline_execution(self: Any, pipeline_execution_arn: str) -> str:
 def _response_stop(self: Any) -> ActionResult:
     arn = self.sagemaker_backend.stop_pipeline_execution(self._get_param("PipelineExecutionArn"))
     return ActionResult({"PipelineExecutionArn": arn})
+
+
+@registry.replaces("delete_pipeline")
+def delete_pipeline(self: Any, pipeline_name: str) -> str:
+    pipeline = self.pipelines.pop(pipeline_name, None)
+    if pipeline is None:
+        arn = f"arn:{self.partition}:sagemaker:{self.region_name}:{self.account_id}:pipeline/{pipeline_name}"
+        raise ResourceNotFound(f"Pipeline '{arn}' does not exist.")
+    return pipeline.arn
 
 
 registry.observes(

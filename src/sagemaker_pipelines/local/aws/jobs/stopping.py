@@ -1,8 +1,7 @@
 """Stop* APIs: a stopped job really ends its processes and goes InProgress -> Stopping -> Stopped.
 
 moto has no StopTrainingJob, StopTransformJob or StopHyperParameterTuningJob, and its StopProcessingJob
-and StopAutoMLJob flip the status to Stopped while nothing stops (and know nothing of the AutoML jobs
-``automl.py`` keeps as dicts). Here a Stop* call marks the job ``Stopping`` (a training
+flips the status to Stopped while nothing stops. Here a Stop* call marks the job ``Stopping`` (a training
 job's SecondaryStatus too), then sets the stop event of the job's background run: the job's child process
 is ended (see ``sandbox.run_child``) or its next phase does not begin, and the run publishes ``Stopped``.
 A job that has already ended cannot be stopped (ValidationException, as on AWS); stopping a job that is
@@ -29,22 +28,8 @@ class Stoppable:
     """Where moto keeps a job kind's jobs; the API's names (operation, name parameter) are its kind spec's."""
 
     jobs: str  # the backend's dict of jobs of this kind
-    status: str  # the job object's status attribute (its key, for a job kept as a dict)
+    status: str  # the job object's status attribute
     label: str  # as AWS names the resource in messages
-    secondary: str | None = None  # the key of a dict job's secondary status, which says Stopping too
-
-    def get(self, job: Any) -> Any:
-        return job[self.status] if isinstance(job, dict) else getattr(job, self.status)
-
-    def set(self, job: Any, status: str) -> None:
-        if isinstance(job, dict):
-            job[self.status] = status
-            if self.secondary:
-                job[self.secondary] = status
-            job["LastModifiedTime"] = utcnow()
-        else:
-            setattr(job, self.status, status)
-            job.last_modified_time = utcnow()
 
     def job_of(self, kind: str) -> Job:
         job = TASK_KINDS[kind].job
@@ -59,17 +44,16 @@ KINDS = {
     "tuning": Stoppable(
         "hyper_parameter_tuning_jobs", "hyper_parameter_tuning_job_status", "hyper parameter tuning job"
     ),
-    "automl": Stoppable("local_automl_jobs", "AutoMLJobStatus", "AutoML job", "AutoMLJobSecondaryStatus"),
 }
 
 
 def stop_job(backend: Any, kind: str, name: str) -> None:
     """Ask one job to stop: Stopping now, Stopped once its run has ended its work."""
     spec = KINDS[kind]
-    job = (getattr(backend, spec.jobs, None) or {}).get(name)
+    job = getattr(backend, spec.jobs).get(name)
     if job is None:
         raise ValidationError(message=f"Could not find {spec.label} '{name}'.")
-    status = spec.get(job)
+    status = getattr(job, spec.status)
     if status == "Stopping":
         return
     if status != "InProgress":
@@ -78,11 +62,12 @@ def stop_job(backend: Any, kind: str, name: str) -> None:
         )
     run = run_of(kind, backend, name)
     log.info("%s %s: stop requested", kind, name)
-    spec.set(job, "Stopping")
+    setattr(job, spec.status, "Stopping")
     if kind == "training":
         _training_stopping(job)
+    job.last_modified_time = utcnow()
     if run is None or run.done.is_set():  # nothing runs it (a job of an earlier server): stopped at once
-        spec.set(job, "Stopped")
+        setattr(job, spec.status, "Stopped")
         return
     run.stop.set()
 
