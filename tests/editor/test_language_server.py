@@ -85,7 +85,7 @@ def test_each_mistake_is_an_error_on_its_line(server: LanguageServer):
     assert "instance_typ" in found[7]  # the misspelt key
     assert found[8] == "Expected a SageMaker training instance type, or a reference such as ${env.<name>}."
     assert found[9].startswith("Expected a duration: seconds as a number, or a string like 90s")
-    assert found[12].startswith("Expected a task kind: training, tuning, model, transform,")
+    assert found[12].startswith("Expected a task kind: training, tuning, processing, transform,")
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -4,11 +4,18 @@ A deferred task has no process for ``on_kill`` to run in: while it waits, markin
 or clearing it, cancels its trigger in the triggerer. Airflow then calls the trigger's ``on_kill`` (and
 only for such a user action: not when the triggerer shuts down or hands the trigger to another one),
 which stops the job here - the same stop, in the same words, as the operator's own ``on_kill``.
+
+Its first check comes one ``waiter_delay`` after the task deferred, not at once as the provider's: Airflow
+3.3's scheduler may handle the report that the deferring workload exited only after a trigger that fired
+within seconds has resumed the task, and then fails the running task as "changed externally" (apache/airflow
+issue 72716). A SageMaker job never ends within one check interval of its start, so the delay costs nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
 
 from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
 
@@ -34,6 +41,11 @@ class SageMakerJobTrigger(SageMakerTrigger):
             verify=trigger.verify,
             botocore_config=trigger.botocore_config,
         )
+
+    async def run(self) -> AsyncIterator[Any]:
+        await asyncio.sleep(float(self.waiter_delay or 0))
+        async for event in super().run():
+            yield event
 
     async def on_kill(self) -> None:
         kind = BY_JOB_TYPE[self.job_type.lower()]
