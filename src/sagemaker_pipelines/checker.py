@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sagemaker_pipelines.paths import display_link, display_path, include_dir
-from sagemaker_pipelines.problems import PipelineInvalid, Problem, field_path
+from sagemaker_pipelines.problems import Code, PipelineInvalid, Problem, field_path
 
 if TYPE_CHECKING:
     from sagemaker_pipelines.compile.compiler import CompiledPipeline
@@ -69,13 +69,13 @@ def read_pipeline(path: Path) -> str | Problem:
     max_bytes = 16 * MAX_TEXT_CHARS  # larger files are not even read: the problem names no line
 
     def unreadable(message: str, line: int = 0, col: int = 0) -> Problem:
-        return Problem(display_path(path), line, col, "", f"cannot read the file: {message}", code="io")
+        return Problem(display_path(path), line, col, "", f"cannot read the file: {message}", code=Code.IO)
 
     if path.is_symlink() and not path.exists():  # named as the link: its target's name is not a file
         target, resolved = os.readlink(path), display_path(path)
         where = f"'{target}'" + ("" if resolved == target else f" ({resolved})")
         message = f"cannot read the file: it is a symbolic link to {where}, which does not exist"
-        return Problem(display_link(path), 0, 0, "", message, code="io")
+        return Problem(display_link(path), 0, 0, "", message, code=Code.IO)
     try:
         with path.open("rb") as handle:
             size = os.fstat(handle.fileno()).st_size
@@ -96,7 +96,7 @@ def read_pipeline(path: Path) -> str | Problem:
         message = f"cannot read the file: it is not UTF-8 text (byte 0x{data[exc.start]:02x})"
         binary = b"\0" in data[:8192] or exc.start == 0
         hint = "is it a binary file? pipelines are UTF-8 text" if binary else "save it as UTF-8"
-        return Problem(display_path(path), line, col, "", message, hint, code="io")
+        return Problem(display_path(path), line, col, "", message, hint, code=Code.IO)
 
 
 def parse(text: str, path: Path) -> Document | CheckResult:
@@ -119,7 +119,7 @@ def parse(text: str, path: Path) -> Document | CheckResult:
     if not isinstance(doc.data, dict):
         found = "an empty file" if doc.data is None else f"a {type(doc.data).__name__}"
         message = f"found {found}, expected a mapping of pipeline fields"
-        return CheckResult(file, path.stem, [Problem(file, 1, 1, "", message, code="schema")])
+        return CheckResult(file, path.stem, [Problem(file, 1, 1, "", message, code=Code.SCHEMA)])
     migrate_in_memory(doc, declared.version)  # older formats are read as the current one
     return doc
 
@@ -155,7 +155,7 @@ def _internal_problem(file: str, exc: Exception, doc: Document | None = None) ->
             line, col = doc.position(("tasks", task_id))
     message = f"the checker failed on this pipeline: {type(exc).__name__}: {str(exc)[:300]}"
     hint = "a bug in sagemaker-pipelines, not necessarily in this file; please report it with the file"
-    return Problem(file, line, col, where, message, hint, code="internal")
+    return Problem(file, line, col, where, message, hint, code=Code.INTERNAL)
 
 
 def _check_document(doc: Document, text: str, path: Path, environment: Environment) -> CheckResult:

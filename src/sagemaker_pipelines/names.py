@@ -14,7 +14,7 @@ import re
 from pathlib import Path, PurePosixPath
 
 from sagemaker_pipelines.paths import display_path
-from sagemaker_pipelines.problems import Problem
+from sagemaker_pipelines.problems import Code, Problem
 
 # Letters, digits, '_', '.' and '-', not starting with '.' or '-': a file name on every system, a Python
 # string without escapes, and an Airflow DAG id (Airflow allows [A-Za-z0-9_.-], up to 250).
@@ -45,9 +45,9 @@ def name_problems(
     if not is_safe_name(dag_id):
         named = "the DAG id" if written else "the DAG id (the file name)"
         message = f"{named} {dag_id!r} cannot name a DAG file"
-        found.append(Problem(file, *dag_id_at, "dag_id", message, f"use {ALLOWED}", code="name"))
+        found.append(Problem(file, *dag_id_at, "dag_id", message, f"use {ALLOWED}", code=Code.NAME))
     part = unsafe_path_part(file)
     if part is not None and part != dag_id:
         message = f"the file or folder name {part!r} cannot be written into a DAG file"
-        found.append(Problem(file, 1, 1, "", message, f"rename it: {ALLOWED}", code="name"))
+        found.append(Problem(file, 1, 1, "", message, f"rename it: {ALLOWED}", code=Code.NAME))
     return found

@@ -8,8 +8,38 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 
 ERROR, WARNING = "error", "warning"
+
+
+class Code(StrEnum):
+    """What found a problem (a stage, a check, a file the run needs): the stable word that ``validate
+    --format json``, CI annotations and tests key on, one place for all of them."""
+
+    AIRFLOW = "airflow"
+    DAG_FILE = "dag_file"
+    DUPLICATE = "duplicate"
+    ENVIRONMENT = "environment"
+    FOR_EACH = "for_each"
+    HYPERPARAMETER = "hyperparameter"
+    IMAGE = "image"
+    INCLUDE = "include"
+    INTERNAL = "internal"
+    IO = "io"
+    NAME = "name"
+    NOTIFY = "notify"
+    OPERATOR = "operator"
+    PUBLISH = "publish"
+    REFERENCE = "reference"
+    REQUEST = "request"
+    SCHEMA = "schema"
+    SCHEMA_FILE = "schema-file"
+    SECRET = "secret"
+    SEMANTICS = "semantics"
+    TEMPLATE = "template"
+    VERSION = "version"
+    YAML = "yaml"
 
 
 @dataclass(frozen=True, order=True)
@@ -22,9 +52,7 @@ class Problem:
     field: str = ""  # dotted path inside the document, e.g. ``tasks.train.instance_type``
     message: str = ""
     hint: str = ""  # e.g. "did you mean 'instance_type'?"
-    code: str = dataclasses.field(
-        default="schema", compare=False
-    )  # stage that found it: yaml, schema, semantics, ...
+    code: str = dataclasses.field(default=Code.SCHEMA, compare=False)  # what found it (a Code)
     # "error" fails validate; "warning" is shown (and annotated in CI) but passes: something that is
     # allowed yet probably not meant, like a schedule on an asset no pipeline publishes.
     severity: str = dataclasses.field(default=ERROR, compare=False)

@@ -15,7 +15,7 @@ from sagemaker_pipelines.airflow.cache import CompileCache, check_file_cached
 from sagemaker_pipelines.checker import CheckResult, check_file, dag_id_for, parse
 from sagemaker_pipelines.format.environment import Environment
 from sagemaker_pipelines.paths import pipelines_dir
-from sagemaker_pipelines.problems import Problem
+from sagemaker_pipelines.problems import Code, Problem
 
 PIPELINE_SUFFIXES = (".yaml", ".yml")
 
@@ -80,7 +80,7 @@ class DagIdOwners:
             "dag_id",
             f"dag_id '{result.dag_id}' is already used by {first}",
             "DAG ids must be unique: set dag_id or rename the file",
-            code="duplicate",
+            code=Code.DUPLICATE,
         )
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sagemaker_pipelines.problems import Problem, field_path
+from sagemaker_pipelines.problems import Code, Problem, field_path
 
 if TYPE_CHECKING:
     from sagemaker_pipelines.compile.compiler import CompiledPipeline
@@ -47,7 +47,7 @@ class Walk:
     compiled: CompiledPipeline | None = None
 
     def located(
-        self, paths: list[tuple], message: str, hint: str = "", code: str = "reference"
+        self, paths: list[tuple], message: str, hint: str = "", code: str = Code.REFERENCE
     ) -> list[Problem]:
         return [
             Problem(self.file, *self.doc.value_position(path), field_path(path), message, hint, code=code)
@@ -131,7 +131,9 @@ def meaning(walk: Walk, _earlier: list[Problem]) -> list[Problem]:
     problems += check_config(doc, file, data, environment)  # what config: may not set (guardrails)
     region = data.get("region", environment.region)
     for where, message, hint in unavailable_images(data["tasks"], region):  # what this region lacks
-        problems.append(Problem(file, *doc.position(where), field_path(where), message, hint, code="image"))
+        problems.append(
+            Problem(file, *doc.position(where), field_path(where), message, hint, code=Code.IMAGE)
+        )
     for where, message, hint, severity in image_problems(data["tasks"], region, environment.local):
         problems.append(
             Problem(file, *doc.value_position(where), field_path(where), message, hint, "image", severity)
@@ -166,10 +168,10 @@ def build(walk: Walk, _earlier: list[Problem]) -> list[Problem]:
     except TaskCompileError as exc:  # only a run-time value where the compiler needs a real one does this
         if isinstance(exc.__cause__, AssetError):  # publish: (compile/assets.py)
             where = [("tasks", exc.task_id, "publish")]
-            return walk.located(where, str(exc.__cause__), code="publish")
+            return walk.located(where, str(exc.__cause__), code=Code.PUBLISH)
         if exc.__cause__ is not None and "for_each" in walk.pipeline.tasks[exc.task_id]:  # compile/fan_out.py
             where = [("tasks", exc.task_id, getattr(exc.__cause__, "field", "for_each"))]
-            return walk.located(where, str(exc.__cause__).strip("'\""), code="for_each")
+            return walk.located(where, str(exc.__cause__).strip("'\""), code=Code.FOR_EACH)
         runtime = walk.outputs.runtime_paths if walk.outputs else set()
         where = sorted(p for p in runtime if p[:2] == ("tasks", exc.task_id)) or [("tasks", exc.task_id)]
         return walk.located(
@@ -201,7 +203,7 @@ def requests(walk: Walk, _earlier: list[Problem]) -> list[Problem]:
                     field_path(where),
                     str(problem),
                     hint,
-                    code="request",
+                    code=Code.REQUEST,
                 )
             )
     return problems + check_guardrails(walk.doc, walk.file, walk.data, walk.compiled, walk.environment)

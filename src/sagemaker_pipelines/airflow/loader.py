@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sagemaker_pipelines.problems import PipelineInvalid, Problem
+from sagemaker_pipelines.problems import Code, PipelineInvalid, Problem
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def error_dag(dag_id: str, problems: list[Problem], fileloc: str) -> Any:
     return dag
 
 
-def _problem(file: str, message: str, hint: str = "", code: str = "dag_file") -> Problem:
+def _problem(file: str, message: str, hint: str = "", code: str = Code.DAG_FILE) -> Problem:
     return Problem(file, 1, 1, "", message, hint, code=code)
 
 
@@ -91,7 +91,7 @@ def _build(dag_file: Path, pipeline: Path, environment_name: str | None) -> Any:
                     "dag_id",
                     f"the pipeline's DAG id is '{result.dag_id}' but its DAG file is {dag_file.name}",
                     "run `make sync` to rename the DAG file",
-                    code="dag_file",
+                    code=Code.DAG_FILE,
                 )
             ]
         )
@@ -100,7 +100,7 @@ def _build(dag_file: Path, pipeline: Path, environment_name: str | None) -> Any:
         dag.validate()  # what Airflow runs: its failure must name this YAML file, not the DAG file
     except Exception as exc:  # an Airflow-side rejection (e.g. a bad cron) stays this pipeline's problem
         log.exception("building %s failed", result.file)
-        problem = _problem(result.file, f"Airflow rejected the DAG: {exc}", code="airflow")
+        problem = _problem(result.file, f"Airflow rejected the DAG: {exc}", code=Code.AIRFLOW)
         raise PipelineInvalid([problem]) from exc
     return dag
 

@@ -11,7 +11,7 @@ from typing import Any
 from sagemaker_pipelines.format.environment import Environment
 from sagemaker_pipelines.format.schema_check import did_you_mean
 from sagemaker_pipelines.format.yaml_source import Document
-from sagemaker_pipelines.problems import Problem, field_path
+from sagemaker_pipelines.problems import Code, Problem, field_path
 
 EVENTS = ("on_failure", "on_success", "on_retry")
 
@@ -46,5 +46,5 @@ def check_notify(doc: Document, file: str, data: dict[str, Any], environment: En
                 else f"it defines none: add notifiers: to {environment.file}"
             )
             hint = did_you_mean(name, known) or listed
-            problems.append(Problem(file, line, col, field_path(where), message, hint, code="notify"))
+            problems.append(Problem(file, line, col, field_path(where), message, hint, code=Code.NOTIFY))
     return problems

@@ -25,7 +25,7 @@ from sagemaker_pipelines.format.schema_check import did_you_mean
 from sagemaker_pipelines.format.timezones import check_timezone, zone_of
 from sagemaker_pipelines.format.yaml_source import Document
 from sagemaker_pipelines.paths import include_dir, include_path
-from sagemaker_pipelines.problems import Problem, field_path
+from sagemaker_pipelines.problems import Code, Problem, field_path
 
 
 class _Checker:
@@ -56,7 +56,7 @@ class _Checker:
         return not self.rejected_fields & set(fields)
 
     def add(
-        self, path: tuple, message: str, hint: str = "", code: str = "semantics", value: bool = False
+        self, path: tuple, message: str, hint: str = "", code: str = Code.SEMANTICS, value: bool = False
     ) -> None:
         line, col = self.doc.value_position(path) if value else self.doc.position(path)
         self.problems.append(Problem(self.file, line, col, field_path(path), message, hint, code=code))
@@ -240,7 +240,7 @@ class _Checker:
             if path in self.doc.plain_yes_no:
                 message = f"'{value}' is text here but a boolean in YAML 1.1 tools"
                 hint = f"quote it ('{value}') to pass the text, or write true or false"
-                self.add(path, message, hint, code="yaml", value=True)
+                self.add(path, message, hint, code=Code.YAML, value=True)
 
     def include_files(self, task_id: str, task: dict) -> None:
         for field in ("callable", "entry_point", "file"):
@@ -255,22 +255,26 @@ class _Checker:
                     path,
                     f"'{file_part}' is outside include/",
                     "code and files may only come from include/",
-                    code="include",
+                    code=Code.INCLUDE,
                     value=True,
                 )
             elif not target.is_file():
-                self.add(path, f"'{file_part}' does not exist", code="include", value=True)
+                self.add(path, f"'{file_part}' does not exist", code=Code.INCLUDE, value=True)
             elif function and function not in _top_level_functions(target):
                 functions = sorted(_top_level_functions(target))
                 hint = did_you_mean(function, functions) or f"functions: {', '.join(functions) or 'none'}"
                 self.add(
-                    path, f"'{file_part}' defines no function '{function}'", hint, code="include", value=True
+                    path,
+                    f"'{file_part}' defines no function '{function}'",
+                    hint,
+                    code=Code.INCLUDE,
+                    value=True,
                 )
 
     def fan_out(self) -> None:
         """for_each lists and ${item} (compile/fan_out.py)."""
         for path, message, hint in fan_out_check(self.doc.data, self.data):
-            self.add(path, message, hint, code="for_each", value=True)
+            self.add(path, message, hint, code=Code.FOR_EACH, value=True)
 
     def task_graph(self) -> dict[str, list[str]]:
         return {

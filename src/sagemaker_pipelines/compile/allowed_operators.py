@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sagemaker_pipelines.compile.connections import allowed_connections, is_connection_argument
 from sagemaker_pipelines.format.schema_check import did_you_mean
-from sagemaker_pipelines.problems import Problem, field_path
+from sagemaker_pipelines.problems import Code, Problem, field_path
 
 if TYPE_CHECKING:
     from sagemaker_pipelines.compile.kinds.context import TaskContext
@@ -201,7 +201,9 @@ class _TaskCheck:
 
     def add(self, path: tuple, message: str, hint: str = "", value: bool = False) -> None:
         line, col = self.doc.value_position(path) if value else self.doc.position(path)
-        self.problems.append(Problem(self.file, line, col, field_path(path), message, hint, code="operator"))
+        self.problems.append(
+            Problem(self.file, line, col, field_path(path), message, hint, code=Code.OPERATOR)
+        )
 
     def run(self) -> list[Problem]:
         dotted = self.task.get("operator")

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sagemaker_pipelines.compile.kinds.context import stringify
-from sagemaker_pipelines.problems import Problem, field_path
+from sagemaker_pipelines.problems import Code, Problem, field_path
 
 if TYPE_CHECKING:
     from sagemaker_pipelines.format.yaml_source import Document
@@ -134,7 +134,7 @@ def problems(doc: Document, file: str, data: dict[str, Any]) -> list[Problem]:
     for found in check(tasks, params):
         line, col = doc.value_position(found.path) if found.at_value else doc.position(found.path)
         where = field_path(found.path)
-        out.append(Problem(file, line, col, where, found.message, found.hint, code="hyperparameter"))
+        out.append(Problem(file, line, col, where, found.message, found.hint, code=Code.HYPERPARAMETER))
     return out
 
 

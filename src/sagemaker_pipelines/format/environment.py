@@ -23,7 +23,7 @@ from sagemaker_pipelines.format.secrets import scan
 from sagemaker_pipelines.format.yaml_source import YamlProblem, load_document
 from sagemaker_pipelines.names import ALLOWED, is_safe_name
 from sagemaker_pipelines.paths import display_path, environments_dir
-from sagemaker_pipelines.problems import PipelineInvalid, Problem
+from sagemaker_pipelines.problems import Code, PipelineInvalid, Problem
 
 ENV_VARIABLE = "SAGEMAKER_PIPELINES_ENV"
 AIRFLOW_VARIABLE = "sagemaker_pipelines_env"
@@ -92,7 +92,7 @@ def load_environment(name: str) -> Environment:
     except Exception as exc:
         shown = display_path(environment_file(name))
         message = f"the environment could not be checked: {type(exc).__name__}: {str(exc)[:300]}"
-        raise PipelineInvalid([Problem(shown, message=message, code="internal")]) from exc
+        raise PipelineInvalid([Problem(shown, message=message, code=Code.INTERNAL)]) from exc
 
 
 def _load_environment(name: str) -> Environment:
@@ -101,7 +101,7 @@ def _load_environment(name: str) -> Environment:
         known = ", ".join(environment_names()) or "none"
         message = f"{name!r} is not an environment name (known: {known})"
         hint = f"an environment is named by a file in {folder}/: {ALLOWED}"
-        raise PipelineInvalid([Problem(folder, message=message, hint=hint, code="environment")])
+        raise PipelineInvalid([Problem(folder, message=message, hint=hint, code=Code.ENVIRONMENT)])
     path = environment_file(name)
     shown = display_path(path)
     text = _read(path, name, shown)
@@ -124,7 +124,7 @@ def _load_environment(name: str) -> Environment:
             "role_arn is not one of the guardrails' roles: every job of this environment would be refused"
         )
         hint = f"add it to guardrails.roles ({', '.join(guardrails.roles)})"
-        raise PipelineInvalid([Problem(shown, line, col, "role_arn", message, hint, code="environment")])
+        raise PipelineInvalid([Problem(shown, line, col, "role_arn", message, hint, code=Code.ENVIRONMENT)])
     return Environment(
         name=name,
         file=shown,
@@ -155,7 +155,7 @@ def _read(path: Path, name: str, shown: str) -> str:
     """The environment file's text; PipelineInvalid says why there is none."""
 
     def problem(message: str, line: int = 0, col: int = 0, hint: str = "") -> PipelineInvalid:
-        return PipelineInvalid([Problem(shown, line, col, "", message, hint, code="environment")])
+        return PipelineInvalid([Problem(shown, line, col, "", message, hint, code=Code.ENVIRONMENT)])
 
     if path.is_dir():
         raise problem(f"environment '{name}': {shown} is a directory, not a file")

@@ -22,7 +22,7 @@ from typing import Any
 
 from sagemaker_pipelines.format.schema_check import did_you_mean
 from sagemaker_pipelines.format.yaml_source import Document
-from sagemaker_pipelines.problems import Problem, field_path
+from sagemaker_pipelines.problems import Code, Problem, field_path
 
 REFERENCE = re.compile(
     r"\$\{\s*(?:tasks\.(?P<task>[A-Za-z0-9_-]+)\.(?P<output>[A-Za-z_][A-Za-z0-9_]*)"
@@ -115,7 +115,9 @@ class Resolver:
 
     def _problem(self, path: tuple, message: str, hint: str) -> None:
         line, col = self.doc.value_position(path)
-        self.problems.append(Problem(self.file, line, col, field_path(path), message, hint, code="reference"))
+        self.problems.append(
+            Problem(self.file, line, col, field_path(path), message, hint, code=Code.REFERENCE)
+        )
         self.bad_paths.add(path)
 
 

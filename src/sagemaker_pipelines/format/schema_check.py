@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator
 
 from sagemaker_pipelines.format.yaml_source import Document
 from sagemaker_pipelines.paths import display_path, schemas_dir
-from sagemaker_pipelines.problems import PipelineInvalid, Problem, field_path
+from sagemaker_pipelines.problems import Code, PipelineInvalid, Problem, field_path
 
 
 @cache
@@ -37,15 +37,15 @@ def load_schema(name: str) -> dict:
         schema = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         message = f"cannot read the {name} schema: {getattr(exc, 'strerror', None) or exc}"
-        raise PipelineInvalid([Problem(shown, message=message, code="schema-file")]) from None
+        raise PipelineInvalid([Problem(shown, message=message, code=Code.SCHEMA_FILE)]) from None
     except ValueError as exc:
         line, col = getattr(exc, "lineno", 1), getattr(exc, "colno", 1)
         message = f"the {name} schema is not valid JSON: {getattr(exc, 'msg', exc)}"
         hint = "the file is truncated or was edited by hand; reinstall the package or restore it from git"
-        raise PipelineInvalid([Problem(shown, line, col, "", message, hint, code="schema-file")]) from None
+        raise PipelineInvalid([Problem(shown, line, col, "", message, hint, code=Code.SCHEMA_FILE)]) from None
     if not isinstance(schema, dict):
         message = f"the {name} schema is not a JSON object"
-        raise PipelineInvalid([Problem(shown, 1, 1, "", message, code="schema-file")])
+        raise PipelineInvalid([Problem(shown, 1, 1, "", message, code=Code.SCHEMA_FILE)])
     return schema
 
 
@@ -322,7 +322,7 @@ def _problem(
             continue
         seen.add((path, message))
         line, col = doc.position(path)
-        problems.append(Problem(file, line, col, field_path(path), message, hint, code="schema"))
+        problems.append(Problem(file, line, col, field_path(path), message, hint, code=Code.SCHEMA))
     return problems
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from sagemaker_pipelines.format.templates import SCOPES, Refusal, check_template
 from sagemaker_pipelines.format.yaml_source import Document
-from sagemaker_pipelines.problems import Problem, field_path
+from sagemaker_pipelines.problems import Code, Problem, field_path
 
 TEMPLATE_SCOPES = tuple(SCOPES)
 _TEMPLATE_USES = (
@@ -202,7 +202,7 @@ class _Scanner:
         self.allowed = set(allow_templates)
         self.problems: list[Problem] = []
 
-    def add(self, path: tuple, message: str, hint: str, code: str = "secret", value: bool = False) -> None:
+    def add(self, path: tuple, message: str, hint: str, code: str = Code.SECRET, value: bool = False) -> None:
         line, col = self.doc.value_position(path) if value else self.doc.position(path)
         self.problems.append(Problem(self.file, line, col, field_path(path), message, hint, code=code))
 
@@ -252,7 +252,7 @@ class _Scanner:
         refusals = check_template(text, self.allowed)
         if refusals:
             message, hint = template_problem(refusals)
-            self.add(path, message, hint, code="template", value=True)
+            self.add(path, message, hint, code=Code.TEMPLATE, value=True)
 
 
 def scan_resolved(doc: Document, data: Any, file: str, allow_templates: Iterable[str] = ()) -> list[Problem]:
@@ -276,7 +276,7 @@ def scan_resolved(doc: Document, data: Any, file: str, allow_templates: Iterable
                 message, hint = template_problem(refusals)
                 line, col = doc.value_position(path)
                 message += " (once its ${...} references are resolved)"
-                problems.append(Problem(file, line, col, field_path(path), message, hint, code="template"))
+                problems.append(Problem(file, line, col, field_path(path), message, hint, code=Code.TEMPLATE))
     return sorted(problems)
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sagemaker_pipelines.format.yaml_source import Document, Path_
-from sagemaker_pipelines.problems import Problem
+from sagemaker_pipelines.problems import Code, Problem
 
 VERSIONS: tuple[str, ...] = ("2026-11", "2026-12")
 OLDEST = VERSIONS[0]
@@ -77,7 +77,7 @@ def version_problem(declared: Declared, file: str) -> Problem | None:
     else:
         message = f"unknown format version {declared.version}; the versions are {known}"
         hint = f"name one of them in the schema URL, e.g. ../schemas/{CURRENT}/{SCHEMA_FILE}"
-    return Problem(file, declared.line, declared.col, "", message, hint, code="version")
+    return Problem(file, declared.line, declared.col, "", message, hint, code=Code.VERSION)
 
 
 def schema_url(version: str, folder: str = "../schemas/") -> str:

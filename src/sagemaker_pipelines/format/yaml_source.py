@@ -26,7 +26,7 @@ import yaml
 from yaml.composer import ComposerError
 
 from sagemaker_pipelines.format.yaml_text import check_text_limits, constructed, syntax_problem, too_long
-from sagemaker_pipelines.problems import Problem, field_path
+from sagemaker_pipelines.problems import Code, Problem, field_path
 
 try:  # the C parser is ~10x faster; fall back to pure Python where libyaml is missing
     from yaml import CSafeLoader as _BaseLoader
@@ -150,7 +150,7 @@ class _Builder:
     # --- problems -------------------------------------------------------------------------------
     def fail(self, event: yaml.Event | None, message: str, hint: str = "", path: Path_ = ()) -> YamlProblem:
         line, col = _mark(event) if event is not None else (1, 1)
-        return YamlProblem(Problem(self.file, line, col, field_path(path), message, hint, code="yaml"))
+        return YamlProblem(Problem(self.file, line, col, field_path(path), message, hint, code=Code.YAML))
 
     def fail_at(self, path: Path_, event: yaml.Event, message: str, hint: str = "") -> YamlProblem:
         """A problem at ``path``, located at the nearest key that names it (inside an expanded alias the
@@ -159,7 +159,7 @@ class _Builder:
             if path[:n] in self.doc.keys:
                 line, col = self.doc.keys[path[:n]]
                 return YamlProblem(
-                    Problem(self.file, line, col, field_path(path), message, hint, code="yaml")
+                    Problem(self.file, line, col, field_path(path), message, hint, code=Code.YAML)
                 )
         return self.fail(event, message, hint, path)
 
@@ -224,7 +224,7 @@ class _Builder:
             where = field_path(path[:6]) + "..."  # the full path would repeat itself 64 times
             hint = "pipelines nest a few levels; is a bracket or an indentation repeated by mistake?"
             message = f"nesting deeper than {MAX_DEPTH} levels"
-            raise YamlProblem(Problem(self.file, line, col, where, message, hint, code="yaml"))
+            raise YamlProblem(Problem(self.file, line, col, where, message, hint, code=Code.YAML))
         mark = event.start_mark
         self.doc.values.setdefault(path, (mark.line + 1, mark.column + 1))
         anchor = event.anchor if self.alias_path is None else None  # replayed events define nothing
@@ -331,7 +331,7 @@ class _Builder:
                 message = "a merge key '<<' needs a mapping or a list of mappings"
                 line, col = mapping.merge_at
                 raise YamlProblem(
-                    Problem(self.file, line, col, field_path(mapping.path), message, code="yaml")
+                    Problem(self.file, line, col, field_path(mapping.path), message, code=Code.YAML)
                 )
             for k, v in value.items():
                 mapping.merged.setdefault(k, v)
@@ -372,7 +372,7 @@ class _Builder:
             line, col = _mark(event)
             message, hint = surprise
             self.doc.problems.append(
-                Problem(self.file, line, col, field_path(path), message, hint, code="yaml")
+                Problem(self.file, line, col, field_path(path), message, hint, code=Code.YAML)
             )
             self.doc.problem_paths.add(path)
         return value
@@ -390,7 +390,7 @@ def load_document(text: str, file: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         raise YamlProblem(syntax_problem(text, file, exc)) from None
     except yaml.YAMLError as exc:
-        raise YamlProblem(Problem(file, 1, 1, "", f"YAML error: {exc}", code="yaml")) from None
+        raise YamlProblem(Problem(file, 1, 1, "", f"YAML error: {exc}", code=Code.YAML)) from None
     finally:
         loader.dispose()
     return builder.doc

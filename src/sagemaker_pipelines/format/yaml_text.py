@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from sagemaker_pipelines.problems import Problem
+from sagemaker_pipelines.problems import Code, Problem
 
 MAX_TEXT_CHARS = 1_048_576  # one pipeline; the largest real ones (hundreds of tasks) are far below
 YAML_KEY_LIMIT = 1024  # YAML's own limit on a key written without '?'
@@ -43,12 +43,12 @@ def check_text_limits(text: str, file: str) -> Problem | None:
             f"the file has {len(text):,} characters; a pipeline file may have at most {MAX_TEXT_CHARS:,}"
         )
         hint = "the limit is crossed here; keep large text or data in files under include/"
-        return Problem(file, line, col, "", message, hint, code="yaml")
+        return Problem(file, line, col, "", message, hint, code=Code.YAML)
     nul = text.find("\x00")
     if nul >= 0:
         line, col = _line_col(text, nul)
         message = "a NUL byte: this is a binary file, not YAML text"
-        return Problem(file, line, col, "", message, "pipelines are UTF-8 text files", code="yaml")
+        return Problem(file, line, col, "", message, "pipelines are UTF-8 text files", code=Code.YAML)
     return None
 
 
@@ -128,7 +128,7 @@ def syntax_problem(text: str, file: str, exc: yaml.MarkedYAMLError) -> Problem:
     if exc.context:
         message = f"{exc.context}, {message}"
     hint = syntax_hint(text, exc, line, col)
-    return Problem(file, line, col, "", f"YAML syntax error: {message}", hint, code="yaml")
+    return Problem(file, line, col, "", f"YAML syntax error: {message}", hint, code=Code.YAML)
 
 
 def syntax_hint(text: str, exc: yaml.MarkedYAMLError, line: int, col: int) -> str:

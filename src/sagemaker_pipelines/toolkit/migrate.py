@@ -27,7 +27,7 @@ from sagemaker_pipelines.format.versions import (
 )
 from sagemaker_pipelines.format.yaml_source import Document, YamlProblem, load_document
 from sagemaker_pipelines.paths import display_path, pipelines_dir, project_root
-from sagemaker_pipelines.problems import Problem, field_path
+from sagemaker_pipelines.problems import Code, Problem, field_path
 
 
 @dataclass
@@ -59,7 +59,7 @@ def migrate_text(text: str, path: Path) -> Migrated:
             file,
             declared.version,
             text,
-            problems=[Problem(file, declared.line, 1, "", message, hint, code="version")],
+            problems=[Problem(file, declared.line, 1, "", message, hint, code=Code.VERSION)],
         )
     if declared.version == CURRENT and declared.written:
         return Migrated(file, CURRENT, text)
@@ -98,7 +98,7 @@ def migrate_text(text: str, path: Path) -> Migrated:
     if not same:
         hint = "the file's layout is one migrate cannot rewrite; make the changes below by hand"
         message = f"cannot rewrite it for format {CURRENT} faithfully"
-        result.problems.append(Problem(file, 1, 1, "", message, hint, code="version"))
+        result.problems.append(Problem(file, 1, 1, "", message, hint, code=Code.VERSION))
         result.problems += [_by_hand(file, doc, insert) for _, _, insert in additions]
         result.text = text
     return result
@@ -132,7 +132,7 @@ def _insertion(doc: Document, lines: list[str], insert: Insert) -> tuple[int, st
 def _by_hand(file: str, doc: Document, insert: Insert) -> Problem:
     line, col = doc.position(insert.path)
     message = f"add '{insert.key}: {_yaml(insert.value)}' here for format {CURRENT}"
-    return Problem(file, line, col, field_path(insert.path), message, insert.why, code="version")
+    return Problem(file, line, col, field_path(insert.path), message, insert.why, code=Code.VERSION)
 
 
 def _modeline(text: str, path: Path, written: bool) -> tuple[str, str]:

@@ -15,7 +15,7 @@ from sagemaker_pipelines.airflow.dag_file import is_generated, render
 from sagemaker_pipelines.checker import CheckResult
 from sagemaker_pipelines.names import name_problems
 from sagemaker_pipelines.paths import dags_dir, display_path
-from sagemaker_pipelines.problems import Problem
+from sagemaker_pipelines.problems import Code, Problem
 from sagemaker_pipelines.project import discover, duplicate_dag_ids, pipeline_head
 
 
@@ -93,7 +93,7 @@ def problems_of(changes: Plan) -> list[Problem]:
                 pipeline,
                 message=f"its DAG file {display_path(target)} {state}",
                 hint="run `make sync` to write it",
-                code="dag_file",
+                code=Code.DAG_FILE,
             )
         )
     for orphan in changes.remove:
@@ -102,7 +102,7 @@ def problems_of(changes: Plan) -> list[Problem]:
                 display_path(orphan),
                 message="this generated DAG file's pipeline no longer exists",
                 hint="run `make sync` to remove it",
-                code="dag_file",
+                code=Code.DAG_FILE,
             )
         )
     return found
