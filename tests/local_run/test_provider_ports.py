@@ -15,7 +15,12 @@ NOT_TAKEN = {"example_sagemaker_condition": {"retrain_model", "should_not_run", 
 
 @pytest.mark.parametrize(
     "port",
-    ["example_sagemaker_condition", "example_sagemaker_notebook", "example_sagemaker_endpoint"],
+    [
+        "example_sagemaker_condition",
+        "example_sagemaker_notebook",
+        "example_sagemaker_endpoint",
+        "example_sagemaker_pipeline",
+    ],
 )
 def test_the_port_runs_offline_with_every_task_in_success(port, run_pipeline):
     run = run_pipeline(port, extra_env=PORT_ENV)

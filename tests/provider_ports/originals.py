@@ -8,16 +8,32 @@ placeholders a port replaces by the environment's bucket, role and region.
 
 Each entry is ``task_id: (operator class, keyword arguments)`` exactly as the original constructs it;
 the tests construct the provider's class with them, so what the operator makes of its arguments (the
-flat condition form, say) is the provider's own doing, not ours.
+flat condition form, say) is the provider's own doing, not ours. The originals' clean-ups are Python
+tasks calling boto3, not operators: such an entry is a ``Boto3Call``, the SageMaker request the task
+sends, keyed by the port's task that sends it (one original task that loops over names is several).
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 _SM = "airflow.providers.amazon.aws.operators.sagemaker."
 _SMS = "airflow.providers.amazon.aws.sensors.sagemaker."
-Original = dict[str, tuple[str, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Boto3Call:
+    """A SageMaker request an original sends with boto3 from a Python task: the API operation, its request,
+    and the original task that sends it."""
+
+    operation: str
+    request: dict[str, Any]
+    task: str
+
+
+Original = dict[str, tuple[str, dict[str, Any]] | Boto3Call]
 
 ENV_ID = "provider-port"  # the originals' env_id; the ports' names start with it
 
@@ -95,6 +111,10 @@ def endpoint_example(bucket: str, role_arn: str, knn_image_uri: str) -> Original
             {"config": deploy_endpoint_config, "wait_for_completion": False},
         ),
         "await_endpoint": (_SMS + "SageMakerEndpointSensor", {"endpoint_name": endpoint_name}),
+        "delete_endpoint_config": Boto3Call(
+            "DeleteEndpointConfig", {"EndpointConfigName": endpoint_config_job_name}, "delete_endpoint_config"
+        ),
+        "delete_endpoint": Boto3Call("DeleteEndpoint", {"EndpointName": endpoint_name}, "delete_endpoint"),
         "delete_model": (_SM + "SageMakerDeleteModelOperator", {"config": {"ModelName": model_name}}),
     }
 
@@ -169,5 +189,67 @@ def condition_example() -> Original:
                 "if_task_ids": ["logical_pass"],
                 "else_task_ids": ["logical_fail"],
             },
+        ),
+    }
+
+
+def _dummy_condition(number: int) -> dict[str, Any]:
+    """One of the pipeline example's chained condition steps: ``DummyCond<number>``, holding the next one
+    (number - 1) in its IfSteps, down to the innermost ``DummyCond`` (number -1), which holds none."""
+    return {
+        "Name": f"DummyCond{number}" if number >= 0 else "DummyCond",
+        "Type": "Condition",
+        "Arguments": {
+            "Conditions": [{"Type": "LessThanOrEqualTo", "LeftValue": 3.0, "RightValue": 6.0}],
+            "IfSteps": [_dummy_condition(number - 1)] if number >= 0 else [],
+            "ElseSteps": [],
+        },
+    }
+
+
+def pipeline_definition() -> str:
+    """The pipeline example's definition, the JSON text its create_pipeline task sends: 31 chained condition
+    steps (DummyCond29 ... DummyCond0, DummyCond), each checking 3 <= 6. The original writes it as one
+    string literal (``json.loads(pipeline.definition())`` of the SageMaker SDK, dumped); this is that
+    literal, character for character, built by the loop it was written out from."""
+    definition = {
+        "Version": "2020-12-01",
+        "Metadata": {},
+        "Parameters": [],
+        "PipelineExperimentConfig": {
+            "ExperimentName": {"Get": "Execution.PipelineName"},
+            "TrialName": {"Get": "Execution.PipelineExecutionId"},
+        },
+        "Steps": [_dummy_condition(29)],
+    }
+    return json.dumps(definition)
+
+
+def pipeline_example(role_arn: str) -> Original:
+    """example_sagemaker_pipeline.py: its create_pipeline, delete_pipeline and delete_experiments tasks'
+    boto3 requests, and its operators' arguments (``start_pipeline1.output`` is the XComArg that renders as
+    the template below)."""
+    pipeline_name = f"{ENV_ID}-pipeline"
+    start = (_SM + "SageMakerStartPipelineOperator", {"pipeline_name": pipeline_name})
+    return {
+        "create_pipeline": Boto3Call(
+            "CreatePipeline",
+            {"PipelineName": pipeline_name, "PipelineDefinition": pipeline_definition(), "RoleArn": role_arn},
+            "create_pipeline",
+        ),
+        "start_pipeline1": start,
+        "start_pipeline2": start,
+        "stop_pipeline1": (
+            _SM + "SageMakerStopPipelineOperator",
+            {"pipeline_exec_arn": "{{ ti.xcom_pull(task_ids='start_pipeline1') }}"},
+        ),
+        "await_pipeline2": (
+            _SMS + "SageMakerPipelineSensor",
+            {"pipeline_exec_arn": "{{ ti.xcom_pull(task_ids='start_pipeline2') }}"},
+        ),
+        "delete_pipeline": Boto3Call("DeletePipeline", {"PipelineName": pipeline_name}, "delete_pipeline"),
+        # delete_experiments([pipeline_name]): the experiment the definition's PipelineExperimentConfig names
+        "delete_experiments": Boto3Call(
+            "DeleteExperiment", {"ExperimentName": pipeline_name}, "delete_experiments"
         ),
     }

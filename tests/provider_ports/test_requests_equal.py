@@ -11,7 +11,9 @@ Only these differ, by design, and each is asserted where it is normalised:
   originals: a bucket they create, a role from the test context, an image table of two regions);
 - the AWS connection arguments (``aws_conn_id``, ``region_name``, ``verify``) are the environment's;
 - a clean-up that the original runs with ``trigger_rule=all_done`` is a ``teardown: true`` task in the
-  port, which Airflow runs once its setups are done, whatever their outcome (``all_done_setup_success``).
+  port, which Airflow runs once its setups are done, whatever their outcome (``all_done_setup_success``);
+- a clean-up the original writes as a Python task calling boto3 is a clean-up kind in the port: its
+  request (rebuilt by the kind's spec from the rendered arguments) is compared with the original's.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from typing import Any
 import pytest
 
 from sagemaker_pipelines.checker import check_file
+from sagemaker_pipelines.compile.compiler import CompiledTask
 from sagemaker_pipelines.compile.images import algorithm_image_uri
+from sagemaker_pipelines.compile.kinds import KINDS
 from sagemaker_pipelines.format.environment import load_environment
 from tests.templating import operator_class, render_all
 
@@ -87,20 +91,34 @@ def differences(ours: Any, theirs: Any, path: str = "") -> list[str]:
     return [] if ours == theirs else [f"{path}: ours {ours!r}, the original {theirs!r}"]
 
 
+def request_sent(task: CompiledTask, operator: Any) -> dict[str, Any]:
+    """The request a task's operator sends, rebuilt from its rendered arguments by its kind's spec (the
+    one place that knows which argument is which request field)."""
+    arguments = {name: getattr(operator, name) for name in task.kwargs if name not in OURS_ONLY}
+    return KINDS[task.kind].request_of(arguments)
+
+
 def compare(name: str, original: originals.Original, xcom: dict[str, Any], jinja, environment) -> list[str]:
-    """Each original task's operator against the port's task of the same id: the differences found."""
+    """Each original task's operator (or boto3 request) against the port's task of the same id: the
+    differences found."""
     result = check_file(PIPELINES / f"{name}.yaml", environment)
     assert result.problems == [], [p.format() for p in result.problems]
     port = result.compiled
     context = run_context(xcom)
     found = []
-    for task_id, (dotted, kwargs) in original.items():
+    for task_id, entry in original.items():
         task = port.task(task_id)
-        theirs = constructed(dotted, task_id, kwargs, jinja, context)
         ours_kwargs = {k: v for k, v in task.kwargs.items() if k not in OURS_ONLY}
         ours = constructed(task.operator, task_id, ours_kwargs, jinja, context)
-        assert isinstance(ours, operator_class(dotted)), (task_id, task.operator, dotted)
-        found += [f"{task_id}: {d}" for d in differences(without_run_suffix(sent(ours)), sent(theirs))]
+        if isinstance(entry, originals.Boto3Call):
+            assert KINDS[task.kind].api_operation == entry.operation, (task_id, task.kind, entry)
+            ours_sent, theirs_sent = request_sent(task, ours), entry.request
+        else:
+            dotted, kwargs = entry
+            theirs = constructed(dotted, task_id, kwargs, jinja, context)
+            assert isinstance(ours, operator_class(dotted)), (task_id, task.operator, dotted)
+            ours_sent, theirs_sent = sent(ours), sent(theirs)
+        found += [f"{task_id}: {d}" for d in differences(without_run_suffix(ours_sent), theirs_sent)]
     return found
 
 
@@ -133,3 +151,12 @@ def test_the_condition_port_makes_the_originals_decisions(jinja, environment, po
     xcom = {"produce_metrics": {"accuracy": 0.95, "loss": 0.04}, "produce_bad_metrics": {"accuracy": 0.5}}
     original = originals.condition_example()
     assert compare("example_sagemaker_condition", original, xcom, jinja, environment) == []
+
+
+def test_the_pipeline_port_sends_the_originals_requests(jinja, environment, port_folders):
+    arn = (
+        f"arn:aws:sagemaker:{environment.region}:123456789012:pipeline/{originals.ENV_ID}-pipeline/execution/"
+    )
+    xcom = {"start_pipeline1": arn + "one", "start_pipeline2": arn + "two"}
+    original = originals.pipeline_example(environment.role_arn)
+    assert compare("example_sagemaker_pipeline", original, xcom, jinja, environment) == []
