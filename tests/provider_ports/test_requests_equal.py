@@ -98,9 +98,30 @@ def request_sent(task: CompiledTask, operator: Any) -> dict[str, Any]:
     return KINDS[task.kind].request_of(arguments)
 
 
-def compare(name: str, original: originals.Original, xcom: dict[str, Any], jinja, environment) -> list[str]:
+def renamed(value: Any, names: dict[str, str]) -> Any:
+    """``value`` with our names that SageMaker's limits made shorter than the original's replaced by the
+    original's (an AutoML or tuning job's name holds 12 characters of ours and the run's timestamp)."""
+    if isinstance(value, str):
+        for ours, theirs in sorted(names.items(), key=lambda item: -len(item[0])):
+            value = value.replace(ours, theirs)
+        return value
+    if isinstance(value, dict):
+        return {k: renamed(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [renamed(v, names) for v in value]
+    return value
+
+
+def compare(
+    name: str,
+    original: originals.Original,
+    xcom: dict[str, Any],
+    jinja,
+    environment,
+    names: dict[str, str] | None = None,
+) -> list[str]:
     """Each original task's operator (or boto3 request) against the port's task of the same id: the
-    differences found."""
+    differences found. ``names``: our shortened names, with the run's stamp, and the original's."""
     result = check_file(PIPELINES / f"{name}.yaml", environment)
     assert result.problems == [], [p.format() for p in result.problems]
     port = result.compiled
@@ -112,13 +133,14 @@ def compare(name: str, original: originals.Original, xcom: dict[str, Any], jinja
         ours = constructed(task.operator, task_id, ours_kwargs, jinja, context)
         if isinstance(entry, originals.Boto3Call):
             assert KINDS[task.kind].api_operation == entry.operation, (task_id, task.kind, entry)
-            ours_sent, theirs_sent = request_sent(task, ours), entry.request
+            ours_sent, theirs_sent = request_sent(task, ours), render_all(jinja, entry.request, context)
         else:
             dotted, kwargs = entry
             theirs = constructed(dotted, task_id, kwargs, jinja, context)
             assert isinstance(ours, operator_class(dotted)), (task_id, task.operator, dotted)
             ours_sent, theirs_sent = sent(ours), sent(theirs)
-        found += [f"{task_id}: {d}" for d in differences(without_run_suffix(ours_sent), theirs_sent)]
+        ours_sent = without_run_suffix(renamed(ours_sent, names or {}))
+        found += [f"{task_id}: {d}" for d in differences(ours_sent, theirs_sent)]
     return found
 
 
@@ -160,3 +182,31 @@ def test_the_pipeline_port_sends_the_originals_requests(jinja, environment, port
     xcom = {"start_pipeline1": arn + "one", "start_pipeline2": arn + "two"}
     original = originals.pipeline_example(environment.role_arn)
     assert compare("example_sagemaker_pipeline", original, xcom, jinja, environment) == []
+
+
+# The preprocessing image the original builds and pushes to the ECR repository its set_up creates, named
+# in the port as the account's repository in the environment's region.
+PREPROCESSING_IMAGE = "123456789012.dkr.ecr.us-east-2.amazonaws.com/provider-port-repo"
+
+
+def test_the_sagemaker_port_sends_the_originals_requests(jinja, port_folders):
+    """Compiled for AWS: in the local environment validate refuses the custom image, which no local
+    container runs (test_the_sagemaker_port_says_locally_which_task_cannot_run)."""
+    environment = load_environment("aws")
+    env_id = originals.ENV_ID
+    arn = f"arn:aws:sagemaker:{environment.region}:123456789012"
+    automl_job = "port-automl-20210101T000000"  # one name per run: a sensor and a stop name it
+    xcom = {
+        "create_experiment": f"{arn}:experiment/{env_id}-experiment{RUN_SUFFIX}",
+        "preprocess_raw_data": {"Processing": {"ProcessingJobName": f"{env_id}-processing{RUN_SUFFIX}"}},
+        "train_model": {"Training": {"TrainingJobName": f"{env_id}-train{RUN_SUFFIX}"}},
+        "create_model": {"Model": {"ModelName": f"{env_id}-KNN-model{RUN_SUFFIX}"}},
+        "register_model": f"{arn}:model-package/{env_id}-group/1",
+        "tune_model": {"Tuning": {"HyperParameterTuningJobName": f"port-tune{RUN_SUFFIX}"}},
+        "test_model": {"Transform": {"TransformJobName": f"{env_id}-transform{RUN_SUFFIX}"}},
+    }
+    names = {automl_job: f"{env_id}-automl", f"port-tune{RUN_SUFFIX}": f"{env_id}-tune"}
+    original = originals.sagemaker_example(
+        environment.bucket, environment.role_arn, knn_image(environment), PREPROCESSING_IMAGE
+    )
+    assert compare("example_sagemaker", original, xcom, jinja, environment, names) == []
