@@ -468,3 +468,23 @@ def sagemaker_example(bucket: str, role_arn: str, knn_image_uri: str, preprocess
             "DeleteExperiment", {"ExperimentName": f"{tuning_job_name}-aws-tuning-job"}, "delete_experiments"
         ),
     }
+
+
+def unified_studio_example() -> Original:
+    """example_sagemaker_unified_studio.py: its SageMakerNotebookOperator's arguments, but executor_config
+    (the MWAA emulation of the test runner, as its mock_mwaa_environment task)."""
+    return {
+        "run-notebook": (
+            "airflow.providers.amazon.aws.operators.sagemaker_unified_studio.SageMakerNotebookOperator",
+            {
+                "input_config": {"input_path": "test_notebook.ipynb", "input_params": {}},
+                "output_config": {"output_formats": ["NOTEBOOK"]},
+                "compute": {"instance_type": "ml.m5.large", "volume_size_in_gb": 30},
+                "termination_condition": {"max_runtime_in_seconds": 600},
+                "tags": {},
+                "wait_for_completion": True,
+                "waiter_delay": 5,
+                "deferrable": False,
+            },
+        ),
+    }

@@ -210,3 +210,25 @@ def test_the_sagemaker_port_sends_the_originals_requests(jinja, port_folders):
         environment.bucket, environment.role_arn, knn_image(environment), PREPROCESSING_IMAGE
     )
     assert compare("example_sagemaker", original, xcom, jinja, environment, names) == []
+
+
+def test_the_sagemaker_port_says_locally_which_task_cannot_run(port_folders):
+    """The one task of example_sagemaker the local endpoint cannot run is its custom-image preprocessing,
+    and validate in the local environment says so, and why; every other task checks clean there."""
+    result = check_file(PIPELINES / "example_sagemaker.yaml", load_environment("local"))
+    problems = [(p.field, p.severity) for p in result.problems]
+    assert problems == [("tasks.preprocess_raw_data.image", "error")], [p.format() for p in result.problems]
+    message = result.problems[0].format()
+    assert "cannot run locally" in message and "runs no containers" in message, message
+
+
+def test_the_unified_studio_port_sends_the_originals_arguments(jinja, environment, port_folders):
+    """Its wait too: the original waits in the worker, checking every 5 seconds (the environment's
+    interval is what the other ports' waits take)."""
+    original = originals.unified_studio_example()
+    assert compare("example_sagemaker_unified_studio", original, {}, jinja, environment) == []
+    port = check_file(PIPELINES / "example_sagemaker_unified_studio.yaml", environment).compiled
+    kwargs = port.task("run-notebook").kwargs
+    theirs = original["run-notebook"][1]
+    assert {k: kwargs[k] for k in ("waiter_delay", "deferrable")} == {"waiter_delay": 5, "deferrable": False}
+    assert (theirs["waiter_delay"], theirs["deferrable"]) == (5, False)
