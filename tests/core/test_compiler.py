@@ -402,8 +402,17 @@ def test_every_kind_compiles_to_its_operator_with_implied_dependencies(compile_o
         "delete_version": "SageMakerDeleteModelPackageOperator",
         "delete_group": "SageMakerDeleteModelPackageGroupOperator",
         "delete_experiment": "SageMakerDeleteExperimentOperator",
+        "delete_tuning_experiment": "SageMakerDeleteExperimentOperator",
+        "delete_automl_experiment": "SageMakerDeleteExperimentOperator",
         "mark_done": "S3CreateObjectOperator",  # kind: operator, from the environment's allowed_operators
     }
+    # the experiments SageMaker makes for a tuning and an AutoML job, named after the job
+    assert local.task("delete_tuning_experiment").kwargs["experiment_name"] == (
+        "{{ ti.xcom_pull(task_ids='tune')['Tuning']['HyperParameterTuningJobName'] }}-aws-tuning-job"
+    )
+    automl_job = local.task("stop_autopilot").kwargs["job_name"]
+    assert local.task("delete_automl_experiment").kwargs["experiment_name"] == automl_job + "-aws-auto-ml-job"
+    assert local.task("delete_automl_experiment").depends_on == ["autopilot"]
     deps = {t.task_id: t.depends_on for t in local.tasks}
     assert deps["best_model"] == ["watch_tuning", "tune"]  # explicit first, then the referenced task
     assert deps["score"] == ["best_model"]

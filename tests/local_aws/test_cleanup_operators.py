@@ -154,7 +154,9 @@ def test_a_thing_that_is_gone_is_refused_as_aws_refuses_it(sm, call, code, words
     assert cleanup.is_gone(refused.value)
 
 
-def test_stopping_a_running_automl_job_stops_it_and_stopping_the_ended_job_succeeds(sm, s3):
+def test_stopping_a_running_automl_job_stops_it_and_stopping_the_ended_job_succeeds_and_its_experiment_goes(
+    sm, s3
+):
     train, test = iris_split()
     rows = ["species,sepal_length,sepal_width,petal_length,petal_width"]
     rows += [",".join([str(int(r[0])), *(str(v) for v in r[1:])]) for r in [*train, *test]]
@@ -184,3 +186,9 @@ def test_stopping_a_running_automl_job_stops_it_and_stopping_the_ended_job_succe
         sm.stop_auto_ml_job(AutoMLJobName="cleanup-automl")
     assert refused.value.response["Error"]["Code"] == "ValidationException"
     run(cleanup.SageMakerStopAutoMLJobOperator, job_name="cleanup-automl")  # ... which the operator accepts
+    # SageMaker made an experiment for the job, named after it, which outlives it until deleted
+    experiments = [e["ExperimentName"] for e in sm.list_experiments()["ExperimentSummaries"]]
+    assert "cleanup-automl-aws-auto-ml-job" in experiments
+    twice(cleanup.SageMakerDeleteExperimentOperator, experiment_name="cleanup-automl-aws-auto-ml-job")
+    experiments = [e["ExperimentName"] for e in sm.list_experiments()["ExperimentSummaries"]]
+    assert "cleanup-automl-aws-auto-ml-job" not in experiments

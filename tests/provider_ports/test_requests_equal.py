@@ -11,7 +11,9 @@ Only these differ, by design, and each is asserted where it is normalised:
   originals: a bucket they create, a role from the test context, an image table of two regions);
 - the AWS connection arguments (``aws_conn_id``, ``region_name``, ``verify``) are the environment's;
 - a clean-up that the original runs with ``trigger_rule=all_done`` is a ``teardown: true`` task in the
-  port, which Airflow runs once its setups are done, whatever their outcome (``all_done_setup_success``).
+  port, which Airflow runs once its setups are done, whatever their outcome (``all_done_setup_success``);
+- a clean-up the original writes as a Python task calling boto3 is a clean-up kind in the port: its
+  request (rebuilt by the kind's spec from the rendered arguments) is compared with the original's.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from typing import Any
 import pytest
 
 from sagemaker_pipelines.checker import check_file
+from sagemaker_pipelines.compile.compiler import CompiledTask
 from sagemaker_pipelines.compile.images import algorithm_image_uri
+from sagemaker_pipelines.compile.kinds import KINDS
 from sagemaker_pipelines.format.environment import load_environment
 from tests.templating import operator_class, render_all
 
@@ -87,20 +91,56 @@ def differences(ours: Any, theirs: Any, path: str = "") -> list[str]:
     return [] if ours == theirs else [f"{path}: ours {ours!r}, the original {theirs!r}"]
 
 
-def compare(name: str, original: originals.Original, xcom: dict[str, Any], jinja, environment) -> list[str]:
-    """Each original task's operator against the port's task of the same id: the differences found."""
+def request_sent(task: CompiledTask, operator: Any) -> dict[str, Any]:
+    """The request a task's operator sends, rebuilt from its rendered arguments by its kind's spec (the
+    one place that knows which argument is which request field)."""
+    arguments = {name: getattr(operator, name) for name in task.kwargs if name not in OURS_ONLY}
+    return KINDS[task.kind].request_of(arguments)
+
+
+def renamed(value: Any, names: dict[str, str]) -> Any:
+    """``value`` with our names that SageMaker's limits made shorter than the original's replaced by the
+    original's (an AutoML or tuning job's name holds 12 characters of ours and the run's timestamp)."""
+    if isinstance(value, str):
+        for ours, theirs in sorted(names.items(), key=lambda item: -len(item[0])):
+            value = value.replace(ours, theirs)
+        return value
+    if isinstance(value, dict):
+        return {k: renamed(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [renamed(v, names) for v in value]
+    return value
+
+
+def compare(
+    name: str,
+    original: originals.Original,
+    xcom: dict[str, Any],
+    jinja,
+    environment,
+    names: dict[str, str] | None = None,
+) -> list[str]:
+    """Each original task's operator (or boto3 request) against the port's task of the same id: the
+    differences found. ``names``: our shortened names, with the run's stamp, and the original's."""
     result = check_file(PIPELINES / f"{name}.yaml", environment)
     assert result.problems == [], [p.format() for p in result.problems]
     port = result.compiled
     context = run_context(xcom)
     found = []
-    for task_id, (dotted, kwargs) in original.items():
+    for task_id, entry in original.items():
         task = port.task(task_id)
-        theirs = constructed(dotted, task_id, kwargs, jinja, context)
         ours_kwargs = {k: v for k, v in task.kwargs.items() if k not in OURS_ONLY}
         ours = constructed(task.operator, task_id, ours_kwargs, jinja, context)
-        assert isinstance(ours, operator_class(dotted)), (task_id, task.operator, dotted)
-        found += [f"{task_id}: {d}" for d in differences(without_run_suffix(sent(ours)), sent(theirs))]
+        if isinstance(entry, originals.Boto3Call):
+            assert KINDS[task.kind].api_operation == entry.operation, (task_id, task.kind, entry)
+            ours_sent, theirs_sent = request_sent(task, ours), render_all(jinja, entry.request, context)
+        else:
+            dotted, kwargs = entry
+            theirs = constructed(dotted, task_id, kwargs, jinja, context)
+            assert isinstance(ours, operator_class(dotted)), (task_id, task.operator, dotted)
+            ours_sent, theirs_sent = sent(ours), sent(theirs)
+        ours_sent = without_run_suffix(renamed(ours_sent, names or {}))
+        found += [f"{task_id}: {d}" for d in differences(ours_sent, theirs_sent)]
     return found
 
 
@@ -133,3 +173,62 @@ def test_the_condition_port_makes_the_originals_decisions(jinja, environment, po
     xcom = {"produce_metrics": {"accuracy": 0.95, "loss": 0.04}, "produce_bad_metrics": {"accuracy": 0.5}}
     original = originals.condition_example()
     assert compare("example_sagemaker_condition", original, xcom, jinja, environment) == []
+
+
+def test_the_pipeline_port_sends_the_originals_requests(jinja, environment, port_folders):
+    arn = (
+        f"arn:aws:sagemaker:{environment.region}:123456789012:pipeline/{originals.ENV_ID}-pipeline/execution/"
+    )
+    xcom = {"start_pipeline1": arn + "one", "start_pipeline2": arn + "two"}
+    original = originals.pipeline_example(environment.role_arn)
+    assert compare("example_sagemaker_pipeline", original, xcom, jinja, environment) == []
+
+
+# The preprocessing image the original builds and pushes to the ECR repository its set_up creates, named
+# in the port as the account's repository in the environment's region.
+PREPROCESSING_IMAGE = "123456789012.dkr.ecr.us-east-2.amazonaws.com/provider-port-repo"
+
+
+def test_the_sagemaker_port_sends_the_originals_requests(jinja, port_folders):
+    """Compiled for AWS: in the local environment validate refuses the custom image, which no local
+    container runs (test_the_sagemaker_port_says_locally_which_task_cannot_run)."""
+    environment = load_environment("aws")
+    env_id = originals.ENV_ID
+    arn = f"arn:aws:sagemaker:{environment.region}:123456789012"
+    automl_job = "port-automl-20210101T000000"  # one name per run: a sensor and a stop name it
+    xcom = {
+        "create_experiment": f"{arn}:experiment/{env_id}-experiment{RUN_SUFFIX}",
+        "preprocess_raw_data": {"Processing": {"ProcessingJobName": f"{env_id}-processing{RUN_SUFFIX}"}},
+        "train_model": {"Training": {"TrainingJobName": f"{env_id}-train{RUN_SUFFIX}"}},
+        "create_model": {"Model": {"ModelName": f"{env_id}-KNN-model{RUN_SUFFIX}"}},
+        "register_model": f"{arn}:model-package/{env_id}-group/1",
+        "tune_model": {"Tuning": {"HyperParameterTuningJobName": f"port-tune{RUN_SUFFIX}"}},
+        "test_model": {"Transform": {"TransformJobName": f"{env_id}-transform{RUN_SUFFIX}"}},
+    }
+    names = {automl_job: f"{env_id}-automl", f"port-tune{RUN_SUFFIX}": f"{env_id}-tune"}
+    original = originals.sagemaker_example(
+        environment.bucket, environment.role_arn, knn_image(environment), PREPROCESSING_IMAGE
+    )
+    assert compare("example_sagemaker", original, xcom, jinja, environment, names) == []
+
+
+def test_the_sagemaker_port_says_locally_which_task_cannot_run(port_folders):
+    """The one task of example_sagemaker the local endpoint cannot run is its custom-image preprocessing,
+    and validate in the local environment says so, and why; every other task checks clean there."""
+    result = check_file(PIPELINES / "example_sagemaker.yaml", load_environment("local"))
+    problems = [(p.field, p.severity) for p in result.problems]
+    assert problems == [("tasks.preprocess_raw_data.image", "error")], [p.format() for p in result.problems]
+    message = result.problems[0].format()
+    assert "cannot run locally" in message and "runs no containers" in message, message
+
+
+def test_the_unified_studio_port_sends_the_originals_arguments(jinja, environment, port_folders):
+    """Its wait too: the original waits in the worker, checking every 5 seconds (the environment's
+    interval is what the other ports' waits take)."""
+    original = originals.unified_studio_example()
+    assert compare("example_sagemaker_unified_studio", original, {}, jinja, environment) == []
+    port = check_file(PIPELINES / "example_sagemaker_unified_studio.yaml", environment).compiled
+    kwargs = port.task("run-notebook").kwargs
+    theirs = original["run-notebook"][1]
+    assert {k: kwargs[k] for k in ("waiter_delay", "deferrable")} == {"waiter_delay": 5, "deferrable": False}
+    assert (theirs["waiter_delay"], theirs["deferrable"]) == (5, False)

@@ -200,7 +200,8 @@ CLEANUP_CALLS = {
 
 def produced_name(tasks, value: str, member: str) -> str:
     """A name as a run renders it; one read from another task's result is what that task made: its request
-    member of that name, a register task's version ``<group>/1``, an experiment task's per-try name."""
+    member of that name, a register task's version ``<group>/1``, an experiment task's per-try name, the
+    experiment named after a tuning task's job."""
     ref = re.search(r"task_ids='([^']+)'", value)
     if not ref:
         arn = re.match(r"^arn:[^:]+:sagemaker:[^:]*:[^:]*:[^/]+/(.+)$", value)
@@ -210,6 +211,9 @@ def produced_name(tasks, value: str, member: str) -> str:
         return produced_name(tasks, producer.kwargs["config"][member], member)
     if producer.kind == "register_model":
         return render(producer.kwargs["package_group_name"]) + "/1"
+    if producer.kind == "tuning":  # the experiment SageMaker makes for a tuning job: <job>-aws-tuning-job
+        job = producer.kwargs["config"]["HyperParameterTuningJobName"]
+        return render(job) + value.rpartition("}}")[2]
     assert producer.kind == "experiment", (producer.kind, value)
     return render(producer.kwargs["name"])
 

@@ -115,8 +115,9 @@ def image_problems(tasks: dict[str, Any], region: str, local: bool) -> list[tupl
             found.append(
                 (
                     where,
-                    "a custom processing image cannot run locally without `command`: the local endpoint runs "
-                    "no containers, only the job's entrypoint command on this machine",
+                    f"task '{task_id}' cannot run in this environment: a custom processing image cannot "
+                    f"run locally without `command`: {image} is never pulled or run, since the local "
+                    "endpoint runs no containers, only the job's entrypoint command on this machine",
                     "give `command:` (the image's entrypoint, e.g. [python3, /opt/program/prep.py]) or use "
                     "entry_point with a framework",
                     ERROR,

@@ -36,14 +36,14 @@ from sagemaker_pipelines.format.durations import to_seconds
 AUTOML_NAME_LIMIT = 32
 
 
-# Kinds whose tasks name an automl task's job by deriving its name again (the operator returns its best
-# candidate, not its job).
-_NAMING_KINDS = ("automl_sensor", "stop_automl")
+# Kinds whose tasks name an automl task's job (``job:``) by deriving its name again (the operator returns
+# its best candidate, not its job); a delete_experiment's is the experiment SageMaker made for the job.
+_NAMING_KINDS = ("automl_sensor", "stop_automl", "delete_experiment")
 
 
 def _sensed(ctx: TaskContext) -> bool:
-    """Whether an ``automl_sensor`` or ``stop_automl`` task of the pipeline names this task's job (and must
-    derive its name)."""
+    """Whether an ``automl_sensor``, ``stop_automl`` or ``delete_experiment`` task of the pipeline names this
+    task's job (and must derive its name)."""
     return any(
         t.get("kind") in _NAMING_KINDS and t.get("job") == ctx.task_id for t in ctx.pipeline.tasks.values()
     )
@@ -54,18 +54,27 @@ def automl_job_name(ctx: TaskContext) -> str:
     so can fail after its job was created) must not ask for the name its previous try took. A job an
     ``automl_sensor`` or ``stop_automl`` names keeps a per-run name, as that other task cannot know this
     task's try number; such a job is normally created with ``wait_for_completion: false``, and then a try
-    fails only when CreateAutoMLJob itself does, so a retry does not find its name taken."""
+    fails only when CreateAutoMLJob itself does, so a retry does not find its name taken. (A
+    ``delete_experiment`` that names the job, for the experiment SageMaker made for it, does likewise.)"""
     base = ctx.get("name") or sanitize_name(f"{ctx.pipeline.dag_id}-{ctx.task_id}")
     if _sensed(ctx):
         return base[: AUTOML_NAME_LIMIT - 16].rstrip("-") + "-" + RUN_STAMP
     return base[: AUTOML_NAME_LIMIT - 20].rstrip("-") + RUN_SUFFIX
 
 
+def _time_limit(ctx: TaskContext) -> int | None:
+    """``max_runtime`` as the operator's own ``time_limit``, when nothing else goes into AutoMLJobConfig: the
+    hook replaces that whole field with the one of ``extras`` (a shallow update), so a limit beside other
+    settings of it travels in ``extras`` instead. A ported DAG's ``time_limit`` then stays ``time_limit``."""
+    if not ctx.get("max_runtime") or ctx.get("max_candidates") or "AutoMLJobConfig" in ctx.get("config", {}):
+        return None
+    return to_seconds(ctx.get("max_runtime"))
+
+
 def automl(ctx: TaskContext) -> dict[str, Any]:
-    criteria = present(
-        MaxCandidates=ctx.get("max_candidates"),
-        MaxAutoMLJobRuntimeInSeconds=to_seconds(ctx.get("max_runtime")) if ctx.get("max_runtime") else None,
-    )
+    time_limit = _time_limit(ctx)
+    runtime = to_seconds(ctx.get("max_runtime")) if ctx.get("max_runtime") and not time_limit else None
+    criteria = present(MaxCandidates=ctx.get("max_candidates"), MaxAutoMLJobRuntimeInSeconds=runtime)
     extras = present(
         ProblemType=ctx.get("problem_type"),
         AutoMLJobObjective={"MetricName": ctx.get("objective")} if ctx.get("objective") else None,
@@ -79,7 +88,9 @@ def automl(ctx: TaskContext) -> dict[str, Any]:
         "s3_output": ctx.get("output") or ctx.default_output(),
         "role_arn": ctx.role_arn,
         "compressed_input": ctx.get("compressed", False),
-        **present(autodeploy_endpoint_name=ctx.get("deploy_endpoint"), extras=extras or None),
+        **present(
+            time_limit=time_limit, autodeploy_endpoint_name=ctx.get("deploy_endpoint"), extras=extras or None
+        ),
         "wait_for_completion": ctx.get("wait_for_completion", True),
         "check_interval": to_seconds(ctx.get("check_interval", ctx.pipeline.environment.check_interval)),
         **ctx.sagemaker_operator_args(),
@@ -100,6 +111,10 @@ def automl_request(kwargs: dict[str, Any]) -> dict[str, Any]:
         "OutputDataConfig": {"S3OutputPath": kwargs["s3_output"]},
         "RoleArn": kwargs["role_arn"],
     }
+    if kwargs.get("time_limit"):
+        request["AutoMLJobConfig"] = {
+            "CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": kwargs["time_limit"]}
+        }
     if kwargs.get("autodeploy_endpoint_name"):
         request["ModelDeployConfig"] = {"EndpointName": kwargs["autodeploy_endpoint_name"]}
     return {**request, **(kwargs.get("extras") or {})}

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from sagemaker_pipelines.compile.kinds import outputs
+from sagemaker_pipelines.compile.kinds.automl import automl_job_name
 from sagemaker_pipelines.compile.kinds.context import (
     RUN_SUFFIX,
     TaskContext,
@@ -193,13 +194,35 @@ def experiment_name(p: outputs.Producer, _keys: tuple[str, ...]) -> str:
     return f"('{base}-' ~ {suffix})"
 
 
+# SageMaker makes an experiment for each AutoML and tuning job it runs, named after the job with these
+# suffixes; nothing deletes it with the job.
+JOB_EXPERIMENT_SUFFIX = {"automl": "-aws-auto-ml-job", "tuning": "-aws-tuning-job"}
+
+
+def _job_experiment_name(ctx: TaskContext) -> str:
+    """The experiment SageMaker made for an automl or tuning task's job: an AutoML job's name is derived
+    again (its operator returns its best candidate; a job a delete_experiment names gets a per-run name,
+    as one a sensor watches), a tuning job's is read from its result."""
+    producer = ctx.other(ctx.get("job"))
+    kind = producer.get("kind")
+    if kind == "automl":
+        job = automl_job_name(producer)
+    else:
+        known = outputs.Producer(producer.task_id, producer.task, ctx.pipeline.bucket, ctx.pipeline.dag_id)
+        job = "{{ " + outputs.TUNING["job_name"].expression(known, ()) + " }}"
+    return job + JOB_EXPERIMENT_SUFFIX[kind]
+
+
 def delete_experiment(ctx: TaskContext) -> dict[str, Any]:
     """Delete an experiment with its trials and their components: an experiment task's (named per run and
-    try, so read from its result as its ``name`` output does) or one by name."""
+    try, so read from its result as its ``name`` output does), the one SageMaker made for an automl or
+    tuning task's job, or one by name."""
     if ctx.get("experiment"):
         producer = ctx.other(ctx.get("experiment"))
         known = outputs.Producer(producer.task_id, producer.task, ctx.pipeline.bucket, ctx.pipeline.dag_id)
         name = "{{ " + experiment_name(known, ()) + " }}"
+    elif ctx.get("job"):
+        name = _job_experiment_name(ctx)
     else:
         name = ctx.get("experiment_name")
     return {"experiment_name": name, **ctx.sagemaker_operator_args()}
@@ -265,8 +288,8 @@ SPECS = {
             Call("DeleteExperiment", "experiment", Named(argument="experiment_name", follows="name")),
         ),
         "DeleteExperiment",
-        {"experiment": ("experiment",)},
-        (("experiment", "experiment_name"),),
+        {"experiment": ("experiment",), "job": tuple(JOB_EXPERIMENT_SUFFIX)},
+        (("experiment", "experiment_name", "job"),),
         templated=(*AWS_ARGUMENTS, "experiment_name"),
         request=request_from(ExperimentName="experiment_name"),
     ),

@@ -48,9 +48,13 @@ def describe_of(operation: str) -> str:
 
 
 def name_pattern(value: str) -> str:
-    """A name as an ARN pattern: up to its first template, then ``*``; lower case as in SageMaker ARNs."""
-    fixed, templated, _ = value.partition("{{")
-    return fixed.lower() + ("*" if templated else "")
+    """A name as an ARN pattern: up to its first template, then ``*``, then what follows its last template
+    (an experiment SageMaker names after a job: ``<job>-aws-tuning-job``); lower case as in ARNs."""
+    fixed, templated, rest = value.partition("{{")
+    if not templated:
+        return fixed.lower()
+    tail = rest.rpartition("}}")[2]
+    return fixed.lower() + "*" + tail.lower()
 
 
 class _Arns:
@@ -134,6 +138,10 @@ def _name_of(tasks: dict[str, CompiledTask], value: str, named: Named) -> str:
             return (
                 _name_of(tasks, producer[named.follows], Named(argument=named.follows)) + named.follows_suffix
             )
+        job = KINDS[tasks[match.group(1)].kind].job
+        if job and job.name_field in producer.get("config", {}):  # a name made of a job's (and a suffix)
+            job_name = _name_of(tasks, producer["config"][job.name_field], Named(field=job.name_field))
+            return job_name + value.rpartition("}}")[2].lower()
     arn = _SAGEMAKER_ARN.match(value)
     return name_pattern(arn.group(1) if arn else value)
 

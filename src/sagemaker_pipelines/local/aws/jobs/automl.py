@@ -41,6 +41,7 @@ from sagemaker_pipelines.local.aws.backend import (
     utcnow,
     wait_min_duration,
 )
+from sagemaker_pipelines.local.aws.jobs.experiments import job_experiment
 from sagemaker_pipelines.local.aws.sandbox import JobDir, JobError
 from sagemaker_pipelines.local.aws.storage import join_s3, tar_directory
 
@@ -362,6 +363,7 @@ def _response_create(self: Any) -> ActionResult:
         "_tagged": Tagged(arn, list(self._get_param("Tags") or [])),
     }
     jobs[name] = job
+    job_experiment(backend, "automl", name)
     launch("automl", backend, name, lambda started: run(backend, job, started))
     return ActionResult({"AutoMLJobArn": arn})
 

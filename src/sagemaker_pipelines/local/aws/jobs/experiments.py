@@ -14,6 +14,7 @@ from typing import Any
 from moto.core.responses import ActionResult
 from moto.sagemaker.exceptions import ResourceNotFound
 
+from sagemaker_pipelines.compile.kinds.notebooks import JOB_EXPERIMENT_SUFFIX
 from sagemaker_pipelines.local.aws import registry
 
 
@@ -22,6 +23,12 @@ def not_found(backend: Any, label: str, resource_type: str, name: str) -> Resour
         f"arn:{backend.partition}:sagemaker:{backend.region_name}:{backend.account_id}:{resource_type}/{name}"
     )
     return ResourceNotFound(f"{label} '{arn}' does not exist.")
+
+
+def job_experiment(backend: Any, kind: str, job_name: str) -> None:
+    """Make the experiment SageMaker makes for every AutoML and tuning job, named after the job: it outlives
+    the job, so a run that deletes it (delete_experiment's ``job:``) deletes something, as on AWS."""
+    backend.create_experiment(job_name + JOB_EXPERIMENT_SUFFIX[kind])
 
 
 @registry.replaces("delete_experiment")

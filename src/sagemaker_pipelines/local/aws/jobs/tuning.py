@@ -25,6 +25,7 @@ from moto.sagemaker.exceptions import ResourceNotFound
 
 from sagemaker_pipelines.local.aws import registry
 from sagemaker_pipelines.local.aws.backend import Run, launch, log, run_of, utcnow, wait_min_duration
+from sagemaker_pipelines.local.aws.jobs.experiments import job_experiment
 from sagemaker_pipelines.local.aws.jobs.stopping import stop_job
 from sagemaker_pipelines.local.aws.sandbox import stop_requested
 
@@ -268,6 +269,7 @@ def _create_tuning_job(orig: Any) -> Any:
     ) -> str:
         arn = orig(self, hyper_parameter_tuning_job_name=hyper_parameter_tuning_job_name, **kwargs)
         job = self.hyper_parameter_tuning_jobs[hyper_parameter_tuning_job_name]
+        job_experiment(self, "tuning", hyper_parameter_tuning_job_name)
         prepare(job)
         launch("tuning", self, hyper_parameter_tuning_job_name, lambda started: run(self, job, started))
         return arn
