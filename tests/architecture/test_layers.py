@@ -79,12 +79,13 @@ def test_runtime_never_imports_toolkit_or_local(path: Path):
 
 
 # Inside the runtime, one direction too: format reads the document, compile knows the kinds and builds
-# from format's results, checks judge both, airflow runs what compile made.
+# from format's results, checks judge both, cache keeps what compile made, airflow runs it.
 BELOW = {
     "format": (),
     "compile": ("format",),
     "checks": ("format", "compile"),
-    "airflow": ("format", "compile"),
+    "cache": ("format", "compile"),
+    "airflow": ("format", "compile", "cache"),
 }
 
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from sagemaker_pipelines.airflow.cache import CompileCache, check_file_cached, load_environment_cached
+from sagemaker_pipelines.cache.compile_cache import CompileCache, check_file_cached, load_environment_cached
 from sagemaker_pipelines.checker import check_file
 from sagemaker_pipelines.format.environment import load_environment
 from sagemaker_pipelines.paths import CHECKOUT_ROOT
@@ -146,7 +146,7 @@ def test_broken_environment_is_never_cached(environments, tmp_path):
 
 PROBE = """
 import runpy, sys
-import sagemaker_pipelines.airflow.cache as cache
+import sagemaker_pipelines.cache.compile_cache as cache
 if sys.argv[2] == "must-hit":  # a miss would check the pipeline: make that fail loudly
     def refuse(*args, **kwargs):
         raise AssertionError("checked afresh: the cache missed")

@@ -45,7 +45,7 @@ def _model_exists(sagemaker, name: str) -> bool:
 
 
 def _compiled_tasks(env: Environment, dag_id: str) -> list:
-    from sagemaker_pipelines.airflow.cache import CompileCache
+    from sagemaker_pipelines.cache.compile_cache import CompileCache
     from sagemaker_pipelines.project import check_all
 
     # Through the loader's cache: the DagBag that follows checks the same files again.

@@ -9,7 +9,7 @@ YAML escape): the checked result lists the ones it used, the entry records each 
 and a hit re-reads them, so an edited, renamed or deleted script is never hidden - whatever its mtime.
 Broken pipelines are cached too: they stay broken until something they depend on changes.
 
-A cache entry becomes a DAG, so it must not be a way in (:mod:`.cache_trust`): entries are JSON (never
+A cache entry becomes a DAG, so it must not be a way in (:mod:`.trust`): entries are JSON (never
 pickle), authenticated with this installation's secret, checked for shape, and ignored in a folder
 another user could write. Anything unusable is a miss, never an exception; a cache folder that cannot
 be written just means no cache.
@@ -24,9 +24,9 @@ import sys
 from functools import cache
 from pathlib import Path
 
-from sagemaker_pipelines.airflow.cache_entry import Fingerprints, decode, encode
-from sagemaker_pipelines.airflow.cache_trust import installation_secret, read_owned, trusted_folder, warn_once
-from sagemaker_pipelines.airflow.cache_trust import write_private as _write_private
+from sagemaker_pipelines.cache.entry import Fingerprints, decode, encode
+from sagemaker_pipelines.cache.trust import installation_secret, read_owned, trusted_folder, warn_once
+from sagemaker_pipelines.cache.trust import write_private as _write_private
 from sagemaker_pipelines.checker import CheckResult, check_text, read_pipeline
 from sagemaker_pipelines.format.environment import Environment
 from sagemaker_pipelines.paths import (
