@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -188,3 +189,34 @@ def test_a_read_only_bundle_keeps_its_cache_in_the_users_cache_folder(tmp_path):
     assert first.startswith("tasks: 1 root: ") and str(home / ".cache" / "sagemaker-pipelines") in first
     assert not (project / ".local").exists()
     assert parse_read_only("must-hit") == first  # a fresh process answered from that folder
+
+
+def test_a_new_bundle_folder_with_the_same_files_answers_from_the_entries_of_the_last(
+    env, tmp_path, monkeypatch
+):
+    """A Git bundle checks each version out into a new folder: the same files there hit the cache, and
+    the compiled requests name the new folder's include files, exactly as a fresh check there does."""
+    from sagemaker_pipelines.cache import compile_cache
+    from sagemaker_pipelines.paths import ROOT_VARIABLE
+
+    cache = CompileCache(tmp_path / "cache")
+    results = {}
+    for version in ("v1", "v2"):
+        bundle = tmp_path / "bundles" / version
+        shutil.copytree(CHECKOUT_ROOT / "pipelines", bundle / "pipelines")
+        shutil.copytree(
+            CHECKOUT_ROOT / "include", bundle / "include", ignore=shutil.ignore_patterns("__pycache__")
+        )
+        monkeypatch.setenv(ROOT_VARIABLE, str(bundle))
+        monkeypatch.setenv("SAGEMAKER_INCLUDE_DIR", str(bundle / "include"))
+        if version == "v2":
+            monkeypatch.setattr(compile_cache, "check_text", _refuse)
+        path = bundle / "pipelines" / "iris_script_mode.yaml"
+        results[version] = check_file_cached(path, env, cache).compiled.as_dict()
+        assert results[version] == check_file(path, env).compiled.as_dict()
+    assert str(tmp_path / "bundles" / "v1" / "include") in json.dumps(results["v1"])
+    assert str(tmp_path / "bundles" / "v1") not in json.dumps(results["v2"])
+
+
+def _refuse(*args: object, **kwargs: object) -> None:
+    raise AssertionError("checked afresh: the cache missed")

@@ -2,12 +2,14 @@
 
 Airflow re-parses the DAG folder every 30 seconds; YAML parsing, schema validation and the botocore
 check of an unchanged file give the same answer every time. The key covers everything the answer
-depends on: the pipeline's bytes and path, the include folder, the environment file, the schema, the
+depends on: the pipeline's bytes and its path in the project, the environment file, the schema, the
 runtime's source (``paths.runtime_source_files()``) and the versions of the libraries that check. Files
 under ``include/`` are inputs too, however the pipeline names them (literally, through ``${env.x}``, a
 YAML escape): the checked result lists the ones it used, the entry records each one's size and SHA-256,
 and a hit re-reads them, so an edited, renamed or deleted script is never hidden - whatever its mtime.
-Broken pipelines are cached too: they stay broken until something they depend on changes.
+Broken pipelines are cached too: they stay broken until something they depend on changes. Where the
+project is does not count (entries hold the include folder as a marker, :mod:`.entry`): a new bundle
+folder with the same files, as a Git bundle checks out per version, hits what the last one wrote.
 
 A cache entry becomes a DAG, so it must not be a way in (:mod:`.trust`): entries are JSON (never
 pickle), authenticated with this installation's secret, checked for shape, and ignored in a folder
@@ -39,7 +41,7 @@ from sagemaker_pipelines.paths import (
 from sagemaker_pipelines.problems import Problem
 
 CACHE_VARIABLE = "SAGEMAKER_PIPELINES_CACHE_DIR"  # "off" disables the cache
-FORMAT = "2"  # of keys and entries; a change makes every old entry a miss
+FORMAT = "3"  # of keys and entries; a change makes every old entry a miss
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
 _LIBRARIES = ("botocore", "jsonschema", "pyyaml", "croniter")
 
@@ -79,8 +81,9 @@ def default_root() -> Path:
     (``$XDG_CACHE_HOME``, or ``~/.cache``, ``/sagemaker-pipelines``).
 
     A bundle baked read-only into an image would otherwise have no cache at all, and every parse and
-    task start would check its pipeline from scratch. Entries are keyed by the pipeline's content and
-    include folder, so bundles that share the user's folder never answer for each other."""
+    task start would check its pipeline from scratch. Entries are keyed by content, not by folder, so
+    bundle versions that share the user's folder share entries where their files are the same, and the
+    include files of each hit are compared with the reader's own."""
     local = local_state_dir()
     existing = local if local.exists() else local.parent
     if os.access(existing, os.W_OK | os.X_OK):  # a read-only mount says no even to root
@@ -122,7 +125,7 @@ class CompileCache:
 
     def key(self, text: str, file: str, environment: Environment) -> str:
         digest = hashlib.sha256()
-        parts = (FORMAT, _code_version(), file, str(include_dir()), environment.name, environment.text, text)
+        parts = (FORMAT, _code_version(), file, environment.name, environment.text, text)
         for part in parts:
             digest.update(part.encode())
             digest.update(b"\0")
@@ -137,11 +140,11 @@ class CompileCache:
             if isinstance(data, str):
                 warn_once("entry", "compile cache: ignoring entries such as %s: %s", key, data)
                 return None
-            decoded = decode(key, data, self._secret) if data else None
+            root = str(include_dir())
+            decoded = decode(key, data, self._secret, root) if data else None
             if decoded is None:
                 return None
             result, includes = decoded
-            root = str(include_dir())
             if any(fingerprint(path, root) != recorded for path, recorded in includes.items()):
                 return None
             return result
@@ -155,7 +158,7 @@ class CompileCache:
         root = str(include_dir())
         includes: Fingerprints = {path: fingerprint(path, root) for path in result.includes}
         try:
-            data = encode(key, result, includes, self._secret)
+            data = encode(key, result, includes, self._secret, root)
         except (TypeError, ValueError):  # a result that is not plain data: answer it, do not keep it
             return
         try:
