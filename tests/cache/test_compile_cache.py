@@ -220,3 +220,25 @@ def test_a_new_bundle_folder_with_the_same_files_answers_from_the_entries_of_the
 
 def _refuse(*args: object, **kwargs: object) -> None:
     raise AssertionError("checked afresh: the cache missed")
+
+
+def test_a_project_nobody_may_write_keeps_its_cache_in_the_users_folder_and_the_variable_still_wins(
+    tmp_path, monkeypatch
+):
+    """``chmod a-w`` on the bundle (as an image layer has it) sends the cache out of it, root or not."""
+    from sagemaker_pipelines.cache.location import default_root
+    from sagemaker_pipelines.paths import ROOT_VARIABLE
+
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    monkeypatch.setenv(ROOT_VARIABLE, str(bundle))
+    monkeypatch.delenv("SAGEMAKER_LOCAL_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_root() == bundle / ".local" / "cache"
+    bundle.chmod(0o555)
+    try:
+        assert default_root() == tmp_path / "xdg" / "sagemaker-pipelines"
+        monkeypatch.setenv("SAGEMAKER_PIPELINES_CACHE_DIR", str(tmp_path / "chosen"))
+        assert CompileCache.default().folder.parent == tmp_path / "chosen"
+    finally:
+        bundle.chmod(0o755)

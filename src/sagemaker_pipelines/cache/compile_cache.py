@@ -27,6 +27,7 @@ from functools import cache
 from pathlib import Path
 
 from sagemaker_pipelines.cache.entry import Fingerprints, decode, encode
+from sagemaker_pipelines.cache.location import default_root
 from sagemaker_pipelines.cache.trust import installation_secret, read_owned, trusted_folder, warn_once
 from sagemaker_pipelines.cache.trust import write_private as _write_private
 from sagemaker_pipelines.checker import CheckResult, check_text, read_pipeline
@@ -34,7 +35,6 @@ from sagemaker_pipelines.format.environment import Environment
 from sagemaker_pipelines.paths import (
     display_path,
     include_dir,
-    local_state_dir,
     runtime_source_files,
     schemas_dir,
 )
@@ -74,22 +74,6 @@ def fingerprint(relative: str, root: str | None = None) -> object:
     except OSError:
         return None
     return [len(data), hashlib.sha256(data).hexdigest()]
-
-
-def default_root() -> Path:
-    """``<project>/.local/cache`` where the project can be written; else this user's cache folder
-    (``$XDG_CACHE_HOME``, or ``~/.cache``, ``/sagemaker-pipelines``).
-
-    A bundle baked read-only into an image would otherwise have no cache at all, and every parse and
-    task start would check its pipeline from scratch. Entries are keyed by content, not by folder, so
-    bundle versions that share the user's folder share entries where their files are the same, and the
-    include files of each hit are compared with the reader's own."""
-    local = local_state_dir()
-    existing = local if local.exists() else local.parent
-    if os.access(existing, os.W_OK | os.X_OK):  # a read-only mount says no even to root
-        return local / "cache"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "sagemaker-pipelines"
 
 
 class CompileCache:
