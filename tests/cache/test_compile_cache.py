@@ -242,3 +242,23 @@ def test_a_project_nobody_may_write_keeps_its_cache_in_the_users_folder_and_the_
         assert CompileCache.default().folder.parent == tmp_path / "chosen"
     finally:
         bundle.chmod(0o755)
+
+
+def test_the_code_version_is_kept_under_the_files_stamps_and_hashed_again_when_one_changes(
+    tmp_path, monkeypatch
+):
+    from sagemaker_pipelines.cache import compile_cache
+
+    runtime = tmp_path / "runtime.py"
+    runtime.write_text("x = 1\n")
+    monkeypatch.setattr(compile_cache, "runtime_source_files", lambda: [runtime])
+    root = tmp_path / "cache"
+    first = compile_cache._code_version.__wrapped__(root)
+    assert first == compile_cache._code_version.__wrapped__() and (root / "code-version").is_file()
+    stamp = os.stat(runtime)
+    runtime.write_text("x = 2\n")  # same size; its old time put back: the kept digest answers, unhashed
+    os.utime(runtime, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert compile_cache._code_version.__wrapped__(root) == first
+    runtime.write_text("x = 20\n")
+    changed = compile_cache._code_version.__wrapped__(root)
+    assert changed != first and changed == compile_cache._code_version.__wrapped__()

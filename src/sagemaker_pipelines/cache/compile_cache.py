@@ -43,19 +43,64 @@ from sagemaker_pipelines.problems import Problem
 CACHE_VARIABLE = "SAGEMAKER_PIPELINES_CACHE_DIR"  # "off" disables the cache
 FORMAT = "3"  # of keys and entries; a change makes every old entry a miss
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
+CODE_VERSION_FILE = "code-version"
 _LIBRARIES = ("botocore", "jsonschema", "pyyaml", "croniter")
+_MODULES = ("botocore", "jsonschema", "yaml", "croniter")  # the same, as imported
 
 
 @cache
-def _code_version() -> str:
-    """Changes whenever the checker, compiler, schema or a library that checks could answer differently."""
+def _code_version(root: Path | None = None) -> str:
+    """Changes whenever the checker, compiler, schema or a library that checks could answer differently:
+    a digest of their bytes and versions.
+
+    Hashing the runtime's two megabytes cost every fresh process (each task start) some 10 ms, so with a
+    cache ``root`` the digest is kept there (``code-version``, this user's file) under the files' sizes
+    and modification times, the same test Python's own bytecode cache trusts; a changed file is hashed
+    again."""
+    files = runtime_source_files() + sorted(schemas_dir().glob("*.json"))
+    memo = root / CODE_VERSION_FILE if root is not None and trusted_folder(root) else None
+    stamp = _stamp(files) if memo is not None else None
+    if memo is not None and stamp is not None:
+        known = read_owned(memo, 256)
+        if isinstance(known, bytes) and known.startswith(stamp + b" ") and len(known) == len(stamp) + 17:
+            return known[-16:].decode()
     from importlib.metadata import version
 
+    libraries = "/".join([sys.version, *(version(name) for name in _LIBRARIES)])
     digest = hashlib.sha256(FORMAT.encode())
-    for path in runtime_source_files() + sorted(schemas_dir().glob("*.json")):
+    for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    digest.update("/".join([sys.version, *(version(name) for name in _LIBRARIES)]).encode())
-    return digest.hexdigest()[:16]
+    digest.update(libraries.encode())
+    found = digest.hexdigest()[:16]
+    if memo is not None and stamp is not None:
+        with contextlib.suppress(OSError):
+            _write_private(memo, stamp + b" " + found.encode())
+    return found
+
+
+def _stamp(files: list[Path]) -> bytes | None:
+    """The sizes and modification times of ``files`` and of the checking libraries (by their installed
+    files: asking importlib.metadata for versions costs more than all the rest), or None."""
+    signature = hashlib.sha256(f"{FORMAT}\0{sys.version}".encode())
+    try:
+        for path in files + _library_files():
+            info = path.stat()
+            signature.update(f"\0{path}\0{info.st_size}\0{info.st_mtime_ns}".encode())
+    except OSError:
+        return None
+    return signature.hexdigest().encode()
+
+
+def _library_files() -> list[Path]:
+    """The file each checking library is found at (its ``__init__.py``), located without importing it."""
+    import importlib.util
+
+    found = []
+    for name in _MODULES:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            found.append(Path(spec.origin))
+    return found
 
 
 def fingerprint(relative: str, root: str | None = None) -> object:
@@ -83,8 +128,9 @@ class CompileCache:
     The installation's key is ``cache.key`` beside the entry folder (``.local/cache/cache.key``).
     """
 
-    def __init__(self, folder: Path | None):
+    def __init__(self, folder: Path | None, code_version: str | None = None):
         self.folder = folder
+        self._code_version = code_version
         self._secret: bytes | None = None
         self._checked = False
 
@@ -94,7 +140,8 @@ class CompileCache:
         if setting == "off":
             return cls(None)
         root = Path(setting) if setting else default_root()
-        return cls(root / _code_version())
+        version = _code_version(root)
+        return cls(root / version, version)
 
     def _ready(self) -> bool:
         """On first use: the folders are this user's alone and the key is known; else no cache at all."""
@@ -109,7 +156,14 @@ class CompileCache:
 
     def key(self, text: str, file: str, environment: Environment) -> str:
         digest = hashlib.sha256()
-        parts = (FORMAT, _code_version(), file, environment.name, environment.text, text)
+        parts = (
+            FORMAT,
+            self._code_version or _code_version(),
+            file,
+            environment.name,
+            environment.text,
+            text,
+        )
         for part in parts:
             digest.update(part.encode())
             digest.update(b"\0")
