@@ -262,3 +262,12 @@ def test_the_code_version_is_kept_under_the_files_stamps_and_hashed_again_when_o
     runtime.write_text("x = 20\n")
     changed = compile_cache._code_version.__wrapped__(root)
     assert changed != first and changed == compile_cache._code_version.__wrapped__()
+
+
+def test_no_cache_computes_no_key(project, env, monkeypatch):
+    """With the cache off (a fresh pod told so, ``validate --no-cache``) the code version is never hashed."""
+    from sagemaker_pipelines.cache import compile_cache
+
+    monkeypatch.setattr(compile_cache, "_code_version", _refuse)
+    result = check_file_cached(project / "pipelines" / "iris_training.yaml", env, CompileCache(None))
+    assert result.ok

@@ -210,6 +210,8 @@ def check_file_cached(path: Path, environment: Environment, cache: CompileCache)
     text = read_pipeline(path)
     if isinstance(text, Problem):
         return CheckResult(text.file, path.stem, [text])
+    if cache.folder is None:  # no cache: its key (the code version) would cost more than some checks
+        return check_text(text, path, environment)
     key = cache.key(text, display_path(path), environment)
     result = cache.get(key)
     if result is None:
