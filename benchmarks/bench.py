@@ -1,7 +1,7 @@
 """Parse-time benchmark: our YAML loader against hand-written DAG files and plain dag-factory YAML.
 
     .venv/bin/python benchmarks/bench.py [--sizes 10,100,1000] [--runs 3] [--out benchmarks/RESULTS.md]
-    make bench [N=1000]          # N=5000 works too (not a default: about an hour on 2 cores)
+    make bench [N=1000]          # N=5000 works too: not a default, it takes several times as long
 
 For each size N it generates N synthetic pipelines (seeded, 4-12 SageMaker tasks each), checks and
 compiles every one of them with ``checker.check_file`` (the benchmark stops if any is invalid), and
