@@ -119,12 +119,16 @@ def fingerprint(dag) -> dict:
 
 # Stages of our loader timed by ``--stages`` (profile_loader.py): (module, attribute path) to wrap.
 STAGES = (
-    ("environment (load_environment_cached)", "sagemaker_pipelines.airflow.cache", "load_environment_cached"),
-    ("check_file_cached (checking + cache)", "sagemaker_pipelines.airflow.cache", "check_file_cached"),
-    ("  cache: CompileCache.key", "sagemaker_pipelines.airflow.cache", "CompileCache.key"),
-    ("  cache: CompileCache.get", "sagemaker_pipelines.airflow.cache", "CompileCache.get"),
-    ("  cache: CompileCache.put", "sagemaker_pipelines.airflow.cache", "CompileCache.put"),
-    ("  check_text (cache misses)", "sagemaker_pipelines.airflow.cache", "check_text"),
+    (
+        "environment (load_environment_cached)",
+        "sagemaker_pipelines.cache.compile_cache",
+        "load_environment_cached",
+    ),
+    ("check_file_cached (checking + cache)", "sagemaker_pipelines.cache.compile_cache", "check_file_cached"),
+    ("  cache: CompileCache.key", "sagemaker_pipelines.cache.compile_cache", "CompileCache.key"),
+    ("  cache: CompileCache.get", "sagemaker_pipelines.cache.compile_cache", "CompileCache.get"),
+    ("  cache: CompileCache.put", "sagemaker_pipelines.cache.compile_cache", "CompileCache.put"),
+    ("  check_text (cache misses)", "sagemaker_pipelines.cache.compile_cache", "check_text"),
     # The checker imports its stages when it runs them: their own modules are patched.
     ("    yaml: load_document", "sagemaker_pipelines.format.yaml_source", "load_document"),
     ("    references: Resolver.resolve", "sagemaker_pipelines.format.references", "Resolver.resolve"),

@@ -1,6 +1,7 @@
 """Where does our loader's parse time go? Profile one cold DagBag fill of N synthetic pipelines.
 
     .venv/bin/python benchmarks/profile_loader.py [--n 1000] [--top 15] [--workdir DIR]
+    .venv/bin/python benchmarks/profile_loader.py --task-start [--warm]
 
 Two fresh processes (spawned, Airflow and the operator modules imported before the fill):
 
@@ -11,6 +12,9 @@ Two fresh processes (spawned, Airflow and the operator modules imported before t
 
 The compile cache, if the loader has one, is empty at the start (SAGEMAKER_PIPELINES_CACHE_DIR points
 at a fresh folder), so this is the cold path; run with ``--warm`` to profile a second fill instead.
+``--task-start`` profiles what a task runner pays instead: the first pipeline's one DAG file in a fresh
+process that has imported only the ``airflow.*`` modules the file names, our package's imports
+included, with no compile cache (a fresh worker pod) or, with ``--warm``, a cache the DagBag left.
 """
 
 from __future__ import annotations
@@ -49,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--warm", action="store_true", help="profile a second fill (compile cache warm)")
     parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--task-start", action="store_true", help="one DAG file in a fresh process")
     args = parser.parse_args(argv)
+    if args.task_start:
+        args.n = 1
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="sagemaker-profile-"))
     pipelines = workdir / "pipelines"
@@ -76,6 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.warm:
         run({**base, "log": str(workdir / "warm.log"), "out": str(workdir / "warm.json")}, env, workdir)
+    if args.task_start:
+        base["folder"] = str(dags / f"{synth.dag_id(0)}.py")
+        base["task_start"] = True
+        if not args.warm:
+            base["env"]["SAGEMAKER_PIPELINES_CACHE_DIR"] = "off"
 
     stages_file = workdir / "stages.json"
     timed = run(

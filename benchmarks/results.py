@@ -15,7 +15,23 @@ from dag_processor import PassResult
 
 ENVIRONMENT = "local"
 REFERENCE_LABEL = "ours, N=10"  # task start of the same files in a project of 10 pipelines
-DAGBAG_LABELS = ("hand-written", "dag-factory", "ours (cold)", "ours")
+DAGBAG_LABELS = (
+    "hand-written",
+    "dag-factory",
+    "ours (cold)",
+    "ours",
+    "read-only (cold)",
+    "read-only",
+    "new folder",
+)
+# ratio key -> (DagBag series, reference series): their runs alternate by round, so each round is a ratio.
+PAIRED = {
+    "ours/hand-written": ("ours", "hand-written"),
+    "cold/hand-written": ("ours (cold)", "hand-written"),
+    "read-only/hand-written": ("read-only", "hand-written"),
+    "read-only cold/hand-written": ("read-only (cold)", "hand-written"),
+    "new folder/hand-written": ("new folder", "hand-written"),
+}
 
 
 @dataclass
@@ -48,7 +64,33 @@ class SizeResult:
             / self.median("hand-written", "peak_rss"),
             "cold/hand-written": self.median("ours (cold)") / self.median("hand-written"),
             "task-start": self.task_start_s() / self.task_start_s(REFERENCE_LABEL),
+            **{
+                key: self.median(ours) / self.median(reference)
+                for key, (ours, reference) in PAIRED.items()
+                if ours in self.runs
+            },
+            **{
+                f"task-start{suffix}/hand-written": self.task_start_s(label)
+                / self.task_start_s("hand-written")
+                for label, suffix in (
+                    ("ours", ""),
+                    ("ours (no cache)", " no cache"),
+                    ("read-only", " read-only"),
+                )
+                if label in self.task_start and "hand-written" in self.task_start
+            },
         }
+
+    def spreads(self) -> dict[str, tuple[float, float]]:
+        """Ratio key -> lowest and highest ratio of one round's runs, where runs pair up by round."""
+        found = {}
+        for key, (ours, reference) in PAIRED.items():
+            if ours in self.runs and reference in self.runs:
+                pairs = zip(self.runs[ours], self.runs[reference], strict=False)
+                ratios = [a["fill_s"] / b["fill_s"] for a, b in pairs]
+                if len(ratios) > 1:
+                    found[key] = (min(ratios), max(ratios))
+        return found
 
     def pass_ratios(self) -> dict[str, float]:
         hand = self.passes["hand-written"].wall_s
@@ -188,7 +230,7 @@ def _dagbag_section(results: list[SizeResult]) -> list[str]:
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for res in results:
-        for label in DAGBAG_LABELS:
+        for label in (label for label in DAGBAG_LABELS if label in res.runs):
             runs = res.runs[label]
             fills = [r["fill_s"] for r in runs]
             median = statistics.median(fills)
@@ -223,19 +265,25 @@ def _ratios_section(results: list[SizeResult]) -> list[str]:
     return lines
 
 
+TASK_START_SUFFIX = {"ours": "", "ours (no cache)": " no cache", "read-only": " read-only"}
+
+
 def _task_start_section(results: list[SizeResult]) -> list[str]:
     lines = [
         "",
         "## Task start (one DAG file in a fresh process)",
         "",
-        "| N | variant | files | runs per file | ms per DAG file | medians of the files (ms) | vs N=10 |",
-        "|---:|---|---:|---:|---:|---|---:|",
+        "| N | variant | files | runs per file | ms per DAG file | medians of the files (ms) | vs N=10 "
+        "| vs hand-written |",
+        "|---:|---|---:|---:|---:|---|---:|---:|",
     ]
     for res in results:
         for variant, per_file in res.task_start.items():
             medians = ", ".join(f"{1000 * statistics.median(t):.0f}" for t in per_file.values())
             reps = len(next(iter(per_file.values())))
             ratio = f"{res.ratios()['task-start']:.2f}" if variant == "ours" else ""
+            versus = res.ratios().get(f"task-start{TASK_START_SUFFIX.get(variant, '?')}/hand-written")
+            ratio = f"{ratio} | {versus:.2f}" if versus is not None else f"{ratio} | "
             lines.append(
                 f"| {res.n} | {variant} | {len(per_file)} | {reps} | {1000 * res.task_start_s(variant):.1f} "
                 f"| {medians} | {ratio} |"
@@ -302,8 +350,15 @@ def report(
     task_start: tuple[int, int],
 ) -> str:
     """RESULTS.md: setup, one section per measurement, notes and the final lines."""
+    from goals import goals_section
+
     lines = _header(args, command, started, task_start)
-    lines += _dagbag_section(results) + _ratios_section(results) + _task_start_section(results)
+    lines += (
+        goals_section(results)
+        + _dagbag_section(results)
+        + _ratios_section(results)
+        + _task_start_section(results)
+    )
     lines += _dag_processor_section(results) + _validation_section(results, cli_exists)
     notes = [n for res in results for n in res.notes] + notes
     cache_lines = [f"N={res.n}: {res.cache_files} files" for res in results if res.cache_files]

@@ -19,7 +19,7 @@ ROOT_VARIABLE = "SAGEMAKER_PIPELINES_ROOT"
 
 # The parts of the package that Airflow imports; toolkit/ and local/ build on them and are never imported
 # by them (tests/architecture checks the direction).
-RUNTIME_SUBPACKAGES = ("format", "compile", "checks", "airflow")
+RUNTIME_SUBPACKAGES = ("format", "compile", "checks", "cache", "airflow")
 
 _bundle_root: Path | None = None
 

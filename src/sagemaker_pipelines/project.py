@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sagemaker_pipelines.airflow.cache import CompileCache, check_file_cached
+from sagemaker_pipelines.cache.compile_cache import CompileCache, check_file_cached
 from sagemaker_pipelines.checker import CheckResult, check_file, dag_id_for, parse
 from sagemaker_pipelines.format.environment import Environment
 from sagemaker_pipelines.paths import pipelines_dir

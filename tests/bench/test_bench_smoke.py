@@ -25,6 +25,12 @@ DAG_PROCESSOR_LINE = re.compile(
 )
 
 
+GOAL_LINE = re.compile(
+    r"goal N=10 (.+): (\d+\.\d{2}|-)( \(rounds [\d.]+-[\d.]+\))?, "
+    r"(goal <= \d\.\d{2}|no goal): (met|NOT MET|not measured|-)"
+)
+
+
 def test_bench_runs_at_n10(tmp_path):
     out = tmp_path / "RESULTS.md"
     command = [
@@ -50,8 +56,19 @@ def test_bench_runs_at_n10(tmp_path):
     assert processor, f"unexpected dag-processor line: {processor_line!r}"
     assert all(float(value) > 0 for value in processor.groups())
 
+    goals = [GOAL_LINE.fullmatch(line) for line in proc.stdout.splitlines() if line.startswith("goal N=10 ")]
+    assert goals and all(goals), "every goal line names its ratio, its goal and whether it was met"
+    measured = {m.group(1): m.group(2) for m in goals}
+    for label in (
+        "task start, no cache: fresh worker pod (ours/hand-written)",
+        "read-only bundle, cold (ours/hand-written)",
+    ):
+        assert measured[label] != "-", label
+
     table = out.read_text()
-    for label in ("ours", "ours (cold)", "hand-written", "dag-factory", "ours, N=10"):
+    assert "## Goals" in table
+    labels = ("ours", "ours (cold)", "hand-written", "dag-factory", "ours, N=10", "ours (no cache)")
+    for label in (*labels, "read-only (cold)", "read-only", "new folder"):
         assert f"| 10 | {label} |" in table
     for label in ("hand-written first", "hand-written", "ours first (cold)", "ours", "ours (cold)"):
         assert re.search(rf"^\| 10 \| {re.escape(label)} \| \d+\.\d \| .* \| 10 \|$", table, re.M), label

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -9,7 +10,7 @@ import sys
 
 import pytest
 
-from sagemaker_pipelines.airflow.cache import CompileCache, check_file_cached, load_environment_cached
+from sagemaker_pipelines.cache.compile_cache import CompileCache, check_file_cached, load_environment_cached
 from sagemaker_pipelines.checker import check_file
 from sagemaker_pipelines.format.environment import load_environment
 from sagemaker_pipelines.paths import CHECKOUT_ROOT
@@ -146,7 +147,7 @@ def test_broken_environment_is_never_cached(environments, tmp_path):
 
 PROBE = """
 import runpy, sys
-import sagemaker_pipelines.airflow.cache as cache
+import sagemaker_pipelines.cache.compile_cache as cache
 if sys.argv[2] == "must-hit":  # a miss would check the pipeline: make that fail loudly
     def refuse(*args, **kwargs):
         raise AssertionError("checked afresh: the cache missed")
@@ -188,3 +189,85 @@ def test_a_read_only_bundle_keeps_its_cache_in_the_users_cache_folder(tmp_path):
     assert first.startswith("tasks: 1 root: ") and str(home / ".cache" / "sagemaker-pipelines") in first
     assert not (project / ".local").exists()
     assert parse_read_only("must-hit") == first  # a fresh process answered from that folder
+
+
+def test_a_new_bundle_folder_with_the_same_files_answers_from_the_entries_of_the_last(
+    env, tmp_path, monkeypatch
+):
+    """A Git bundle checks each version out into a new folder: the same files there hit the cache, and
+    the compiled requests name the new folder's include files, exactly as a fresh check there does."""
+    from sagemaker_pipelines.cache import compile_cache
+    from sagemaker_pipelines.paths import ROOT_VARIABLE
+
+    cache = CompileCache(tmp_path / "cache")
+    results = {}
+    for version in ("v1", "v2"):
+        bundle = tmp_path / "bundles" / version
+        shutil.copytree(CHECKOUT_ROOT / "pipelines", bundle / "pipelines")
+        shutil.copytree(
+            CHECKOUT_ROOT / "include", bundle / "include", ignore=shutil.ignore_patterns("__pycache__")
+        )
+        monkeypatch.setenv(ROOT_VARIABLE, str(bundle))
+        monkeypatch.setenv("SAGEMAKER_INCLUDE_DIR", str(bundle / "include"))
+        if version == "v2":
+            monkeypatch.setattr(compile_cache, "check_text", _refuse)
+        path = bundle / "pipelines" / "iris_script_mode.yaml"
+        results[version] = check_file_cached(path, env, cache).compiled.as_dict()
+        assert results[version] == check_file(path, env).compiled.as_dict()
+    assert str(tmp_path / "bundles" / "v1" / "include") in json.dumps(results["v1"])
+    assert str(tmp_path / "bundles" / "v1") not in json.dumps(results["v2"])
+
+
+def _refuse(*args: object, **kwargs: object) -> None:
+    raise AssertionError("checked afresh: the cache missed")
+
+
+def test_a_project_nobody_may_write_keeps_its_cache_in_the_users_folder_and_the_variable_still_wins(
+    tmp_path, monkeypatch
+):
+    """``chmod a-w`` on the bundle (as an image layer has it) sends the cache out of it, root or not."""
+    from sagemaker_pipelines.cache.location import default_root
+    from sagemaker_pipelines.paths import ROOT_VARIABLE
+
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    monkeypatch.setenv(ROOT_VARIABLE, str(bundle))
+    monkeypatch.delenv("SAGEMAKER_LOCAL_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_root() == bundle / ".local" / "cache"
+    bundle.chmod(0o555)
+    try:
+        assert default_root() == tmp_path / "xdg" / "sagemaker-pipelines"
+        monkeypatch.setenv("SAGEMAKER_PIPELINES_CACHE_DIR", str(tmp_path / "chosen"))
+        assert CompileCache.default().folder.parent == tmp_path / "chosen"
+    finally:
+        bundle.chmod(0o755)
+
+
+def test_the_code_version_is_kept_under_the_files_stamps_and_hashed_again_when_one_changes(
+    tmp_path, monkeypatch
+):
+    from sagemaker_pipelines.cache import compile_cache
+
+    runtime = tmp_path / "runtime.py"
+    runtime.write_text("x = 1\n")
+    monkeypatch.setattr(compile_cache, "runtime_source_files", lambda: [runtime])
+    root = tmp_path / "cache"
+    first = compile_cache._code_version.__wrapped__(root)
+    assert first == compile_cache._code_version.__wrapped__() and (root / "code-version").is_file()
+    stamp = os.stat(runtime)
+    runtime.write_text("x = 2\n")  # same size; its old time put back: the kept digest answers, unhashed
+    os.utime(runtime, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert compile_cache._code_version.__wrapped__(root) == first
+    runtime.write_text("x = 20\n")
+    changed = compile_cache._code_version.__wrapped__(root)
+    assert changed != first and changed == compile_cache._code_version.__wrapped__()
+
+
+def test_no_cache_computes_no_key(project, env, monkeypatch):
+    """With the cache off (a fresh pod told so, ``validate --no-cache``) the code version is never hashed."""
+    from sagemaker_pipelines.cache import compile_cache
+
+    monkeypatch.setattr(compile_cache, "_code_version", _refuse)
+    result = check_file_cached(project / "pipelines" / "iris_training.yaml", env, CompileCache(None))
+    assert result.ok

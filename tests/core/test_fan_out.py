@@ -243,7 +243,7 @@ def test_a_field_output_of_a_mapped_task_is_the_list_over_its_instances(compile_
 def test_the_compile_cache_keeps_a_mapped_task_and_refuses_a_misshapen_one(check):
     import json
 
-    from sagemaker_pipelines.airflow import cache_entry
+    from sagemaker_pipelines.cache import entry as cache_entry
 
     result = check(
         training() + training(for_each="${params.ks}").split("tasks:\n")[1].replace("train:", "tp:", 1)

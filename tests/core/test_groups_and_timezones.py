@@ -7,8 +7,8 @@ import datetime as dt
 import pendulum
 import pytest
 
-from sagemaker_pipelines.airflow import cache_entry
 from sagemaker_pipelines.airflow.dag_builder import build_dag, parse_date
+from sagemaker_pipelines.cache import entry as cache_entry
 from sagemaker_pipelines.checker import CheckResult
 
 GROUPED = """\

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from sagemaker_pipelines.airflow import cache as cache_module
-from sagemaker_pipelines.airflow import cache_trust
-from sagemaker_pipelines.airflow.cache import CompileCache, check_file_cached
-from sagemaker_pipelines.airflow.cache_entry import _mac
+from sagemaker_pipelines.cache import compile_cache as cache_module
+from sagemaker_pipelines.cache import trust as cache_trust
+from sagemaker_pipelines.cache.compile_cache import CompileCache, check_file_cached
+from sagemaker_pipelines.cache.entry import _mac
 from sagemaker_pipelines.checker import check_file
 from sagemaker_pipelines.format.environment import load_environment
 from sagemaker_pipelines.paths import display_path
@@ -296,7 +296,7 @@ def test_the_entry_shape_follows_the_compiled_dataclasses():
     """A field added to the compiled form must reach the shape check, or every entry would be a miss."""
     import dataclasses
 
-    from sagemaker_pipelines.airflow import cache_entry
+    from sagemaker_pipelines.cache import entry as cache_entry
     from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
 
     assert set(cache_entry._TASK_FIELDS) == {f.name for f in dataclasses.fields(CompiledTask)}

@@ -221,8 +221,8 @@ def test_a_long_ordinary_template_is_fine():
 def test_the_loader_refuses_what_validate_refuses(project, monkeypatch):
     """The DAG file's loader runs the same checker: a bypass form becomes the import-error stand-in
     (whose validate raises the template problem), while the same pipeline with ``{{ ds }}`` builds."""
-    from sagemaker_pipelines.airflow.cache import CACHE_VARIABLE
     from sagemaker_pipelines.airflow.loader import build_pipeline
+    from sagemaker_pipelines.cache.compile_cache import CACHE_VARIABLE
 
     monkeypatch.setenv(CACHE_VARIABLE, "off")
     dag_file = project / "dags" / "leak.py"

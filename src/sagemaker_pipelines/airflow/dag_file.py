@@ -40,12 +40,14 @@ def _airflow_imports(source: Path) -> set[str]:
     return {m for m in _imports(source) if m.startswith("airflow.")}
 
 
-def _modules_behind(module: str) -> set[str]:
+@cache
+def _modules_behind(module: str) -> frozenset[str]:
     """The ``airflow.*`` modules an operator's module needs: itself when it is Airflow's; for one of this
     project's (a provider operator with one job per task instance, say), what its source imports, through
-    the project's own modules it imports, read from the files without importing them."""
+    the project's own modules it imports, read from the files without importing them. Kept per process:
+    ``sync`` renders thousands of DAG files from the same few operator modules."""
     if module.startswith("airflow."):
-        return {module}
+        return frozenset({module})
     found: set[str] = set()
     seen: set[str] = set()
     pending = [module]
@@ -60,7 +62,7 @@ def _modules_behind(module: str) -> set[str]:
             imported = _imports(source)
             found |= {m for m in imported if m.startswith("airflow.")}
             pending += [m for m in imported if m.startswith("sagemaker_pipelines.")]
-    return found
+    return frozenset(found)
 
 
 @cache
@@ -92,6 +94,7 @@ def preimported_modules(kinds: Iterable[str] | None = None) -> tuple[str, ...]:
     return tuple(sorted(m for m in modules if m.startswith("airflow.") and _exists(m)))
 
 
+@cache
 def _exists(module: str) -> bool:
     """Whether ``module`` is installed, found on disk: importing Airflow to ask would cost ``validate``
     seconds (and ``find_spec`` of a submodule imports its parents)."""

@@ -62,8 +62,12 @@ def build_pipeline(dag_file: Path, pipeline: Path, environment_name: str | None 
 
 
 def _build(dag_file: Path, pipeline: Path, environment_name: str | None) -> Any:
-    from sagemaker_pipelines.airflow.cache import CompileCache, check_file_cached, load_environment_cached
     from sagemaker_pipelines.airflow.dag_builder import build_dag
+    from sagemaker_pipelines.cache.compile_cache import (
+        CompileCache,
+        check_file_cached,
+        load_environment_cached,
+    )
     from sagemaker_pipelines.format.environment import current_environment_name
     from sagemaker_pipelines.paths import display_path
 

@@ -3,17 +3,22 @@
 A pipeline that passes is a request AWS would accept in shape: required members present, no unknown
 members (a typo inside ``config:`` is caught here), the right types, lengths and name patterns. Jinja
 templates are replaced by sample values of the right type first, since they are only known at run time.
+
+The model is botocore's own, cut to the operations the task kinds send (``request_shapes.json``, written
+by ``make schemas`` from the installed botocore): loading botocore's whole SageMaker model would cost
+every cold parse and every task start without a cache tens of milliseconds for shapes no task sends.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path as FilePath
 from typing import Any
 
-import botocore.session
-from botocore.model import Shape
+from botocore.model import ServiceModel, Shape
 from botocore.validate import ParamValidator
 
 from sagemaker_pipelines.compile.compiler import CompiledPipeline
@@ -26,14 +31,31 @@ _TEMPLATE = re.compile(r"\{\{.*?\}\}")
 _OPERATOR_ONLY = ("S3Operations",)
 
 
+SHAPES_PATH = FilePath(__file__).with_name("request_shapes.json")
+
+
 @cache
-def _service_model():
+def _service_model() -> ServiceModel:
+    """botocore's ServiceModel of the operations the kinds send, from the generated file."""
+    data = json.loads(SHAPES_PATH.read_text(encoding="utf-8"))
+    return ServiceModel(data["model"], service_name="sagemaker")
+
+
+@cache
+def _full_service_model() -> ServiceModel:
+    """botocore's whole SageMaker model: only for an operation the generated file does not hold yet (a
+    kind added since ``make schemas`` ran; the test of the file fails until it runs again)."""
+    import botocore.session
+
     return botocore.session.get_session().get_service_model("sagemaker")
 
 
 @cache
 def _input_shape(operation: str) -> Shape:
-    return _service_model().operation_model(operation).input_shape
+    model = _service_model()
+    if operation not in model.operation_names:
+        model = _full_service_model()
+    return model.operation_model(operation).input_shape
 
 
 def _sample(value: Any, shape: Shape | None) -> Any:

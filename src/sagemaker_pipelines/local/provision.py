@@ -46,7 +46,7 @@ def _model_exists(sagemaker, name: str) -> bool:
 
 
 def _compiled(env: Environment, dag_id: str) -> Any:
-    from sagemaker_pipelines.airflow.cache import CompileCache
+    from sagemaker_pipelines.cache.compile_cache import CompileCache
     from sagemaker_pipelines.project import check_all
 
     # Through the loader's cache: the DagBag that follows checks the same files again.

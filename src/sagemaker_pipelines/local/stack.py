@@ -263,7 +263,7 @@ class _Provisioning(threading.Thread):
         self.error: BaseException | None = None
 
     def run(self) -> None:
-        from sagemaker_pipelines.airflow.cache import CompileCache
+        from sagemaker_pipelines.cache.compile_cache import CompileCache
         from sagemaker_pipelines.local import provision
         from sagemaker_pipelines.project import check_all
 

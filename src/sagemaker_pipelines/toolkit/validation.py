@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from sagemaker_pipelines.airflow.cache import CompileCache
+from sagemaker_pipelines.cache.compile_cache import CompileCache
 from sagemaker_pipelines.checker import CheckResult, check_document, parse, read_pipeline
 from sagemaker_pipelines.format.environment import Environment, environment_names, load_environment
 from sagemaker_pipelines.paths import dags_dir, display_path, pipelines_dir

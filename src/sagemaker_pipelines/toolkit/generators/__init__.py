@@ -1,6 +1,8 @@
 """Files generated from other sources, never edited by hand (``make schemas``; tests fail when stale).
 
 - ``instance_types``: the schema's instance-type enums, from botocore's model of the SageMaker API;
+- ``request_shapes``: ``compile/request_shapes.json``, the input shapes of the operations the task kinds
+  send, cut from botocore's model of the SageMaker API for the offline request check;
 - ``image_data``: ``compile/image_data.json`` and the schema's algorithm, framework, version and region
   lists, from the image data the SageMaker Python SDK publishes (sagemaker-core's ``image_uri_config``);
 - ``hyperparameter_data``: ``compile/hyperparameters.json``, the built-in algorithms' hyperparameters

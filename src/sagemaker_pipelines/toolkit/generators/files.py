@@ -1,7 +1,8 @@
 """``schemas``: write (or, with ``--check``, compare) every generated file from its sources.
 
 In order: ``compile/image_data.json`` from the SageMaker SDK's image data; ``compile/hyperparameters.json``
-from the SDK v2's algorithm estimators; the source schema's generated parts (its task branches from the
+from the SDK v2's algorithm estimators; ``compile/request_shapes.json`` from botocore's SageMaker model;
+the source schema's generated parts (its task branches from the
 kinds' fragments and specs; instance types from botocore; algorithms, regions and framework versions from
 the image data); then the authored view of every format
 version (format/versions.py), derived from the source schema with each checked algorithm's
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from sagemaker_pipelines.compile import hyperparameters
 from sagemaker_pipelines.compile.images import DATA_PATH
+from sagemaker_pipelines.compile.request_check import SHAPES_PATH
 from sagemaker_pipelines.format import versions
 from sagemaker_pipelines.format.versions import CURRENT, OLDEST, VERSIONS
 from sagemaker_pipelines.paths import display_path, schemas_dir
@@ -27,6 +29,7 @@ from sagemaker_pipelines.toolkit.generators import (
     hyperparameter_schema,
     image_data,
     instance_types,
+    request_shapes,
     schema_views,
     task_schema,
 )
@@ -88,6 +91,7 @@ def generate(sdk_wheel: Path | None = None) -> Generated:
     else:
         hp_data = hyperparameter_data.build(hp_version, hp_sources)
         out.files[hyperparameters.DATA_PATH] = hyperparameter_data.render(hp_data)
+    out.files[SHAPES_PATH] = request_shapes.render(request_shapes.build())
     source = json.loads(source_schema_path().read_text(encoding="utf-8"))
     source = image_data.apply(instance_types.apply(task_schema.apply(source)), data)
     out.files[source_schema_path()] = schema_views.render(source)

@@ -2,14 +2,16 @@
 
 Airflow re-parses the DAG folder every 30 seconds; YAML parsing, schema validation and the botocore
 check of an unchanged file give the same answer every time. The key covers everything the answer
-depends on: the pipeline's bytes and path, the include folder, the environment file, the schema, the
+depends on: the pipeline's bytes and its path in the project, the environment file, the schema, the
 runtime's source (``paths.runtime_source_files()``) and the versions of the libraries that check. Files
 under ``include/`` are inputs too, however the pipeline names them (literally, through ``${env.x}``, a
 YAML escape): the checked result lists the ones it used, the entry records each one's size and SHA-256,
 and a hit re-reads them, so an edited, renamed or deleted script is never hidden - whatever its mtime.
-Broken pipelines are cached too: they stay broken until something they depend on changes.
+Broken pipelines are cached too: they stay broken until something they depend on changes. Where the
+project is does not count (entries hold the include folder as a marker, :mod:`.entry`): a new bundle
+folder with the same files, as a Git bundle checks out per version, hits what the last one wrote.
 
-A cache entry becomes a DAG, so it must not be a way in (:mod:`.cache_trust`): entries are JSON (never
+A cache entry becomes a DAG, so it must not be a way in (:mod:`.trust`): entries are JSON (never
 pickle), authenticated with this installation's secret, checked for shape, and ignored in a folder
 another user could write. Anything unusable is a miss, never an exception; a cache folder that cannot
 be written just means no cache.
@@ -24,36 +26,81 @@ import sys
 from functools import cache
 from pathlib import Path
 
-from sagemaker_pipelines.airflow.cache_entry import Fingerprints, decode, encode
-from sagemaker_pipelines.airflow.cache_trust import installation_secret, read_owned, trusted_folder, warn_once
-from sagemaker_pipelines.airflow.cache_trust import write_private as _write_private
+from sagemaker_pipelines.cache.entry import Fingerprints, decode, encode
+from sagemaker_pipelines.cache.location import default_root
+from sagemaker_pipelines.cache.trust import installation_secret, read_owned, trusted_folder, warn_once
+from sagemaker_pipelines.cache.trust import write_private as _write_private
 from sagemaker_pipelines.checker import CheckResult, check_text, read_pipeline
 from sagemaker_pipelines.format.environment import Environment
 from sagemaker_pipelines.paths import (
     display_path,
     include_dir,
-    local_state_dir,
     runtime_source_files,
     schemas_dir,
 )
 from sagemaker_pipelines.problems import Problem
 
 CACHE_VARIABLE = "SAGEMAKER_PIPELINES_CACHE_DIR"  # "off" disables the cache
-FORMAT = "2"  # of keys and entries; a change makes every old entry a miss
+FORMAT = "3"  # of keys and entries; a change makes every old entry a miss
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
+CODE_VERSION_FILE = "code-version"
 _LIBRARIES = ("botocore", "jsonschema", "pyyaml", "croniter")
+_MODULES = ("botocore", "jsonschema", "yaml", "croniter")  # the same, as imported
 
 
 @cache
-def _code_version() -> str:
-    """Changes whenever the checker, compiler, schema or a library that checks could answer differently."""
+def _code_version(root: Path | None = None) -> str:
+    """Changes whenever the checker, compiler, schema or a library that checks could answer differently:
+    a digest of their bytes and versions.
+
+    Hashing the runtime's two megabytes cost every fresh process (each task start) some 10 ms, so with a
+    cache ``root`` the digest is kept there (``code-version``, this user's file) under the files' sizes
+    and modification times, the same test Python's own bytecode cache trusts; a changed file is hashed
+    again."""
+    files = runtime_source_files() + sorted(schemas_dir().glob("*.json"))
+    memo = root / CODE_VERSION_FILE if root is not None and trusted_folder(root) else None
+    stamp = _stamp(files) if memo is not None else None
+    if memo is not None and stamp is not None:
+        known = read_owned(memo, 256)
+        if isinstance(known, bytes) and known.startswith(stamp + b" ") and len(known) == len(stamp) + 17:
+            return known[-16:].decode()
     from importlib.metadata import version
 
+    libraries = "/".join([sys.version, *(version(name) for name in _LIBRARIES)])
     digest = hashlib.sha256(FORMAT.encode())
-    for path in runtime_source_files() + sorted(schemas_dir().glob("*.json")):
+    for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    digest.update("/".join([sys.version, *(version(name) for name in _LIBRARIES)]).encode())
-    return digest.hexdigest()[:16]
+    digest.update(libraries.encode())
+    found = digest.hexdigest()[:16]
+    if memo is not None and stamp is not None:
+        with contextlib.suppress(OSError):
+            _write_private(memo, stamp + b" " + found.encode())
+    return found
+
+
+def _stamp(files: list[Path]) -> bytes | None:
+    """The sizes and modification times of ``files`` and of the checking libraries (by their installed
+    files: asking importlib.metadata for versions costs more than all the rest), or None."""
+    signature = hashlib.sha256(f"{FORMAT}\0{sys.version}".encode())
+    try:
+        for path in files + _library_files():
+            info = path.stat()
+            signature.update(f"\0{path}\0{info.st_size}\0{info.st_mtime_ns}".encode())
+    except OSError:
+        return None
+    return signature.hexdigest().encode()
+
+
+def _library_files() -> list[Path]:
+    """The file each checking library is found at (its ``__init__.py``), located without importing it."""
+    import importlib.util
+
+    found = []
+    for name in _MODULES:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            found.append(Path(spec.origin))
+    return found
 
 
 def fingerprint(relative: str, root: str | None = None) -> object:
@@ -74,21 +121,6 @@ def fingerprint(relative: str, root: str | None = None) -> object:
     return [len(data), hashlib.sha256(data).hexdigest()]
 
 
-def default_root() -> Path:
-    """``<project>/.local/cache`` where the project can be written; else this user's cache folder
-    (``$XDG_CACHE_HOME``, or ``~/.cache``, ``/sagemaker-pipelines``).
-
-    A bundle baked read-only into an image would otherwise have no cache at all, and every parse and
-    task start would check its pipeline from scratch. Entries are keyed by the pipeline's content and
-    include folder, so bundles that share the user's folder never answer for each other."""
-    local = local_state_dir()
-    existing = local if local.exists() else local.parent
-    if os.access(existing, os.W_OK | os.X_OK):  # a read-only mount says no even to root
-        return local / "cache"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "sagemaker-pipelines"
-
-
 class CompileCache:
     """One authenticated JSON file per checked pipeline, under ``.local/cache/<code version>/``, or the
     user's cache folder when the project is read-only (:func:`default_root`).
@@ -96,8 +128,9 @@ class CompileCache:
     The installation's key is ``cache.key`` beside the entry folder (``.local/cache/cache.key``).
     """
 
-    def __init__(self, folder: Path | None):
+    def __init__(self, folder: Path | None, code_version: str | None = None):
         self.folder = folder
+        self._code_version = code_version
         self._secret: bytes | None = None
         self._checked = False
 
@@ -107,7 +140,8 @@ class CompileCache:
         if setting == "off":
             return cls(None)
         root = Path(setting) if setting else default_root()
-        return cls(root / _code_version())
+        version = _code_version(root)
+        return cls(root / version, version)
 
     def _ready(self) -> bool:
         """On first use: the folders are this user's alone and the key is known; else no cache at all."""
@@ -122,7 +156,14 @@ class CompileCache:
 
     def key(self, text: str, file: str, environment: Environment) -> str:
         digest = hashlib.sha256()
-        parts = (FORMAT, _code_version(), file, str(include_dir()), environment.name, environment.text, text)
+        parts = (
+            FORMAT,
+            self._code_version or _code_version(),
+            file,
+            environment.name,
+            environment.text,
+            text,
+        )
         for part in parts:
             digest.update(part.encode())
             digest.update(b"\0")
@@ -137,11 +178,11 @@ class CompileCache:
             if isinstance(data, str):
                 warn_once("entry", "compile cache: ignoring entries such as %s: %s", key, data)
                 return None
-            decoded = decode(key, data, self._secret) if data else None
+            root = str(include_dir())
+            decoded = decode(key, data, self._secret, root) if data else None
             if decoded is None:
                 return None
             result, includes = decoded
-            root = str(include_dir())
             if any(fingerprint(path, root) != recorded for path, recorded in includes.items()):
                 return None
             return result
@@ -155,7 +196,7 @@ class CompileCache:
         root = str(include_dir())
         includes: Fingerprints = {path: fingerprint(path, root) for path in result.includes}
         try:
-            data = encode(key, result, includes, self._secret)
+            data = encode(key, result, includes, self._secret, root)
         except (TypeError, ValueError):  # a result that is not plain data: answer it, do not keep it
             return
         try:
@@ -169,6 +210,8 @@ def check_file_cached(path: Path, environment: Environment, cache: CompileCache)
     text = read_pipeline(path)
     if isinstance(text, Problem):
         return CheckResult(text.file, path.stem, [text])
+    if cache.folder is None:  # no cache: its key (the code version) would cost more than some checks
+        return check_text(text, path, environment)
     key = cache.key(text, display_path(path), environment)
     result = cache.get(key)
     if result is None:

@@ -5,6 +5,12 @@ bytes and of the cache key it is filed under (so an authentic entry cannot be mo
 pipeline's key). Reading verifies the MAC before parsing anything, then checks that every field has the
 shape this code writes: anything else - a forged or truncated file, another version's layout, valid
 JSON such as ``{}`` - is a miss, never an exception.
+
+An entry names no folder of the bundle it was made in: the compiled requests hold absolute paths of
+``include/`` files (a script's source, a file to upload), which are stored with the include folder
+replaced by a marker and put back on reading with the reader's own. A Git bundle that checks every
+version out into a new folder, or the same files baked into another image path, then hits the entries
+the last version made; the include files themselves are still compared by content on every hit.
 """
 
 from __future__ import annotations
@@ -58,7 +64,16 @@ def _mac(secret: bytes, key: str, body: bytes) -> bytes:
     return hmac.new(secret, key.encode() + b"\n" + body, hashlib.sha256).hexdigest().encode()
 
 
-def encode(key: str, result: CheckResult, includes: Fingerprints, secret: bytes) -> bytes:
+# Stands for the include folder inside an entry; NUL never reaches a path, and a result whose text holds
+# the marker already is not kept (encode raises ValueError) rather than rebased wrongly.
+ROOT_MARKER = "\u0000include-root\u0000"
+_ESCAPED_MARKER = json.dumps(ROOT_MARKER)[1:-1]
+
+
+def encode(
+    key: str, result: CheckResult, includes: Fingerprints, secret: bytes, include_root: str = ""
+) -> bytes:
+    """The entry's bytes; ``include_root``: the include folder, written as the marker wherever it occurs."""
     entry = {
         "file": result.file,
         "dag_id": result.dag_id,
@@ -67,12 +82,20 @@ def encode(key: str, result: CheckResult, includes: Fingerprints, secret: bytes)
         "compiled": result.compiled.as_dict() if result.compiled else None,
         "includes": includes,
     }
-    body = json.dumps(entry, separators=(",", ":")).encode()
+    text = json.dumps(entry, separators=(",", ":"))
+    if include_root:
+        if _ESCAPED_MARKER in text:
+            raise ValueError("the result holds the include-folder marker: not kept")
+        text = text.replace(json.dumps(include_root)[1:-1], _ESCAPED_MARKER)
+    body = text.encode()
     return _HEAD + _mac(secret, key, body) + _MIDDLE + body + b"}"
 
 
-def decode(key: str, data: bytes, secret: bytes) -> tuple[CheckResult, Fingerprints] | None:
-    """The result and include fingerprints of an authentic, well-shaped entry; None otherwise."""
+def decode(
+    key: str, data: bytes, secret: bytes, include_root: str = ""
+) -> tuple[CheckResult, Fingerprints] | None:
+    """The result and include fingerprints of an authentic, well-shaped entry, its include paths under
+    ``include_root`` (the reader's include folder); None otherwise."""
     start = len(_HEAD) + _MAC_CHARS
     if not (data.startswith(_HEAD) and data[start : start + len(_MIDDLE)] == _MIDDLE and data.endswith(b"}")):
         return None
@@ -80,7 +103,10 @@ def decode(key: str, data: bytes, secret: bytes) -> tuple[CheckResult, Fingerpri
     if not hmac.compare_digest(data[len(_HEAD) : start], _mac(secret, key, body)):
         return None
     try:
-        entry = json.loads(body)
+        text = body.decode()
+        if include_root:
+            text = text.replace(_ESCAPED_MARKER, json.dumps(include_root)[1:-1])
+        entry = json.loads(text)
         return _result(entry)
     except (ValueError, TypeError, KeyError, RecursionError):
         return None
