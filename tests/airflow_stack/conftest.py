@@ -79,6 +79,13 @@ class Api:
         run = self.call("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf or {}})
         return run["dag_run_id"]
 
+    def asset_triggered_runs(self, dag_id: str) -> list[dict]:
+        """The DAG's runs that asset events queued. Wait on these rather than on an event's
+        ``created_dagruns``: Airflow 3.3's ``GET /api/v2/assets/events`` answers 500 while a run an
+        event created has not started (its response model requires the run's ``start_date``)."""
+        runs = self.get(f"/api/v2/dags/{dag_id}/dagRuns?limit=100")["dag_runs"]
+        return [r for r in runs if r["run_type"] == "asset_triggered"]
+
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
         tis = self.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
         return {ti["task_id"]: ti["state"] for ti in tis}

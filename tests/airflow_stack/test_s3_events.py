@@ -53,20 +53,13 @@ def test_an_object_put_into_the_bucket_runs_the_pipeline_and_its_consumer(events
     s3 = events_stack.aws_client("s3", "us-east-2")
     s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/incoming/adults.csv", Body=rows)
 
-    (event,) = wait_until(lambda: _asset_events(api, INCOMING), 180, "the watcher's asset event")
-    assert event["source_dag_id"] is None  # from the triggerer, not a task
-    (created,) = wait_until(
-        lambda: _asset_events(api, INCOMING)[0]["created_dagruns"], 180, "the run the event queued"
+    (run,) = wait_until(
+        lambda: api.asset_triggered_runs("batch_inference_on_upload"), 180, "a run queued by the watcher"
     )
-    assert created["dag_id"] == "batch_inference_on_upload"
-    run_id = created["run_id"]
-    assert (
-        api.get(f"/api/v2/dags/batch_inference_on_upload/dagRuns/{run_id}")["run_type"] == "asset_triggered"
-    )
+    run_id = run["dag_run_id"]
     assert api.wait_for_run("batch_inference_on_upload", run_id, timeout=600) == "success", api.task_states(
         "batch_inference_on_upload", run_id
     )
-
     # The run scored the file and loaded the warehouse.
     listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{PREFIX}/scored-on-arrival/")
     assert [o["Key"] for o in listed["Contents"]] == [f"{PREFIX}/scored-on-arrival/adults.csv.out"]
@@ -75,19 +68,23 @@ def test_an_object_put_into_the_bucket_runs_the_pipeline_and_its_consumer(events
     assert loaded == len(rows.splitlines())
 
     # Its scores are an asset, whose event queued the summary.
+    (summary,) = wait_until(
+        lambda: api.asset_triggered_runs("batch_inference_summary"),
+        180,
+        "a run of the summary queued by the scores",
+    )
+    assert api.wait_for_run("batch_inference_summary", summary["dag_run_id"], timeout=300) == "success"
     (scores,) = _events(api, source_dag_id="batch_inference_on_upload", source_run_id=run_id)
     assert (scores["uri"], scores["source_task_id"]) == (SCORES, "predict")
-    (summary,) = wait_until(
-        lambda: _events(api, source_dag_id="batch_inference_on_upload", source_run_id=run_id)[0][
-            "created_dagruns"
-        ],
-        180,
-        "a run of batch_inference_summary queued by the scores",
-    )
-    assert summary["dag_id"] == "batch_inference_summary"
-    assert api.wait_for_run("batch_inference_summary", summary["run_id"], timeout=300) == "success"
+    assert [r["run_id"] for r in scores["created_dagruns"]] == [summary["dag_run_id"]]
+    # The first run came from the watcher's event of the incoming prefix (the triggerer's, not a task's).
+    (event,) = _asset_events(api, INCOMING)
+    assert event["source_dag_id"] is None
+    assert [(r["dag_id"], r["run_id"]) for r in event["created_dagruns"]] == [
+        ("batch_inference_on_upload", run_id)
+    ]
     xcom = api.get(
-        f"/api/v2/dags/batch_inference_summary/dagRuns/{summary['run_id']}"
+        f"/api/v2/dags/batch_inference_summary/dagRuns/{summary['dag_run_id']}"
         "/taskInstances/summarize/xcomEntries/return_value"
     )["value"]
     assert xcom["files"] == 1 and xcom["predictions"] == len(rows.splitlines())
