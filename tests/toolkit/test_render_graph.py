@@ -171,3 +171,17 @@ def test_render_shows_what_each_sagemaker_task_reads_and_writes(run_cli):
     ]
     status, out, _ = run_cli("render", "batch_inference_summary")
     assert "Lineage (" not in out  # a Python task: nothing the SageMaker request says
+
+
+def test_graph_draws_what_each_sagemaker_task_reads_and_writes(tmp_path, run_cli):
+    assert run_cli("graph", "iris_training", "--out", tmp_path)[0] == 0
+    mmd = (tmp_path / "iris_training.mmd").read_text()
+    # Each location once, a run-time part as "…"; an asset the task writes is the asset's node.
+    assert '    s3_0[/"s3://sagemaker-local/iris/processed-input-data/train.csv"/]\n' in mmd
+    assert '    s3_1[/"s3://sagemaker-local/iris/results/…/output/model.tar.gz"/]\n' in mmd
+    edges = ["s3_0 -.-> t_train_model", "s3_1 -.-> t_create_model", "t_test_model -.-> asset_0"]
+    assert all(f"    {edge}\n" in mmd for edge in edges)
+    assert mmd.count("    t_train_model -.-> asset_0\n") == 1  # published: drawn once, as the asset
+    assert re.search(r"^    class s3_0,s3_1,s3_2,legend_lineage lineage$", mmd, re.M)
+    assert run_cli("graph", "batch_inference_summary", "--out", tmp_path)[0] == 0
+    assert "legend_lineage" not in (tmp_path / "batch_inference_summary.mmd").read_text()  # Python only

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sagemaker_pipelines.compile.assets import S3_EVENTS, scheduled_on, watcher
+from sagemaker_pipelines.compile.assets import S3_EVENTS, asset_uri, scheduled_on, watcher
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.kinds import KINDS
+from sagemaker_pipelines.toolkit.lineage import reads_and_writes
 
 # Node colours by what a task does (its kind spec's ``graph``): (fill, border).
 _STYLES = {
@@ -26,6 +27,7 @@ _STYLES = {
     "data": ("#f3f4f6", "#4b5563"),
     "asset": ("#fae8ff", "#a21caf"),
     "watcher": ("#ffedd5", "#c2410c"),
+    "lineage": ("#ffffff", "#6b7280"),
 }
 # What the legend calls each group.
 _MEANING = {
@@ -35,6 +37,7 @@ _MEANING = {
     "data": "Python, S3 and warehouse tasks",
     "asset": "asset: what starts the pipeline (dashed, into its first tasks) or what a task publishes",
     "watcher": "watcher: the SQS queue whose messages (S3 events) update the asset, read by the triggerer",
+    "lineage": "S3 location a SageMaker task reads (dotted, into it) or writes (out of it): its lineage",
 }
 _HOW_TO_READ = "each box: task id, kind, instance type; an arrow runs from a task to one that waits for it"
 
@@ -46,6 +49,8 @@ def legend(compiled: CompiledPipeline) -> list[tuple[str, str]]:
         present.add("asset")
     if watcher_edge(compiled):
         present.add("watcher")
+    if any(node.startswith("s3_") for node in _lineage_ids(compiled).values()):
+        present.add("lineage")
     return [(name, meaning) for name, meaning in _MEANING.items() if name in present]
 
 
@@ -95,6 +100,34 @@ def watcher_edge(compiled: CompiledPipeline) -> tuple[str, str, str] | None:
     if watched is None:
         return None
     return watched["queue"], watched["asset"], "S3 events" if S3_EVENTS in watched else "messages"
+
+
+def lineage_edges(compiled: CompiledPipeline) -> list[tuple[str, str, str]]:
+    """(S3 location, task id, "in" or "out") for what each SageMaker task reads and writes, as ``render``
+    lists it and its OpenLineage events name it (``toolkit/lineage.py``). A run-time part of a location
+    (a job name taken from another task's result) is shown as ``…``."""
+    edges = []
+    for task in compiled.tasks:
+        found = reads_and_writes(task)
+        if found is None:
+            continue
+        reads, writes = found
+        edges += [(_shown(uri), task.task_id, "in") for uri in reads]
+        edges += [(_shown(uri), task.task_id, "out") for uri in writes]
+    drawn = set(asset_edges(compiled))  # a published asset's edge already says the task writes it
+    return [edge for edge in dict.fromkeys(edges) if edge not in drawn]
+
+
+def _shown(location: str) -> str:
+    return asset_uri(re.sub(r"\{\{.*?\}\}", "…", location))
+
+
+def _lineage_ids(compiled: CompiledPipeline) -> dict[str, str]:
+    """The node of each location: the asset's where it is one of the graph's assets, else its own."""
+    assets = _asset_ids(compiled)
+    uris = dict.fromkeys(uri for uri, _, _ in lineage_edges(compiled))
+    own = [uri for uri in uris if uri not in assets]
+    return {uri: assets.get(uri) or f"s3_{own.index(uri)}" for uri in uris}
 
 
 def _asset_ids(compiled: CompiledPipeline) -> dict[str, str]:
@@ -161,6 +194,12 @@ def mermaid(compiled: CompiledPipeline) -> str:
         queue, uri, what = edge
         lines.append(f'    watcher>"{queue}"]')
         lines.append(f'    watcher -. "{what}" .-> {assets[uri]}')
+    locations = _lineage_ids(compiled)
+    own = {uri: node for uri, node in locations.items() if node.startswith("s3_")}
+    lines += [f'    {node}[/"{uri.replace(chr(34), "#quot;")}"/]' for uri, node in own.items()]
+    for uri, task_id, direction in lineage_edges(compiled):
+        pair = (locations[uri], ids[task_id]) if direction == "in" else (ids[task_id], locations[uri])
+        lines.append(f"    {pair[0]} -.-> {pair[1]}")
     lines.append('    subgraph legend["Legend"]')
     lines.append("        direction TB")
     lines.append(f'        legend_read["{_HOW_TO_READ}"]')
@@ -170,6 +209,7 @@ def mermaid(compiled: CompiledPipeline) -> str:
         members = [ids[t.task_id] for t in compiled.tasks if group(t.kind) == name]
         members += list(assets.values()) if name == "asset" else []
         members += ["watcher"] if name == "watcher" and watcher_edge(compiled) else []
+        members += list(own.values()) if name == "lineage" else []
         if members:
             lines.append(f"    classDef {name} fill:{fill},stroke:{stroke},color:#111827")
             lines.append(f"    class {','.join([*members, f'legend_{name}'])} {name}")
@@ -207,6 +247,16 @@ def digraph(compiled: CompiledPipeline):
             "watcher", label=queue, shape="cds", style="filled", fillcolor=fill, color=stroke, fontsize="10"
         )
         dot.edge("watcher", _asset_ids(compiled)[uri], label=what, style="dashed", color=stroke, fontsize="9")
+    fill, stroke = _STYLES["lineage"]
+    locations = _lineage_ids(compiled)
+    for uri, node in locations.items():
+        if node.startswith("s3_"):  # not an asset, drawn above
+            dot.node(
+                node, label=uri, shape="note", style="filled", fillcolor=fill, color=stroke, fontsize="9"
+            )
+    for uri, task_id, direction in lineage_edges(compiled):
+        tail, head = (locations[uri], task_id) if direction == "in" else (task_id, locations[uri])
+        dot.edge(tail, head, style="dotted", color=stroke, arrowsize="0.6")
     return dot
 
 
