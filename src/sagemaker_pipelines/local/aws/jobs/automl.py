@@ -241,7 +241,6 @@ def run(backend: Any, job: dict[str, Any], run_info: Run) -> None:
             found, key=lambda c: c["FinalAutoMLJobObjectiveMetric"]["Value"]
         )
         job["Candidates"] = found
-        job["BestCandidate"] = best
         job["ResolvedAttributes"] = {
             "AutoMLJobObjective": {"MetricName": metric},
             "ProblemType": kind,
@@ -249,6 +248,7 @@ def run(backend: Any, job: dict[str, Any], run_info: Run) -> None:
         }
         wait_min_duration(run_info)  # in progress until seen so: a stop asked for until then is honoured
         _unless_stopped(run_info)
+        job["BestCandidate"] = best  # a stopped job names none, however far its candidates got
         if job.get("ModelDeployConfig", {}).get("EndpointName"):
             _deploy(job, best)
         job["AutoMLJobSecondaryStatus"] = "MaxCandidatesReached" if len(found) == count else "Completed"
