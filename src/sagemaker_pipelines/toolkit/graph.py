@@ -17,7 +17,7 @@ from typing import Any
 from sagemaker_pipelines.compile.assets import S3_EVENTS, asset_uri, scheduled_on, watcher
 from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.kinds import KINDS
-from sagemaker_pipelines.toolkit.lineage import reads_and_writes
+from sagemaker_pipelines.toolkit.lineage import datasets
 
 # Node colours by what a task does (its kind spec's ``graph``): (fill, border).
 _STYLES = {
@@ -106,14 +106,7 @@ def lineage_edges(compiled: CompiledPipeline) -> list[tuple[str, str, str]]:
     """(S3 location, task id, "in" or "out") for what each SageMaker task reads and writes, as ``render``
     lists it and its OpenLineage events name it (``toolkit/lineage.py``). A run-time part of a location
     (a job name taken from another task's result) is shown as ``…``."""
-    edges = []
-    for task in compiled.tasks:
-        found = reads_and_writes(task)
-        if found is None:
-            continue
-        reads, writes = found
-        edges += [(_shown(uri), task.task_id, "in") for uri in reads]
-        edges += [(_shown(uri), task.task_id, "out") for uri in writes]
+    edges = [(_shown(uri), task_id, direction) for task_id, uri, direction in datasets(compiled)]
     drawn = set(asset_edges(compiled))  # a published asset's edge already says the task writes it
     return [edge for edge in dict.fromkeys(edges) if edge not in drawn]
 

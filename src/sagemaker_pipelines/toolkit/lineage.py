@@ -8,7 +8,7 @@ training job's name) is shown as it is sent.
 
 from __future__ import annotations
 
-from sagemaker_pipelines.compile.compiler import CompiledTask
+from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.kinds import KINDS
 
 
@@ -22,3 +22,15 @@ def reads_and_writes(task: CompiledTask) -> tuple[list[str], list[str]] | None:
         return kind.lineage(config)
     except (KeyError, TypeError):  # a request whose shape config: changed: nothing to say
         return None
+
+
+def datasets(compiled: CompiledPipeline) -> list[tuple[str, str, str]]:
+    """(task id, S3 location, "in" or "out") for every SageMaker task of the pipeline, in task order,
+    reads before writes: what ``render`` lists and ``graph`` draws."""
+    found = []
+    for task in compiled.tasks:
+        if (pair := reads_and_writes(task)) is not None:
+            reads, writes = pair
+            found += [(task.task_id, uri, "in") for uri in reads]
+            found += [(task.task_id, uri, "out") for uri in writes]
+    return found

@@ -126,16 +126,10 @@ def _asset_lines(compiled: CompiledPipeline) -> list[str]:
 
 def _lineage_lines(compiled: CompiledPipeline) -> list[str]:
     """What each SageMaker task reads and writes in S3: the datasets of its OpenLineage events."""
-    from sagemaker_pipelines.toolkit.lineage import reads_and_writes
+    from sagemaker_pipelines.toolkit.lineage import datasets
 
-    lines = []
-    for task in compiled.tasks:
-        found = reads_and_writes(task)
-        if found is None:
-            continue
-        reads, writes = found
-        lines += [f"{_INDENT}{task.task_id} reads {uri}" for uri in reads]
-        lines += [f"{_INDENT}{task.task_id} writes {uri}" for uri in writes]
+    verbs = {"in": "reads", "out": "writes"}
+    lines = [f"{_INDENT}{task_id} {verbs[way]} {uri}" for task_id, uri, way in datasets(compiled)]
     return ["", "Lineage (S3 locations each SageMaker task reads and writes)", *lines] if lines else []
 
 
