@@ -122,9 +122,10 @@ def earlier_executions(client: Any, kind: Job, started_on: dict[str, Any], ti: A
     return [found[n] for n in sorted(found, reverse=True)]
 
 
-def token_of(ti: Any) -> str:
-    """An idempotency token for a create call of this try (ClientRequestToken: 32 to 128 characters)."""
-    return hashlib.sha256(started_by(ti).encode()).hexdigest()
+def token_of(ti: Any, try_number: int | None = None) -> str:
+    """An idempotency token for a create call of this try, or of an earlier one (ClientRequestToken: 32
+    to 128 characters; a tag value: at most 256)."""
+    return hashlib.sha256(started_by(ti, try_number).encode()).hexdigest()
 
 
 def adopt_among(
