@@ -30,7 +30,7 @@ from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred
 
 from sagemaker_pipelines.airflow.jobs import attempts, cancel
 from sagemaker_pipelines.airflow.jobs.kinds import TRAINING, WAIT_MARGIN_SECONDS
-from sagemaker_pipelines.airflow.jobs.trigger import ON_KILL_WAIT_SECONDS
+from sagemaker_pipelines.airflow.jobs.trigger import ON_KILL_WAIT_SECONDS, handed_over
 
 # An execution is a training job: described, stopped and tagged as one, named in the log as what it is.
 EXECUTION = dataclasses.replace(TRAINING, label="Unified Studio notebook execution")
@@ -171,9 +171,9 @@ class SageMakerNotebookOperator(provider.SageMakerNotebookOperator):
 
 
 class SageMakerNotebookStopTrigger(SageMakerNotebookJobTrigger):
-    """The provider's notebook trigger, whose ``on_kill`` stops the execution (see ``trigger``: Airflow
-    calls it only when a user cancels the deferred task) and whose first check comes one ``waiter_delay``
-    after the task deferred, as the job trigger's does (apache/airflow issue 72716)."""
+    """The provider's notebook trigger, whose ``on_kill`` stops the execution as the job trigger's stops its
+    job (``trigger``: when a user cancelled the deferred task, not when it went to another triggerer), and
+    whose first check comes one ``waiter_delay`` after the task deferred, as the job trigger's does."""
 
     @classmethod
     def of(cls, trigger: SageMakerNotebookJobTrigger) -> SageMakerNotebookStopTrigger:
@@ -196,6 +196,8 @@ class SageMakerNotebookStopTrigger(SageMakerNotebookJobTrigger):
     async def on_kill(self) -> None:
         from airflow.providers.amazon.aws.hooks.sagemaker_unified_studio import SageMakerNotebookHook
 
+        if await asyncio.to_thread(handed_over, self):
+            return
         why = "the deferred task was cancelled (marked failed or success, or cleared)"
         hook = SageMakerNotebookHook(execution_name=self.execution_name)
         execution_client = hook._sagemaker_studio.execution_client

@@ -5,6 +5,13 @@ or clearing it, cancels its trigger in the triggerer. Airflow then calls the tri
 only for such a user action: not when the triggerer shuts down or hands the trigger to another one),
 which stops the job here - the same stop, in the same words, as the operator's own ``on_kill``.
 
+Except one case Airflow 3.3 gets wrong: a triggerer that missed its heartbeats for a while (a long GC pause,
+a stopped container, a network partition) finds, once it recovers, that its triggers went to another
+triggerer, and calls ``on_kill`` on each as if a user had cancelled it (apache/airflow pull request 73454,
+open), which would stop a job the other triggerer now waits for and fail the task. So ``on_kill`` first asks
+the API server for the task instance's state: still ``deferred`` means nobody cancelled it, and the job runs
+on; any other state (failed, success, cleared) - or no answer - stops it.
+
 Its first check comes one ``waiter_delay`` after the task deferred, not at once as the provider's: Airflow
 3.3's scheduler may handle the report that the deferring workload exited only after a trigger that fired
 within seconds has resumed the task, and then fails the running task as "changed externally" (apache/airflow
@@ -48,9 +55,39 @@ class SageMakerJobTrigger(SageMakerTrigger):
             yield event
 
     async def on_kill(self) -> None:
+        if await asyncio.to_thread(handed_over, self):
+            return
         kind = BY_JOB_TYPE[self.job_type.lower()]
         why = "the deferred task was cancelled (marked failed or success, or cleared)"
         client = self.hook().conn
         await asyncio.to_thread(
             cancel.stop_job, client, kind, self.job_name, why, self.log, ON_KILL_WAIT_SECONDS
         )
+
+
+def handed_over(trigger: Any) -> bool:
+    """Whether ``on_kill`` came although the trigger's task instance still waits on a trigger: the trigger
+    went to another triggerer, and its job must run on. Called in a thread (the triggerer's API channel
+    answers a synchronous call only off its event loop)."""
+    ti = getattr(trigger, "task_instance", None)
+    if ti is None:
+        return False
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    try:
+        states = RuntimeTaskInstance.get_task_states(
+            dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id], map_index=ti.map_index
+        )
+    except Exception as error:  # no answer: a user's cancel is the only case Airflow means on_kill for
+        trigger.log.warning("Cannot read the state of %s (%s): taking on_kill as a cancel", ti.task_id, error)
+        return False
+    key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}_{ti.map_index}"
+    state = (states.get(ti.run_id) or {}).get(key)
+    if state == "deferred":
+        trigger.log.warning(
+            "on_kill came while %s is still deferred: its trigger went to another triggerer, which waits "
+            "for the job now; not stopping it",
+            ti.task_id,
+        )
+        return True
+    return False
