@@ -22,6 +22,7 @@ import airflow.sdk.definitions.dag
 import airflow.sdk.definitions.mappedoperator
 import airflow.sdk.definitions.taskgroup
 import airflow.sdk.definitions.variable
+import airflow.sdk.execution_time.task_runner
 import airflow.sdk.module_loading
 import airflow.timetables.assets
 import airflow.version

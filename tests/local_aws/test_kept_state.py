@@ -179,3 +179,32 @@ def test_an_automl_job_the_killed_endpoint_ran_comes_back_failed_with_its_tags(s
         aws.stop()
         if restarted is not None:
             restarted.stop()
+
+
+def test_a_service_whose_backend_keeps_a_lambda_is_kept_too(state_dir):
+    """moto's SSM backend keeps its tags in a defaultdict of a lambda, which pickle refuses: one GetParameter
+    (the Unified Studio SDK's) made every later snapshot fail, and a restart lost everything else with it."""
+    aws = start_local_aws(state_dir, keep_state=True)
+    restarted = None
+    try:
+        ssm = boto3.client("ssm", **aws.client_kwargs(REGION))
+        s3 = boto3.client("s3", **aws.client_kwargs(REGION))
+        ssm.put_parameter(
+            Name="/team/threshold", Value="0.9", Type="String", Tags=[{"Key": "t", "Value": "1"}]
+        )
+        s3.create_bucket(Bucket=BUCKET)
+        put(s3, "kept/after-ssm.txt", b"kept")  # saved before it is answered: after the SSM backend existed
+
+        os.kill(aws.pid, signal.SIGKILL)
+        aws._process.wait(timeout=30)
+        restarted = start_local_aws(state_dir, keep_state=True, again=aws)
+
+        assert s3.get_object(Bucket=BUCKET, Key="kept/after-ssm.txt")["Body"].read() == b"kept"
+        assert ssm.get_parameter(Name="/team/threshold")["Parameter"]["Value"] == "0.9"
+        tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId="/team/threshold")["TagList"]
+        assert tags == [{"Key": "t", "Value": "1"}]
+        assert "could not save" not in aws.log_path.read_text()
+    finally:
+        aws.stop()
+        if restarted is not None:
+            restarted.stop()

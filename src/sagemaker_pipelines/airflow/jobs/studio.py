@@ -30,7 +30,7 @@ from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred
 
 from sagemaker_pipelines.airflow.jobs import attempts, cancel
 from sagemaker_pipelines.airflow.jobs.kinds import TRAINING, WAIT_MARGIN_SECONDS
-from sagemaker_pipelines.airflow.jobs.trigger import ON_KILL_WAIT_SECONDS, handed_over
+from sagemaker_pipelines.airflow.jobs.trigger import CANCELLED, ON_KILL_WAIT_SECONDS, stop_unless_handed_over
 
 # An execution is a training job: described, stopped and tagged as one, named in the log as what it is.
 EXECUTION = dataclasses.replace(TRAINING, label="Unified Studio notebook execution")
@@ -196,12 +196,9 @@ class SageMakerNotebookStopTrigger(SageMakerNotebookJobTrigger):
     async def on_kill(self) -> None:
         from airflow.providers.amazon.aws.hooks.sagemaker_unified_studio import SageMakerNotebookHook
 
-        if await asyncio.to_thread(handed_over, self):
-            return
-        why = "the deferred task was cancelled (marked failed or success, or cleared)"
-        hook = SageMakerNotebookHook(execution_name=self.execution_name)
-        execution_client = hook._sagemaker_studio.execution_client
-        client = await asyncio.to_thread(_sagemaker_client, execution_client, hook)
-        await asyncio.to_thread(
-            cancel.stop_job, client, EXECUTION, self.execution_id, why, self.log, ON_KILL_WAIT_SECONDS
-        )
+        def stop() -> None:
+            hook = SageMakerNotebookHook(execution_name=self.execution_name)
+            client = _sagemaker_client(hook._sagemaker_studio.execution_client, hook)
+            cancel.stop_job(client, EXECUTION, self.execution_id, CANCELLED, self.log, ON_KILL_WAIT_SECONDS)
+
+        await stop_unless_handed_over(self, stop)

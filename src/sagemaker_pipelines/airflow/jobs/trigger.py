@@ -12,6 +12,10 @@ open), which would stop a job the other triggerer now waits for and fail the tas
 the API server for the task instance's state: still ``deferred`` means nobody cancelled it, and the job runs
 on; any other state (failed, success, cleared) - or no answer - stops it.
 
+The check and the stop run in one thread (``stop_unless_handed_over``): the triggerer repeats the cancel at
+each state sync with its supervisor until the trigger has finished, which ends ``on_kill`` at its next
+``await`` - so a second ``await`` would never run - while a thread, once started, runs to its end.
+
 Its first check comes one ``waiter_delay`` after the task deferred, not at once as the provider's: Airflow
 3.3's scheduler may handle the report that the deferring workload exited only after a trigger that fired
 within seconds has resumed the task, and then fails the running task as "changed externally" (apache/airflow
@@ -21,7 +25,7 @@ issue 72716). A SageMaker job never ends within one check interval of its start,
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
@@ -30,6 +34,7 @@ from sagemaker_pipelines.airflow.jobs import cancel
 from sagemaker_pipelines.airflow.jobs.kinds import BY_JOB_TYPE
 
 ON_KILL_WAIT_SECONDS = 20  # the triggerer gives on_kill 30 s ([triggerer] on_kill_timeout)
+CANCELLED = "the deferred task was cancelled (marked failed or success, or cleared)"
 
 
 class SageMakerJobTrigger(SageMakerTrigger):
@@ -55,20 +60,29 @@ class SageMakerJobTrigger(SageMakerTrigger):
             yield event
 
     async def on_kill(self) -> None:
-        if await asyncio.to_thread(handed_over, self):
-            return
         kind = BY_JOB_TYPE[self.job_type.lower()]
-        why = "the deferred task was cancelled (marked failed or success, or cleared)"
-        client = self.hook().conn
-        await asyncio.to_thread(
-            cancel.stop_job, client, kind, self.job_name, why, self.log, ON_KILL_WAIT_SECONDS
-        )
+
+        def stop() -> None:
+            cancel.stop_job(self.hook().conn, kind, self.job_name, CANCELLED, self.log, ON_KILL_WAIT_SECONDS)
+
+        await stop_unless_handed_over(self, stop)
+
+
+async def stop_unless_handed_over(trigger: Any, stop: Callable[[], Any]) -> None:
+    """A trigger's ``on_kill``: ``stop`` its job unless the trigger went to another triggerer, in one thread
+    that finishes even when the triggerer cancels ``on_kill`` again."""
+
+    def in_thread() -> None:
+        if not handed_over(trigger):
+            stop()
+
+    await asyncio.to_thread(in_thread)
 
 
 def handed_over(trigger: Any) -> bool:
     """Whether ``on_kill`` came although the trigger's task instance still waits on a trigger: the trigger
-    went to another triggerer, and its job must run on. Called in a thread (the triggerer's API channel
-    answers a synchronous call only off its event loop)."""
+    went to another triggerer, and its job must run on. Called off the event loop (the triggerer's API
+    channel answers a synchronous call only there)."""
     ti = getattr(trigger, "task_instance", None)
     if ti is None:
         return False

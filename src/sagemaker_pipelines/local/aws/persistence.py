@@ -18,11 +18,15 @@ endpoint that was serving loads its model again.
 
 from __future__ import annotations
 
+import functools
+import io
 import logging
 import os
 import pickle
 import threading
 import time
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +69,61 @@ def snapshot() -> dict[str, Any]:
     return services
 
 
+class _Pickler(pickle.Pickler):
+    """pickle, and two kinds of defaultdict moto's SSM backend keeps that pickle refuses: one whose factory
+    is a lambda (its tags: ``defaultdict(lambda: defaultdict(dict))``), pickled with a factory that makes
+    the same, and a subclass whose ``__init__`` takes other arguments (``ParameterDict``), rebuilt without
+    calling it. Without them the first SSM call (the Unified Studio SDK makes one) failed every snapshot,
+    and a restart lost the S3 objects and jobs with it."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if not isinstance(obj, defaultdict):
+            return NotImplemented
+        factory = obj.default_factory
+        if _is_local(factory):
+            factory = _same_factory(factory)
+        elif type(obj) is defaultdict:
+            return NotImplemented
+        state = getattr(obj, "__dict__", None) or None
+        return (_new_defaultdict, (type(obj), factory), state, None, iter(obj.items()))
+
+
+def _new_defaultdict(cls: type, factory: Callable[[], Any] | None) -> defaultdict:
+    """An empty ``cls`` (a defaultdict or a subclass of one) with ``factory``, its ``__init__`` not called."""
+    made = cls.__new__(cls)
+    defaultdict.__init__(made, factory)
+    return made
+
+
+def _is_local(factory: Any) -> bool:
+    return "<locals>" in getattr(factory, "__qualname__", "") or "<lambda>" in getattr(
+        factory, "__name__", ""
+    )
+
+
+def _same_factory(factory: Callable[[], Any]) -> Callable[[], Any]:
+    """A picklable factory that makes what ``factory`` makes: an empty container of one type, or a
+    defaultdict of such factories."""
+    made = factory()
+    if type(made) is defaultdict:
+        inner = made.default_factory
+        return functools.partial(defaultdict, _same_factory(inner) if _is_local(inner) else inner)
+    if made == type(made)():
+        return type(made)
+    raise pickle.PicklingError(f"cannot pickle the factory {factory!r}: it makes {made!r}")
+
+
+def _dumps(value: Any) -> bytes:
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    return buffer.getvalue()
+
+
 def save(state_dir: Path) -> bool:
     """Write the snapshot (0600) through a temporary file and a rename; False when a backend changed
     while it was read (the next round saves it)."""
     try:
-        data = pickle.dumps(snapshot(), protocol=pickle.HIGHEST_PROTOCOL)
+        data = _dumps(snapshot())
     except RuntimeError:  # a dict changed size while it was pickled: a request or a job is writing
         return False
     tmp = state_dir / (STATE_FILE + ".tmp")
