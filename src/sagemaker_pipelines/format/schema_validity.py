@@ -45,6 +45,21 @@ def _equal(one: object, two: object) -> bool:
     return _unbool(one) == _unbool(two)
 
 
+class _Pattern:
+    """A pattern compiled when first used: a process (Airflow parses each DAG file in a fresh one) meets
+    a few of the schema's patterns, and compiling them all cost more than checking a pipeline."""
+
+    __slots__ = ("_source", "search")
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+        self.search = self._first_search
+
+    def _first_search(self, text: str) -> object:
+        self.search = re.compile(self._source).search
+        return self.search(text)
+
+
 def _unique(items: list) -> bool:
     if all(isinstance(i, str) for i in items):
         return len(set(items)) == len(items)
@@ -59,7 +74,7 @@ def _unique(items: list) -> bool:
 def _pipeline_check2(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern3(x):
+    if not _pipeline_pattern3.search(x):
         return False
     return True
 
@@ -93,7 +108,7 @@ def _pipeline_check8(x):
 def _pipeline_check10(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern11(x):
+    if not _pipeline_pattern11.search(x):
         return False
     return True
 
@@ -101,7 +116,7 @@ def _pipeline_check10(x):
 def _pipeline_def_asset_uri(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern15(x):
+    if not _pipeline_pattern15.search(x):
         return False
     return True
 
@@ -242,7 +257,7 @@ def _pipeline_check23(x):
 def _pipeline_def_s3_prefix_uri(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern31(x):
+    if not _pipeline_pattern31.search(x):
         return False
     return True
 
@@ -256,7 +271,7 @@ def _pipeline_check30(x):
 def _pipeline_def_sqs_queue_url(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern33(x):
+    if not _pipeline_pattern33.search(x):
         return False
     return True
 
@@ -318,7 +333,7 @@ def _pipeline_check6(x):
 def _pipeline_check39(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern40(x):
+    if not _pipeline_pattern40.search(x):
         return False
     return True
 
@@ -326,7 +341,7 @@ def _pipeline_check39(x):
 def _pipeline_check41(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern42(x):
+    if not _pipeline_pattern42.search(x):
         return False
     return True
 
@@ -334,7 +349,7 @@ def _pipeline_check41(x):
 def _pipeline_check43(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern44(x):
+    if not _pipeline_pattern44.search(x):
         return False
     return True
 
@@ -372,7 +387,7 @@ def _pipeline_check49(x):
 def _pipeline_check50(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern51(x):
+    if not _pipeline_pattern51.search(x):
         return False
     if len(x) < 2:
         return False
@@ -461,7 +476,7 @@ def _pipeline_check61(x):
 def _pipeline_check63(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern64(x):
+    if not _pipeline_pattern64.search(x):
         return False
     return True
 
@@ -526,7 +541,7 @@ def _pipeline_check54(x):
 def _pipeline_def_notifier_name(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern75(x):
+    if not _pipeline_pattern75.search(x):
         return False
     return True
 
@@ -597,7 +612,7 @@ def _pipeline_check72(x):
 def _pipeline_def_conn_id(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern80(x):
+    if not _pipeline_pattern80.search(x):
         return False
     return True
 
@@ -619,7 +634,7 @@ def _pipeline_check81(x):
 def _pipeline_def_role_arn(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern84(x):
+    if not _pipeline_pattern84.search(x):
         return False
     return True
 
@@ -633,7 +648,7 @@ def _pipeline_check83(x):
 def _pipeline_check86(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern87(x):
+    if not _pipeline_pattern87.search(x):
         return False
     return True
 
@@ -646,7 +661,7 @@ def _pipeline_check91(x):
 
 def _pipeline_check89(x):
     if isinstance(x, str):
-        if not _pipeline_pattern90(x):
+        if not _pipeline_pattern90.search(x):
             return False
     if _pipeline_check91(x):
         return False
@@ -656,7 +671,7 @@ def _pipeline_check89(x):
 def _pipeline_check92(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern93(x):
+    if not _pipeline_pattern93.search(x):
         return False
     return True
 
@@ -693,7 +708,7 @@ def _pipeline_check85(x):
 def _pipeline_check97(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern98(x):
+    if not _pipeline_pattern98.search(x):
         return False
     return True
 
@@ -734,7 +749,7 @@ def _pipeline_check96(x):
 
 def _pipeline_check104(x):
     if isinstance(x, str):
-        if not _pipeline_pattern105(x):
+        if not _pipeline_pattern105.search(x):
             return False
     return True
 
@@ -804,7 +819,7 @@ def _pipeline_check103(x):
 
 def _pipeline_check116(x):
     if isinstance(x, str):
-        if not _pipeline_pattern117(x):
+        if not _pipeline_pattern117.search(x):
             return False
     return True
 
@@ -818,7 +833,7 @@ def _pipeline_check119(x):
 def _pipeline_check120(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern121(x):
+    if not _pipeline_pattern121.search(x):
         return False
     return True
 
@@ -826,7 +841,7 @@ def _pipeline_check120(x):
 def _pipeline_check123(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern124(x):
+    if not _pipeline_pattern124.search(x):
         return False
     return True
 
@@ -873,7 +888,7 @@ def _pipeline_check115(x):
 
 def _pipeline_check128(x):
     if isinstance(x, str):
-        if not _pipeline_pattern129(x):
+        if not _pipeline_pattern129.search(x):
             return False
     return True
 
@@ -893,7 +908,7 @@ def _pipeline_check135(x):
 def _pipeline_check136(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern137(x):
+    if not _pipeline_pattern137.search(x):
         return False
     return True
 
@@ -901,7 +916,7 @@ def _pipeline_check136(x):
 def _pipeline_def_task_ref(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern140(x):
+    if not _pipeline_pattern140.search(x):
         return False
     return True
 
@@ -1037,7 +1052,7 @@ def _pipeline_check155(x):
 def _pipeline_check157(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern158(x):
+    if not _pipeline_pattern158.search(x):
         return False
     return True
 
@@ -1078,7 +1093,7 @@ def _pipeline_check159(x):
 def _pipeline_def_ecr_image(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern162(x):
+    if not _pipeline_pattern162.search(x):
         return False
     return True
 
@@ -1092,7 +1107,7 @@ def _pipeline_check161(x):
 def _pipeline_def_include_script(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern164(x):
+    if not _pipeline_pattern164.search(x):
         return False
     return True
 
@@ -1114,14 +1129,14 @@ def _pipeline_check165(x):
 def _pipeline_check167(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern168(x):
+    if not _pipeline_pattern168.search(x):
         return False
     return True
 
 
 def _pipeline_check170(x):
     if isinstance(x, str):
-        if not _pipeline_pattern171(x):
+        if not _pipeline_pattern171.search(x):
             return False
     return True
 
@@ -1157,7 +1172,7 @@ def _pipeline_check169(x):
 
 def _pipeline_check175(x):
     if isinstance(x, str):
-        if not _pipeline_pattern176(x):
+        if not _pipeline_pattern176.search(x):
             return False
     return True
 
@@ -1165,7 +1180,7 @@ def _pipeline_check175(x):
 def _pipeline_def_s3_uri(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern179(x):
+    if not _pipeline_pattern179.search(x):
         return False
     return True
 
@@ -1379,7 +1394,7 @@ def _pipeline_check205(x):
 def _pipeline_def_resource_name(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern211(x):
+    if not _pipeline_pattern211.search(x):
         return False
     if len(x) > 40:
         return False
@@ -1804,7 +1819,7 @@ def _pipeline_check273(x):
 def _pipeline_check275(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern276(x):
+    if not _pipeline_pattern276.search(x):
         return False
     return True
 
@@ -1850,7 +1865,7 @@ def _pipeline_check284(x):
 def _pipeline_check285(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern286(x):
+    if not _pipeline_pattern286.search(x):
         return False
     return True
 
@@ -1898,7 +1913,7 @@ def _pipeline_check292(x):
 def _pipeline_check293(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern294(x):
+    if not _pipeline_pattern294.search(x):
         return False
     return True
 
@@ -1939,7 +1954,7 @@ def _pipeline_check289(x):
 
 def _pipeline_check298(x):
     if isinstance(x, str):
-        if not _pipeline_pattern299(x):
+        if not _pipeline_pattern299.search(x):
             return False
     return True
 
@@ -1947,7 +1962,7 @@ def _pipeline_check298(x):
 def _pipeline_check301(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern302(x):
+    if not _pipeline_pattern302.search(x):
         return False
     return True
 
@@ -1955,7 +1970,7 @@ def _pipeline_check301(x):
 def _pipeline_check303(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern304(x):
+    if not _pipeline_pattern304.search(x):
         return False
     return True
 
@@ -2050,7 +2065,7 @@ def _pipeline_check313(x):
 def _pipeline_def_existing_name(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern315(x):
+    if not _pipeline_pattern315.search(x):
         return False
     return True
 
@@ -2478,7 +2493,7 @@ def _pipeline_check376(x):
 def _pipeline_check377(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern378(x):
+    if not _pipeline_pattern378.search(x):
         return False
     return True
 
@@ -2552,7 +2567,7 @@ def _pipeline_check387(x):
 def _pipeline_check388(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern389(x):
+    if not _pipeline_pattern389.search(x):
         return False
     return True
 
@@ -2714,7 +2729,7 @@ def _pipeline_check410(x):
 def _pipeline_check411(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern412(x):
+    if not _pipeline_pattern412.search(x):
         return False
     return True
 
@@ -2804,7 +2819,7 @@ def _pipeline_check423(x):
 def _pipeline_check424(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern425(x):
+    if not _pipeline_pattern425.search(x):
         return False
     return True
 
@@ -2897,7 +2912,7 @@ def _pipeline_check436(x):
 def _pipeline_check437(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern438(x):
+    if not _pipeline_pattern438.search(x):
         return False
     return True
 
@@ -3067,7 +3082,7 @@ def _pipeline_check461(x):
 def _pipeline_check462(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern463(x):
+    if not _pipeline_pattern463.search(x):
         return False
     return True
 
@@ -3075,7 +3090,7 @@ def _pipeline_check462(x):
 def _pipeline_check464(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern465(x):
+    if not _pipeline_pattern465.search(x):
         return False
     return True
 
@@ -3157,7 +3172,7 @@ def _pipeline_check475(x):
 def _pipeline_check476(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern477(x):
+    if not _pipeline_pattern477.search(x):
         return False
     return True
 
@@ -3235,7 +3250,7 @@ def _pipeline_check486(x):
 def _pipeline_check487(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern488(x):
+    if not _pipeline_pattern488.search(x):
         return False
     return True
 
@@ -3303,7 +3318,7 @@ def _pipeline_check496(x):
 def _pipeline_check497(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern498(x):
+    if not _pipeline_pattern498.search(x):
         return False
     return True
 
@@ -3410,7 +3425,7 @@ def _pipeline_check511(x):
 def _pipeline_check512(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern513(x):
+    if not _pipeline_pattern513.search(x):
         return False
     return True
 
@@ -3444,7 +3459,7 @@ def _pipeline_check516(x):
 def _pipeline_check517(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern518(x):
+    if not _pipeline_pattern518.search(x):
         return False
     return True
 
@@ -3452,7 +3467,7 @@ def _pipeline_check517(x):
 def _pipeline_check519(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern520(x):
+    if not _pipeline_pattern520.search(x):
         return False
     return True
 
@@ -3638,7 +3653,7 @@ def _pipeline_check545(x):
 def _pipeline_check546(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern547(x):
+    if not _pipeline_pattern547.search(x):
         return False
     if len(x) > 1024:
         return False
@@ -3701,7 +3716,7 @@ def _pipeline_check552(x):
 def _pipeline_check555(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern556(x):
+    if not _pipeline_pattern556.search(x):
         return False
     return True
 
@@ -3709,7 +3724,7 @@ def _pipeline_check555(x):
 def _pipeline_check557(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern558(x):
+    if not _pipeline_pattern558.search(x):
         return False
     return True
 
@@ -3717,7 +3732,7 @@ def _pipeline_check557(x):
 def _pipeline_check559(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern560(x):
+    if not _pipeline_pattern560.search(x):
         return False
     return True
 
@@ -3725,7 +3740,7 @@ def _pipeline_check559(x):
 def _pipeline_check561(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern562(x):
+    if not _pipeline_pattern562.search(x):
         return False
     return True
 
@@ -3749,7 +3764,7 @@ def _pipeline_check564(x):
 def _pipeline_check565(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern566(x):
+    if not _pipeline_pattern566.search(x):
         return False
     return True
 
@@ -3757,7 +3772,7 @@ def _pipeline_check565(x):
 def _pipeline_check567(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern568(x):
+    if not _pipeline_pattern568.search(x):
         return False
     return True
 
@@ -3839,7 +3854,7 @@ def _pipeline_check578(x):
 def _pipeline_check579(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern580(x):
+    if not _pipeline_pattern580.search(x):
         return False
     return True
 
@@ -3847,7 +3862,7 @@ def _pipeline_check579(x):
 def _pipeline_check581(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern582(x):
+    if not _pipeline_pattern582.search(x):
         return False
     return True
 
@@ -4061,7 +4076,7 @@ def _pipeline_check605(x):
 def _pipeline_check606(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern607(x):
+    if not _pipeline_pattern607.search(x):
         return False
     return True
 
@@ -4103,7 +4118,7 @@ def _pipeline_check611(x):
 def _pipeline_def_include_file(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern613(x):
+    if not _pipeline_pattern613.search(x):
         return False
     return True
 
@@ -4205,7 +4220,7 @@ def _pipeline_check624(x):
 def _pipeline_check625(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern626(x):
+    if not _pipeline_pattern626.search(x):
         return False
     return True
 
@@ -4213,7 +4228,7 @@ def _pipeline_check625(x):
 def _pipeline_check627(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern628(x):
+    if not _pipeline_pattern628.search(x):
         return False
     return True
 
@@ -4221,7 +4236,7 @@ def _pipeline_check627(x):
 def _pipeline_check630(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern631(x):
+    if not _pipeline_pattern631.search(x):
         return False
     return True
 
@@ -4293,7 +4308,7 @@ def _pipeline_check638(x):
 def _pipeline_check639(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern640(x):
+    if not _pipeline_pattern640.search(x):
         return False
     return True
 
@@ -4343,14 +4358,14 @@ def _pipeline_check645(x):
 def _pipeline_check646(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern647(x):
+    if not _pipeline_pattern647.search(x):
         return False
     return True
 
 
 def _pipeline_check649(x):
     if isinstance(x, str):
-        if not _pipeline_pattern650(x):
+        if not _pipeline_pattern650.search(x):
             return False
     return True
 
@@ -4395,7 +4410,7 @@ def _pipeline_check653(x):
 def _pipeline_check654(x):
     if not (isinstance(x, str)):
         return False
-    if not _pipeline_pattern655(x):
+    if not _pipeline_pattern655.search(x):
         return False
     return True
 
@@ -4498,7 +4513,7 @@ def _environment_check2(x):
 def _environment_check3(x):
     if not (isinstance(x, str)):
         return False
-    if not _environment_pattern4(x):
+    if not _environment_pattern4.search(x):
         return False
     return True
 
@@ -4506,7 +4521,7 @@ def _environment_check3(x):
 def _environment_check5(x):
     if not (isinstance(x, str)):
         return False
-    if not _environment_pattern6(x):
+    if not _environment_pattern6.search(x):
         return False
     return True
 
@@ -4514,7 +4529,7 @@ def _environment_check5(x):
 def _environment_check7(x):
     if not (isinstance(x, str)):
         return False
-    if not _environment_pattern8(x):
+    if not _environment_pattern8.search(x):
         return False
     return True
 
@@ -4522,7 +4537,7 @@ def _environment_check7(x):
 def _environment_check9(x):
     if not (isinstance(x, str)):
         return False
-    if not _environment_pattern10(x):
+    if not _environment_pattern10.search(x):
         return False
     return True
 
@@ -4538,7 +4553,7 @@ def _environment_check12(x):
 def _environment_check14(x):
     if not (isinstance(x, str)):
         return False
-    if not _environment_pattern15(x):
+    if not _environment_pattern15.search(x):
         return False
     return True
 
@@ -4546,14 +4561,14 @@ def _environment_check14(x):
 def _environment_check16(x):
     if not (isinstance(x, str)):
         return False
-    if not _environment_pattern17(x):
+    if not _environment_pattern17.search(x):
         return False
     return True
 
 
 def _environment_check19(x):
     if isinstance(x, str):
-        if not _environment_pattern20(x):
+        if not _environment_pattern20.search(x):
             return False
     return True
 
@@ -4561,7 +4576,7 @@ def _environment_check19(x):
 def _environment_check22(x):
     if not (isinstance(x, str)):
         return False
-    if not _environment_pattern23(x):
+    if not _environment_pattern23.search(x):
         return False
     return True
 
@@ -4723,7 +4738,7 @@ def _environment_check41(x):
 
 def _environment_check45(x):
     if isinstance(x, str):
-        if not _environment_pattern46(x):
+        if not _environment_pattern46.search(x):
             return False
     return True
 
@@ -4745,7 +4760,7 @@ def _environment_check52(x):
 def _environment_check53(x):
     if not (isinstance(x, str)):
         return False
-    if not _environment_pattern54(x):
+    if not _environment_pattern54.search(x):
         return False
     return True
 
@@ -4792,7 +4807,7 @@ def _environment_check59(x):
 def _environment_check60(x):
     if not (isinstance(x, str)):
         return False
-    if not _environment_pattern61(x):
+    if not _environment_pattern61.search(x):
         return False
     return True
 
@@ -4800,7 +4815,7 @@ def _environment_check60(x):
 def _environment_check62(x):
     if not (isinstance(x, str)):
         return False
-    if not _environment_pattern63(x):
+    if not _environment_pattern63.search(x):
         return False
     return True
 
@@ -4831,7 +4846,7 @@ def _environment_check66(x):
 def _environment_check67(x):
     if not (isinstance(x, str)):
         return False
-    if not _environment_pattern68(x):
+    if not _environment_pattern68.search(x):
         return False
     return True
 
@@ -4839,7 +4854,7 @@ def _environment_check67(x):
 def _environment_check70(x):
     if not (isinstance(x, str)):
         return False
-    if not _environment_pattern71(x):
+    if not _environment_pattern71.search(x):
         return False
     return True
 
@@ -4864,7 +4879,7 @@ def _environment_check69(x):
 def _environment_check73(x):
     if not (isinstance(x, str)):
         return False
-    if not _environment_pattern74(x):
+    if not _environment_pattern74.search(x):
         return False
     return True
 
@@ -4911,7 +4926,7 @@ def _environment_check79(x):
 def _environment_check80(x):
     if not (isinstance(x, str)):
         return False
-    if not _environment_pattern81(x):
+    if not _environment_pattern81.search(x):
         return False
     return True
 
@@ -4994,7 +5009,7 @@ def _environment_check44(x):
 def _environment_check90(x):
     if not (isinstance(x, str)):
         return False
-    if not _environment_pattern91(x):
+    if not _environment_pattern91.search(x):
         return False
     return True
 
@@ -5013,7 +5028,7 @@ def _environment_check89(x):
 def _environment_check93(x):
     if not (isinstance(x, str)):
         return False
-    if not _environment_pattern94(x):
+    if not _environment_pattern94.search(x):
         return False
     return True
 
@@ -5032,7 +5047,7 @@ def _environment_check92(x):
 def _environment_check97(x):
     if not (isinstance(x, str)):
         return False
-    if not _environment_pattern98(x):
+    if not _environment_pattern98.search(x):
         return False
     return True
 
@@ -5053,7 +5068,7 @@ def _environment_check96(x):
 def _environment_check101(x):
     if not (isinstance(x, str)):
         return False
-    if not _environment_pattern102(x):
+    if not _environment_pattern102.search(x):
         return False
     return True
 
@@ -5073,7 +5088,7 @@ def _environment_check100(x):
 
 def _environment_check104(x):
     if isinstance(x, str):
-        if not _environment_pattern105(x):
+        if not _environment_pattern105.search(x):
             return False
     return True
 
@@ -5105,8 +5120,8 @@ def _environment_check103(x):
             check = _environment_properties107[k]
             if check is not None and not check(v):
                 return False
-        for search, check in _environment_patterns108:
-            if search(k):
+        for pattern, check in _environment_patterns108:
+            if pattern.search(k):
                 known = True
                 if check is not None and not check(v):
                     return False
@@ -5155,8 +5170,8 @@ def _environment_check111(x):
             check = _environment_properties113[k]
             if check is not None and not check(v):
                 return False
-        for search, check in _environment_patterns114:
-            if search(k):
+        for pattern, check in _environment_patterns114:
+            if pattern.search(k):
                 known = True
                 if check is not None and not check(v):
                     return False
@@ -5182,7 +5197,7 @@ def _environment_check117(x):
 def _environment_check118(x):
     if not (isinstance(x, str)):
         return False
-    if not _environment_pattern119(x):
+    if not _environment_pattern119.search(x):
         return False
     if len(x) < 2:
         return False
@@ -5215,8 +5230,8 @@ def _environment_check120(x):
             check = _environment_properties122[k]
             if check is not None and not check(v):
                 return False
-        for search, check in _environment_patterns123:
-            if search(k):
+        for pattern, check in _environment_patterns123:
+            if pattern.search(k):
                 known = True
                 if check is not None and not check(v):
                     return False
@@ -5266,7 +5281,7 @@ def _environment_check124(x):
 def _environment_check130(x):
     if not (isinstance(x, str)):
         return False
-    if not _environment_pattern131(x):
+    if not _environment_pattern131.search(x):
         return False
     return True
 
@@ -5309,7 +5324,7 @@ def _environment_check128(x):
 
 def _environment_check135(x):
     if isinstance(x, str):
-        if not _environment_pattern136(x):
+        if not _environment_pattern136.search(x):
             return False
     return True
 
@@ -5403,62 +5418,62 @@ def _anything(x):
     return True
 
 
-_pipeline_pattern3 = re.compile("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$").search
+_pipeline_pattern3 = _Pattern("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$")
 _pipeline_enum9 = frozenset(("none", "@once", "@continuous", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly", ))
-_pipeline_pattern11 = re.compile("^\\s*([0-9*/,\\-?LW#A-Za-z]+\\s+){4}[0-9*/,\\-?LW#A-Za-z]+\\s*$").search
-_pipeline_pattern15 = re.compile("^\\s*[A-Za-z][A-Za-z0-9+.-]*://\\S+\\s*$").search
+_pipeline_pattern11 = _Pattern("^\\s*([0-9*/,\\-?LW#A-Za-z]+\\s+){4}[0-9*/,\\-?LW#A-Za-z]+\\s*$")
+_pipeline_pattern15 = _Pattern("^\\s*[A-Za-z][A-Za-z0-9+.-]*://\\S+\\s*$")
 _pipeline_properties19 = {"any": _pipeline_check18}
 _pipeline_properties22 = {"all": _pipeline_check21}
 _pipeline_enum26 = frozenset(("@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly", ))
 _pipeline_properties28 = {"cron": _pipeline_check24, "assets": _pipeline_check27}
-_pipeline_pattern31 = re.compile("^\\s*s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\\S*)?\\s*$").search
-_pipeline_pattern33 = re.compile("^\\s*https://sqs\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?/[0-9]{12}/[A-Za-z0-9_-]{1,80}(\\.fifo)?\\s*$").search
+_pipeline_pattern31 = _Pattern("^\\s*s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\\S*)?\\s*$")
+_pipeline_pattern33 = _Pattern("^\\s*https://sqs\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?/[0-9]{12}/[A-Za-z0-9_-]{1,80}(\\.fifo)?\\s*$")
 _pipeline_properties35 = {"s3_events": _pipeline_check30, "queue": _pipeline_check32, "cron": _pipeline_check34}
 _pipeline_properties38 = {"sqs": _pipeline_check37, "cron": _pipeline_check34}
-_pipeline_pattern40 = re.compile("^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2})?(\\.\\d+)?)?(Z|[+-]\\d{2}:?\\d{2})?$").search
-_pipeline_pattern42 = re.compile("^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2})?)?(Z|[+-]\\d{2}:?\\d{2})?$").search
-_pipeline_pattern44 = re.compile("^[A-Za-z][A-Za-z0-9_+\\-]*(/[A-Za-z0-9_+\\-]+)*$").search
-_pipeline_pattern51 = re.compile("^(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?$").search
-_pipeline_pattern64 = re.compile("^[^@\\s]+@[^@\\s]+$").search
+_pipeline_pattern40 = _Pattern("^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2})?(\\.\\d+)?)?(Z|[+-]\\d{2}:?\\d{2})?$")
+_pipeline_pattern42 = _Pattern("^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2})?)?(Z|[+-]\\d{2}:?\\d{2})?$")
+_pipeline_pattern44 = _Pattern("^[A-Za-z][A-Za-z0-9_+\\-]*(/[A-Za-z0-9_+\\-]+)*$")
+_pipeline_pattern51 = _Pattern("^(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?$")
+_pipeline_pattern64 = _Pattern("^[^@\\s]+@[^@\\s]+$")
 _pipeline_properties71 = {"owner": _pipeline_check55, "retries": _pipeline_check56, "retry_delay": _pipeline_check57, "retry_exponential_backoff": _pipeline_check58, "max_retry_delay": _pipeline_check59, "execution_timeout": _pipeline_check60, "depends_on_past": _pipeline_check61, "email": _pipeline_check62, "email_on_failure": _pipeline_check66, "email_on_retry": _pipeline_check67, "pool": _pipeline_check68, "queue": _pipeline_check69, "priority_weight": _pipeline_check70}
-_pipeline_pattern75 = re.compile("^[A-Za-z_][A-Za-z0-9_-]{0,63}$").search
+_pipeline_pattern75 = _Pattern("^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 _pipeline_properties78 = {"on_failure": _pipeline_check73, "on_success": _pipeline_check76, "on_retry": _pipeline_check77}
-_pipeline_pattern80 = re.compile("^[A-Za-z0-9_.-]{1,250}$").search
+_pipeline_pattern80 = _Pattern("^[A-Za-z0-9_.-]{1,250}$")
 _pipeline_enum82 = frozenset(("af-south-1", "ap-east-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ca-central-1", "ca-west-1", "cn-north-1", "cn-northwest-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1", "sa-east-1", "us-east-1", "us-east-2", "us-gov-east-1", "us-gov-west-1", "us-iso-east-1", "us-isob-east-1", "us-isof-east-1", "us-isof-south-1", "us-west-1", "us-west-2", ))
-_pipeline_pattern84 = re.compile("^(arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]{1,512}|\\{\\{.+\\}\\})$").search
-_pipeline_pattern87 = re.compile("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$").search
-_pipeline_pattern90 = re.compile("^[A-Za-z_][A-Za-z0-9_]*$").search
-_pipeline_pattern93 = re.compile("^[^/\\s][^\\s]*[^/\\s]$|^[^/\\s]$").search
+_pipeline_pattern84 = _Pattern("^(arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]{1,512}|\\{\\{.+\\}\\})$")
+_pipeline_pattern87 = _Pattern("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_pipeline_pattern90 = _Pattern("^[A-Za-z_][A-Za-z0-9_]*$")
+_pipeline_pattern93 = _Pattern("^[^/\\s][^\\s]*[^/\\s]$|^[^/\\s]$")
 _pipeline_properties94 = {}
 _pipeline_properties95 = {"bucket": _pipeline_check86, "prefixes": _pipeline_check88}
-_pipeline_pattern98 = re.compile("^ml\\.[a-z0-9]+\\.[a-z0-9]+$").search
+_pipeline_pattern98 = _Pattern("^ml\\.[a-z0-9]+\\.[a-z0-9]+$")
 _pipeline_properties102 = {"instance_type": _pipeline_check97, "instance_count": _pipeline_check99, "volume_size": _pipeline_check100, "max_runtime": _pipeline_check101}
-_pipeline_pattern105 = re.compile("^[A-Za-z_][A-Za-z0-9_]*$").search
+_pipeline_pattern105 = _Pattern("^[A-Za-z_][A-Za-z0-9_]*$")
 _pipeline_enum108 = frozenset(("string", "integer", "number", "boolean", "array", "object", ))
 _pipeline_properties113 = {"type": _pipeline_check107, "default": None, "description": _pipeline_check109, "enum": _pipeline_check110, "minimum": _pipeline_check111, "maximum": _pipeline_check112}
 _pipeline_properties114 = {}
-_pipeline_pattern117 = re.compile("^[A-Za-z0-9_-]{1,200}$").search
-_pipeline_pattern121 = re.compile("^[A-Za-z0-9_-]{1,200}$").search
-_pipeline_pattern124 = re.compile("^[A-Za-z0-9_-]{1,200}$").search
+_pipeline_pattern117 = _Pattern("^[A-Za-z0-9_-]{1,200}$")
+_pipeline_pattern121 = _Pattern("^[A-Za-z0-9_-]{1,200}$")
+_pipeline_pattern124 = _Pattern("^[A-Za-z0-9_-]{1,200}$")
 _pipeline_properties125 = {"doc": _pipeline_check119, "parent": _pipeline_check120, "depends_on": _pipeline_check122}
 _pipeline_properties126 = {}
-_pipeline_pattern129 = re.compile("^[A-Za-z0-9_-]{1,200}$").search
+_pipeline_pattern129 = _Pattern("^[A-Za-z0-9_-]{1,200}$")
 _pipeline_enum132 = frozenset(("training", "tuning", "processing", "transform", "training_sensor", "transform_sensor", "tuning_sensor", "processing_sensor", "model", "delete_model", "endpoint_config", "endpoint", "endpoint_sensor", "delete_endpoint", "delete_endpoint_config", "register_model", "delete_model_package", "delete_model_package_group", "automl", "automl_sensor", "stop_automl", "start_pipeline", "stop_pipeline", "pipeline_sensor", "upsert_pipeline", "delete_pipeline", "experiment", "delete_experiment", "notebook", "start_notebook", "stop_notebook", "delete_notebook", "studio_notebook", "studio_notebook_sensor", "condition", "python", "s3_upload", "s3_key_sensor", "s3_to_redshift", "s3_to_sql", "operator", "warehouse_load", ))
 _pipeline_properties133 = {"kind": _pipeline_check131}
-_pipeline_pattern137 = re.compile("^[A-Za-z0-9_-]{1,200}$").search
-_pipeline_pattern140 = re.compile("^[A-Za-z0-9_-]{1,200}$").search
+_pipeline_pattern137 = _Pattern("^[A-Za-z0-9_-]{1,200}$")
+_pipeline_pattern140 = _Pattern("^[A-Za-z0-9_-]{1,200}$")
 _pipeline_enum146 = frozenset(("all_success", "all_failed", "all_done", "all_done_setup_success", "one_success", "one_failed", "one_done", "none_failed", "none_skipped", "none_failed_min_one_success", "always", ))
 _pipeline_properties153 = {"on_failure": _pipeline_check150, "on_success": _pipeline_check151, "on_retry": _pipeline_check152}
-_pipeline_pattern158 = re.compile("^(model_artifacts|best_model_artifacts|output|to|outputs\\.[A-Za-z0-9_-]+|[A-Za-z][A-Za-z0-9+.-]*://\\S+)$").search
+_pipeline_pattern158 = _Pattern("^(model_artifacts|best_model_artifacts|output|to|outputs\\.[A-Za-z0-9_-]+|[A-Za-z][A-Za-z0-9+.-]*://\\S+)$")
 _pipeline_enum160 = frozenset(("blazingtext", "factorization-machines", "forecasting-deepar", "image-classification", "ipinsights", "kmeans", "knn", "lda", "linear-learner", "ntm", "object-detection", "object2vec", "pca", "randomcutforest", "semantic-segmentation", "seq2seq", "xgboost", ))
-_pipeline_pattern162 = re.compile("^\\d{12}\\.dkr\\.ecr\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?/[a-z0-9._/-]+(:[\\w.-]+|@sha256:[a-f0-9]{64})?$").search
-_pipeline_pattern164 = re.compile("^include/([\\w.-]+/)*[\\w.-]+\\.py$").search
+_pipeline_pattern162 = _Pattern("^\\d{12}\\.dkr\\.ecr\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?/[a-z0-9._/-]+(:[\\w.-]+|@sha256:[a-f0-9]{64})?$")
+_pipeline_pattern164 = _Pattern("^include/([\\w.-]+/)*[\\w.-]+\\.py$")
 _pipeline_enum166 = frozenset(("pytorch", "sklearn", "xgboost", ))
-_pipeline_pattern168 = re.compile("^[0-9][0-9A-Za-z.\\-]*$").search
-_pipeline_pattern171 = re.compile("^[A-Za-z0-9_.:/-]{1,256}$").search
+_pipeline_pattern168 = _Pattern("^[0-9][0-9A-Za-z.\\-]*$")
+_pipeline_pattern171 = _Pattern("^[A-Za-z0-9_.:/-]{1,256}$")
 _pipeline_properties173 = {}
-_pipeline_pattern176 = re.compile("^[A-Za-z0-9\\.\\-_]{1,64}$").search
-_pipeline_pattern179 = re.compile("^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9]|\\{\\{[^}]+\\}\\})(/.*)?$").search
+_pipeline_pattern176 = _Pattern("^[A-Za-z0-9\\.\\-_]{1,64}$")
+_pipeline_pattern179 = _Pattern("^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9]|\\{\\{[^}]+\\}\\})(/.*)?$")
 _pipeline_enum184 = frozenset(("File", "Pipe", "FastFile", ))
 _pipeline_enum186 = frozenset(("S3Prefix", "ManifestFile", "AugmentedManifestFile", ))
 _pipeline_enum188 = frozenset(("FullyReplicated", "ShardedByS3Key", ))
@@ -5469,7 +5484,7 @@ _pipeline_enum195 = frozenset(("File", "Pipe", "FastFile", ))
 _pipeline_enum197 = frozenset(("ml.c4.2xlarge", "ml.c4.4xlarge", "ml.c4.8xlarge", "ml.c4.xlarge", "ml.c5.18xlarge", "ml.c5.2xlarge", "ml.c5.4xlarge", "ml.c5.9xlarge", "ml.c5.xlarge", "ml.c5n.18xlarge", "ml.c5n.2xlarge", "ml.c5n.4xlarge", "ml.c5n.9xlarge", "ml.c5n.xlarge", "ml.c6i.12xlarge", "ml.c6i.16xlarge", "ml.c6i.24xlarge", "ml.c6i.2xlarge", "ml.c6i.32xlarge", "ml.c6i.4xlarge", "ml.c6i.8xlarge", "ml.c6i.xlarge", "ml.c7i-flex.12xlarge", "ml.c7i-flex.16xlarge", "ml.c7i-flex.2xlarge", "ml.c7i-flex.4xlarge", "ml.c7i-flex.8xlarge", "ml.c7i-flex.xlarge", "ml.c7i.12xlarge", "ml.c7i.16xlarge", "ml.c7i.24xlarge", "ml.c7i.2xlarge", "ml.c7i.48xlarge", "ml.c7i.4xlarge", "ml.c7i.8xlarge", "ml.c7i.large", "ml.c7i.xlarge", "ml.c8i-flex.12xlarge", "ml.c8i-flex.16xlarge", "ml.c8i-flex.2xlarge", "ml.c8i-flex.4xlarge", "ml.c8i-flex.8xlarge", "ml.c8i-flex.xlarge", "ml.c8i.12xlarge", "ml.c8i.16xlarge", "ml.c8i.24xlarge", "ml.c8i.2xlarge", "ml.c8i.32xlarge", "ml.c8i.48xlarge", "ml.c8i.4xlarge", "ml.c8i.8xlarge", "ml.c8i.96xlarge", "ml.c8i.xlarge", "ml.g4dn.12xlarge", "ml.g4dn.16xlarge", "ml.g4dn.2xlarge", "ml.g4dn.4xlarge", "ml.g4dn.8xlarge", "ml.g4dn.xlarge", "ml.g5.12xlarge", "ml.g5.16xlarge", "ml.g5.24xlarge", "ml.g5.2xlarge", "ml.g5.48xlarge", "ml.g5.4xlarge", "ml.g5.8xlarge", "ml.g5.xlarge", "ml.g6.12xlarge", "ml.g6.16xlarge", "ml.g6.24xlarge", "ml.g6.2xlarge", "ml.g6.48xlarge", "ml.g6.4xlarge", "ml.g6.8xlarge", "ml.g6.xlarge", "ml.g6e.12xlarge", "ml.g6e.16xlarge", "ml.g6e.24xlarge", "ml.g6e.2xlarge", "ml.g6e.48xlarge", "ml.g6e.4xlarge", "ml.g6e.8xlarge", "ml.g6e.xlarge", "ml.g7.12xlarge", "ml.g7.24xlarge", "ml.g7.2xlarge", "ml.g7.48xlarge", "ml.g7.4xlarge", "ml.g7.8xlarge", "ml.g7e.12xlarge", "ml.g7e.24xlarge", "ml.g7e.2xlarge", "ml.g7e.48xlarge", "ml.g7e.4xlarge", "ml.g7e.8xlarge", "ml.m4.10xlarge", "ml.m4.16xlarge", "ml.m4.2xlarge", "ml.m4.4xlarge", "ml.m4.xlarge", "ml.m5.12xlarge", "ml.m5.24xlarge", "ml.m5.2xlarge", "ml.m5.4xlarge", "ml.m5.large", "ml.m5.xlarge", "ml.m6i.12xlarge", "ml.m6i.16xlarge", "ml.m6i.24xlarge", "ml.m6i.2xlarge", "ml.m6i.32xlarge", "ml.m6i.4xlarge", "ml.m6i.8xlarge", "ml.m6i.large", "ml.m6i.xlarge", "ml.m7i-flex.12xlarge", "ml.m7i-flex.16xlarge", "ml.m7i-flex.2xlarge", "ml.m7i-flex.4xlarge", "ml.m7i-flex.8xlarge", "ml.m7i-flex.large", "ml.m7i-flex.xlarge", "ml.m7i.12xlarge", "ml.m7i.16xlarge", "ml.m7i.24xlarge", "ml.m7i.2xlarge", "ml.m7i.48xlarge", "ml.m7i.4xlarge", "ml.m7i.8xlarge", "ml.m7i.large", "ml.m7i.xlarge", "ml.m8i-flex.12xlarge", "ml.m8i-flex.16xlarge", "ml.m8i-flex.2xlarge", "ml.m8i-flex.4xlarge", "ml.m8i-flex.8xlarge", "ml.m8i-flex.large", "ml.m8i-flex.xlarge", "ml.m8i.12xlarge", "ml.m8i.16xlarge", "ml.m8i.24xlarge", "ml.m8i.2xlarge", "ml.m8i.32xlarge", "ml.m8i.48xlarge", "ml.m8i.4xlarge", "ml.m8i.8xlarge", "ml.m8i.96xlarge", "ml.m8i.large", "ml.m8i.xlarge", "ml.p2.16xlarge", "ml.p2.8xlarge", "ml.p2.xlarge", "ml.p3.16xlarge", "ml.p3.2xlarge", "ml.p3.8xlarge", "ml.p3dn.24xlarge", "ml.p4d.24xlarge", "ml.p4de.24xlarge", "ml.p5.48xlarge", "ml.p5.4xlarge", "ml.p5e.48xlarge", "ml.p5en.48xlarge", "ml.p6-b200.48xlarge", "ml.p6-b300.48xlarge", "ml.p6e-gb200.36xlarge", "ml.r5.12xlarge", "ml.r5.16xlarge", "ml.r5.24xlarge", "ml.r5.2xlarge", "ml.r5.4xlarge", "ml.r5.8xlarge", "ml.r5.large", "ml.r5.xlarge", "ml.r5d.12xlarge", "ml.r5d.16xlarge", "ml.r5d.24xlarge", "ml.r5d.2xlarge", "ml.r5d.4xlarge", "ml.r5d.8xlarge", "ml.r5d.large", "ml.r5d.xlarge", "ml.r6i.12xlarge", "ml.r6i.16xlarge", "ml.r6i.24xlarge", "ml.r6i.2xlarge", "ml.r6i.32xlarge", "ml.r6i.4xlarge", "ml.r6i.8xlarge", "ml.r6i.large", "ml.r6i.xlarge", "ml.r7i.12xlarge", "ml.r7i.16xlarge", "ml.r7i.24xlarge", "ml.r7i.2xlarge", "ml.r7i.48xlarge", "ml.r7i.4xlarge", "ml.r7i.8xlarge", "ml.r7i.large", "ml.r7i.xlarge", "ml.r8i-flex.12xlarge", "ml.r8i-flex.16xlarge", "ml.r8i-flex.2xlarge", "ml.r8i-flex.4xlarge", "ml.r8i-flex.8xlarge", "ml.r8i-flex.large", "ml.r8i-flex.xlarge", "ml.r8i.12xlarge", "ml.r8i.16xlarge", "ml.r8i.24xlarge", "ml.r8i.2xlarge", "ml.r8i.32xlarge", "ml.r8i.48xlarge", "ml.r8i.4xlarge", "ml.r8i.8xlarge", "ml.r8i.96xlarge", "ml.r8i.large", "ml.r8i.xlarge", "ml.t3.2xlarge", "ml.t3.large", "ml.t3.medium", "ml.t3.xlarge", "ml.trn1.2xlarge", "ml.trn1.32xlarge", "ml.trn1n.32xlarge", "ml.trn2.48xlarge", ))
 _pipeline_properties204 = {}
 _pipeline_properties209 = {"name": _pipeline_check207, "regex": _pipeline_check208}
-_pipeline_pattern211 = re.compile("^[a-zA-Z0-9](-*[a-zA-Z0-9])*$").search
+_pipeline_pattern211 = _Pattern("^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
 _pipeline_enum217 = frozenset(("timestamp", "fail", ))
 _pipeline_properties226 = {}
 _pipeline_properties228 = {"kind": _pipeline_check135, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "publish": _pipeline_check154, "algorithm": _pipeline_check159, "image": _pipeline_check161, "entry_point": _pipeline_check163, "framework": _pipeline_check165, "framework_version": _pipeline_check167, "hyperparameters": _pipeline_check169, "inputs": _pipeline_check174, "output": _pipeline_check193, "input_mode": _pipeline_check194, "instance_type": _pipeline_check196, "instance_count": _pipeline_check198, "volume_size": _pipeline_check199, "max_runtime": _pipeline_check200, "role_arn": _pipeline_check201, "environment": _pipeline_check202, "metric_definitions": _pipeline_check205, "name": _pipeline_check210, "wait_for_completion": _pipeline_check212, "check_interval": _pipeline_check213, "max_ingestion_time": _pipeline_check214, "max_attempts": _pipeline_check215, "action_if_job_exists": _pipeline_check216, "check_if_job_exists": _pipeline_check218, "print_log": _pipeline_check219, "config": _pipeline_check220, "deferrable": _pipeline_check221, "for_each": _pipeline_check222}
@@ -5491,21 +5506,21 @@ _pipeline_properties264 = {}
 _pipeline_enum266 = frozenset(("Bayesian", "Random", "Hyperband", "Grid", ))
 _pipeline_properties269 = {"kind": _pipeline_check245, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "publish": _pipeline_check154, "algorithm": _pipeline_check159, "image": _pipeline_check161, "entry_point": _pipeline_check163, "framework": _pipeline_check165, "framework_version": _pipeline_check167, "hyperparameters": _pipeline_check246, "inputs": _pipeline_check174, "output": _pipeline_check193, "input_mode": _pipeline_check194, "instance_type": _pipeline_check196, "instance_count": _pipeline_check198, "volume_size": _pipeline_check199, "max_runtime": _pipeline_check200, "role_arn": _pipeline_check201, "environment": _pipeline_check202, "metric_definitions": _pipeline_check205, "name": _pipeline_check248, "objective": _pipeline_check249, "ranges": _pipeline_check254, "strategy": _pipeline_check265, "max_jobs": _pipeline_check267, "max_parallel": _pipeline_check268, "wait_for_completion": _pipeline_check212, "check_interval": _pipeline_check213, "max_ingestion_time": _pipeline_check214, "config": _pipeline_check220, "deferrable": _pipeline_check221, "for_each": _pipeline_check222}
 _pipeline_enum274 = frozenset(("pytorch", "sklearn", "xgboost", ))
-_pipeline_pattern276 = re.compile("^[0-9][0-9A-Za-z.\\-]*$").search
-_pipeline_pattern286 = re.compile("^/opt/ml/processing/").search
+_pipeline_pattern276 = _Pattern("^[0-9][0-9A-Za-z.\\-]*$")
+_pipeline_pattern286 = _Pattern("^/opt/ml/processing/")
 _pipeline_properties287 = {"s3_uri": _pipeline_check284, "local_path": _pipeline_check285}
 _pipeline_properties288 = {}
-_pipeline_pattern294 = re.compile("^/opt/ml/processing/").search
+_pipeline_pattern294 = _Pattern("^/opt/ml/processing/")
 _pipeline_properties295 = {"s3_uri": _pipeline_check292, "local_path": _pipeline_check293}
 _pipeline_properties296 = {}
-_pipeline_pattern299 = re.compile("^[A-Za-z_][A-Za-z0-9_]*$").search
-_pipeline_pattern302 = re.compile("^[A-Za-z0-9_.-]{1,256}$").search
-_pipeline_pattern304 = re.compile("^[^/\\s][^\\s]*$").search
+_pipeline_pattern299 = _Pattern("^[A-Za-z_][A-Za-z0-9_]*$")
+_pipeline_pattern302 = _Pattern("^[A-Za-z0-9_.-]{1,256}$")
+_pipeline_pattern304 = _Pattern("^[^/\\s][^\\s]*$")
 _pipeline_properties305 = {"output": _pipeline_check301, "file": _pipeline_check303}
 _pipeline_properties306 = {}
 _pipeline_enum308 = frozenset(("ml.c4.2xlarge", "ml.c4.4xlarge", "ml.c4.8xlarge", "ml.c4.xlarge", "ml.c5.18xlarge", "ml.c5.2xlarge", "ml.c5.4xlarge", "ml.c5.9xlarge", "ml.c5.xlarge", "ml.c6i.12xlarge", "ml.c6i.16xlarge", "ml.c6i.24xlarge", "ml.c6i.2xlarge", "ml.c6i.32xlarge", "ml.c6i.4xlarge", "ml.c6i.8xlarge", "ml.c6i.xlarge", "ml.c7i-flex.12xlarge", "ml.c7i-flex.16xlarge", "ml.c7i-flex.2xlarge", "ml.c7i-flex.4xlarge", "ml.c7i-flex.8xlarge", "ml.c7i-flex.xlarge", "ml.c7i.12xlarge", "ml.c7i.16xlarge", "ml.c7i.24xlarge", "ml.c7i.2xlarge", "ml.c7i.48xlarge", "ml.c7i.4xlarge", "ml.c7i.8xlarge", "ml.c7i.large", "ml.c7i.xlarge", "ml.c8i-flex.12xlarge", "ml.c8i-flex.16xlarge", "ml.c8i-flex.2xlarge", "ml.c8i-flex.4xlarge", "ml.c8i-flex.8xlarge", "ml.c8i-flex.xlarge", "ml.c8i.12xlarge", "ml.c8i.16xlarge", "ml.c8i.24xlarge", "ml.c8i.2xlarge", "ml.c8i.32xlarge", "ml.c8i.48xlarge", "ml.c8i.4xlarge", "ml.c8i.8xlarge", "ml.c8i.96xlarge", "ml.c8i.xlarge", "ml.g4dn.12xlarge", "ml.g4dn.16xlarge", "ml.g4dn.2xlarge", "ml.g4dn.4xlarge", "ml.g4dn.8xlarge", "ml.g4dn.xlarge", "ml.g5.12xlarge", "ml.g5.16xlarge", "ml.g5.24xlarge", "ml.g5.2xlarge", "ml.g5.48xlarge", "ml.g5.4xlarge", "ml.g5.8xlarge", "ml.g5.xlarge", "ml.g6.12xlarge", "ml.g6.16xlarge", "ml.g6.24xlarge", "ml.g6.2xlarge", "ml.g6.48xlarge", "ml.g6.4xlarge", "ml.g6.8xlarge", "ml.g6.xlarge", "ml.g6e.12xlarge", "ml.g6e.16xlarge", "ml.g6e.24xlarge", "ml.g6e.2xlarge", "ml.g6e.48xlarge", "ml.g6e.4xlarge", "ml.g6e.8xlarge", "ml.g6e.xlarge", "ml.g7.12xlarge", "ml.g7.24xlarge", "ml.g7.2xlarge", "ml.g7.48xlarge", "ml.g7.4xlarge", "ml.g7.8xlarge", "ml.g7e.12xlarge", "ml.g7e.24xlarge", "ml.g7e.2xlarge", "ml.g7e.48xlarge", "ml.g7e.4xlarge", "ml.g7e.8xlarge", "ml.m4.10xlarge", "ml.m4.16xlarge", "ml.m4.2xlarge", "ml.m4.4xlarge", "ml.m4.xlarge", "ml.m5.12xlarge", "ml.m5.24xlarge", "ml.m5.2xlarge", "ml.m5.4xlarge", "ml.m5.large", "ml.m5.xlarge", "ml.m6i.12xlarge", "ml.m6i.16xlarge", "ml.m6i.24xlarge", "ml.m6i.2xlarge", "ml.m6i.32xlarge", "ml.m6i.4xlarge", "ml.m6i.8xlarge", "ml.m6i.large", "ml.m6i.xlarge", "ml.m7i-flex.12xlarge", "ml.m7i-flex.16xlarge", "ml.m7i-flex.2xlarge", "ml.m7i-flex.4xlarge", "ml.m7i-flex.8xlarge", "ml.m7i-flex.large", "ml.m7i-flex.xlarge", "ml.m7i.12xlarge", "ml.m7i.16xlarge", "ml.m7i.24xlarge", "ml.m7i.2xlarge", "ml.m7i.48xlarge", "ml.m7i.4xlarge", "ml.m7i.8xlarge", "ml.m7i.large", "ml.m7i.xlarge", "ml.m8i-flex.12xlarge", "ml.m8i-flex.16xlarge", "ml.m8i-flex.2xlarge", "ml.m8i-flex.4xlarge", "ml.m8i-flex.8xlarge", "ml.m8i-flex.large", "ml.m8i-flex.xlarge", "ml.m8i.12xlarge", "ml.m8i.16xlarge", "ml.m8i.24xlarge", "ml.m8i.2xlarge", "ml.m8i.32xlarge", "ml.m8i.48xlarge", "ml.m8i.4xlarge", "ml.m8i.8xlarge", "ml.m8i.96xlarge", "ml.m8i.large", "ml.m8i.xlarge", "ml.p2.16xlarge", "ml.p2.8xlarge", "ml.p2.xlarge", "ml.p3.16xlarge", "ml.p3.2xlarge", "ml.p3.8xlarge", "ml.p5.4xlarge", "ml.r5.12xlarge", "ml.r5.16xlarge", "ml.r5.24xlarge", "ml.r5.2xlarge", "ml.r5.4xlarge", "ml.r5.8xlarge", "ml.r5.large", "ml.r5.xlarge", "ml.r5d.12xlarge", "ml.r5d.16xlarge", "ml.r5d.24xlarge", "ml.r5d.2xlarge", "ml.r5d.4xlarge", "ml.r5d.8xlarge", "ml.r5d.large", "ml.r5d.xlarge", "ml.r6i.12xlarge", "ml.r6i.16xlarge", "ml.r6i.24xlarge", "ml.r6i.2xlarge", "ml.r6i.32xlarge", "ml.r6i.4xlarge", "ml.r6i.8xlarge", "ml.r6i.large", "ml.r6i.xlarge", "ml.r7i.12xlarge", "ml.r7i.16xlarge", "ml.r7i.24xlarge", "ml.r7i.2xlarge", "ml.r7i.48xlarge", "ml.r7i.4xlarge", "ml.r7i.8xlarge", "ml.r7i.large", "ml.r7i.xlarge", "ml.r8i-flex.12xlarge", "ml.r8i-flex.16xlarge", "ml.r8i-flex.2xlarge", "ml.r8i-flex.4xlarge", "ml.r8i-flex.8xlarge", "ml.r8i-flex.large", "ml.r8i-flex.xlarge", "ml.r8i.12xlarge", "ml.r8i.16xlarge", "ml.r8i.24xlarge", "ml.r8i.2xlarge", "ml.r8i.32xlarge", "ml.r8i.48xlarge", "ml.r8i.4xlarge", "ml.r8i.8xlarge", "ml.r8i.96xlarge", "ml.r8i.large", "ml.r8i.xlarge", "ml.t3.2xlarge", "ml.t3.large", "ml.t3.medium", "ml.t3.xlarge", ))
 _pipeline_properties310 = {"kind": _pipeline_check271, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "publish": _pipeline_check154, "entry_point": _pipeline_check272, "framework": _pipeline_check273, "framework_version": _pipeline_check275, "image": _pipeline_check277, "command": _pipeline_check278, "arguments": _pipeline_check280, "inputs": _pipeline_check281, "outputs": _pipeline_check289, "reports": _pipeline_check297, "instance_type": _pipeline_check307, "instance_count": _pipeline_check198, "volume_size": _pipeline_check199, "max_runtime": _pipeline_check200, "role_arn": _pipeline_check201, "environment": _pipeline_check202, "name": _pipeline_check309, "wait_for_completion": _pipeline_check212, "check_interval": _pipeline_check213, "max_ingestion_time": _pipeline_check214, "max_attempts": _pipeline_check215, "action_if_job_exists": _pipeline_check216, "print_log": _pipeline_check219, "config": _pipeline_check220, "deferrable": _pipeline_check221, "for_each": _pipeline_check222}
-_pipeline_pattern315 = re.compile("^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}|.*\\{\\{.+\\}\\}.*)$").search
+_pipeline_pattern315 = _Pattern("^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}|.*\\{\\{.+\\}\\}.*)$")
 _pipeline_enum319 = frozenset(("None", "Line", "RecordIO", "TFRecord", ))
 _pipeline_enum321 = frozenset(("None", "Gzip", ))
 _pipeline_enum325 = frozenset(("None", "Line", ))
@@ -5519,139 +5534,139 @@ _pipeline_properties353 = {"kind": _pipeline_check350, "task_group": _pipeline_c
 _pipeline_properties358 = {"kind": _pipeline_check355, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "job": _pipeline_check356, "job_name": _pipeline_check357, "poke_interval": _pipeline_check338, "timeout": _pipeline_check339, "mode": _pipeline_check340, "soft_fail": _pipeline_check342, "for_each": _pipeline_check222}
 _pipeline_properties366 = {"kind": _pipeline_check360, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "from": _pipeline_check361, "image": _pipeline_check362, "model_data": _pipeline_check363, "model_package": _pipeline_check364, "name": _pipeline_check365, "role_arn": _pipeline_check201, "environment": _pipeline_check202, "config": _pipeline_check220, "for_each": _pipeline_check222}
 _pipeline_properties372 = {"kind": _pipeline_check368, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "model": _pipeline_check369, "model_name": _pipeline_check370, "config": _pipeline_check371, "for_each": _pipeline_check222}
-_pipeline_pattern378 = re.compile("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$").search
+_pipeline_pattern378 = _Pattern("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _pipeline_enum380 = frozenset(("ml.c4.2xlarge", "ml.c4.4xlarge", "ml.c4.8xlarge", "ml.c4.large", "ml.c4.xlarge", "ml.c5.18xlarge", "ml.c5.2xlarge", "ml.c5.4xlarge", "ml.c5.9xlarge", "ml.c5.large", "ml.c5.xlarge", "ml.c5d.18xlarge", "ml.c5d.2xlarge", "ml.c5d.4xlarge", "ml.c5d.9xlarge", "ml.c5d.large", "ml.c5d.xlarge", "ml.c6g.12xlarge", "ml.c6g.16xlarge", "ml.c6g.2xlarge", "ml.c6g.4xlarge", "ml.c6g.8xlarge", "ml.c6g.large", "ml.c6g.xlarge", "ml.c6gd.12xlarge", "ml.c6gd.16xlarge", "ml.c6gd.2xlarge", "ml.c6gd.4xlarge", "ml.c6gd.8xlarge", "ml.c6gd.large", "ml.c6gd.xlarge", "ml.c6gn.12xlarge", "ml.c6gn.16xlarge", "ml.c6gn.2xlarge", "ml.c6gn.4xlarge", "ml.c6gn.8xlarge", "ml.c6gn.large", "ml.c6gn.xlarge", "ml.c6i.12xlarge", "ml.c6i.16xlarge", "ml.c6i.24xlarge", "ml.c6i.2xlarge", "ml.c6i.32xlarge", "ml.c6i.4xlarge", "ml.c6i.8xlarge", "ml.c6i.large", "ml.c6i.xlarge", "ml.c6in.12xlarge", "ml.c6in.16xlarge", "ml.c6in.24xlarge", "ml.c6in.2xlarge", "ml.c6in.32xlarge", "ml.c6in.4xlarge", "ml.c6in.8xlarge", "ml.c6in.large", "ml.c6in.xlarge", "ml.c7g.12xlarge", "ml.c7g.16xlarge", "ml.c7g.2xlarge", "ml.c7g.4xlarge", "ml.c7g.8xlarge", "ml.c7g.large", "ml.c7g.xlarge", "ml.c7i.12xlarge", "ml.c7i.16xlarge", "ml.c7i.24xlarge", "ml.c7i.2xlarge", "ml.c7i.48xlarge", "ml.c7i.4xlarge", "ml.c7i.8xlarge", "ml.c7i.large", "ml.c7i.xlarge", "ml.c8g.12xlarge", "ml.c8g.16xlarge", "ml.c8g.24xlarge", "ml.c8g.2xlarge", "ml.c8g.48xlarge", "ml.c8g.4xlarge", "ml.c8g.8xlarge", "ml.c8g.large", "ml.c8g.medium", "ml.c8g.xlarge", "ml.dl1.24xlarge", "ml.g4dn.12xlarge", "ml.g4dn.16xlarge", "ml.g4dn.2xlarge", "ml.g4dn.4xlarge", "ml.g4dn.8xlarge", "ml.g4dn.xlarge", "ml.g5.12xlarge", "ml.g5.16xlarge", "ml.g5.24xlarge", "ml.g5.2xlarge", "ml.g5.48xlarge", "ml.g5.4xlarge", "ml.g5.8xlarge", "ml.g5.xlarge", "ml.g6.12xlarge", "ml.g6.16xlarge", "ml.g6.24xlarge", "ml.g6.2xlarge", "ml.g6.48xlarge", "ml.g6.4xlarge", "ml.g6.8xlarge", "ml.g6.xlarge", "ml.g6e.12xlarge", "ml.g6e.16xlarge", "ml.g6e.24xlarge", "ml.g6e.2xlarge", "ml.g6e.48xlarge", "ml.g6e.4xlarge", "ml.g6e.8xlarge", "ml.g6e.xlarge", "ml.g7.12xlarge", "ml.g7.24xlarge", "ml.g7.2xlarge", "ml.g7.48xlarge", "ml.g7.4xlarge", "ml.g7.8xlarge", "ml.g7e.12xlarge", "ml.g7e.24xlarge", "ml.g7e.2xlarge", "ml.g7e.48xlarge", "ml.g7e.4xlarge", "ml.g7e.8xlarge", "ml.inf1.24xlarge", "ml.inf1.2xlarge", "ml.inf1.6xlarge", "ml.inf1.xlarge", "ml.inf2.24xlarge", "ml.inf2.48xlarge", "ml.inf2.8xlarge", "ml.inf2.xlarge", "ml.m4.10xlarge", "ml.m4.16xlarge", "ml.m4.2xlarge", "ml.m4.4xlarge", "ml.m4.xlarge", "ml.m5.12xlarge", "ml.m5.24xlarge", "ml.m5.2xlarge", "ml.m5.4xlarge", "ml.m5.large", "ml.m5.xlarge", "ml.m5d.12xlarge", "ml.m5d.24xlarge", "ml.m5d.2xlarge", "ml.m5d.4xlarge", "ml.m5d.large", "ml.m5d.xlarge", "ml.m6g.12xlarge", "ml.m6g.16xlarge", "ml.m6g.2xlarge", "ml.m6g.4xlarge", "ml.m6g.8xlarge", "ml.m6g.large", "ml.m6g.xlarge", "ml.m6gd.12xlarge", "ml.m6gd.16xlarge", "ml.m6gd.2xlarge", "ml.m6gd.4xlarge", "ml.m6gd.8xlarge", "ml.m6gd.large", "ml.m6gd.xlarge", "ml.m6i.12xlarge", "ml.m6i.16xlarge", "ml.m6i.24xlarge", "ml.m6i.2xlarge", "ml.m6i.32xlarge", "ml.m6i.4xlarge", "ml.m6i.8xlarge", "ml.m6i.large", "ml.m6i.xlarge", "ml.m7i.12xlarge", "ml.m7i.16xlarge", "ml.m7i.24xlarge", "ml.m7i.2xlarge", "ml.m7i.48xlarge", "ml.m7i.4xlarge", "ml.m7i.8xlarge", "ml.m7i.large", "ml.m7i.xlarge", "ml.m8g.12xlarge", "ml.m8g.16xlarge", "ml.m8g.24xlarge", "ml.m8g.2xlarge", "ml.m8g.48xlarge", "ml.m8g.4xlarge", "ml.m8g.8xlarge", "ml.m8g.large", "ml.m8g.medium", "ml.m8g.xlarge", "ml.p2.16xlarge", "ml.p2.8xlarge", "ml.p2.xlarge", "ml.p3.16xlarge", "ml.p3.2xlarge", "ml.p3.8xlarge", "ml.p4d.24xlarge", "ml.p4de.24xlarge", "ml.p5.48xlarge", "ml.p5.4xlarge", "ml.p5e.48xlarge", "ml.p5en.48xlarge", "ml.p6-b200.48xlarge", "ml.p6-b300.48xlarge", "ml.p6e-gb200.36xlarge", "ml.r5.12xlarge", "ml.r5.24xlarge", "ml.r5.2xlarge", "ml.r5.4xlarge", "ml.r5.large", "ml.r5.xlarge", "ml.r5d.12xlarge", "ml.r5d.24xlarge", "ml.r5d.2xlarge", "ml.r5d.4xlarge", "ml.r5d.large", "ml.r5d.xlarge", "ml.r6g.12xlarge", "ml.r6g.16xlarge", "ml.r6g.2xlarge", "ml.r6g.4xlarge", "ml.r6g.8xlarge", "ml.r6g.large", "ml.r6g.xlarge", "ml.r6gd.12xlarge", "ml.r6gd.16xlarge", "ml.r6gd.2xlarge", "ml.r6gd.4xlarge", "ml.r6gd.8xlarge", "ml.r6gd.large", "ml.r6gd.xlarge", "ml.r6i.12xlarge", "ml.r6i.16xlarge", "ml.r6i.24xlarge", "ml.r6i.2xlarge", "ml.r6i.32xlarge", "ml.r6i.4xlarge", "ml.r6i.8xlarge", "ml.r6i.large", "ml.r6i.xlarge", "ml.r7gd.12xlarge", "ml.r7gd.16xlarge", "ml.r7gd.2xlarge", "ml.r7gd.4xlarge", "ml.r7gd.8xlarge", "ml.r7gd.large", "ml.r7gd.medium", "ml.r7gd.xlarge", "ml.r7i.12xlarge", "ml.r7i.16xlarge", "ml.r7i.24xlarge", "ml.r7i.2xlarge", "ml.r7i.48xlarge", "ml.r7i.4xlarge", "ml.r7i.8xlarge", "ml.r7i.large", "ml.r7i.xlarge", "ml.r8g.12xlarge", "ml.r8g.16xlarge", "ml.r8g.24xlarge", "ml.r8g.2xlarge", "ml.r8g.48xlarge", "ml.r8g.4xlarge", "ml.r8g.8xlarge", "ml.r8g.large", "ml.r8g.medium", "ml.r8g.xlarge", "ml.t2.2xlarge", "ml.t2.large", "ml.t2.medium", "ml.t2.xlarge", "ml.trn1.2xlarge", "ml.trn1.32xlarge", "ml.trn1n.32xlarge", "ml.trn2.48xlarge", ))
 _pipeline_properties383 = {"kind": _pipeline_check374, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "model": _pipeline_check375, "model_name": _pipeline_check376, "variant_name": _pipeline_check377, "instance_type": _pipeline_check379, "instance_count": _pipeline_check198, "initial_weight": _pipeline_check381, "name": _pipeline_check382, "config": _pipeline_check220, "for_each": _pipeline_check222}
-_pipeline_pattern389 = re.compile("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$").search
+_pipeline_pattern389 = _Pattern("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _pipeline_enum391 = frozenset(("create", "update", ))
 _pipeline_properties392 = {"kind": _pipeline_check385, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "endpoint_config": _pipeline_check386, "endpoint_config_name": _pipeline_check387, "endpoint_name": _pipeline_check388, "operation": _pipeline_check390, "wait_for_completion": _pipeline_check212, "check_interval": _pipeline_check213, "max_ingestion_time": _pipeline_check214, "config": _pipeline_check220, "deferrable": _pipeline_check221, "for_each": _pipeline_check222}
 _pipeline_properties397 = {"kind": _pipeline_check394, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "endpoint": _pipeline_check395, "endpoint_name": _pipeline_check396, "poke_interval": _pipeline_check338, "timeout": _pipeline_check339, "mode": _pipeline_check340, "soft_fail": _pipeline_check342, "for_each": _pipeline_check222}
 _pipeline_properties401 = {"kind": _pipeline_check399, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "endpoint": _pipeline_check400, "endpoint_name": _pipeline_check396, "for_each": _pipeline_check222}
 _pipeline_properties406 = {"kind": _pipeline_check403, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "endpoint_config": _pipeline_check404, "endpoint_config_name": _pipeline_check405, "for_each": _pipeline_check222}
-_pipeline_pattern412 = re.compile("^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}|.*\\{\\{.+\\}\\}.*)$").search
+_pipeline_pattern412 = _Pattern("^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}|.*\\{\\{.+\\}\\}.*)$")
 _pipeline_enum416 = frozenset(("PendingManualApproval", "Approved", "Rejected", ))
 _pipeline_properties420 = {"kind": _pipeline_check408, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "from": _pipeline_check409, "image": _pipeline_check362, "model_data": _pipeline_check410, "group": _pipeline_check411, "group_description": _pipeline_check413, "description": _pipeline_check414, "approval": _pipeline_check415, "content_types": _pipeline_check417, "response_types": _pipeline_check418, "config": _pipeline_check419, "for_each": _pipeline_check222}
-_pipeline_pattern425 = re.compile("^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}|arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\\d{12}:model-package/.+|.*\\{\\{.+\\}\\}.*)$").search
+_pipeline_pattern425 = _Pattern("^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}|arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\\d{12}:model-package/.+|.*\\{\\{.+\\}\\}.*)$")
 _pipeline_properties426 = {"kind": _pipeline_check422, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "model_package": _pipeline_check423, "model_package_name": _pipeline_check424, "for_each": _pipeline_check222}
 _pipeline_properties432 = {"kind": _pipeline_check428, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "group": _pipeline_check429, "group_name": _pipeline_check430, "delete_versions": _pipeline_check431, "for_each": _pipeline_check222}
-_pipeline_pattern438 = re.compile("^.{1,256}$").search
+_pipeline_pattern438 = _Pattern("^.{1,256}$")
 _pipeline_enum441 = frozenset(("BinaryClassification", "MulticlassClassification", "Regression", ))
 _pipeline_enum443 = frozenset(("Accuracy", "MSE", "F1", "F1macro", "AUC", "RMSE", "MAE", "R2", "BalancedAccuracy", "Precision", "PrecisionMacro", "Recall", "RecallMacro", "LogLoss", ))
 _pipeline_properties450 = {"kind": _pipeline_check434, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "name": _pipeline_check435, "input": _pipeline_check436, "target": _pipeline_check437, "output": _pipeline_check439, "problem_type": _pipeline_check440, "objective": _pipeline_check442, "max_candidates": _pipeline_check444, "max_runtime": _pipeline_check445, "compressed": _pipeline_check446, "deploy_endpoint": _pipeline_check447, "role_arn": _pipeline_check201, "wait_for_completion": _pipeline_check448, "check_interval": _pipeline_check213, "config": _pipeline_check449, "for_each": _pipeline_check222}
 _pipeline_properties455 = {"kind": _pipeline_check452, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "job": _pipeline_check453, "job_name": _pipeline_check454, "poke_interval": _pipeline_check338, "timeout": _pipeline_check339, "mode": _pipeline_check340, "soft_fail": _pipeline_check342, "for_each": _pipeline_check222}
 _pipeline_properties459 = {"kind": _pipeline_check457, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "job": _pipeline_check458, "job_name": _pipeline_check454, "for_each": _pipeline_check222}
-_pipeline_pattern463 = re.compile("^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}|.*\\{\\{.+\\}\\}.*)$").search
-_pipeline_pattern465 = re.compile("^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,81}|.*\\{\\{.+\\}\\}.*)$").search
+_pipeline_pattern463 = _Pattern("^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}|.*\\{\\{.+\\}\\}.*)$")
+_pipeline_pattern465 = _Pattern("^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,81}|.*\\{\\{.+\\}\\}.*)$")
 _pipeline_properties468 = {}
 _pipeline_properties472 = {"kind": _pipeline_check461, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "pipeline_name": _pipeline_check462, "display_name": _pipeline_check464, "parameters": _pipeline_check466, "wait_for_completion": _pipeline_check469, "check_interval": _pipeline_check213, "max_attempts": _pipeline_check470, "verbose": _pipeline_check471, "for_each": _pipeline_check222}
-_pipeline_pattern477 = re.compile("^(arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\\d{12}:pipeline/.+/execution/.+|.*\\{\\{.+\\}\\}.*)$").search
+_pipeline_pattern477 = _Pattern("^(arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\\d{12}:pipeline/.+/execution/.+|.*\\{\\{.+\\}\\}.*)$")
 _pipeline_properties480 = {"kind": _pipeline_check474, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "execution": _pipeline_check475, "execution_arn": _pipeline_check476, "wait_for_completion": _pipeline_check478, "check_interval": _pipeline_check213, "max_attempts": _pipeline_check470, "verbose": _pipeline_check471, "fail_if_not_running": _pipeline_check479, "for_each": _pipeline_check222}
 _pipeline_properties484 = {"kind": _pipeline_check482, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "execution": _pipeline_check483, "execution_arn": _pipeline_check476, "verbose": _pipeline_check471, "poke_interval": _pipeline_check338, "timeout": _pipeline_check339, "mode": _pipeline_check340, "soft_fail": _pipeline_check342, "for_each": _pipeline_check222}
-_pipeline_pattern488 = re.compile("^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}|.*\\{\\{.+\\}\\}.*)$").search
+_pipeline_pattern488 = _Pattern("^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}|.*\\{\\{.+\\}\\}.*)$")
 _pipeline_properties493 = {"kind": _pipeline_check486, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "pipeline_name": _pipeline_check487, "definition": _pipeline_check489, "role_arn": _pipeline_check490, "description": _pipeline_check491, "config": _pipeline_check492, "for_each": _pipeline_check222}
-_pipeline_pattern498 = re.compile("^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}|.*\\{\\{.+\\}\\}.*)$").search
+_pipeline_pattern498 = _Pattern("^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}|.*\\{\\{.+\\}\\}.*)$")
 _pipeline_properties499 = {"kind": _pipeline_check495, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "pipeline": _pipeline_check496, "pipeline_name": _pipeline_check497, "for_each": _pipeline_check222}
 _pipeline_properties506 = {}
 _pipeline_properties507 = {"kind": _pipeline_check501, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "name": _pipeline_check502, "description": _pipeline_check503, "tags": _pipeline_check504, "for_each": _pipeline_check222}
-_pipeline_pattern513 = re.compile("^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}|.*\\{\\{.+\\}\\}.*)$").search
+_pipeline_pattern513 = _Pattern("^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}|.*\\{\\{.+\\}\\}.*)$")
 _pipeline_properties514 = {"kind": _pipeline_check509, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "experiment": _pipeline_check510, "job": _pipeline_check511, "experiment_name": _pipeline_check512, "for_each": _pipeline_check222}
-_pipeline_pattern518 = re.compile("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$").search
-_pipeline_pattern520 = re.compile("^ml\\.[a-z0-9]+\\.[a-z0-9]+$").search
+_pipeline_pattern518 = _Pattern("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_pipeline_pattern520 = _Pattern("^ml\\.[a-z0-9]+\\.[a-z0-9]+$")
 _pipeline_enum525 = frozenset(("Enabled", "Disabled", ))
 _pipeline_enum527 = frozenset(("Enabled", "Disabled", ))
 _pipeline_properties530 = {"kind": _pipeline_check516, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "instance_name": _pipeline_check517, "instance_type": _pipeline_check519, "role_arn": _pipeline_check201, "volume_size": _pipeline_check521, "kms_key_id": _pipeline_check522, "lifecycle_config": _pipeline_check523, "direct_internet_access": _pipeline_check524, "root_access": _pipeline_check526, "wait_for_completion": _pipeline_check528, "config": _pipeline_check529, "for_each": _pipeline_check222}
 _pipeline_properties535 = {"kind": _pipeline_check532, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "notebook": _pipeline_check533, "instance_name": _pipeline_check534, "wait_for_completion": _pipeline_check528, "for_each": _pipeline_check222}
 _pipeline_properties539 = {"kind": _pipeline_check537, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "notebook": _pipeline_check533, "instance_name": _pipeline_check534, "wait_for_completion": _pipeline_check538, "for_each": _pipeline_check222}
 _pipeline_properties543 = {"kind": _pipeline_check541, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "notebook": _pipeline_check533, "instance_name": _pipeline_check534, "wait_for_completion": _pipeline_check542, "for_each": _pipeline_check222}
-_pipeline_pattern547 = re.compile("^[A-Za-z0-9_-][A-Za-z0-9_. -]*(/[A-Za-z0-9_-][A-Za-z0-9_. -]*)*\\.ipynb$").search
+_pipeline_pattern547 = _Pattern("^[A-Za-z0-9_-][A-Za-z0-9_. -]*(/[A-Za-z0-9_-][A-Za-z0-9_. -]*)*\\.ipynb$")
 _pipeline_properties551 = {}
 _pipeline_enum554 = frozenset(("NOTEBOOK", "HTML", ))
-_pipeline_pattern556 = re.compile("^dzd[-_][a-zA-Z0-9_-]{1,36}$").search
-_pipeline_pattern558 = re.compile("^[a-zA-Z0-9_-]{1,36}$").search
-_pipeline_pattern560 = re.compile("^[a-z]{2}(-[a-z]+)+-[0-9]$").search
-_pipeline_pattern562 = re.compile("^ml\\.[a-z0-9]+\\.[a-z0-9]+$").search
-_pipeline_pattern566 = re.compile("^[a-zA-Z0-9]([-.]?[a-zA-Z0-9]){0,62}$").search
-_pipeline_pattern568 = re.compile("^(latest|[0-9]+(\\.[0-9]+){0,2})$").search
+_pipeline_pattern556 = _Pattern("^dzd[-_][a-zA-Z0-9_-]{1,36}$")
+_pipeline_pattern558 = _Pattern("^[a-zA-Z0-9_-]{1,36}$")
+_pipeline_pattern560 = _Pattern("^[a-z]{2}(-[a-z]+)+-[0-9]$")
+_pipeline_pattern562 = _Pattern("^ml\\.[a-z0-9]+\\.[a-z0-9]+$")
+_pipeline_pattern566 = _Pattern("^[a-zA-Z0-9]([-.]?[a-zA-Z0-9]){0,62}$")
+_pipeline_pattern568 = _Pattern("^(latest|[0-9]+(\\.[0-9]+){0,2})$")
 _pipeline_properties571 = {}
 _pipeline_properties576 = {"kind": _pipeline_check545, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "notebook": _pipeline_check546, "parameters": _pipeline_check548, "output_formats": _pipeline_check552, "domain_id": _pipeline_check555, "project_id": _pipeline_check557, "domain_region": _pipeline_check559, "instance_type": _pipeline_check561, "volume_size": _pipeline_check563, "image": _pipeline_check564, "image_name": _pipeline_check565, "image_version": _pipeline_check567, "max_runtime": _pipeline_check569, "tags": _pipeline_check570, "wait_for_completion": _pipeline_check572, "check_interval": _pipeline_check573, "max_attempts": _pipeline_check574, "deferrable": _pipeline_check575}
-_pipeline_pattern580 = re.compile("^[a-zA-Z0-9][-a-zA-Z0-9]{0,99}$").search
-_pipeline_pattern582 = re.compile("^[a-zA-Z0-9][-a-zA-Z0-9_]{0,25}$").search
+_pipeline_pattern580 = _Pattern("^[a-zA-Z0-9][-a-zA-Z0-9]{0,99}$")
+_pipeline_pattern582 = _Pattern("^[a-zA-Z0-9][-a-zA-Z0-9_]{0,25}$")
 _pipeline_properties583 = {"kind": _pipeline_check578, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "execution_id": _pipeline_check579, "execution_name": _pipeline_check581, "poke_interval": _pipeline_check338, "timeout": _pipeline_check339, "mode": _pipeline_check340, "soft_fail": _pipeline_check342}
 _pipeline_enum591 = frozenset(("==", "!=", ">", ">=", "<", "<=", "in", "not_in", ))
 _pipeline_properties594 = {"left": _pipeline_check589, "op": _pipeline_check590, "right": _pipeline_check592}
 _pipeline_properties597 = {"any": _pipeline_check596}
 _pipeline_properties600 = {"not": _pipeline_check599}
 _pipeline_properties603 = {"kind": _pipeline_check585, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "conditions": _pipeline_check586, "if": _pipeline_check601, "else": _pipeline_check602}
-_pipeline_pattern607 = re.compile("^include/([\\w.-]+/)*[\\w-]+\\.py:[A-Za-z_][A-Za-z0-9_]*$").search
+_pipeline_pattern607 = _Pattern("^include/([\\w.-]+/)*[\\w-]+\\.py:[A-Za-z_][A-Za-z0-9_]*$")
 _pipeline_properties609 = {"kind": _pipeline_check605, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "callable": _pipeline_check606, "arguments": _pipeline_check608, "for_each": _pipeline_check222}
-_pipeline_pattern613 = re.compile("^include/([\\w.-]+/)*[\\w.-]+$").search
+_pipeline_pattern613 = _Pattern("^include/([\\w.-]+/)*[\\w.-]+$")
 _pipeline_properties616 = {"kind": _pipeline_check611, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "publish": _pipeline_check154, "file": _pipeline_check612, "to": _pipeline_check614, "replace": _pipeline_check615, "for_each": _pipeline_check222}
 _pipeline_properties621 = {"kind": _pipeline_check618, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "key": _pipeline_check619, "wildcard": _pipeline_check620, "poke_interval": _pipeline_check338, "timeout": _pipeline_check339, "mode": _pipeline_check340, "soft_fail": _pipeline_check342, "for_each": _pipeline_check222}
-_pipeline_pattern626 = re.compile("^[A-Za-z_][A-Za-z0-9_]*$").search
-_pipeline_pattern628 = re.compile("^[A-Za-z_][A-Za-z0-9_]*$").search
-_pipeline_pattern631 = re.compile("^[A-Za-z_][A-Za-z0-9_]*$").search
+_pipeline_pattern626 = _Pattern("^[A-Za-z_][A-Za-z0-9_]*$")
+_pipeline_pattern628 = _Pattern("^[A-Za-z_][A-Za-z0-9_]*$")
+_pipeline_pattern631 = _Pattern("^[A-Za-z_][A-Za-z0-9_]*$")
 _pipeline_enum635 = frozenset(("APPEND", "REPLACE", "UPSERT", ))
 _pipeline_properties636 = {"kind": _pipeline_check623, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "from": _pipeline_check624, "table": _pipeline_check625, "schema": _pipeline_check627, "columns": _pipeline_check629, "redshift_conn_id": _pipeline_check632, "copy_options": _pipeline_check633, "method": _pipeline_check634, "for_each": _pipeline_check222}
-_pipeline_pattern640 = re.compile("^[A-Za-z_][A-Za-z0-9_]*$").search
+_pipeline_pattern640 = _Pattern("^[A-Za-z_][A-Za-z0-9_]*$")
 _pipeline_properties643 = {"kind": _pipeline_check638, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "from": _pipeline_check624, "table": _pipeline_check625, "schema": _pipeline_check639, "columns": _pipeline_check629, "sql_conn_id": _pipeline_check641, "header": _pipeline_check642, "for_each": _pipeline_check222}
-_pipeline_pattern647 = re.compile("^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)+$").search
-_pipeline_pattern650 = re.compile("^[A-Za-z_][A-Za-z0-9_]*$").search
+_pipeline_pattern647 = _Pattern("^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)+$")
+_pipeline_pattern650 = _Pattern("^[A-Za-z_][A-Za-z0-9_]*$")
 _pipeline_properties651 = {"kind": _pipeline_check645, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "operator": _pipeline_check646, "arguments": _pipeline_check648}
-_pipeline_pattern655 = re.compile("^[A-Za-z_][A-Za-z0-9_]*$").search
+_pipeline_pattern655 = _Pattern("^[A-Za-z_][A-Za-z0-9_]*$")
 _pipeline_properties656 = {"kind": _pipeline_check653, "task_group": _pipeline_check136, "depends_on": _pipeline_check138, "doc": _pipeline_check141, "retries": _pipeline_check142, "retry_delay": _pipeline_check143, "execution_timeout": _pipeline_check144, "trigger_rule": _pipeline_check145, "pool": _pipeline_check147, "teardown": _pipeline_check148, "notify": _pipeline_check149, "from": _pipeline_check624, "table": _pipeline_check625, "schema": _pipeline_check654, "columns": _pipeline_check629, "copy_options": _pipeline_check633, "header": _pipeline_check642, "for_each": _pipeline_check222}
 _pipeline_branches657 = {"training": _pipeline_check134, "tuning": _pipeline_check244, "processing": _pipeline_check270, "transform": _pipeline_check311, "training_sensor": _pipeline_check334, "transform_sensor": _pipeline_check344, "tuning_sensor": _pipeline_check349, "processing_sensor": _pipeline_check354, "model": _pipeline_check359, "delete_model": _pipeline_check367, "endpoint_config": _pipeline_check373, "endpoint": _pipeline_check384, "endpoint_sensor": _pipeline_check393, "delete_endpoint": _pipeline_check398, "delete_endpoint_config": _pipeline_check402, "register_model": _pipeline_check407, "delete_model_package": _pipeline_check421, "delete_model_package_group": _pipeline_check427, "automl": _pipeline_check433, "automl_sensor": _pipeline_check451, "stop_automl": _pipeline_check456, "start_pipeline": _pipeline_check460, "stop_pipeline": _pipeline_check473, "pipeline_sensor": _pipeline_check481, "upsert_pipeline": _pipeline_check485, "delete_pipeline": _pipeline_check494, "experiment": _pipeline_check500, "delete_experiment": _pipeline_check508, "notebook": _pipeline_check515, "start_notebook": _pipeline_check531, "stop_notebook": _pipeline_check536, "delete_notebook": _pipeline_check540, "studio_notebook": _pipeline_check544, "studio_notebook_sensor": _pipeline_check577, "condition": _pipeline_check584, "python": _pipeline_check604, "s3_upload": _pipeline_check610, "s3_key_sensor": _pipeline_check617, "s3_to_redshift": _pipeline_check622, "s3_to_sql": _pipeline_check637, "operator": _pipeline_check644, "warehouse_load": _pipeline_check652}
 _pipeline_every658 = (_pipeline_check134, _pipeline_check244, _pipeline_check270, _pipeline_check311, _pipeline_check334, _pipeline_check344, _pipeline_check349, _pipeline_check354, _pipeline_check359, _pipeline_check367, _pipeline_check373, _pipeline_check384, _pipeline_check393, _pipeline_check398, _pipeline_check402, _pipeline_check407, _pipeline_check421, _pipeline_check427, _pipeline_check433, _pipeline_check451, _pipeline_check456, _pipeline_check460, _pipeline_check473, _pipeline_check481, _pipeline_check485, _pipeline_check494, _pipeline_check500, _pipeline_check508, _pipeline_check515, _pipeline_check531, _pipeline_check536, _pipeline_check540, _pipeline_check544, _pipeline_check577, _pipeline_check584, _pipeline_check604, _pipeline_check610, _pipeline_check617, _pipeline_check622, _pipeline_check637, _pipeline_check644, _pipeline_check652, )
 _pipeline_properties659 = {}
 _pipeline_properties660 = {"dag_id": _pipeline_check2, "description": _pipeline_check4, "doc_md": _pipeline_check5, "schedule": _pipeline_check6, "start_date": _pipeline_check39, "end_date": _pipeline_check41, "timezone": _pipeline_check43, "catchup": _pipeline_check45, "max_active_runs": _pipeline_check46, "max_active_tasks": _pipeline_check47, "dagrun_timeout": _pipeline_check48, "tags": _pipeline_check52, "default_args": _pipeline_check54, "notify": _pipeline_check72, "aws_conn_id": _pipeline_check79, "region": _pipeline_check81, "role_arn": _pipeline_check83, "s3": _pipeline_check85, "defaults": _pipeline_check96, "params": _pipeline_check103, "task_groups": _pipeline_check115, "tasks": _pipeline_check127}
-_environment_pattern4 = re.compile("^[A-Za-z0-9_.-]{1,250}$").search
-_environment_pattern6 = re.compile("^[a-z]{2}(-gov)?-[a-z]+-\\d$").search
-_environment_pattern8 = re.compile("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$").search
-_environment_pattern10 = re.compile("^arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]{1,512}$").search
+_environment_pattern4 = _Pattern("^[A-Za-z0-9_.-]{1,250}$")
+_environment_pattern6 = _Pattern("^[a-z]{2}(-gov)?-[a-z]+-\\d$")
+_environment_pattern8 = _Pattern("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_environment_pattern10 = _Pattern("^arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]{1,512}$")
 _environment_enum13 = frozenset(("redshift", "sql", ))
-_environment_pattern15 = re.compile("^[A-Za-z0-9_.-]{1,250}$").search
-_environment_pattern17 = re.compile("^[A-Za-z_][A-Za-z0-9_]*$").search
-_environment_pattern20 = re.compile("^[A-Za-z_][A-Za-z0-9_]*$").search
-_environment_pattern23 = re.compile("^[A-Za-z_][A-Za-z0-9_]*$").search
+_environment_pattern15 = _Pattern("^[A-Za-z0-9_.-]{1,250}$")
+_environment_pattern17 = _Pattern("^[A-Za-z_][A-Za-z0-9_]*$")
+_environment_pattern20 = _Pattern("^[A-Za-z_][A-Za-z0-9_]*$")
+_environment_pattern23 = _Pattern("^[A-Za-z_][A-Za-z0-9_]*$")
 _environment_properties24 = {}
 _environment_properties25 = {"type": _environment_check12, "conn_id": _environment_check14, "schema": _environment_check16, "tables": _environment_check18}
 _environment_enum32 = frozenset(("timestamp", "fail", ))
 _environment_properties35 = {"max_ingestion_time": _environment_check29, "max_attempts": _environment_check30, "action_if_job_exists": _environment_check31, "check_if_job_exists": _environment_check33, "soft_fail": _environment_check34}
 _environment_enum39 = frozenset(("loopback-only", "any", ))
 _environment_enum43 = frozenset(("conn", "var", ))
-_environment_pattern46 = re.compile("^[A-Za-z_][A-Za-z0-9_-]{0,63}$").search
+_environment_pattern46 = _Pattern("^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 _environment_enum49 = frozenset(("sns", "slack", "email", "file", "log", ))
 _environment_properties50 = {"type": _environment_check48}
-_environment_pattern54 = re.compile("^arn:aws[a-z-]*:sns:[a-z]{2}(-gov)?-[a-z]+-\\d:\\d{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$").search
+_environment_pattern54 = _Pattern("^arn:aws[a-z-]*:sns:[a-z]{2}(-gov)?-[a-z]+-\\d:\\d{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$")
 _environment_properties57 = {"type": _environment_check52, "topic_arn": _environment_check53, "subject": _environment_check55, "message": _environment_check56}
-_environment_pattern61 = re.compile("^[A-Za-z0-9_.-]{1,250}$").search
-_environment_pattern63 = re.compile("^[#@]?[A-Za-z0-9_.-]{1,80}$").search
+_environment_pattern61 = _Pattern("^[A-Za-z0-9_.-]{1,250}$")
+_environment_pattern63 = _Pattern("^[#@]?[A-Za-z0-9_.-]{1,80}$")
 _environment_properties64 = {"type": _environment_check59, "conn_id": _environment_check60, "channel": _environment_check62, "message": _environment_check56}
-_environment_pattern68 = re.compile("^[A-Za-z0-9_.-]{1,250}$").search
-_environment_pattern71 = re.compile("^[^@\\s]+@[^@\\s]+$").search
-_environment_pattern74 = re.compile("^[^@\\s]+@[^@\\s]+$").search
+_environment_pattern68 = _Pattern("^[A-Za-z0-9_.-]{1,250}$")
+_environment_pattern71 = _Pattern("^[^@\\s]+@[^@\\s]+$")
+_environment_pattern74 = _Pattern("^[^@\\s]+@[^@\\s]+$")
 _environment_properties77 = {"type": _environment_check66, "conn_id": _environment_check67, "to": _environment_check69, "from": _environment_check73, "subject": _environment_check75, "message": _environment_check76}
-_environment_pattern81 = re.compile("^[^\\x00]{1,1024}$").search
+_environment_pattern81 = _Pattern("^[^\\x00]{1,1024}$")
 _environment_properties82 = {"type": _environment_check79, "path": _environment_check80, "message": _environment_check56}
 _environment_properties85 = {"type": _environment_check84, "message": _environment_check56}
 _environment_branches86 = {"sns": _environment_check51, "slack": _environment_check58, "email": _environment_check65, "file": _environment_check78, "log": _environment_check83}
 _environment_every87 = (_environment_check51, _environment_check58, _environment_check65, _environment_check78, _environment_check83, )
 _environment_properties88 = {}
-_environment_pattern91 = re.compile("^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)+$").search
-_environment_pattern94 = re.compile("^[A-Za-z0-9_.-]{1,250}$").search
-_environment_pattern98 = re.compile("^arn:aws[a-z-]*:iam::[0-9*?]{1,12}:role/[\\w+=,.@/*?-]{1,512}$").search
-_environment_pattern102 = re.compile("^ml\\.[a-z0-9.*?\\[\\]-]{1,60}$").search
-_environment_pattern105 = re.compile("^(default|training|tuning|processing|transform|endpoint_config|notebook|automl)$").search
+_environment_pattern91 = _Pattern("^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)+$")
+_environment_pattern94 = _Pattern("^[A-Za-z0-9_.-]{1,250}$")
+_environment_pattern98 = _Pattern("^arn:aws[a-z-]*:iam::[0-9*?]{1,12}:role/[\\w+=,.@/*?-]{1,512}$")
+_environment_pattern102 = _Pattern("^ml\\.[a-z0-9.*?\\[\\]-]{1,60}$")
+_environment_pattern105 = _Pattern("^(default|training|tuning|processing|transform|endpoint_config|notebook|automl)$")
 _environment_properties107 = {}
-_environment_patterns108 = ((re.compile("^(default|training|tuning|processing|transform|endpoint_config|notebook|automl)$").search, _environment_check106), )
+_environment_patterns108 = ((_Pattern("^(default|training|tuning|processing|transform|endpoint_config|notebook|automl)$"), _environment_check106), )
 _environment_properties113 = {}
-_environment_patterns114 = ((re.compile("^(default|training|tuning|processing|transform|endpoint_config|notebook|automl)$").search, _environment_check112), )
-_environment_pattern119 = re.compile("^(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?$").search
+_environment_patterns114 = ((_Pattern("^(default|training|tuning|processing|transform|endpoint_config|notebook|automl)$"), _environment_check112), )
+_environment_pattern119 = _Pattern("^(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?$")
 _environment_properties122 = {}
-_environment_patterns123 = ((re.compile("^(default|training|tuning|processing|transform|endpoint_config|notebook|automl)$").search, _environment_check121), )
+_environment_patterns123 = ((_Pattern("^(default|training|tuning|processing|transform|endpoint_config|notebook|automl)$"), _environment_check121), )
 _environment_properties127 = {"per_task": _environment_check125, "per_run": _environment_check126}
-_environment_pattern131 = re.compile("^[a-z0-9.*?\\[\\]-]{1,63}$").search
+_environment_pattern131 = _Pattern("^[a-z0-9.*?\\[\\]-]{1,63}$")
 _environment_properties133 = {"read": _environment_check129, "write": _environment_check132}
-_environment_pattern136 = re.compile("^[A-Za-z0-9 _.:/=+@-]{1,128}$").search
+_environment_pattern136 = _Pattern("^[A-Za-z0-9 _.:/=+@-]{1,128}$")
 _environment_properties138 = {}
 _environment_properties139 = {"roles": _environment_check96, "instance_types": _environment_check99, "max_instance_count": _environment_check109, "max_runtime": _environment_check115, "max_fan_out": _environment_check124, "buckets": _environment_check128, "required_tags": _environment_check134}
 _environment_properties142 = {}

@@ -94,6 +94,21 @@ def _equal(one: object, two: object) -> bool:
     return _unbool(one) == _unbool(two)
 
 
+class _Pattern:
+    """A pattern compiled when first used: a process (Airflow parses each DAG file in a fresh one) meets
+    a few of the schema's patterns, and compiling them all cost more than checking a pipeline."""
+
+    __slots__ = ("_source", "search")
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+        self.search = self._first_search
+
+    def _first_search(self, text: str) -> object:
+        self.search = re.compile(self._source).search
+        return self.search(text)
+
+
 def _unique(items: list) -> bool:
     if all(isinstance(i, str) for i in items):
         return len(set(items)) == len(items)
@@ -225,8 +240,8 @@ class _Compiler:
                 continue
             value = schema[keyword]
             if keyword == "pattern":
-                name = self.constant("pattern", f"re.compile({_literal(value)}).search")
-                out.append(f"    if not {name}(x):")
+                name = self.constant("pattern", f"_Pattern({_literal(value)})")
+                out.append(f"    if not {name}.search(x):")
             elif keyword == "minLength":
                 out.append(f"    if len(x) < {value!r}:")
             elif keyword == "maxLength":
@@ -292,11 +307,15 @@ class _Compiler:
             body = [f"if k not in {table}:", *("    " + m for m in missing or ["continue"])]
             body += [f"check = {table}[k]", "if check is not None and not check(v):", "    return False"]
         else:  # a key may match its property and any number of patterns; additional: none of them
-            listed = "".join(f"(re.compile({_literal(p)}).search, {c}), " for p, c in pattern_checks.items())
+            listed = "".join(f"(_Pattern({_literal(p)}), {c}), " for p, c in pattern_checks.items())
             searches = self.constant("patterns", f"({listed})")
             body = [f"known = k in {table}", "if known:", f"    check = {table}[k]"]
             body += ["    if check is not None and not check(v):", "        return False"]
-            body += [f"for search, check in {searches}:", "    if search(k):", "        known = True"]
+            body += [
+                f"for pattern, check in {searches}:",
+                "    if pattern.search(k):",
+                "        known = True",
+            ]
             body += ["        if check is not None and not check(v):", "            return False"]
             if missing:
                 body += ["if not known:", *("    " + m for m in missing)]
