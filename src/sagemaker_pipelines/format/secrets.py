@@ -198,6 +198,12 @@ def template_problem(refusals: list[Refusal]) -> tuple[str, str]:
     )
 
 
+def _may_report(text: str) -> bool:
+    """Whether :meth:`_Scanner.string` could find anything in ``text``: a template needs a brace, a known
+    secret form the prefilter, an AWS secret key 40 characters; most values have none of them."""
+    return "{" in text or len(text) >= 40 or _FORMAT_PREFILTER.search(text) is not None
+
+
 class _Scanner:
     def __init__(self, doc: Document, file: str, where: str, allow_templates: Iterable[str]):
         self.doc = doc
@@ -211,17 +217,25 @@ class _Scanner:
         self.problems.append(Problem(self.file, line, col, field_path(path), message, hint, code=code))
 
     def walk(self, data: Any) -> None:
+        if isinstance(data, str):
+            self.string((), data)
         stack: list[tuple[tuple, Any]] = [((), data)]  # iterative: any depth the loader allows
-        while stack:
+        while stack:  # a path is built for a collection, or for a string with something to report
             path, value = stack.pop()
             if isinstance(value, dict):
-                for key, item in value.items():
-                    if not self.key(path, key, item):
-                        stack.append(((*path, key), item))
+                pairs: Iterable[tuple[Any, Any]] = value.items()
             elif isinstance(value, list):
-                stack.extend(((*path, i), item) for i, item in enumerate(value))
-            elif isinstance(value, str):
-                self.string(path, value)
+                pairs = enumerate(value)
+            else:
+                continue
+            is_map = isinstance(value, dict)
+            for key, item in pairs:
+                if is_map and self.key(path, key, item):
+                    continue
+                if isinstance(item, dict | list):
+                    stack.append(((*path, key), item))
+                elif isinstance(item, str) and _may_report(item):
+                    self.string((*path, key), item)
 
     def key(self, path: tuple, key: Any, value: Any) -> bool:
         """Report a secret-looking key with a scalar value; True when reported (nothing more to say)."""
