@@ -34,12 +34,18 @@ def check_param_defaults(data: dict[str, Any], add: Callable[..., None]) -> None
             key = json.dumps([schema, declared["default"]])
         except (TypeError, ValueError):
             key = None
-        error = _default_error(key) if key is not None else _error_of(schema, declared["default"])
+        if key is not None and len(key) <= _CACHED_CHARS:
+            error = _default_error(key)
+        else:
+            error = _error_of(schema, declared["default"])
         if error is None:
             continue
         wanted = ", ".join(f"{k}: {json.dumps(declared[k])}" for k in CONSTRAINTS if k in declared)
         message = f"the default does not fit the parameter's own declaration: {error}"
         add(("params", name, "default"), message, f"declared {wanted}", value=True)
+
+
+_CACHED_CHARS = 2048  # a long default list is judged each time rather than kept
 
 
 @lru_cache(maxsize=1024)
