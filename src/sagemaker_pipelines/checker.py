@@ -99,13 +99,14 @@ def read_pipeline(path: Path) -> str | Problem:
         return Problem(display_path(path), line, col, "", message, hint, code=Code.IO)
 
 
-def parse(text: str, path: Path) -> Document | CheckResult:
+def parse(text: str, path: Path, file: str | None = None) -> Document | CheckResult:
     """The YAML document of a pipeline in the current format version (an older file is migrated in
-    memory, format/versions.py, its positions kept), or the result that says why there is none."""
+    memory, format/versions.py, its positions kept), or the result that says why there is none.
+    ``file``: ``path`` as problems name it, when the caller has it (resolving a path is not free)."""
     from sagemaker_pipelines.format.versions import declared_version, migrate_in_memory, version_problem
     from sagemaker_pipelines.format.yaml_source import YamlProblem, load_document
 
-    file = display_path(path)
+    file = display_path(path) if file is None else file
     declared = declared_version(text)  # before loading: a newer format may not even load here
     newer = version_problem(declared, file)
     if newer is not None:
@@ -126,17 +127,21 @@ def parse(text: str, path: Path) -> Document | CheckResult:
 
 def check_text(text: str, path: Path, environment: Environment) -> CheckResult:
     """Check one pipeline's text as if read from ``path``."""
-    doc = parse(text, path)
+    file = display_path(path)
+    doc = parse(text, path, file)
     if isinstance(doc, CheckResult):
         return doc
-    return check_document(doc, text, path, environment)
+    return check_document(doc, text, path, environment, file)
 
 
-def check_document(doc: Document, text: str, path: Path, environment: Environment) -> CheckResult:
-    """Check a parsed pipeline for one environment (parse once, check for each environment)."""
-    file = display_path(path)
+def check_document(
+    doc: Document, text: str, path: Path, environment: Environment, file: str | None = None
+) -> CheckResult:
+    """Check a parsed pipeline for one environment (parse once, check for each environment).
+    ``file``: ``path`` as problems name it, when the caller has it."""
+    file = display_path(path) if file is None else file
     try:
-        return _check_document(doc, text, path, environment)
+        return _check_document(doc, text, path, environment, file)
     except PipelineInvalid as exc:  # the schema file itself is unreadable: say which and where
         return CheckResult(file, dag_id_for(path, doc.data), exc.problems)
     except Exception as exc:
@@ -158,10 +163,10 @@ def _internal_problem(file: str, exc: Exception, doc: Document | None = None) ->
     return Problem(file, line, col, where, message, hint, code=Code.INTERNAL)
 
 
-def _check_document(doc: Document, text: str, path: Path, environment: Environment) -> CheckResult:
+def _check_document(doc: Document, text: str, path: Path, environment: Environment, file: str) -> CheckResult:
     from sagemaker_pipelines import stages
 
-    walk = stages.Walk(doc, text, path, display_path(path), environment, dag_id_for(path, doc.data))
+    walk = stages.Walk(doc, text, path, file, environment, dag_id_for(path, doc.data))
     problems = stages.run(walk)
     compiled = walk.compiled if not any(p.is_error for p in problems) else None
     includes = include_references(walk.data)
@@ -175,19 +180,23 @@ def include_references(data: Any) -> list[str]:
     """Every ``include/...`` path a resolved pipeline or compiled result names (``:function`` dropped),
     and every absolute path under the include folder, as ``include/...``."""
     root = str(include_dir())
+    starts = ("include/", root)
     found: set[str] = set()
     stack = [data]
+    pop, extend = stack.pop, stack.extend
     while stack:
-        value = stack.pop()
-        if isinstance(value, dict):
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-        elif isinstance(value, str):
+        value = pop()
+        if isinstance(value, str):
+            if not value.startswith(starts):  # nearly every string: one test
+                continue
             if value.startswith("include/"):
                 found.add(value.partition(":")[0])
             elif value == root or value.startswith(root + os.sep):
                 found.add("include/" + value[len(root) :].lstrip(os.sep))
+        elif isinstance(value, dict):
+            extend(value.values())
+        elif isinstance(value, list):
+            extend(value)
     return sorted(found)
 
 

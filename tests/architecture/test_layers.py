@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from sagemaker_pipelines.format.schema_check import VALIDITY_PATH
 from sagemaker_pipelines.paths import CHECKOUT_ROOT, PACKAGE_DIR, RUNTIME_SUBPACKAGES, SOURCE_DIR
 
 # Limits that flag a monster, not a budget to split a concept by: a module is cut where its concept ends.
@@ -130,7 +131,16 @@ def test_what_a_dag_file_loads_is_only_the_runtime(tmp_path: Path):
     assert not wrong, f"loading the DAG files imported {wrong}"
 
 
-@pytest.mark.parametrize("path", package_files(), ids=lambda p: str(p.relative_to(PACKAGE_DIR)))
+# Written by ``make schemas`` from the schema files, never by hand: their length follows the schema's, and
+# tests/toolkit/test_schema_views.py holds them to their sources.
+GENERATED_MODULES = (VALIDITY_PATH,)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in package_files() if p not in GENERATED_MODULES],
+    ids=lambda p: str(p.relative_to(PACKAGE_DIR)),
+)
 def test_no_module_over_the_line_budget(path: Path):
     lines = len(path.read_text(encoding="utf-8").splitlines())
     assert lines <= MAX_LINES, f"{path.relative_to(CHECKOUT_ROOT)} has {lines} lines (at most {MAX_LINES})"

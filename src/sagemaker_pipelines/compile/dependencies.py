@@ -14,16 +14,18 @@ _XCOM_PULL = re.compile(r"xcom_pull\(task_ids='([A-Za-z0-9_-]+)'")
 
 
 def pulled(value: Any, found: list[str]) -> list[str]:
-    """Tasks whose XCom a value reads (task outputs, ``${tasks.<id>.<output>}``, become these)."""
-    if isinstance(value, str):
-        if "xcom_pull" in value:
-            found += [t for t in _XCOM_PULL.findall(value) if t not in found]
-    elif isinstance(value, dict):
-        for item in value.values():
-            pulled(item, found)
-    elif isinstance(value, list):
-        for item in value:
-            pulled(item, found)
+    """Tasks whose XCom a value reads (task outputs, ``${tasks.<id>.<output>}``, become these), in the
+    order they are written: a stack, children pushed last first (called for every task several times)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "xcom_pull" in item:
+                found += [t for t in _XCOM_PULL.findall(item) if t not in found]
+        elif isinstance(item, dict):
+            stack.extend(reversed(item.values()))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
     return found
 
 

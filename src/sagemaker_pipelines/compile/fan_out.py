@@ -241,14 +241,20 @@ def item_paths(value: Any, path: tuple = ()) -> set[tuple]:
     """Paths of the strings that use ``${item}``: their values are only known per element, so the schema
     check treats them like run-time values (each element's request is checked against botocore)."""
     found: set[tuple] = set()
-    if isinstance(value, dict):
-        for k, v in value.items():
-            found |= item_paths(v, (*path, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            found |= item_paths(v, (*path, i))
-    elif isinstance(value, str) and ITEM.search(value):
-        found.add(path)
+    if isinstance(value, str):
+        return {path} if ITEM.search(value) else found
+    if not isinstance(value, dict | list):
+        return found
+    stack = [(path, value)]  # one pass, no set per level: it runs twice over every pipeline
+    while stack:
+        where, container = stack.pop()
+        pairs = container.items() if isinstance(container, dict) else enumerate(container)
+        for k, v in pairs:
+            if isinstance(v, str):
+                if "$" in v and ITEM.search(v):
+                    found.add((*where, k))
+            elif isinstance(v, dict | list):
+                stack.append(((*where, k), v))
     return found
 
 

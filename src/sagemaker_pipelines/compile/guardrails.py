@@ -100,14 +100,25 @@ def is_runtime(value: Any) -> bool:
 
 
 def _walk(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield (*path, key), item
-            yield from _walk(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield (*path, index), item
-            yield from _walk(item, (*path, index))
+    """(path, value) of everything inside ``value``, parents before their children, in order: one
+    generator and a stack of iterators rather than a generator per level (every request of every
+    pipeline is walked)."""
+    if not isinstance(value, dict | list):
+        return
+    stack = [(path, iter(value.items() if isinstance(value, dict) else enumerate(value)))]
+    while stack:
+        where, items = stack[-1]
+        for key, item in items:
+            inner = (*where, key)
+            yield inner, item
+            if isinstance(item, dict):
+                stack.append((inner, iter(item.items())))
+                break
+            if isinstance(item, list):
+                stack.append((inner, iter(enumerate(item))))
+                break
+        else:
+            stack.pop()
 
 
 def _kind_words(kind: str) -> str:
@@ -147,10 +158,12 @@ def check_request(
     max_count = guardrails.max_instance_count_for(kind)
     max_runtime = guardrails.max_runtime_for(kind)
     for path, value in _walk(request):
-        key = path[-1]
-        if (is_runtime(value) and not rendered) or isinstance(value, bool):
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            continue  # only text and whole numbers are judged below
+        if not rendered and is_runtime(value):
             continue
-        number = _integer(value)
+        key = path[-1]
+        number = _integer(value) if key in COUNT_KEYS or key in RUNTIME_KEYS else None
         if key == "InstanceType" and types and isinstance(value, str):
             if not any(_glob(value, pattern) for pattern in types):
                 message = f"instance type '{value}' is not allowed for {_kind_words(kind)} {where}"

@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from pathlib import Path as FilePath
 from typing import Any
 
 from botocore.model import ServiceModel, Shape
+from botocore.utils import is_json_value_header
 from botocore.validate import ParamValidator
 
 from sagemaker_pipelines.compile.compiler import CompiledPipeline
@@ -176,10 +178,86 @@ def _botocore_path(name: str) -> Path:
     return tuple(int(index) if index else key for key, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", name))
 
 
+_NUMBERS = {
+    "integer": (int,),
+    "long": (int,),
+    "float": (float, Decimal, int),
+    "double": (float, Decimal, int),
+}
+_TEMPLATE_SAMPLES = {"integer": 1, "long": 1, "float": 1.0, "double": 1.0, "boolean": True}
+
+
+def _min(shape: Shape) -> float:
+    """The least length or value botocore's validator allows (its ``range_check``)."""
+    if "min" in shape.metadata:
+        return shape.metadata["min"]
+    return 1 if shape.serialization.get("hostLabel") else float("-inf")
+
+
+def _fits(value: Any, shape: Shape, ours: bool = True, top: bool = False) -> bool:
+    """Whether the request ``value`` passes botocore's validator and :func:`_problems_in` (``ours``: where
+    that looks: not under a map) once :func:`_sample` has replaced its templates: the same rules, in
+    one walk that builds nothing, for the common case of a request with nothing to report. False also
+    for what it does not know (tagged unions, documents, timestamps, blobs): the full check decides."""
+    type_name = shape.type_name
+    if type_name == "structure":
+        if not isinstance(value, dict) or shape.is_document_type or shape.is_tagged_union:
+            return False
+        members = shape.members
+        for name in shape.required_members:  # boto3 fills a top-level idempotency token itself
+            if name not in value and not (top and members[name].metadata.get("idempotencyToken")):
+                return False
+        for key, item in value.items():
+            member = members.get(key)
+            if member is None or not _fits(item, member, ours):
+                return False
+        return True
+    if type_name == "list":
+        if not isinstance(value, list | tuple) or len(value) < _min(shape):
+            return False
+        member = shape.member
+        return all(_fits(item, member, ours) for item in value)
+    if type_name == "map":
+        if not isinstance(value, dict):
+            return False
+        key_shape, value_shape = shape.key, shape.value
+        return all(_fits(k, key_shape, False) and _fits(v, value_shape, False) for k, v in value.items())
+    if isinstance(value, str) and "{{" in value:
+        if type_name in _TEMPLATE_SAMPLES:
+            value = _TEMPLATE_SAMPLES[type_name]
+        elif type_name == "string":
+            value = _sample(value, shape)
+    if type_name == "string":
+        if not isinstance(value, str) or is_json_value_header(shape) or len(value) < _min(shape):
+            return False
+        if not ours or isinstance(value, _RunTimeText):
+            return True
+        meta = shape.metadata
+        if "max" in meta and len(value) > meta["max"]:
+            return False
+        pattern = _api_pattern(meta.get("pattern"))
+        if pattern and len(value) < 2000 and not pattern.fullmatch(value):
+            return False
+        return not shape.enum or value in shape.enum
+    if type_name in _NUMBERS:
+        return isinstance(value, _NUMBERS[type_name]) and value >= _min(shape)
+    return type_name == "boolean" and isinstance(value, bool)
+
+
 def check_request(operation: str, config: dict[str, Any]) -> list[RequestProblem]:
     """Everything in ``config`` that the ``operation`` request would reject."""
     shape = _input_shape(operation)
-    params = _sample({k: v for k, v in config.items() if k not in _OPERATOR_ONLY}, shape)
+    request = {k: v for k, v in config.items() if k not in _OPERATOR_ONLY}
+    if _fits(request, shape, top=True):
+        return []  # nothing to report: no sampled copy, no botocore report to build
+    return request_problems(operation, request)
+
+
+def request_problems(operation: str, request: dict[str, Any]) -> list[RequestProblem]:
+    """What :func:`check_request` reports, found the long way: templates sampled, botocore's validator,
+    then the limits it leaves to the service. Only a request :func:`_fits` refuses needs it."""
+    shape = _input_shape(operation)
+    params = _sample(request, shape)
     for name, member in shape.members.items():  # boto3 fills idempotency tokens in itself
         if member.metadata.get("idempotencyToken") and name not in params:
             params[name] = "00000000-0000-4000-8000-000000000000"

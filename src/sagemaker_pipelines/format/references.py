@@ -43,6 +43,11 @@ class ReferenceProblem(Exception):
         self.hint = hint
 
 
+def _may_refer(value: Any) -> bool:
+    """A collection, or a string with a ``${``: what :meth:`Resolver.resolve` does more than return."""
+    return isinstance(value, dict | list) or (isinstance(value, str) and "${" in value)
+
+
 class Resolver:
     """Resolves references of some scopes, leaving the others for a later pass."""
 
@@ -55,10 +60,15 @@ class Resolver:
         self.bad_paths: set[tuple] = set()
 
     def resolve(self, value: Any, path: tuple = ()) -> Any:
+        """``value`` with this pass's references resolved: a new copy of every mapping and list (a
+        path is built only for a collection or a string that holds a reference)."""
         if isinstance(value, dict):
-            return {k: self.resolve(v, (*path, k)) for k, v in value.items()}
+            out = {}
+            for k, v in value.items():
+                out[k] = self.resolve(v, (*path, k)) if _may_refer(v) else v
+            return out
         if isinstance(value, list):
-            return [self.resolve(v, (*path, i)) for i, v in enumerate(value)]
+            return [self.resolve(v, (*path, i)) if _may_refer(v) else v for i, v in enumerate(value)]
         if isinstance(value, str) and "${" in value:
             return self._string(value, path)
         return value

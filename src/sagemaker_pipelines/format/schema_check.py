@@ -4,24 +4,34 @@ jsonschema's own messages are written for schema authors ("'x' does not match '^
 scientist needs "found 'x', expected an S3 URI like s3://bucket/prefix" and, for a typo, the key they
 meant. The wording comes from the schema itself (``title`` of the failing subschema), so the schema stays
 the one source of what is allowed.
+
+Most documents are valid, and a valid one needs no messages: it is answered by ``schema_validity.py``,
+the schema compiled to plain Python at ``make schemas`` time, while the schema file on disk is the one it
+was compiled from. Only a document it refuses takes jsonschema's error-collecting pass (and a schema
+file that is not the compiled one is validated by jsonschema alone, reporting a broken file as before).
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING, Any
 
 from sagemaker_pipelines.format.yaml_source import Document
-from sagemaker_pipelines.paths import display_path, schemas_dir
+from sagemaker_pipelines.paths import PACKAGE_DIR, display_path, schemas_dir
 from sagemaker_pipelines.problems import Code, PipelineInvalid, Problem, field_path
+
+if TYPE_CHECKING:
+    import jsonschema
+    from jsonschema import Draft202012Validator
+
+# The generated module that answers "valid?" without jsonschema (toolkit/generators/validity_code.py).
+VALIDITY_PATH = PACKAGE_DIR / "format" / "schema_validity.py"
 
 
 @cache
@@ -51,7 +61,32 @@ def load_schema(name: str) -> dict:
 
 @cache
 def validator(name: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(load_schema(name))
+
+
+def _compiled_validity(name: str) -> Callable[[Any], bool] | None:
+    """The generated "valid?" function of schema ``name`` while its file is the one it was compiled from
+    (same SHA-256), else None: an edited or broken schema file is judged by jsonschema, which reports it.
+    The file is hashed once per process and version of it (a stat tells a rewritten file)."""
+    path = schema_path(name)
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _compiled_for(path, stat.st_mtime_ns, stat.st_size, name)
+
+
+@cache
+def _compiled_for(path: Path, _mtime_ns: int, _size: int, name: str) -> Callable[[Any], bool] | None:
+    from sagemaker_pipelines.format import schema_validity
+
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+    return schema_validity.VALID[name] if schema_validity.DIGESTS.get(name) == digest else None
 
 
 @cache
@@ -62,6 +97,8 @@ def _task_validators() -> tuple[Draft202012Validator, dict[str, Draft202012Valid
     Same schema, same answers; but each task is checked against its own kind only, instead of
     evaluating every kind's ``if`` for every task (that was 70% of validation time).
     """
+    from jsonschema import Draft202012Validator
+
     schema = load_schema("pipeline")
     task = schema["$defs"]["task"]
     shallow = {
@@ -295,6 +332,9 @@ def check_against_schema(
     """Every schema failure of ``doc`` as a Problem (all at once, sorted by position). ``skip``: paths
     (and what is below them) already reported; ``runtime``: paths of values known only at run time, whose
     form is not judged (every other rule still is)."""
+    compiled = _compiled_validity(schema)
+    if compiled is not None and compiled(doc.data):
+        return []  # valid: nothing to report, and no error-collecting pass to pay for
     problems = []
     seen = set()
     leaves = [

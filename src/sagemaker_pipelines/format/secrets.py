@@ -24,6 +24,7 @@ import itertools
 import math
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from sagemaker_pipelines.format.templates import SCOPES, Refusal, check_template
@@ -111,8 +112,11 @@ def key_words(key: str) -> list[str]:
     return [w.lower() for part in re.split(r"[^A-Za-z0-9]+", key) for w in _WORD.findall(part)]
 
 
+@lru_cache(maxsize=8192)
 def _key_kind(key: str) -> str:
-    """``strong`` (any value is a secret), ``weak`` (a random-looking value is) or ``""``."""
+    """``strong`` (any value is a secret), ``weak`` (a random-looking value is) or ``""``. Cached: every
+    pipeline repeats the same few hundred field names, and splitting each into words was a third of the
+    scan."""
     words = key_words(key)
     if not words or _NOT_SECRET_WORDS & set(words):
         return ""
@@ -194,6 +198,12 @@ def template_problem(refusals: list[Refusal]) -> tuple[str, str]:
     )
 
 
+def _may_report(text: str) -> bool:
+    """Whether :meth:`_Scanner.string` could find anything in ``text``: a template needs a brace, a known
+    secret form the prefilter, an AWS secret key 40 characters; most values have none of them."""
+    return "{" in text or len(text) >= 40 or _FORMAT_PREFILTER.search(text) is not None
+
+
 class _Scanner:
     def __init__(self, doc: Document, file: str, where: str, allow_templates: Iterable[str]):
         self.doc = doc
@@ -207,17 +217,25 @@ class _Scanner:
         self.problems.append(Problem(self.file, line, col, field_path(path), message, hint, code=code))
 
     def walk(self, data: Any) -> None:
+        if isinstance(data, str):
+            self.string((), data)
         stack: list[tuple[tuple, Any]] = [((), data)]  # iterative: any depth the loader allows
-        while stack:
+        while stack:  # a path is built for a collection, or for a string with something to report
             path, value = stack.pop()
             if isinstance(value, dict):
-                for key, item in value.items():
-                    if not self.key(path, key, item):
-                        stack.append(((*path, key), item))
+                pairs: Iterable[tuple[Any, Any]] = value.items()
             elif isinstance(value, list):
-                stack.extend(((*path, i), item) for i, item in enumerate(value))
-            elif isinstance(value, str):
-                self.string(path, value)
+                pairs = enumerate(value)
+            else:
+                continue
+            is_map = isinstance(value, dict)
+            for key, item in pairs:
+                if is_map and self.key(path, key, item):
+                    continue
+                if isinstance(item, dict | list):
+                    stack.append(((*path, key), item))
+                elif isinstance(item, str) and _may_report(item):
+                    self.string((*path, key), item)
 
     def key(self, path: tuple, key: Any, value: Any) -> bool:
         """Report a secret-looking key with a scalar value; True when reported (nothing more to say)."""

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import jinja2
 import jinja2.sandbox
@@ -82,6 +82,20 @@ def check_template(text: str, allowed_scopes: Collection[str] = ()) -> list[Refu
     """What in ``text`` a pipeline template may not do, in order; ``[]`` when all of it is allowed."""
     if not has_template(text):
         return []
+    if len(text) <= _CACHED_CHARS:
+        return list(_cached_refusals(text, frozenset(allowed_scopes)))
+    return _refusals(text, allowed_scopes)
+
+
+_CACHED_CHARS = 1024  # pipelines repeat the same short templates ({{ params.k }}, {{ ds }}): parse each once
+
+
+@lru_cache(maxsize=4096)
+def _cached_refusals(text: str, allowed_scopes: frozenset[str]) -> tuple[Refusal, ...]:
+    return tuple(_refusals(text, allowed_scopes))
+
+
+def _refusals(text: str, allowed_scopes: Collection[str]) -> list[Refusal]:
     env = jinja_environment()
     try:
         depth = _bracket_depth(env.lex(text))

@@ -71,6 +71,12 @@ _MAP = "tag:yaml.org,2002:map"
 _YES_NO = frozenset("yYnN")
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = object()  # the key of a mapping whose value is being merged ('<<')
+_MAPPING_END, _SEQUENCE_END = yaml.MappingEndEvent, yaml.SequenceEndEvent
+_ALIAS, _SCALAR, _SEQUENCE_START = yaml.AliasEvent, yaml.ScalarEvent, yaml.SequenceStartEvent
+# The tag PyYAML's resolver gives a short untagged scalar, by (text, implicit): a pure function of the
+# two, and pipelines repeat the same values (instance types, modes, booleans). Emptied when full.
+_RESOLVED: dict[tuple[str, tuple[bool, bool]], str] = {}
+_RESOLVED_MAX, _RESOLVED_CHARS = 8192, 128
 
 
 @dataclass
@@ -190,8 +196,8 @@ class _Builder:
         cls = event.__class__
         if self.recording and self.alias_path is None:  # replayed events are recorded already
             for events in self.recording.values():
-                events.append(self.anchors.get(event.anchor, []) if cls is yaml.AliasEvent else event)
-        if cls is yaml.MappingEndEvent or cls is yaml.SequenceEndEvent:
+                events.append(self.anchors.get(event.anchor, []) if cls is _ALIAS else event)
+        if cls is _MAPPING_END or cls is _SEQUENCE_END:
             self.close()
             return
         stack = self.stack
@@ -208,7 +214,7 @@ class _Builder:
             path = top.path if key is _MERGE else (*top.path, key)
         else:
             path = (*top.path, len(top.value))
-        if cls is yaml.AliasEvent:
+        if cls is _ALIAS:
             self.alias(event, path)
             return
         self.count += 1
@@ -232,14 +238,14 @@ class _Builder:
             raise self.fail(
                 event, f"the anchor '&{anchor}' is defined twice", "each anchor needs its own name"
             )
-        if cls is yaml.ScalarEvent:
+        if cls is _SCALAR:
             value = self.scalar(event, path)
             if anchor is not None:
                 self.anchors[anchor] = [event]
             self.emit(value)
             return
         tag = event.tag
-        if cls is yaml.SequenceStartEvent:
+        if cls is _SEQUENCE_START:
             if tag not in (None, "!", _SEQ):
                 raise self._bad_tag(event, tag, path)
             merging = top is not None and top.key is _MERGE and not top.merging
@@ -351,7 +357,16 @@ class _Builder:
     def scalar(self, event: yaml.ScalarEvent, path: Path_) -> Any:
         tag = event.tag
         if tag is None or tag == "!":
-            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            text, implicit = event.value, event.implicit
+            if len(text) > _RESOLVED_CHARS:
+                tag = self.loader.resolve(yaml.ScalarNode, text, implicit)
+            else:
+                tag = _RESOLVED.get((text, implicit))
+                if tag is None:
+                    if len(_RESOLVED) >= _RESOLVED_MAX:
+                        _RESOLVED.clear()
+                    tag = self.loader.resolve(yaml.ScalarNode, text, implicit)
+                    _RESOLVED[text, implicit] = tag
         if tag not in _SCALAR_TAGS:
             raise self._bad_tag(event, tag, path)
         text = event.value

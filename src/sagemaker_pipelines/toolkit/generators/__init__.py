@@ -8,6 +8,8 @@
 - ``hyperparameter_data``: ``compile/hyperparameters.json``, the built-in algorithms' hyperparameters
   (names, types, bounds, allowed values, required names), from the SageMaker Python SDK v2's
   ``sagemaker.amazon`` estimator source;
+- ``validity_code``: ``format/schema_validity.py``, the pipeline and environment schemas compiled to
+  Python functions that only answer "valid?", so that a valid document skips jsonschema;
 - ``schema_views``: ``schemas/pipeline.authored.schema.json``, the schema of a pipeline as written (with
   ``${...}`` references), which editors and check-jsonschema use, from ``pipeline.schema.json``, with
   ``hyperparameter_schema``'s per-algorithm hyperparameter rules added.

@@ -4,7 +4,8 @@ In order: ``compile/image_data.json`` from the SageMaker SDK's image data; ``com
 from the SDK v2's algorithm estimators; ``compile/request_shapes.json`` from botocore's SageMaker model;
 the source schema's generated parts (its task branches from the
 kinds' fragments and specs; instance types from botocore; algorithms, regions and framework versions from
-the image data); then the authored view of every format
+the image data); ``format/schema_validity.py``, that schema and the environment's compiled to the plain
+Python the checker's happy path asks "valid?" (``validity_code.py``); then the authored view of every format
 version (format/versions.py), derived from the source schema with each checked algorithm's
 hyperparameters for editors: ``schemas/<version>/pipeline.authored.schema.json``, and the oldest
 version's again at ``schemas/pipeline.authored.schema.json``, the path files written before versions
@@ -22,6 +23,7 @@ from sagemaker_pipelines.compile import hyperparameters
 from sagemaker_pipelines.compile.images import DATA_PATH
 from sagemaker_pipelines.compile.request_check import SHAPES_PATH
 from sagemaker_pipelines.format import versions
+from sagemaker_pipelines.format.schema_check import VALIDITY_PATH
 from sagemaker_pipelines.format.versions import CURRENT, OLDEST, VERSIONS
 from sagemaker_pipelines.paths import display_path, schemas_dir
 from sagemaker_pipelines.toolkit.generators import (
@@ -32,6 +34,7 @@ from sagemaker_pipelines.toolkit.generators import (
     request_shapes,
     schema_views,
     task_schema,
+    validity_code,
 )
 
 
@@ -95,6 +98,7 @@ def generate(sdk_wheel: Path | None = None) -> Generated:
     source = json.loads(source_schema_path().read_text(encoding="utf-8"))
     source = image_data.apply(instance_types.apply(task_schema.apply(source)), data)
     out.files[source_schema_path()] = schema_views.render(source)
+    out.files[VALIDITY_PATH] = _validity_code(out.files[source_schema_path()])
     current = hyperparameter_schema.apply(schema_views.authored_view(source), source, hp_data)
     out.files[authored_schema_path()] = schema_views.render(schema_views.versioned(current, CURRENT))
     for version in VERSIONS[:-1]:  # each older version's view, derived through the migrations
@@ -103,6 +107,19 @@ def generate(sdk_wheel: Path | None = None) -> Generated:
     oldest = versions.schema_of_version(current, OLDEST)
     out.files[unversioned_schema_path()] = schema_views.render(oldest)
     return out
+
+
+def _validity_code(pipeline_text: str) -> str:
+    """``format/schema_validity.py`` from the pipeline schema's generated text and the environment schema
+    file: the digests it records are of the bytes the runtime finds on disk."""
+    import hashlib
+
+    environment = (schemas_dir() / "environment.schema.json").read_text(encoding="utf-8")
+    schemas = {
+        name: (hashlib.sha256(text.encode("utf-8")).hexdigest(), json.loads(text))
+        for name, text in (("pipeline", pipeline_text), ("environment", environment))
+    }
+    return validity_code.render(schemas)
 
 
 def run(check: bool = False, sdk_wheel: Path | None = None) -> int:
