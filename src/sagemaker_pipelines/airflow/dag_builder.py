@@ -13,6 +13,7 @@ to (``compile/callables.py``): the same shape written by a user anywhere else st
 from __future__ import annotations
 
 import datetime as dt
+import json
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +69,22 @@ def _python_values(value: Any) -> Any:
     return value
 
 
+# Guards built in this process, by their compiled data: every task of an environment has one of a few.
+_GUARDS: dict[str, Any] = {}
+
+
+def _guard(value: Any) -> Any:
+    """A task's ``pre_execute`` guard, shared by every task (of any DAG this process builds) whose guard
+    is the same data. Guards are frozen dataclasses of plain values (``airflow/tasks.py``), so one
+    object serves them all: building thousands of equal ones cost a DagBag time, memory and garbage
+    collections that hand-written DAG files never pay."""
+    key = json.dumps(value, separators=(",", ":"))
+    guard = _GUARDS.get(key)
+    if guard is None:
+        guard = _GUARDS[key] = _python_values(value)
+    return guard
+
+
 def _without_callbacks(args: dict[str, Any]) -> dict[str, Any]:
     """Callbacks are set after dag-factory built the DAG (``notifiers.attach``): its own handling of
     callbacks imports strings or calls dicts from the config, and refuses lists."""
@@ -107,7 +124,10 @@ def _params(spec: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 def _task_values(task: CompiledTask) -> dict[str, Any]:
     """Arguments with markers made Python objects, only in the arguments the compiler writes them to."""
-    return {k: _python_values(v) if holds_callable(task.kind, k) else v for k, v in task.kwargs.items()}
+    return {
+        k: (_guard(v) if k == "pre_execute" else _python_values(v)) if holds_callable(task.kind, k) else v
+        for k, v in task.kwargs.items()
+    }
 
 
 def _ensure_operator(task: CompiledTask, compiled: CompiledPipeline, environment: Environment | None) -> None:

@@ -220,6 +220,12 @@ def check_file_cached(path: Path, environment: Environment, cache: CompileCache)
     return result
 
 
+# Environments this process read, by the key of their file's bytes: a DagBag that parses many DAG files
+# in one process (a test run, ``dags test``, the benchmark's fill) reads the same environment for each,
+# and the same bytes give the same (frozen) Environment.
+_LOADED: dict[str, Environment] = {}
+
+
 def load_environment_cached(name: str, cache: CompileCache) -> Environment:
     """:func:`environment.load_environment`, answered from the cache while the file's bytes (and the
     schema and code, through the cache's folder) are unchanged: Airflow parses every DAG file in a
@@ -244,6 +250,8 @@ def load_environment_cached(name: str, cache: CompileCache) -> Environment:
         return load_environment(name)  # raises, naming what is wrong with the file
     shown = display_path(path)
     key = "env-" + hashlib.sha256("\0".join(("environment", name, shown, text)).encode()).hexdigest()
+    if (known := _LOADED.get(key)) is not None:
+        return known
     entry = cache.folder / f"{key}.json"
 
     def mac(body: bytes) -> bytes:
@@ -254,9 +262,12 @@ def load_environment_cached(name: str, cache: CompileCache) -> Environment:
         signature, _, body = data.partition(b"\n")
         if hmac.compare_digest(signature, mac(body)):
             try:
-                return _environment_from(json.loads(body))
+                environment = _environment_from(json.loads(body))
             except (TypeError, ValueError):
                 pass  # not an entry of this code version's Environment: load the file
+            else:
+                _LOADED[key] = environment
+                return environment
     environment = load_environment(name)
     body = json.dumps(dataclasses.asdict(environment)).encode()
     if (
@@ -264,6 +275,7 @@ def load_environment_cached(name: str, cache: CompileCache) -> Environment:
         and environment.file == shown
         and _environment_from(json.loads(body)) == environment
     ):
+        _LOADED[key] = environment
         with contextlib.suppress(OSError):
             _write_private(entry, mac(body) + b"\n" + body)
     return environment
