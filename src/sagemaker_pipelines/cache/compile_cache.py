@@ -220,10 +220,10 @@ def check_file_cached(path: Path, environment: Environment, cache: CompileCache)
     return result
 
 
-# Environments this process read, by the key of their file's bytes: a DagBag that parses many DAG files
-# in one process (a test run, ``dags test``, the benchmark's fill) reads the same environment for each,
-# and the same bytes give the same (frozen) Environment.
-_LOADED: dict[str, Environment] = {}
+# Environments this process read, by their file's path and bytes: a DagBag that parses many DAG files in
+# one process (a test run, ``dags test``, the benchmark's fill) reads the same environment for each, and
+# the same bytes at the same path give the same (frozen) Environment.
+_LOADED: dict[tuple[str, str], Environment] = {}
 
 
 def load_environment_cached(name: str, cache: CompileCache) -> Environment:
@@ -248,10 +248,11 @@ def load_environment_cached(name: str, cache: CompileCache) -> Environment:
         ready = False
     if not ready:
         return load_environment(name)  # raises, naming what is wrong with the file
+    read = (str(path), text)
+    if (known := _LOADED.get(read)) is not None:
+        return known
     shown = display_path(path)
     key = "env-" + hashlib.sha256("\0".join(("environment", name, shown, text)).encode()).hexdigest()
-    if (known := _LOADED.get(key)) is not None:
-        return known
     entry = cache.folder / f"{key}.json"
 
     def mac(body: bytes) -> bytes:
@@ -266,7 +267,7 @@ def load_environment_cached(name: str, cache: CompileCache) -> Environment:
             except (TypeError, ValueError):
                 pass  # not an entry of this code version's Environment: load the file
             else:
-                _LOADED[key] = environment
+                _LOADED[read] = environment
                 return environment
     environment = load_environment(name)
     body = json.dumps(dataclasses.asdict(environment)).encode()
@@ -275,7 +276,7 @@ def load_environment_cached(name: str, cache: CompileCache) -> Environment:
         and environment.file == shown
         and _environment_from(json.loads(body)) == environment
     ):
-        _LOADED[key] = environment
+        _LOADED[read] = environment
         with contextlib.suppress(OSError):
             _write_private(entry, mac(body) + b"\n" + body)
     return environment
