@@ -58,6 +58,32 @@ def test_hit_equals_a_fresh_check(project, env, tmp_path):
     assert second.compiled.as_dict() == first.compiled.as_dict() == check_file(path, env).compiled.as_dict()
 
 
+def test_tasks_write_the_common_parts_of_their_guards_once_and_read_them_back(project, env, tmp_path):
+    """The environment's guardrails and loopback guard, the same inside the tasks' pre_execute, are kept
+    once per entry, and a hit gives the tasks one object for each."""
+    import json
+
+    cache = CompileCache(tmp_path / "cache")
+    path = project / "pipelines" / "iris_training.yaml"
+    fresh = check_file(path, env).compiled
+    check_file_cached(path, env, cache)
+    (entry,) = (tmp_path / "cache").glob("*.json")
+    stored = json.loads(entry.read_bytes())["entry"]
+    guarded = [t for t in fresh.tasks if "pre_execute" in t.kwargs]
+    assert len(guarded) > 1 and len(stored["shared_at"]) >= len(guarded)
+    hit = check_file_cached(path, env, cache).compiled
+    assert hit.as_dict() == fresh.as_dict()
+    parts = [d for t in hit.tasks if "pre_execute" in t.kwargs for d in _dicts(t.kwargs["pre_execute"])]
+    assert len({id(d) for d in parts}) < len(parts)  # parts of several tasks are one object
+
+
+def _dicts(value):
+    if isinstance(value, dict):
+        yield value
+        for item in value.values():
+            yield from _dicts(item)
+
+
 def test_changed_text_is_checked_again(project, env, tmp_path):
     cache = CompileCache(tmp_path / "cache")
     path = project / "pipelines" / "iris_training.yaml"

@@ -74,15 +74,19 @@ def _python_values(value: Any) -> Any:
 _GUARDS: dict[str, Any] = {}
 
 
-def _guard(value: Any) -> Any:
+def _guard(value: Any, built: dict[int, Any]) -> Any:
     """A task's ``pre_execute`` guard, shared by every task (of any DAG this process builds) whose guard
     is the same data. Guards are frozen dataclasses of plain values (``airflow/tasks.py``), so one
     object serves them all: building thousands of equal ones cost a DagBag time, memory and garbage
-    collections that hand-written DAG files never pay."""
-    key = json.dumps(value, separators=(",", ":"))
-    guard = _GUARDS.get(key)
+    collections that hand-written DAG files never pay. ``built``: this DAG's guards by the identity of
+    their data (the tasks of a cached pipeline share one object per guard, ``cache/entry.py``)."""
+    guard = built.get(id(value))
     if guard is None:
-        guard = _GUARDS[key] = _python_values(value)
+        key = json.dumps(value, separators=(",", ":"))
+        guard = _GUARDS.get(key)
+        if guard is None:
+            guard = _GUARDS[key] = _python_values(value)
+        built[id(value)] = guard
     return guard
 
 
@@ -119,7 +123,7 @@ def _params(spec: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {name: Param(**p) for name, p in spec.items()}
 
 
-def _task_config(task: CompiledTask) -> dict[str, Any]:
+def _task_config(task: CompiledTask, guards: dict[int, Any]) -> dict[str, Any]:
     """A task's dag-factory config: its operator, its upstream tasks and its arguments, in one pass over
     them (every DAG parse builds thousands): markers made Python objects only in the arguments the
     compiler writes them to, durations as timedeltas, ``publish:`` URIs as assets (compile/assets.py),
@@ -133,7 +137,7 @@ def _task_config(task: CompiledTask) -> dict[str, Any]:
         elif name == "outlets":
             value = outlets(value)
         elif holds_callable(task.kind, name):
-            value = _guard(value) if name == "pre_execute" else _python_values(value)
+            value = _guard(value, guards) if name == "pre_execute" else _python_values(value)
         conf[name] = value
     return conf
 
@@ -173,9 +177,10 @@ def dag_factory_config(compiled: CompiledPipeline, environment: Environment | No
     if "params" in dag:
         config["params"] = _params(dag["params"])
     tasks = {}
+    guards: dict[int, Any] = {}  # while the compiled pipeline holds the data whose identity keys them
     for task in compiled.tasks:
         _ensure_operator(task, compiled, environment)
-        tasks.update(dag_factory_tasks(task, _task_config(task)))  # for_each: partial/expand
+        tasks.update(dag_factory_tasks(task, _task_config(task, guards)))  # for_each: partial/expand
     config["tasks"] = tasks
     return config
 

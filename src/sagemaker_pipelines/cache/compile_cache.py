@@ -41,7 +41,7 @@ from sagemaker_pipelines.paths import (
 from sagemaker_pipelines.problems import Problem
 
 CACHE_VARIABLE = "SAGEMAKER_PIPELINES_CACHE_DIR"  # "off" disables the cache
-FORMAT = "3"  # of keys and entries; a change makes every old entry a miss
+FORMAT = "4"  # of keys and entries; a change makes every old entry a miss
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
 CODE_VERSION_FILE = "code-version"
 _LIBRARIES = ("botocore", "jsonschema", "pyyaml", "croniter")
