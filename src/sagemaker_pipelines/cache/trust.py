@@ -83,10 +83,19 @@ def read_owned(path: Path, limit: int, private: bool = False) -> bytes | str | N
             why = f"it has {info.st_size:,} bytes"
         if why:
             return why
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read(limit + 1)
+        return _read_all(fd, min(limit + 1, info.st_size + 1))
     finally:
         os.close(fd)
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    """Up to ``size`` bytes from ``fd`` with plain reads: a buffered file object around the descriptor
+    cost more than the read itself, for every cache entry of every parse."""
+    chunks = []
+    while size > 0 and (chunk := os.read(fd, size)):
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
 
 
 def write_private(path: Path, data: bytes) -> None:
