@@ -297,3 +297,27 @@ def test_no_cache_computes_no_key(project, env, monkeypatch):
     monkeypatch.setattr(compile_cache, "_code_version", _refuse)
     result = check_file_cached(project / "pipelines" / "iris_training.yaml", env, CompileCache(None))
     assert result.ok
+
+
+def test_the_loader_validates_the_dag_of_an_entry_once_per_airflow_version(
+    project, env, tmp_path, monkeypatch
+):
+    """Airflow's DagBag validates every DAG after the file ran: the loader's own check, there to name the
+    YAML file on failure, runs for an entry until one of its DAGs passed it."""
+    from airflow.sdk import DAG
+
+    from sagemaker_pipelines.airflow.loader import build_pipeline
+
+    monkeypatch.setenv("SAGEMAKER_PIPELINES_CACHE_DIR", str(tmp_path / "cache"))
+    validated = []
+    original = DAG.validate
+    monkeypatch.setattr(DAG, "validate", lambda self: validated.append(self.dag_id) or original(self))
+    dag_file = project / "dags" / "iris_training.py"
+    pipeline = project / "pipelines" / "iris_training.yaml"
+    for _ in range(3):
+        assert build_pipeline(dag_file, pipeline, "local").dag_id == "iris_training"
+    assert validated == ["iris_training"]
+    cache = CompileCache.default()
+    check_file_cached(pipeline, env, cache)
+    assert cache.built_before(__import__("airflow").__version__)
+    assert not cache.built_before("0.0.0")

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import os
 import sys
 from functools import cache
 from pathlib import Path
 
-from sagemaker_pipelines.cache.entry import Fingerprints, decode, encode
+from sagemaker_pipelines.cache.entry import Fingerprints, decode, encode, entry_mac
 from sagemaker_pipelines.cache.location import default_root
 from sagemaker_pipelines.cache.trust import installation_secret, read_owned, trusted_folder, warn_once
 from sagemaker_pipelines.cache.trust import write_private as _write_private
@@ -133,6 +134,7 @@ class CompileCache:
         self._code_version = code_version
         self._secret: bytes | None = None
         self._checked = False
+        self._entry: tuple[str, bytes] | None = None  # key and MAC of the entry last read or written
 
     @classmethod
     def default(cls) -> CompileCache:
@@ -185,6 +187,7 @@ class CompileCache:
             result, includes = decoded
             if any(fingerprint(path, root) != recorded for path, recorded in includes.items()):
                 return None
+            self._entry = (key, entry_mac(data))
             return result
         except Exception:  # a cache is an optimisation: whatever goes wrong is a miss
             return None
@@ -201,8 +204,33 @@ class CompileCache:
             return
         try:
             _write_private(self.folder / f"{key}.json", data)
+            self._entry = (key, entry_mac(data))
         except OSError:
             self.folder = None  # read-only deployment: run without a cache
+
+    def _built_mark(self, airflow_version: str) -> bytes | None:
+        if self._entry is None or self.folder is None or self._secret is None:
+            return None
+        key, mac = self._entry
+        message = b"\n".join((b"built", key.encode(), mac, airflow_version.encode()))
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest().encode()
+
+    def built_before(self, airflow_version: str) -> bool:
+        """Whether a DAG of the entry last read passed Airflow's ``DAG.validate`` in this Airflow version
+        (:meth:`mark_built`). The same entry builds the same DAG, so a parse need not validate it
+        twice: Airflow's DagBag validates every DAG again after the file ran."""
+        mark = self._built_mark(airflow_version)
+        if mark is None:
+            return False
+        found = read_owned(self.folder / f"{self._entry[0]}.built", 256)
+        return isinstance(found, bytes) and hmac.compare_digest(found, mark)
+
+    def mark_built(self, airflow_version: str) -> None:
+        """Remember that the DAG of the entry last read or written validated (see :meth:`built_before`)."""
+        mark = self._built_mark(airflow_version)
+        if mark is not None:
+            with contextlib.suppress(OSError):
+                _write_private(self.folder / f"{self._entry[0]}.built", mark)
 
 
 def check_file_cached(path: Path, environment: Environment, cache: CompileCache) -> CheckResult:

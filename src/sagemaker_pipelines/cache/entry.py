@@ -168,6 +168,11 @@ def _unshare(tasks: list[Any], shared: list[Any], shared_at: list[Any]) -> bool:
     return True
 
 
+def entry_mac(data: bytes) -> bytes:
+    """The MAC an entry's bytes carry: it names their content (a marker about an entry cites it)."""
+    return data[len(_HEAD) : len(_HEAD) + _MAC_CHARS]
+
+
 def decode(
     key: str, data: bytes, secret: bytes, include_root: str = ""
 ) -> tuple[CheckResult, Fingerprints] | None:
