@@ -45,10 +45,15 @@ def _foreign(info: os.stat_result) -> str:
 def trusted_folder(folder: Path) -> bool:
     """Create ``folder`` (0700) or check an existing one; False, with one warning, when it is foreign."""
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = folder.stat()
+        info = folder.stat()  # every parse asks: an existing folder needs no mkdir (and its EEXIST)
+    except FileNotFoundError:
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            info = folder.stat()
+        except OSError:
+            return False  # read-only deployment: no cache, nothing to warn about
     except OSError:
-        return False  # read-only deployment: no cache, nothing to warn about
+        return False
     why = _foreign(info) if stat.S_ISDIR(info.st_mode) else "it is not a directory"
     if why:
         warn_once(
