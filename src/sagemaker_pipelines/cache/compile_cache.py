@@ -15,6 +15,11 @@ A cache entry becomes a DAG, so it must not be a way in (:mod:`.trust`): entries
 pickle), authenticated with this installation's secret, checked for shape, and ignored in a folder
 another user could write. Anything unusable is a miss, never an exception; a cache folder that cannot
 be written just means no cache.
+
+Beside an entry, ``<key>.built`` (authenticated the same way) says that a DAG built from exactly that
+entry passed Airflow's ``DAG.validate`` in this Airflow version: the loader validates a DAG to name the
+YAML file when Airflow rejects it, and the DagBag validates it again right after, so a warm parse
+need not pay that twice.
 """
 
 from __future__ import annotations

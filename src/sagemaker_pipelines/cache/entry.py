@@ -11,6 +11,10 @@ An entry names no folder of the bundle it was made in: the compiled requests hol
 replaced by a marker and put back on reading with the reader's own. A Git bundle that checks every
 version out into a new folder, or the same files baked into another image path, then hits the entries
 the last version made; the include files themselves are still compared by content on every hit.
+
+A warm parse reads an entry per DAG file, so an entry is kept small: the parts of ``pre_execute`` guards
+that several tasks hold (the environment's guardrails and loopback guard) are written once
+(``shared``/``shared_at``) and read back as one object for all of them.
 """
 
 from __future__ import annotations
