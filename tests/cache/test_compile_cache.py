@@ -58,6 +58,32 @@ def test_hit_equals_a_fresh_check(project, env, tmp_path):
     assert second.compiled.as_dict() == first.compiled.as_dict() == check_file(path, env).compiled.as_dict()
 
 
+def test_tasks_write_the_common_parts_of_their_guards_once_and_read_them_back(project, env, tmp_path):
+    """The environment's guardrails and loopback guard, the same inside the tasks' pre_execute, are kept
+    once per entry, and a hit gives the tasks one object for each."""
+    import json
+
+    cache = CompileCache(tmp_path / "cache")
+    path = project / "pipelines" / "iris_training.yaml"
+    fresh = check_file(path, env).compiled
+    check_file_cached(path, env, cache)
+    (entry,) = (tmp_path / "cache").glob("*.json")
+    stored = json.loads(entry.read_bytes())["entry"]
+    guarded = [t for t in fresh.tasks if "pre_execute" in t.kwargs]
+    assert len(guarded) > 1 and len(stored["shared_at"]) >= len(guarded)
+    hit = check_file_cached(path, env, cache).compiled
+    assert hit.as_dict() == fresh.as_dict()
+    parts = [d for t in hit.tasks if "pre_execute" in t.kwargs for d in _dicts(t.kwargs["pre_execute"])]
+    assert len({id(d) for d in parts}) < len(parts)  # parts of several tasks are one object
+
+
+def _dicts(value):
+    if isinstance(value, dict):
+        yield value
+        for item in value.values():
+            yield from _dicts(item)
+
+
 def test_changed_text_is_checked_again(project, env, tmp_path):
     cache = CompileCache(tmp_path / "cache")
     path = project / "pipelines" / "iris_training.yaml"
@@ -271,3 +297,27 @@ def test_no_cache_computes_no_key(project, env, monkeypatch):
     monkeypatch.setattr(compile_cache, "_code_version", _refuse)
     result = check_file_cached(project / "pipelines" / "iris_training.yaml", env, CompileCache(None))
     assert result.ok
+
+
+def test_the_loader_validates_the_dag_of_an_entry_once_per_airflow_version(
+    project, env, tmp_path, monkeypatch
+):
+    """Airflow's DagBag validates every DAG after the file ran: the loader's own check, there to name the
+    YAML file on failure, runs for an entry until one of its DAGs passed it."""
+    from airflow.sdk import DAG
+
+    from sagemaker_pipelines.airflow.loader import build_pipeline
+
+    monkeypatch.setenv("SAGEMAKER_PIPELINES_CACHE_DIR", str(tmp_path / "cache"))
+    validated = []
+    original = DAG.validate
+    monkeypatch.setattr(DAG, "validate", lambda self: validated.append(self.dag_id) or original(self))
+    dag_file = project / "dags" / "iris_training.py"
+    pipeline = project / "pipelines" / "iris_training.yaml"
+    for _ in range(3):
+        assert build_pipeline(dag_file, pipeline, "local").dag_id == "iris_training"
+    assert validated == ["iris_training"]
+    cache = CompileCache.default()
+    check_file_cached(pipeline, env, cache)
+    assert cache.built_before(__import__("airflow").__version__)
+    assert not cache.built_before("0.0.0")

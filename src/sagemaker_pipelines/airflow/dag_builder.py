@@ -13,6 +13,7 @@ to (``compile/callables.py``): the same shape written by a user anywhere else st
 from __future__ import annotations
 
 import datetime as dt
+import json
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 _ALLOWED_OPERATORS = frozenset(kind.operator for kind in KINDS.values())
 _ALLOWED_CALLABLE_PREFIX = "sagemaker_pipelines.airflow.tasks."
 _SECONDS_ARGS = ("retry_delay", "execution_timeout", "max_retry_delay")
+_CALLBACK_SET = frozenset(CALLBACK_ARGS)
 # The only arguments whose compiled value may be a callable marker: where the compiler writes one.
 _CALLABLE_ARGS: dict[str, frozenset[str] | None] = {
     "pre_execute": None,
@@ -68,13 +70,29 @@ def _python_values(value: Any) -> Any:
     return value
 
 
-def _without_callbacks(args: dict[str, Any]) -> dict[str, Any]:
-    """Callbacks are set after dag-factory built the DAG (``notifiers.attach``): its own handling of
-    callbacks imports strings or calls dicts from the config, and refuses lists."""
-    return {k: v for k, v in args.items() if k not in CALLBACK_ARGS}
+# Guards built in this process, by their compiled data: every task of an environment has one of a few.
+_GUARDS: dict[str, Any] = {}
+
+
+def _guard(value: Any, built: dict[int, Any]) -> Any:
+    """A task's ``pre_execute`` guard, shared by every task (of any DAG this process builds) whose guard
+    is the same data. Guards are frozen dataclasses of plain values (``airflow/tasks.py``), so one
+    object serves them all: building thousands of equal ones cost a DagBag time, memory and garbage
+    collections that hand-written DAG files never pay. ``built``: this DAG's guards by the identity of
+    their data (the tasks of a cached pipeline share one object per guard, ``cache/entry.py``)."""
+    guard = built.get(id(value))
+    if guard is None:
+        key = json.dumps(value, separators=(",", ":"))
+        guard = _GUARDS.get(key)
+        if guard is None:
+            guard = _GUARDS[key] = _python_values(value)
+        built[id(value)] = guard
+    return guard
 
 
 def _callbacks(args: dict[str, Any]) -> dict[str, Any]:
+    """Callbacks are set after dag-factory built the DAG (``notifiers.attach``): its own handling of
+    callbacks imports strings or calls dicts from the config, and refuses lists."""
     return {k: _python_values(v) for k, v in args.items() if k in CALLBACK_ARGS}
 
 
@@ -105,9 +123,23 @@ def _params(spec: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {name: Param(**p) for name, p in spec.items()}
 
 
-def _task_values(task: CompiledTask) -> dict[str, Any]:
-    """Arguments with markers made Python objects, only in the arguments the compiler writes them to."""
-    return {k: _python_values(v) if holds_callable(task.kind, k) else v for k, v in task.kwargs.items()}
+def _task_config(task: CompiledTask, guards: dict[int, Any]) -> dict[str, Any]:
+    """A task's dag-factory config: its operator, its upstream tasks and its arguments, in one pass over
+    them (every DAG parse builds thousands): markers made Python objects only in the arguments the
+    compiler writes them to, durations as timedeltas, ``publish:`` URIs as assets (compile/assets.py),
+    and no callbacks (set once the DAG is built, :func:`_callbacks`)."""
+    conf: dict[str, Any] = {"operator": task.operator, "dependencies": list(task.depends_on)}
+    for name, value in task.kwargs.items():
+        if name in CALLBACK_ARGS:
+            continue
+        if name in _SECONDS_ARGS:
+            value = dt.timedelta(seconds=value)
+        elif name == "outlets":
+            value = outlets(value)
+        elif holds_callable(task.kind, name):
+            value = _guard(value, guards) if name == "pre_execute" else _python_values(value)
+        conf[name] = value
+    return conf
 
 
 def _ensure_operator(task: CompiledTask, compiled: CompiledPipeline, environment: Environment | None) -> None:
@@ -145,13 +177,10 @@ def dag_factory_config(compiled: CompiledPipeline, environment: Environment | No
     if "params" in dag:
         config["params"] = _params(dag["params"])
     tasks = {}
+    guards: dict[int, Any] = {}  # while the compiled pipeline holds the data whose identity keys them
     for task in compiled.tasks:
         _ensure_operator(task, compiled, environment)
-        kwargs = _with_timedeltas(_without_callbacks(_task_values(task)))
-        if "outlets" in kwargs:  # publish: (compile/assets.py)
-            kwargs["outlets"] = outlets(kwargs["outlets"])
-        conf = {"operator": task.operator, "dependencies": list(task.depends_on), **kwargs}
-        tasks.update(dag_factory_tasks(task, conf))  # for_each: partial/expand
+        tasks.update(dag_factory_tasks(task, _task_config(task, guards)))  # for_each: partial/expand
     config["tasks"] = tasks
     return config
 
@@ -191,7 +220,10 @@ def build_dag(compiled: CompiledPipeline, fileloc: str | None = None, environmen
     dag = built["dag"]
     set_edges(dag, group_edges)
     apply_teardowns(dag, compiled)
-    attach(dag, _callbacks(compiled.dag), {t.task_id: _callbacks(t.kwargs) for t in compiled.tasks})
+    task_callbacks = {
+        t.task_id: _callbacks(t.kwargs) for t in compiled.tasks if _CALLBACK_SET.intersection(t.kwargs)
+    }
+    attach(dag, _callbacks(compiled.dag), task_callbacks)
     dag.tags = sorted(set(dag.tags) - {"dagfactory"} | {"sagemaker"})
     if fileloc:
         dag.fileloc = fileloc

@@ -99,9 +99,13 @@ def _build(dag_file: Path, pipeline: Path, environment_name: str | None) -> Any:
                 )
             ]
         )
+    from airflow import __version__ as airflow_version
+
     try:
         dag = build_dag(result.compiled, str(dag_file), environment)
-        dag.validate()  # what Airflow runs: its failure must name this YAML file, not the DAG file
+        if not cache.built_before(airflow_version):
+            dag.validate()  # what Airflow runs: its failure must name this YAML file, not the DAG file
+            cache.mark_built(airflow_version)
     except Exception as exc:  # an Airflow-side rejection (e.g. a bad cron) stays this pipeline's problem
         log.exception("building %s failed", result.file)
         problem = _problem(result.file, f"Airflow rejected the DAG: {exc}", code=Code.AIRFLOW)

@@ -15,18 +15,24 @@ A cache entry becomes a DAG, so it must not be a way in (:mod:`.trust`): entries
 pickle), authenticated with this installation's secret, checked for shape, and ignored in a folder
 another user could write. Anything unusable is a miss, never an exception; a cache folder that cannot
 be written just means no cache.
+
+Beside an entry, ``<key>.built`` (authenticated the same way) says that a DAG built from exactly that
+entry passed Airflow's ``DAG.validate`` in this Airflow version: the loader validates a DAG to name the
+YAML file when Airflow rejects it, and the DagBag validates it again right after, so a warm parse
+need not pay that twice.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import os
 import sys
 from functools import cache
 from pathlib import Path
 
-from sagemaker_pipelines.cache.entry import Fingerprints, decode, encode
+from sagemaker_pipelines.cache.entry import Fingerprints, decode, encode, entry_mac
 from sagemaker_pipelines.cache.location import default_root
 from sagemaker_pipelines.cache.trust import installation_secret, read_owned, trusted_folder, warn_once
 from sagemaker_pipelines.cache.trust import write_private as _write_private
@@ -41,7 +47,7 @@ from sagemaker_pipelines.paths import (
 from sagemaker_pipelines.problems import Problem
 
 CACHE_VARIABLE = "SAGEMAKER_PIPELINES_CACHE_DIR"  # "off" disables the cache
-FORMAT = "3"  # of keys and entries; a change makes every old entry a miss
+FORMAT = "4"  # of keys and entries; a change makes every old entry a miss
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
 CODE_VERSION_FILE = "code-version"
 _LIBRARIES = ("botocore", "jsonschema", "pyyaml", "croniter")
@@ -133,6 +139,7 @@ class CompileCache:
         self._code_version = code_version
         self._secret: bytes | None = None
         self._checked = False
+        self._entry: tuple[str, bytes] | None = None  # key and MAC of the entry last read or written
 
     @classmethod
     def default(cls) -> CompileCache:
@@ -185,6 +192,7 @@ class CompileCache:
             result, includes = decoded
             if any(fingerprint(path, root) != recorded for path, recorded in includes.items()):
                 return None
+            self._entry = (key, entry_mac(data))
             return result
         except Exception:  # a cache is an optimisation: whatever goes wrong is a miss
             return None
@@ -201,8 +209,33 @@ class CompileCache:
             return
         try:
             _write_private(self.folder / f"{key}.json", data)
+            self._entry = (key, entry_mac(data))
         except OSError:
             self.folder = None  # read-only deployment: run without a cache
+
+    def _built_mark(self, airflow_version: str) -> bytes | None:
+        if self._entry is None or self.folder is None or self._secret is None:
+            return None
+        key, mac = self._entry
+        message = b"\n".join((b"built", key.encode(), mac, airflow_version.encode()))
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest().encode()
+
+    def built_before(self, airflow_version: str) -> bool:
+        """Whether a DAG of the entry last read passed Airflow's ``DAG.validate`` in this Airflow version
+        (:meth:`mark_built`). The same entry builds the same DAG, so a parse need not validate it
+        twice: Airflow's DagBag validates every DAG again after the file ran."""
+        mark = self._built_mark(airflow_version)
+        if mark is None:
+            return False
+        found = read_owned(self.folder / f"{self._entry[0]}.built", 256)
+        return isinstance(found, bytes) and hmac.compare_digest(found, mark)
+
+    def mark_built(self, airflow_version: str) -> None:
+        """Remember that the DAG of the entry last read or written validated (see :meth:`built_before`)."""
+        mark = self._built_mark(airflow_version)
+        if mark is not None:
+            with contextlib.suppress(OSError):
+                _write_private(self.folder / f"{self._entry[0]}.built", mark)
 
 
 def check_file_cached(path: Path, environment: Environment, cache: CompileCache) -> CheckResult:
@@ -218,6 +251,12 @@ def check_file_cached(path: Path, environment: Environment, cache: CompileCache)
         result = check_text(text, path, environment)
         cache.put(key, text, result)
     return result
+
+
+# Environments this process read, by their file's path and bytes: a DagBag that parses many DAG files in
+# one process (a test run, ``dags test``, the benchmark's fill) reads the same environment for each, and
+# the same bytes at the same path give the same (frozen) Environment.
+_LOADED: dict[tuple[str, str], Environment] = {}
 
 
 def load_environment_cached(name: str, cache: CompileCache) -> Environment:
@@ -242,6 +281,9 @@ def load_environment_cached(name: str, cache: CompileCache) -> Environment:
         ready = False
     if not ready:
         return load_environment(name)  # raises, naming what is wrong with the file
+    read = (str(path), text)
+    if (known := _LOADED.get(read)) is not None:
+        return known
     shown = display_path(path)
     key = "env-" + hashlib.sha256("\0".join(("environment", name, shown, text)).encode()).hexdigest()
     entry = cache.folder / f"{key}.json"
@@ -254,9 +296,12 @@ def load_environment_cached(name: str, cache: CompileCache) -> Environment:
         signature, _, body = data.partition(b"\n")
         if hmac.compare_digest(signature, mac(body)):
             try:
-                return _environment_from(json.loads(body))
+                environment = _environment_from(json.loads(body))
             except (TypeError, ValueError):
                 pass  # not an entry of this code version's Environment: load the file
+            else:
+                _LOADED[read] = environment
+                return environment
     environment = load_environment(name)
     body = json.dumps(dataclasses.asdict(environment)).encode()
     if (
@@ -264,6 +309,7 @@ def load_environment_cached(name: str, cache: CompileCache) -> Environment:
         and environment.file == shown
         and _environment_from(json.loads(body)) == environment
     ):
+        _LOADED[read] = environment
         with contextlib.suppress(OSError):
             _write_private(entry, mac(body) + b"\n" + body)
     return environment

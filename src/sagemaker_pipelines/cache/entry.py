@@ -11,10 +11,15 @@ An entry names no folder of the bundle it was made in: the compiled requests hol
 replaced by a marker and put back on reading with the reader's own. A Git bundle that checks every
 version out into a new folder, or the same files baked into another image path, then hits the entries
 the last version made; the include files themselves are still compared by content on every hit.
+
+A warm parse reads an entry per DAG file, so an entry is kept small: the parts of ``pre_execute`` guards
+that several tasks hold (the environment's guardrails and loopback guard) are written once
+(``shared``/``shared_at``) and read back as one object for all of them.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import json
@@ -74,13 +79,17 @@ def encode(
     key: str, result: CheckResult, includes: Fingerprints, secret: bytes, include_root: str = ""
 ) -> bytes:
     """The entry's bytes; ``include_root``: the include folder, written as the marker wherever it occurs."""
+    compiled = result.compiled.as_dict() if result.compiled else None
+    shared, shared_at = _share(compiled["tasks"]) if compiled else ([], [])
     entry = {
         "file": result.file,
         "dag_id": result.dag_id,
         "dag_id_at": list(result.dag_id_at),
         "problems": [p.as_dict() for p in result.problems],
-        "compiled": result.compiled.as_dict() if result.compiled else None,
+        "compiled": compiled,
         "includes": includes,
+        "shared": shared,
+        "shared_at": shared_at,
     }
     text = json.dumps(entry, separators=(",", ":"))
     if include_root:
@@ -89,6 +98,83 @@ def encode(
         text = text.replace(json.dumps(include_root)[1:-1], _ESCAPED_MARKER)
     body = text.encode()
     return _HEAD + _mac(secret, key, body) + _MIDDLE + body + b"}"
+
+
+# Arguments whose equal values tasks may share as one object: the guard markers, which the DAG builder
+# turns into (frozen) guards and never hands to an operator. An operator's own arguments stay one
+# object per task: a SageMaker operator edits its config in place when it runs.
+_SHARED_ARGUMENTS = ("pre_execute",)
+
+
+def _share(tasks: list[dict[str, Any]]) -> tuple[list[Any], list[list[Any]]]:
+    """Write the parts of guards that several tasks hold once (the environment's guardrails and loopback
+    guard inside each ``pre_execute``: a third of a typical entry): where they were, ``tasks`` get a
+    placeholder (their keys' order stays), and ``shared_at`` lists ``[task index, argument, keys down
+    to the part, index in shared]``. Reading puts the one decoded value back in each place, so an entry
+    is smaller to read and to keep while its DAG is built."""
+    places: dict[str, list[tuple[int, str, list[str], Any]]] = {}
+
+    def visit(index: int, argument: str, keys: list[str], value: Any) -> None:
+        if isinstance(value, dict) and value:
+            places.setdefault(json.dumps(value, separators=(",", ":")), []).append(
+                (index, argument, keys, value)
+            )
+            for key, item in value.items():
+                visit(index, argument, [*keys, key], item)
+
+    for index, task in enumerate(tasks):
+        for argument in _SHARED_ARGUMENTS:
+            visit(index, argument, [], task["kwargs"].get(argument))
+    shared: list[Any] = []
+    shared_at: list[list[Any]] = []
+    taken: list[tuple[Any, ...]] = []  # the places shared so far: no part inside or around them too
+
+    def free(place: tuple[Any, ...]) -> bool:
+        return not any(place[: len(t)] == t or t[: len(place)] == place for t in taken)
+
+    for found in sorted(places.values(), key=lambda p: len(p[0][2])):  # outermost parts first
+        found = [p for p in found if free((p[0], p[1], *p[2]))]
+        if len(found) < 2:
+            continue
+        shared.append(found[0][3])
+        for index, argument, keys, _ in found:
+            shared_at.append([index, argument, keys, len(shared) - 1])
+            taken.append((index, argument, *keys))
+    copied: set[int] = set()
+    for index, argument, keys, _ in shared_at:
+        if index not in copied:  # as_dict() shares the kwargs with the compiled pipeline: copy what changes
+            copied.add(index)
+            tasks[index] = {**tasks[index], "kwargs": copy.deepcopy(tasks[index]["kwargs"])}
+        parent = tasks[index]["kwargs"]
+        for key in [argument, *keys][:-1]:
+            parent = parent[key]
+        parent[[argument, *keys][-1]] = None
+    return shared, shared_at
+
+
+def _unshare(tasks: list[Any], shared: list[Any], shared_at: list[Any]) -> bool:
+    """Put the shared values back (see :func:`_share`); False when a place is not a placeholder."""
+    for place in shared_at:
+        if not (isinstance(place, list) and len(place) == 4):
+            return False
+        index, argument, keys, value = place
+        if not (_is(index, int) and _is(value, int) and argument in _SHARED_ARGUMENTS):
+            return False
+        if not (0 <= index < len(tasks) and 0 <= value < len(shared) and isinstance(keys, list)):
+            return False
+        path = [argument, *keys]
+        parent = tasks[index]["kwargs"]
+        for key in path[:-1]:
+            parent = parent.get(key) if isinstance(parent, dict) and isinstance(key, str) else None
+        if not (isinstance(parent, dict) and isinstance(path[-1], str) and parent.get(path[-1], 0) is None):
+            return False
+        parent[path[-1]] = shared[value]
+    return True
+
+
+def entry_mac(data: bytes) -> bytes:
+    """The MAC an entry's bytes carry: it names their content (a marker about an entry cites it)."""
+    return data[len(_HEAD) : len(_HEAD) + _MAC_CHARS]
 
 
 def decode(
@@ -125,7 +211,15 @@ def _shaped(value: Any, fields: dict[str, type]) -> bool:
 
 
 def _result(entry: Any) -> tuple[CheckResult, Fingerprints] | None:
-    fields = {"file": str, "dag_id": str, "dag_id_at": list, "problems": list, "includes": dict}
+    fields = {
+        "file": str,
+        "dag_id": str,
+        "dag_id_at": list,
+        "problems": list,
+        "includes": dict,
+        "shared": list,
+        "shared_at": list,
+    }
     if not (isinstance(entry, dict) and set(entry) == {*fields, "compiled"}):
         return None
     if not all(_is(entry[k], t) for k, t in fields.items()):
@@ -142,6 +236,10 @@ def _result(entry: Any) -> tuple[CheckResult, Fingerprints] | None:
         return None
     if (compiled is None) == (not entry["problems"]):
         return None  # a result is either compiled or has problems
+    if entry["shared_at"] and not (
+        compiled and _unshare(compiled["tasks"], entry["shared"], entry["shared_at"])
+    ):
+        return None
     result = CheckResult(
         entry["file"],
         entry["dag_id"],

@@ -45,10 +45,15 @@ def _foreign(info: os.stat_result) -> str:
 def trusted_folder(folder: Path) -> bool:
     """Create ``folder`` (0700) or check an existing one; False, with one warning, when it is foreign."""
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = folder.stat()
+        info = folder.stat()  # every parse asks: an existing folder needs no mkdir (and its EEXIST)
+    except FileNotFoundError:
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            info = folder.stat()
+        except OSError:
+            return False  # read-only deployment: no cache, nothing to warn about
     except OSError:
-        return False  # read-only deployment: no cache, nothing to warn about
+        return False
     why = _foreign(info) if stat.S_ISDIR(info.st_mode) else "it is not a directory"
     if why:
         warn_once(
@@ -83,10 +88,19 @@ def read_owned(path: Path, limit: int, private: bool = False) -> bytes | str | N
             why = f"it has {info.st_size:,} bytes"
         if why:
             return why
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read(limit + 1)
+        return _read_all(fd, min(limit + 1, info.st_size + 1))
     finally:
         os.close(fd)
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    """Up to ``size`` bytes from ``fd`` with plain reads: a buffered file object around the descriptor
+    cost more than the read itself, for every cache entry of every parse."""
+    chunks = []
+    while size > 0 and (chunk := os.read(fd, size)):
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
 
 
 def write_private(path: Path, data: bytes) -> None:
