@@ -25,7 +25,7 @@ from sagemaker_pipelines.paths import display_link, display_path, include_dir
 from sagemaker_pipelines.problems import Code, PipelineInvalid, Problem, field_path
 
 if TYPE_CHECKING:
-    from sagemaker_pipelines.compile.compiler import CompiledPipeline
+    from sagemaker_pipelines.compile.compiled import CompiledPipeline
     from sagemaker_pipelines.format.environment import Environment
     from sagemaker_pipelines.format.yaml_source import Document
 

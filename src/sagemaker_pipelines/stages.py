@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sagemaker_pipelines.problems import Code, Problem, field_path
 
 if TYPE_CHECKING:
-    from sagemaker_pipelines.compile.compiler import CompiledPipeline
+    from sagemaker_pipelines.compile.compiled import CompiledPipeline
     from sagemaker_pipelines.compile.kinds.context import Pipeline
     from sagemaker_pipelines.compile.task_outputs import TaskOutputs
     from sagemaker_pipelines.format.environment import Environment

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from sagemaker_pipelines.compile.compiler import CompiledPipeline
+from sagemaker_pipelines.compile.compiled import CompiledPipeline
 from sagemaker_pipelines.compile.kinds.context import deep_merge, sanitize_name, stringify
 from sagemaker_pipelines.paths import include_dir
 from tests.templating import run_context

@@ -8,7 +8,7 @@ import pytest
 
 from sagemaker_pipelines.airflow.dag_builder import build_dag
 from sagemaker_pipelines.airflow.mapping import MappedTry, build_mapped_values, read_items
-from sagemaker_pipelines.compile.compiler import CompiledPipeline
+from sagemaker_pipelines.compile.compiled import CompiledPipeline
 from sagemaker_pipelines.compile.fan_out import MAP_INDEX, TRY_NUMBER
 
 TRAINING = """\

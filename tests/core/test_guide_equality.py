@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from sagemaker_pipelines.checker import check_file
-from sagemaker_pipelines.compile.compiler import CompiledPipeline
+from sagemaker_pipelines.compile.compiled import CompiledPipeline
 from tests.templating import operator_class, render_all, run_context
 
 from .conftest import PIPELINES

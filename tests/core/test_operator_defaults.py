@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from sagemaker_pipelines.compile.compiler import CompiledTask, compile_task
+from sagemaker_pipelines.compile.compiled import CompiledTask
+from sagemaker_pipelines.compile.compiler import compile_task
 from sagemaker_pipelines.compile.kinds import ALIASES, KINDS
 from sagemaker_pipelines.compile.kinds.context import Pipeline
 from sagemaker_pipelines.compile.kinds.operator_defaults import (

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from sagemaker_pipelines.checker import check_file
-from sagemaker_pipelines.compile.compiler import CompiledTask
+from sagemaker_pipelines.compile.compiled import CompiledTask
 from sagemaker_pipelines.compile.images import algorithm_image_uri
 from sagemaker_pipelines.compile.kinds import KINDS
 from sagemaker_pipelines.format.environment import load_environment

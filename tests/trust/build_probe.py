@@ -16,7 +16,7 @@ from pathlib import Path
 def main() -> None:
     from sagemaker_pipelines.airflow.dag_builder import build_dag
     from sagemaker_pipelines.cache.compile_cache import CompileCache, check_file_cached
-    from sagemaker_pipelines.compile.compiler import CompiledPipeline
+    from sagemaker_pipelines.compile.compiled import CompiledPipeline
     from sagemaker_pipelines.format.environment import load_environment
 
     pipeline, folder, report = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])

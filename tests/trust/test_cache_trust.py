@@ -297,7 +297,7 @@ def test_the_entry_shape_follows_the_compiled_dataclasses():
     import dataclasses
 
     from sagemaker_pipelines.cache import entry as cache_entry
-    from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
+    from sagemaker_pipelines.compile.compiled import CompiledPipeline, CompiledTask
 
     assert set(cache_entry._TASK_FIELDS) == {f.name for f in dataclasses.fields(CompiledTask)}
     assert set(cache_entry._PIPELINE_FIELDS) == {f.name for f in dataclasses.fields(CompiledPipeline)}

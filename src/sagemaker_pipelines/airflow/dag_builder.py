@@ -22,7 +22,7 @@ from sagemaker_pipelines.airflow.mapping import dag_factory_tasks
 from sagemaker_pipelines.airflow.notifiers import CALLBACK_ARGS, attach
 from sagemaker_pipelines.airflow.teardown import apply_teardowns
 from sagemaker_pipelines.compile.callables import reference
-from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
+from sagemaker_pipelines.compile.compiled import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.groups import dag_factory_groups, set_edges
 from sagemaker_pipelines.compile.kinds import KINDS
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagemaker_pipelines.compile.compiler import CompiledPipeline
+from sagemaker_pipelines.compile.compiled import CompiledPipeline
 
 
 def apply_teardowns(dag: Any, compiled: CompiledPipeline) -> None:

@@ -26,7 +26,7 @@ import json
 from typing import Any
 
 from sagemaker_pipelines.checker import CheckResult
-from sagemaker_pipelines.compile.compiler import CompiledPipeline
+from sagemaker_pipelines.compile.compiled import CompiledPipeline
 from sagemaker_pipelines.problems import Problem
 
 _HEAD = b'{"mac":"'

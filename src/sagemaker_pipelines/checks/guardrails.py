@@ -13,7 +13,7 @@ from sagemaker_pipelines.compile.guardrails import Breach, check_task, fan_out_b
 from sagemaker_pipelines.problems import Problem, field_path
 
 if TYPE_CHECKING:
-    from sagemaker_pipelines.compile.compiler import CompiledPipeline
+    from sagemaker_pipelines.compile.compiled import CompiledPipeline
     from sagemaker_pipelines.format.environment import Environment
     from sagemaker_pipelines.format.yaml_source import Document
 

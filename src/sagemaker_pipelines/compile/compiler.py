@@ -1,4 +1,5 @@
-"""Compile a checked pipeline into operator configs: plain data, ready to cache, print or build.
+"""Compile a checked pipeline into operator configs: plain data (``compiled.py``), ready to cache, print
+or build.
 
 The result holds only JSON-like values (durations in seconds, dates as text, callables as dotted
 names), so it can be cached by content hash, shown by ``render`` and written out by ``compile``; the
@@ -7,12 +8,12 @@ DAG builder turns it into Airflow objects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from sagemaker_pipelines.compile import fan_out
 from sagemaker_pipelines.compile.assets import AssetError, normalized_schedule, published
 from sagemaker_pipelines.compile.callables import call
+from sagemaker_pipelines.compile.compiled import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.connections import task_connections
 from sagemaker_pipelines.compile.dependencies import dependencies_of
 from sagemaker_pipelines.compile.groups import apply_groups
@@ -35,42 +36,6 @@ class TaskCompileError(ValueError):
     def __init__(self, task_id: str, error: Exception) -> None:
         super().__init__(f"task {task_id}: {error}")
         self.task_id = task_id
-
-
-@dataclass
-class CompiledTask:
-    task_id: str
-    kind: str  # the kind after aliases (warehouse_load -> s3_to_sql or s3_to_redshift)
-    operator: str
-    kwargs: dict[str, Any]
-    depends_on: list[str] = field(default_factory=list)
-    teardown: bool = False  # an Airflow teardown task (as_teardown) of its setups
-    setups: list[str] = field(default_factory=list)  # what a teardown cleans up after
-    task_group: str = ""  # the task group it is shown in ("" for none): compile/groups.py
-    # for_each (compile/fan_out.py): {"argument", "values"} for a literal list, {"argument", "items"}
-    # for a run-time one; empty for a task that is not mapped.
-    mapped: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class CompiledPipeline:
-    dag_id: str
-    file: str
-    environment: str
-    dag: dict[str, Any]  # DAG arguments
-    tasks: list[CompiledTask]
-    task_groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> doc, parent, depends_on
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain data for JSON (shallow: the values are JSON-like already; asdict's deep copy is slow)."""
-        return {**vars(self), "tasks": [dict(vars(t)) for t in self.tasks]}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CompiledPipeline:
-        return cls(**{**data, "tasks": [CompiledTask(**t) for t in data["tasks"]]})
-
-    def task(self, task_id: str) -> CompiledTask:
-        return next(t for t in self.tasks if t.task_id == task_id)
 
 
 def _default_args(pipeline: Pipeline) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from botocore.model import ServiceModel, Shape
 from botocore.utils import is_json_value_header
 from botocore.validate import ParamValidator
 
-from sagemaker_pipelines.compile.compiler import CompiledPipeline
+from sagemaker_pipelines.compile.compiled import CompiledPipeline
 from sagemaker_pipelines.compile.fan_out import mapped_kwargs
 from sagemaker_pipelines.compile.kinds import KINDS
 from sagemaker_pipelines.format.templates import replace_expressions

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sagemaker_pipelines.compile.assets import S3_EVENTS, asset_uri, scheduled_on, watcher
-from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
+from sagemaker_pipelines.compile.compiled import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.kinds import KINDS
 from sagemaker_pipelines.toolkit.lineage import datasets
 

@@ -8,7 +8,7 @@ training job's name) is shown as it is sent.
 
 from __future__ import annotations
 
-from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
+from sagemaker_pipelines.compile.compiled import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.kinds import KINDS
 
 

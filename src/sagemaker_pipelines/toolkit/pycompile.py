@@ -26,7 +26,7 @@ from sagemaker_pipelines.airflow.dag_builder import _SECONDS_ARGS, holds_callabl
 from sagemaker_pipelines.airflow.mapping import builder_doc, builder_op_kwargs
 from sagemaker_pipelines.checker import check_file
 from sagemaker_pipelines.compile.callables import reference
-from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
+from sagemaker_pipelines.compile.compiled import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.fan_out import BUILDER_SUFFIX
 from sagemaker_pipelines.format.environment import Environment
 from sagemaker_pipelines.paths import display_path, include_dir, project_root

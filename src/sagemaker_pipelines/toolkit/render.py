@@ -14,7 +14,8 @@ from typing import Any
 from sagemaker_pipelines.airflow.dag_builder import parse_date
 from sagemaker_pipelines.compile.assets import S3_EVENTS, scheduled_on, watcher
 from sagemaker_pipelines.compile.callables import reference
-from sagemaker_pipelines.compile.compiler import GUARDRAIL_GUARD, CompiledPipeline, CompiledTask
+from sagemaker_pipelines.compile.compiled import CompiledPipeline, CompiledTask
+from sagemaker_pipelines.compile.compiler import GUARDRAIL_GUARD
 from sagemaker_pipelines.compile.fan_out import describe
 from sagemaker_pipelines.compile.kinds import KINDS
 from sagemaker_pipelines.compile.notifications import NOTIFIER

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from sagemaker_pipelines.compile.compiler import CompiledTask
+from sagemaker_pipelines.compile.compiled import CompiledTask
 
 
 def strings(value: Any) -> Iterator[str]:

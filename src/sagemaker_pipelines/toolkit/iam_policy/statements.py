@@ -18,7 +18,7 @@ from typing import Any
 
 from sagemaker_pipelines.compile.assets import watcher
 from sagemaker_pipelines.compile.callables import reference
-from sagemaker_pipelines.compile.compiler import CompiledPipeline, CompiledTask
+from sagemaker_pipelines.compile.compiled import CompiledPipeline, CompiledTask
 from sagemaker_pipelines.compile.kinds import KINDS
 from sagemaker_pipelines.compile.kinds.spec import ANY_RESOURCE, Kind, Named
 from sagemaker_pipelines.format.environment import Environment
