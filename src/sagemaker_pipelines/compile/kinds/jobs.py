@@ -11,7 +11,6 @@ import json
 from pathlib import PurePosixPath
 from typing import Any
 
-from sagemaker_pipelines.compile.images import algorithm_image_uri, framework_image_uri
 from sagemaker_pipelines.compile.kinds import lineage, outputs
 from sagemaker_pipelines.compile.kinds.context import (
     RUN_STAMP,
@@ -72,6 +71,10 @@ def script_mode(ctx: TaskContext) -> dict[str, Any] | None:
 
 
 def training_image(ctx: TaskContext, *, serving: bool = False) -> str:
+    """The task's image. The image table is imported here, not with the specs: a DAG built from the
+    compile cache reads the specs in a fresh process and never needs the table."""
+    from sagemaker_pipelines.compile.images import algorithm_image_uri, framework_image_uri
+
     if ctx.get("algorithm"):
         return algorithm_image_uri(ctx.get("algorithm"), ctx.pipeline.region)
     if ctx.get("image"):
@@ -283,6 +286,8 @@ def processing(ctx: TaskContext) -> dict[str, Any]:
                 },
             },
         )
+        from sagemaker_pipelines.compile.images import framework_image_uri  # see training_image
+
         app["ImageUri"] = framework_image_uri(
             ctx.get("framework", "sklearn"), ctx.pipeline.region, ctx.get("framework_version"), serving=False
         )
