@@ -16,7 +16,6 @@ Arguments are plain data. Those that are the task's own fields (``task_id``, ``r
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
 from dataclasses import dataclass
@@ -210,6 +209,8 @@ class _TaskCheck:
         where = (*self.base, "operator")
         listed = self.environment.allowed_operators
         if dotted not in listed:  # refused by name: nothing is imported
+            import difflib  # an error path's: every fresh process that parses a DAG file imports this module
+
             close = difflib.get_close_matches(str(dotted), listed, n=1, cutoff=0.9)  # a typo, not a sibling
             shown = (
                 f"allowed: {', '.join(listed)}" if listed else "this environment allows no operator classes"

@@ -14,6 +14,9 @@ from typing import Any
 
 @dataclass
 class CompiledTask:
+    """One task as its operator will be built: the operator's dotted path, its arguments, its edges.
+    (A dataclass without a docstring gets one from ``inspect.signature`` at import, paid per process.)"""
+
     task_id: str
     kind: str  # the kind after aliases (warehouse_load -> s3_to_sql or s3_to_redshift)
     operator: str
@@ -29,6 +32,8 @@ class CompiledTask:
 
 @dataclass
 class CompiledPipeline:
+    """One pipeline for one environment: the DAG's arguments, its tasks in file order and task groups."""
+
     dag_id: str
     file: str
     environment: str

@@ -13,7 +13,6 @@ file that is not the compiled one is validated by jsonschema alone, reporting a 
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
@@ -131,6 +130,8 @@ def _schema_errors(name: str, data: Any) -> Iterator[tuple[tuple, jsonschema.Val
 def did_you_mean(word: Any, choices: list[str] | tuple[str, ...]) -> str:
     if not isinstance(word, str):
         return ""
+    import difflib  # only a problem has a word to match: a valid pipeline never imports it
+
     matches = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
     if not matches:
         lowered = {str(c).lower(): str(c) for c in choices}

@@ -51,6 +51,8 @@ class Pipeline:
 
 @dataclass
 class TaskContext:
+    """One task as its kind's compile function sees it, with the pipeline around it."""
+
     pipeline: Pipeline
     task_id: str
     task: dict[str, Any]
