@@ -24,7 +24,7 @@ import itertools
 import math
 import re
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sagemaker_pipelines.format.templates import SCOPES, Refusal, check_template
@@ -97,7 +97,6 @@ _FORMATS = [
     (r"AccountKey=[0-9A-Za-z+/=]{40,}", "an Azure storage key"),
     (r"\b[a-z][a-z0-9+.-]*://[^\s/:@${}]+:(?!\$\{|\{\{)[^\s/@]+@", "a URL with a password"),
 ]  # fmt: skip
-_FORMAT_PATTERNS = [(re.compile(pattern), what) for pattern, what in _FORMATS]
 _FORMAT_PREFILTER = re.compile(  # one cheap search before the patterns: most values match none
     r"AKIA|ASIA|A[BCGIKNPRS][A-Z]A|-----BEGIN|xox|hooks\.slack|gh[pousr]_|github_pat|glpat|"
     r"[rs]k_|whsec_|AIza|GOCSPX|eyJ|sk-|hf_|npm_|AccountKey|://[^\s/]*@"
@@ -105,6 +104,13 @@ _FORMAT_PREFILTER = re.compile(  # one cheap search before the patterns: most va
 _AWS_SECRET = re.compile(r"[A-Za-z0-9/+]{40}")
 _WORDY_SEGMENT = re.compile(r"[A-Z]?[a-z]{2,}(?:[A-Z][a-z]+)*[0-9]*")
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+@cache
+def _format_patterns() -> list[tuple[re.Pattern[str], str]]:
+    """The secret formats, compiled on the first value the prefilter lets through: most pipelines have
+    none, and each fresh process that parses a DAG file would otherwise compile all of them."""
+    return [(re.compile(pattern), what) for pattern, what in _FORMATS]
 
 
 def key_words(key: str) -> list[str]:
@@ -161,7 +167,7 @@ def _aws_secret_key(text: str) -> bool:
 def value_secret(text: str) -> str:
     """What a string value looks like when it holds a known kind of secret, else ``""``."""
     if _FORMAT_PREFILTER.search(text):
-        for pattern, what in _FORMAT_PATTERNS:
+        for pattern, what in _format_patterns():
             if pattern.search(text):
                 return what
     return "an AWS secret access key" if _aws_secret_key(text) else ""
