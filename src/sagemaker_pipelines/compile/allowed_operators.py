@@ -23,7 +23,6 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sagemaker_pipelines.compile.connections import allowed_connections, is_connection_argument
-from sagemaker_pipelines.format.schema_check import did_you_mean
 from sagemaker_pipelines.problems import Code, Problem, field_path
 
 if TYPE_CHECKING:
@@ -255,6 +254,8 @@ class _TaskCheck:
             elif name in signature.base:
                 self.add(path, f"'{name}' is {_BASE_ONLY}", "arguments are the operator's own")
             elif name not in signature.accepted:
+                from sagemaker_pipelines.format.schema_check import did_you_mean  # a problem's hint only
+
                 known = sorted(signature.accepted)
                 hint = did_you_mean(name, known) or f"{name_of} takes: {', '.join(known) or 'no arguments'}"
                 self.add(path, f"{name_of} has no argument '{name}'", hint)

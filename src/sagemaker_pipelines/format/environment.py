@@ -18,9 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from sagemaker_pipelines.format.guardrails import Guardrails, read_guardrails
-from sagemaker_pipelines.format.schema_check import check_against_schema
-from sagemaker_pipelines.format.secrets import scan
-from sagemaker_pipelines.format.yaml_source import YamlProblem, load_document
 from sagemaker_pipelines.names import ALLOWED, is_safe_name
 from sagemaker_pipelines.paths import display_path, environments_dir
 from sagemaker_pipelines.problems import Code, PipelineInvalid, Problem
@@ -96,6 +93,12 @@ def load_environment(name: str) -> Environment:
 
 
 def _load_environment(name: str) -> Environment:
+    # The checking machinery is imported here: a DAG file answered from the compile cache gets its
+    # Environment from there too (cache/compile_cache.py) and never checks an environment file.
+    from sagemaker_pipelines.format.schema_check import check_against_schema
+    from sagemaker_pipelines.format.secrets import scan
+    from sagemaker_pipelines.format.yaml_source import YamlProblem, load_document
+
     if not is_safe_name(name):  # a Variable or a process environment is input: never a path
         folder = display_path(environments_dir())
         known = ", ".join(environment_names()) or "none"
