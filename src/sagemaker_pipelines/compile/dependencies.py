@@ -42,6 +42,8 @@ def dependencies_of(task_id: str, task: dict, tasks: dict[str, dict]) -> list[st
         if target in tasks and target != task_id and target not in deps:
             deps.append(target)
     for gate, other in tasks.items():  # a gate is the upstream of the tasks it branches to
-        if gate != task_id and isinstance(other, dict) and task_id in branches_of(other) and gate not in deps:
+        if not isinstance(other, dict) or other.get("kind") != "condition":
+            continue  # branches_of's own test, without a call per task of the pipeline for every task
+        if gate != task_id and task_id in branches_of(other) and gate not in deps:
             deps.append(gate)
     return deps

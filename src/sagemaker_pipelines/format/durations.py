@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _PART = re.compile(r"(\d+)([dhms])")
 _UNIT = {"d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -17,7 +18,16 @@ def to_seconds(value: int | str) -> int | str:
         raise ValueError(f"not a duration: {value!r}")
     if isinstance(value, int):
         return value
-    parts = _PART.findall(value)
+    return _text_seconds(value) if isinstance(value, str) else _seconds(value)
+
+
+def _seconds(value: str) -> int:
+    parts = _PART.findall(value)  # anything but text raises TypeError here
     if not parts or "".join(n + u for n, u in parts) != value:
         raise ValueError(f"not a duration: {value!r}")
     return sum(int(n) * _UNIT[u] for n, u in parts)
+
+
+# A written duration's seconds once per distinct text: every task of every pipeline repeats the same few
+# ("30m", "1h"), and the compiler asks for several per task.
+_text_seconds = lru_cache(maxsize=1024)(_seconds)
