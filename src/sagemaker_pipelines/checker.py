@@ -101,9 +101,9 @@ def read_pipeline(path: Path) -> str | Problem:
 
 def parse(text: str, path: Path, file: str | None = None) -> Document | CheckResult:
     """The YAML document of a pipeline in the current format version (an older file is migrated in
-    memory, format/versions.py, its positions kept), or the result that says why there is none.
+    memory, format/migrations.py, its positions kept), or the result that says why there is none.
     ``file``: ``path`` as problems name it, when the caller has it (resolving a path is not free)."""
-    from sagemaker_pipelines.format.versions import declared_version, migrate_in_memory, version_problem
+    from sagemaker_pipelines.format.versions import CURRENT, declared_version, version_problem
     from sagemaker_pipelines.format.yaml_source import YamlProblem, load_document
 
     file = display_path(path) if file is None else file
@@ -121,7 +121,10 @@ def parse(text: str, path: Path, file: str | None = None) -> Document | CheckRes
         found = "an empty file" if doc.data is None else f"a {type(doc.data).__name__}"
         message = f"found {found}, expected a mapping of pipeline fields"
         return CheckResult(file, path.stem, [Problem(file, 1, 1, "", message, code=Code.SCHEMA)])
-    migrate_in_memory(doc, declared.version)  # older formats are read as the current one
+    if declared.version != CURRENT:  # older formats are read as the current one
+        from sagemaker_pipelines.format.migrations import migrate_in_memory
+
+        migrate_in_memory(doc, declared.version)
     return doc
 
 

@@ -12,13 +12,8 @@ import pytest
 
 from sagemaker_pipelines.checker import check_text
 from sagemaker_pipelines.format.environment import load_environment
-from sagemaker_pipelines.format.versions import (
-    CURRENT,
-    VERSIONS,
-    declared_version,
-    migrations_from,
-    schema_url,
-)
+from sagemaker_pipelines.format.migrations import migrations_from
+from sagemaker_pipelines.format.versions import CURRENT, VERSIONS, declared_version, schema_url
 from sagemaker_pipelines.paths import schemas_dir
 from sagemaker_pipelines.toolkit.migrate import migrate_text
 

@@ -322,8 +322,9 @@ def defaults_note(kind: str) -> list[str]:
 
 
 def format_versions() -> list[str]:
-    """The section on format versions, from the version table and the migrations (format/versions.py)."""
-    from sagemaker_pipelines.format.versions import CURRENT, MIGRATIONS, OLDEST, schema_url
+    """The section on format versions, from the version table and the migrations (format/migrations.py)."""
+    from sagemaker_pipelines.format.migrations import MIGRATIONS
+    from sagemaker_pipelines.format.versions import CURRENT, OLDEST, schema_url
 
     out = [
         "## Format versions",

@@ -1,8 +1,9 @@
 """``migrate``: rewrite pipeline files in the current format version, keeping comments and layout.
 
-The migrations (format/versions.py) say what to add as :class:`~sagemaker_pipelines.format.versions.Insert`
-records; here each becomes a new line in the mapping it belongs to, written with that mapping's own
-indentation, and the modeline names the current version's schema. Nothing else in the file is touched.
+The migrations (format/migrations.py) say what to add as
+:class:`~sagemaker_pipelines.format.migrations.Insert` records; here each becomes a new line in the
+mapping it belongs to, written with that mapping's own indentation, and the modeline names the current
+version's schema. Nothing else in the file is touched.
 Each rewrite is checked before it is written: the new text must load to exactly the data ``validate``
 reads from the old one (migrated in memory), so a file this cannot rewrite faithfully (a flow mapping
 ``{...}`` where a key must go) is named with the change to make by hand, and left as it is.
@@ -16,13 +17,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sagemaker_pipelines.format.migrations import Insert, migrate_in_memory
 from sagemaker_pipelines.format.versions import (
     CURRENT,
     MODELINE,
     SCHEMA_FILE,
-    Insert,
     declared_version,
-    migrate_in_memory,
     version_problem,
 )
 from sagemaker_pipelines.format.yaml_source import Document, YamlProblem, load_document

@@ -32,7 +32,7 @@ from sagemaker_pipelines.compile.kinds.spec import (
 
 
 def _waiting(ctx: TaskContext) -> dict[str, Any]:
-    """Not waiting is the default, as for the provider's operators (format 2026-12; format/versions.py):
+    """Not waiting is the default, as for the provider's operators (format 2026-12; format/migrations.py):
     neither kind can defer, so waiting holds a worker slot for a whole pipeline execution."""
     return {
         **ctx.waiting_args(wait=False),

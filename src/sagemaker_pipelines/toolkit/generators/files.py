@@ -6,7 +6,7 @@ the source schema's generated parts (its task branches from the
 kinds' fragments and specs; instance types from botocore; algorithms, regions and framework versions from
 the image data); ``format/schema_validity.py``, that schema and the environment's compiled to the plain
 Python the checker's happy path asks "valid?" (``validity_code.py``); then the authored view of every format
-version (format/versions.py), derived from the source schema with each checked algorithm's
+version (format/migrations.py), derived from the source schema with each checked algorithm's
 hyperparameters for editors: ``schemas/<version>/pipeline.authored.schema.json``, and the oldest
 version's again at ``schemas/pipeline.authored.schema.json``, the path files written before versions
 name. A file is rewritten only when its sources change it, formatted as committed.
@@ -22,7 +22,7 @@ from pathlib import Path
 from sagemaker_pipelines.compile import hyperparameters
 from sagemaker_pipelines.compile.images import DATA_PATH
 from sagemaker_pipelines.compile.request_check import SHAPES_PATH
-from sagemaker_pipelines.format import versions
+from sagemaker_pipelines.format import migrations
 from sagemaker_pipelines.format.schema_check import VALIDITY_PATH
 from sagemaker_pipelines.format.versions import CURRENT, OLDEST, VERSIONS
 from sagemaker_pipelines.paths import display_path, schemas_dir
@@ -102,9 +102,9 @@ def generate(sdk_wheel: Path | None = None) -> Generated:
     current = hyperparameter_schema.apply(schema_views.authored_view(source), source, hp_data)
     out.files[authored_schema_path()] = schema_views.render(schema_views.versioned(current, CURRENT))
     for version in VERSIONS[:-1]:  # each older version's view, derived through the migrations
-        view = schema_views.versioned(versions.schema_of_version(current, version), version)
+        view = schema_views.versioned(migrations.schema_of_version(current, version), version)
         out.files[version_schema_path(version)] = schema_views.render(view)
-    oldest = versions.schema_of_version(current, OLDEST)
+    oldest = migrations.schema_of_version(current, OLDEST)
     out.files[unversioned_schema_path()] = schema_views.render(oldest)
     return out
 
