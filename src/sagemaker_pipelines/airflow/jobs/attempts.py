@@ -102,12 +102,20 @@ def started_by(ti: Any, try_number: int | None = None) -> str:
     )
 
 
+def earlier_tries(ti: Any) -> range:
+    """The try numbers before this try whose jobs a retry looks for, newest first (at most LOOKBACK)."""
+    return range(ti.try_number - 1, max(0, ti.try_number - 1 - LOOKBACK), -1)
+
+
+def used_by(ti: Any) -> str:
+    """What the consumed tag of a job says: the task instance and try that succeeded with it."""
+    return f"{ti.dag_id}.{ti.task_id}[{ti.map_index}] {ti.run_id} try {ti.try_number}"
+
+
 def earlier_executions(client: Any, kind: Job, started_on: dict[str, Any], ti: Any) -> list[str]:
     """The ARNs of the jobs earlier tries of this task instance started (``kind.find_earlier``: the
     executions of one pipeline), newest try first, found by the ``started_by`` each try wrote into them."""
-    wanted = {
-        started_by(ti, n): n for n in range(ti.try_number - 1, max(0, ti.try_number - 1 - LOOKBACK), -1)
-    }
+    wanted = {started_by(ti, n): n for n in earlier_tries(ti)}
     if not wanted or kind.find_earlier is None:
         return []
     found: dict[int, str] = {}

@@ -124,9 +124,7 @@ class _OneJobPerTaskInstance:
         status = kind.status_of(client, self._job_name)
         if status in ("Stopped", "Stopping", "Failed"):
             raise AirflowException(f"SageMaker {kind.label} {self._job_name} is {status}")
-        ti = context["ti"]
-        by = f"{ti.dag_id}.{ti.task_id}[{ti.map_index}] {ti.run_id} try {ti.try_number}"
-        attempts.mark_consumed(client, kind, self._job_name, by, self.log)  # type: ignore[attr-defined]
+        attempts.mark_consumed(client, kind, self._job_name, attempts.used_by(context["ti"]), self.log)  # type: ignore[attr-defined]
 
 
 def _replace(client: Any, method: str, replacement: Any, original: Any) -> None:

@@ -46,10 +46,7 @@ def execution_name(task_id: str) -> str:
 def earlier_executions(client: Any, task_id: str, ti: Any) -> list[str]:
     """The executions (training job names) earlier tries of this task instance started, newest try first,
     found by the ``STARTED_BY_TAG`` each try put on its own."""
-    wanted = {
-        attempts.token_of(ti, n): n
-        for n in range(ti.try_number - 1, max(0, ti.try_number - 1 - attempts.LOOKBACK), -1)
-    }
+    wanted = {attempts.token_of(ti, n): n for n in attempts.earlier_tries(ti)}
     if not wanted:
         return []
     summaries = client.list_training_jobs(
@@ -76,8 +73,9 @@ def wait_attempts(termination_condition: dict[str, Any] | None, waiter_delay: fl
     return math.ceil((seconds + WAIT_MARGIN_SECONDS) / max(1.0, float(waiter_delay or 1)))
 
 
-def _sagemaker_client(execution_client: Any, hook: Any) -> Any:
+def _sagemaker_client(hook: Any) -> Any:
     """The SDK's own SageMaker client (the project's region and credentials), set up as its calls do."""
+    execution_client = hook._sagemaker_studio.execution_client
     if execution_client.sagemaker_client is None:
         setup = execution_client._RemoteExecutionClient__setup_execution_client
         setup(hook.domain_id, hook.project_id, hook.domain_region)
@@ -99,7 +97,7 @@ class SageMakerNotebookOperator(provider.SageMakerNotebookOperator):
         )
         hook = self.notebook_execution_hook
         hook.tags, hook.waiter_max_attempts = self.tags, self.waiter_max_attempts
-        client = _sagemaker_client(hook._sagemaker_studio.execution_client, hook)
+        client = _sagemaker_client(hook)
         earlier = earlier_executions(client, self.task_id, ti)
         wanted = f"a new execution of {self.input_config.get('input_path')}"
         self._adopted = attempts.adopt_among(client, EXECUTION, earlier, wanted, self.log)
@@ -140,7 +138,7 @@ class SageMakerNotebookOperator(provider.SageMakerNotebookOperator):
             "Notebook Execution: %s Status: COMPLETED. Run Id: %s", self.execution_name, self._execution_id
         )
         hook = self.notebook_execution_hook
-        self._mark_used(_sagemaker_client(hook._sagemaker_studio.execution_client, hook), ti)
+        self._mark_used(_sagemaker_client(hook), ti)
         return {"Status": "COMPLETED", "ExecutionId": self._execution_id}
 
     def defer(self, *, trigger: Any, **kwargs: Any) -> Any:
@@ -154,8 +152,7 @@ class SageMakerNotebookOperator(provider.SageMakerNotebookOperator):
 
     def _mark_used(self, client: Any, ti: Any) -> None:
         if self._execution_id:
-            by = f"{ti.dag_id}.{ti.task_id}[{ti.map_index}] {ti.run_id} try {ti.try_number}"
-            attempts.mark_consumed(client, EXECUTION, self._execution_id, by, self.log)
+            attempts.mark_consumed(client, EXECUTION, self._execution_id, attempts.used_by(ti), self.log)
 
     def _stop(self, why: str) -> None:
         if not self._execution_id or self._stop_requested:
@@ -163,7 +160,7 @@ class SageMakerNotebookOperator(provider.SageMakerNotebookOperator):
         self._stop_requested = True
         hook = self.notebook_execution_hook
         try:
-            client = _sagemaker_client(hook._sagemaker_studio.execution_client, hook)
+            client = _sagemaker_client(hook)
         except Exception as error:  # never hide the task's own error behind this one
             self.log.error("Could not stop SageMaker %s %s: %s", EXECUTION.label, self._execution_id, error)
             return
@@ -198,7 +195,7 @@ class SageMakerNotebookStopTrigger(SageMakerNotebookJobTrigger):
 
         def stop() -> None:
             hook = SageMakerNotebookHook(execution_name=self.execution_name)
-            client = _sagemaker_client(hook._sagemaker_studio.execution_client, hook)
+            client = _sagemaker_client(hook)
             cancel.stop_job(client, EXECUTION, self.execution_id, CANCELLED, self.log, ON_KILL_WAIT_SECONDS)
 
         await stop_unless_handed_over(self, stop)
