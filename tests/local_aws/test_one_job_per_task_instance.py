@@ -235,3 +235,38 @@ def test_a_deferred_task_cancelled_by_a_user_stops_its_job(sm, s3, tmp_path):
     trigger = SageMakerJobTrigger(**kwargs)  # as the triggerer rebuilds it
     asyncio.run(trigger.on_kill())  # what the triggerer awaits when a user marks or clears the task
     assert sm.describe_training_job(TrainingJobName=job.name(1))["TrainingJobStatus"] == "Stopped"
+
+
+def test_a_cancelled_trigger_finishes_only_once_its_job_is_stopped(sm, s3, tmp_path):
+    """The triggerer cancels a cancelled trigger again at each sync until it has finished, and closes its log
+    file once it has: the trigger, run by the triggerer's own ``run_trigger``, must not finish (and lose
+    the line naming the stopped job) before the stop it started in on_kill has ended."""
+    from airflow.jobs.triggerer_job_runner import _USER_ACTION_CANCEL_MSG, TriggerRunner
+
+    job = Job(s3, tmp_path)
+    with pytest.raises(TaskDeferred) as deferred:
+        job.operator(1, deferrable=True).execute(context(1))
+    job.wait_running()
+    _, kwargs = deferred.value.trigger.serialize()
+    trigger = SageMakerJobTrigger(**kwargs)
+    lines: list[str] = []
+    record = SimpleNamespace(
+        **{
+            level: lambda message, *args, **_: lines.append(message % args)
+            for level in ("debug", "info", "warning", "error", "exception")
+        }
+    )
+    trigger._log = record  # what LoggingMixin.log returns: the trigger's own lines, in order
+
+    async def as_the_triggerer_does() -> str:
+        runner = TriggerRunner()
+        task = asyncio.ensure_future(runner.run_trigger(1, trigger))
+        runner.triggers[1] = {"task": task, "name": "cancelled", "events": 0}
+        await asyncio.sleep(0.2)  # the trigger waits in its first check interval
+        while not task.done():  # each state sync cancels it again, until it has finished
+            task.cancel(_USER_ACTION_CANCEL_MSG)
+            await asyncio.wait([task], timeout=0.05)
+        return sm.describe_training_job(TrainingJobName=job.name(1))["TrainingJobStatus"]
+
+    assert asyncio.run(as_the_triggerer_does()) == "Stopped"
+    assert any(line.startswith(f"Stopping SageMaker training job {job.name(1)}") for line in lines), lines

@@ -30,7 +30,7 @@ from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred
 
 from sagemaker_pipelines.airflow.jobs import attempts, cancel
 from sagemaker_pipelines.airflow.jobs.kinds import TRAINING, WAIT_MARGIN_SECONDS
-from sagemaker_pipelines.airflow.jobs.trigger import CANCELLED, ON_KILL_WAIT_SECONDS, stop_unless_handed_over
+from sagemaker_pipelines.airflow.jobs.trigger import CANCELLED, ON_KILL_WAIT_SECONDS, StopsOnKill
 
 # An execution is a training job: described, stopped and tagged as one, named in the log as what it is.
 EXECUTION = dataclasses.replace(TRAINING, label="Unified Studio notebook execution")
@@ -167,7 +167,7 @@ class SageMakerNotebookOperator(provider.SageMakerNotebookOperator):
         cancel.stop_job(client, EXECUTION, self._execution_id, why, self.log)
 
 
-class SageMakerNotebookStopTrigger(SageMakerNotebookJobTrigger):
+class SageMakerNotebookStopTrigger(StopsOnKill, SageMakerNotebookJobTrigger):
     """The provider's notebook trigger, whose ``on_kill`` stops the execution as the job trigger's stops its
     job (``trigger``: when a user cancelled the deferred task, not when it went to another triggerer), and
     whose first check comes one ``waiter_delay`` after the task deferred, as the job trigger's does."""
@@ -190,12 +190,9 @@ class SageMakerNotebookStopTrigger(SageMakerNotebookJobTrigger):
         async for event in super().run():
             yield event
 
-    async def on_kill(self) -> None:
+    def stop_job(self) -> None:
         from airflow.providers.amazon.aws.hooks.sagemaker_unified_studio import SageMakerNotebookHook
 
-        def stop() -> None:
-            hook = SageMakerNotebookHook(execution_name=self.execution_name)
-            client = _sagemaker_client(hook)
-            cancel.stop_job(client, EXECUTION, self.execution_id, CANCELLED, self.log, ON_KILL_WAIT_SECONDS)
-
-        await stop_unless_handed_over(self, stop)
+        hook = SageMakerNotebookHook(execution_name=self.execution_name)
+        client = _sagemaker_client(hook)
+        cancel.stop_job(client, EXECUTION, self.execution_id, CANCELLED, self.log, ON_KILL_WAIT_SECONDS)

@@ -12,9 +12,14 @@ open), which would stop a job the other triggerer now waits for and fail the tas
 the API server for the task instance's state: still ``deferred`` means nobody cancelled it, and the job runs
 on; any other state (failed, success, cleared) - or no answer - stops it.
 
-The check and the stop run in one thread (``stop_unless_handed_over``): the triggerer repeats the cancel at
-each state sync with its supervisor until the trigger has finished, which ends ``on_kill`` at its next
-``await`` - so a second ``await`` would never run - while a thread, once started, runs to its end.
+The check and the stop run in one thread (``StopsOnKill``): the triggerer repeats the cancel at each state
+sync with its supervisor until the trigger has finished, which ends ``on_kill`` at its next ``await`` - so a
+second ``await`` would never run - while a thread, once started, runs to its end. And the trigger does not
+finish before that thread: once it has finished, the triggerer closes its log file, so the line saying which
+job was stopped would be lost (as it was, under load, when the check took longer than one sync). The
+triggerer awaits the trigger's ``cleanup`` after ``on_kill`` whatever ended it; there the trigger waits for
+the thread, taking each repeated cancel as the one it already obeys. The thread is bounded: one API call,
+the stop, and at most ``ON_KILL_WAIT_SECONDS`` of waiting for Stopped.
 
 Its first check comes one ``waiter_delay`` after the task deferred, not at once as the provider's: Airflow
 3.3's scheduler may handle the report that the deferring workload exited only after a trigger that fired
@@ -25,7 +30,7 @@ issue 72716). A SageMaker job never ends within one check interval of its start,
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
@@ -37,7 +42,34 @@ ON_KILL_WAIT_SECONDS = 20  # the triggerer gives on_kill 30 s ([triggerer] on_ki
 CANCELLED = "the deferred task was cancelled (marked failed or success, or cleared)"
 
 
-class SageMakerJobTrigger(SageMakerTrigger):
+class StopsOnKill:
+    """A trigger whose ``on_kill`` runs ``stop_job`` in a thread unless the trigger went to another triggerer,
+    and which does not finish before that thread has (``cleanup``)."""
+
+    _stopping: asyncio.Future[None] | None = None
+
+    def stop_job(self) -> None:
+        raise NotImplementedError
+
+    async def on_kill(self) -> None:
+        def in_thread() -> None:
+            if not handed_over(self):
+                self.stop_job()
+
+        self._stopping = asyncio.ensure_future(asyncio.to_thread(in_thread))
+        await asyncio.shield(self._stopping)
+
+    async def cleanup(self) -> None:
+        await super().cleanup()  # type: ignore[misc]
+        stopping = self._stopping
+        while stopping is not None and not stopping.done():
+            try:
+                await asyncio.shield(stopping)
+            except asyncio.CancelledError:
+                continue  # the triggerer's repeated cancel of the trigger on_kill is already stopping
+
+
+class SageMakerJobTrigger(StopsOnKill, SageMakerTrigger):
     """SageMakerTrigger whose ``on_kill`` stops the training, processing, transform or tuning job."""
 
     @classmethod
@@ -59,24 +91,9 @@ class SageMakerJobTrigger(SageMakerTrigger):
         async for event in super().run():
             yield event
 
-    async def on_kill(self) -> None:
+    def stop_job(self) -> None:
         kind = BY_JOB_TYPE[self.job_type.lower()]
-
-        def stop() -> None:
-            cancel.stop_job(self.hook().conn, kind, self.job_name, CANCELLED, self.log, ON_KILL_WAIT_SECONDS)
-
-        await stop_unless_handed_over(self, stop)
-
-
-async def stop_unless_handed_over(trigger: Any, stop: Callable[[], Any]) -> None:
-    """A trigger's ``on_kill``: ``stop`` its job unless the trigger went to another triggerer, in one thread
-    that finishes even when the triggerer cancels ``on_kill`` again."""
-
-    def in_thread() -> None:
-        if not handed_over(trigger):
-            stop()
-
-    await asyncio.to_thread(in_thread)
+        cancel.stop_job(self.hook().conn, kind, self.job_name, CANCELLED, self.log, ON_KILL_WAIT_SECONDS)
 
 
 def handed_over(trigger: Any) -> bool:
