@@ -19,7 +19,6 @@ that several tasks hold (the environment's guardrails and loopback guard) are wr
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import json
@@ -113,14 +112,23 @@ def _share(tasks: list[dict[str, Any]]) -> tuple[list[Any], list[list[Any]]]:
     to the part, index in shared]``. Reading puts the one decoded value back in each place, so an entry
     is smaller to read and to keep while its DAG is built."""
     places: dict[str, list[tuple[int, str, list[str], Any]]] = {}
+    texts: dict[int, str] = {}  # id -> canonical text: one object (the guardrails) is in every task
 
-    def visit(index: int, argument: str, keys: list[str], value: Any) -> None:
-        if isinstance(value, dict) and value:
-            places.setdefault(json.dumps(value, separators=(",", ":")), []).append(
-                (index, argument, keys, value)
-            )
-            for key, item in value.items():
+    def visit(index: int, argument: str, keys: list[str], value: Any) -> str:
+        """The canonical JSON of ``value``, built from its parts' (each object's serialized once)."""
+        if (text := texts.get(id(value))) is None:
+            if isinstance(value, dict) and value:
+                parts = (f"{json.dumps(k)}:{visit(index, argument, [*keys, k], v)}" for k, v in value.items())
+                text = "{" + ",".join(parts) + "}"
+            else:
+                text = json.dumps(value, separators=(",", ":"))
+            texts[id(value)] = text
+        elif isinstance(value, dict) and value:
+            for key, item in value.items():  # the places inside it are places too
                 visit(index, argument, [*keys, key], item)
+        if isinstance(value, dict) and value:
+            places.setdefault(text, []).append((index, argument, keys, value))
+        return text
 
     for index, task in enumerate(tasks):
         for argument in _SHARED_ARGUMENTS:
@@ -140,15 +148,16 @@ def _share(tasks: list[dict[str, Any]]) -> tuple[list[Any], list[list[Any]]]:
         for index, argument, keys, _ in found:
             shared_at.append([index, argument, keys, len(shared) - 1])
             taken.append((index, argument, *keys))
-    copied: set[int] = set()
     for index, argument, keys, _ in shared_at:
-        if index not in copied:  # as_dict() shares the kwargs with the compiled pipeline: copy what changes
-            copied.add(index)
-            tasks[index] = {**tasks[index], "kwargs": copy.deepcopy(tasks[index]["kwargs"])}
-        parent = tasks[index]["kwargs"]
-        for key in [argument, *keys][:-1]:
+        # as_dict() shares the kwargs with the compiled pipeline: copy the dicts on the way to the place,
+        # and only those (the task's requests stay the same objects, written as they are)
+        path = [argument, *keys]
+        kwargs = parent = dict(tasks[index]["kwargs"])
+        for key in path[:-1]:
+            parent[key] = dict(parent[key])
             parent = parent[key]
-        parent[[argument, *keys][-1]] = None
+        parent[path[-1]] = None
+        tasks[index] = {**tasks[index], "kwargs": kwargs}
     return shared, shared_at
 
 
