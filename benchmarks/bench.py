@@ -15,11 +15,11 @@ writes them. Then:
    errors came out and that the three variants built equal DAGs; ours again as production ships it
    (``bundle.py``): a read-only bundle whose cache goes to the user's folder, cold and warm, and the
    same files checked out into a new folder (a Git bundle's next version) with the cache the first
-   folder left;
+   folder left, and a fresh pod of an image whose build ran ``validate`` over the bundle;
 2. task start: the time to load one DAG file in a fresh process that has imported what the
    dag-processor pre-imports, for the same first pipelines at every N, against the hand-written file:
-   ours with a warm cache, with no cache (a fresh worker pod), from the read-only bundle, and ours at
-   N=10 (that the cost does not grow with N);
+   ours with a warm cache, with no cache (a fresh worker pod), from the read-only bundle, from the
+   image-warmed cache, and ours at N=10 (that the cost does not grow with N);
 3. one real ``airflow dag-processor --num-runs 1`` pass per variant and cache state (see
    ``dag_processor.py``), wall time and Airflow's own per-file durations;
 4. the validation of the N files by our checker against ``check-jsonschema``.
@@ -345,16 +345,55 @@ def bundle_job(folder: Path, user_cache: Path) -> dict:
     }
 
 
+def image_warmed(bundle_folder: Path, user_cache: Path, env: dict[str, str], n: int) -> Callable[[], None]:
+    """The user cache an image carries when its build ran ``validate`` over the bundle it copied in
+    (docs/deploy.md), made once here in a fresh process; returns what puts ``user_cache`` back in that
+    state, untimed before each run, since every pod starts from the image as it was built."""
+    image = user_cache.with_name(f"{user_cache.name}-as-built")
+    shutil.rmtree(image, ignore_errors=True)
+    command = [sys.executable, "-m", "sagemaker_pipelines.toolkit", "validate", "--env", ENVIRONMENT]
+    done = subprocess.run(
+        [*command, str(bundle_folder / "pipelines")],
+        env={**env, "XDG_CACHE_HOME": str(image), "SAGEMAKER_PIPELINES_ROOT": str(bundle_folder)}
+        | {"PYTHONPATH": str(PROJECT / "src")},
+        cwd=bundle_folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    entries = len(list(image.rglob("*.json")))
+    if done.returncode != 0 or entries != n:
+        raise BenchError(f"validate at image build: exit {done.returncode}, {entries} entries\n{done.stderr}")
+
+    def restore() -> None:
+        shutil.rmtree(user_cache, ignore_errors=True)
+        shutil.copytree(image, user_cache, symlinks=True)
+
+    return restore
+
+
+def answered_from(user_cache: Path, n: int, what: str) -> None:
+    """Fail unless the runs from an image-warmed cache wrote no pipeline entry (the loader's memo of the
+    environment aside): validate warmed what they read."""
+    entries = [p for p in user_cache.rglob("*.json") if not p.name.startswith("env-")]
+    if len(entries) != n:
+        raise BenchError(f"{what}: {len(entries)} cache entries after the runs, not the {n} validate wrote")
+
+
 def measure_task_start(
     runner: Runner, result: SizeResult, jobs: dict[str, tuple[str, dict]], reps: int = TASK_START_REPS
 ) -> None:
     """What a task runner loads: one DAG file, in a fresh process that has imported the ``airflow.*``
     modules the file names, for each of the first pipelines, several times; ours with a warm cache.
-    ``jobs``: label -> (variant, DagBag job); the runs take turns, so load drifts over all alike."""
+    ``jobs``: label -> (variant, DagBag job); the runs take turns, so load drifts over all alike. A job's
+    ``before`` runs untimed before each of its runs (a fresh pod's cache as its image has it)."""
     times: dict[str, dict[str, list[float]]] = {label: {} for label in jobs}
     for _ in range(reps):
         for index in range(min(TASK_START_FILES, result.n)):
             for label, (variant, job) in jobs.items():
+                job = dict(job)
+                if (before := job.pop("before", None)) is not None:
+                    before()
                 dag_file = job["folder"] / f"{synth.dag_id(index)}.py"
                 r = runner.run(variant, **{**job, "folder": dag_file}, task_start=True)
                 check_run(r, 1, f"task start of {dag_file.name} ({label})")
@@ -431,6 +470,7 @@ def bench_size(
     first_version = bundle.write_bundle(root / "bundles" / "v1", files)
     next_version = bundle.new_version(first_version, root / "bundles" / "v2")
     user_cache = root / "user-cache"
+    pod_cache = root / "pod-cache"
 
     jobs = {
         "hand-written": {"folder": hand, "env": {"AIRFLOW__CORE__DAGS_FOLDER": str(hand)}, "sys_path": []},
@@ -442,6 +482,7 @@ def bench_size(
         "ours": ours_job(root, ours, pipelines, cache),
         "read-only": bundle_job(first_version, user_cache),
         "new folder": bundle_job(next_version, user_cache),
+        "image-warmed": bundle_job(first_version, pod_cache),
     }
     prints = {v: root / f"fingerprint-{v}.json" for v in VARIANTS}
 
@@ -467,7 +508,9 @@ def bench_size(
         Timed("ours", "ours", dict(jobs["ours"])),
     )
     # The production shapes: a read-only bundle from an empty user cache, then warm, then the same files
-    # in a new folder (a Git bundle's next version) with the entries the first folder left.
+    # in a new folder (a Git bundle's next version) with the entries the first folder left; and a fresh
+    # pod of an image whose build ran validate over the bundle.
+    from_image = image_warmed(first_version, pod_cache, env, n)
     timed_runs(
         runner,
         args.runs,
@@ -480,7 +523,9 @@ def bench_size(
         ),
         Timed("read-only", "ours", dict(jobs["read-only"])),
         Timed("new folder", "ours", dict(jobs["new folder"])),
+        Timed("image-warmed", "ours", dict(jobs["image-warmed"]), before=from_image),
     )
+    answered_from(pod_cache, n, "image-warmed DagBag fill")
     if any(bundle_path.exists() for bundle_path in (first_version / ".local", next_version / ".local")):
         raise BenchError("the loader wrote into a read-only bundle")
     result.cache_files = sum(1 for p in cache.rglob("*") if p.is_file()) if cache.exists() else 0
@@ -496,9 +541,11 @@ def bench_size(
         "ours": ("ours", jobs["ours"]),
         "ours (no cache)": ("ours", no_cache),
         "read-only": ("ours", jobs["read-only"]),
+        "image-warmed": ("ours", {**jobs["image-warmed"], "before": from_image}),
         REFERENCE_LABEL: ("ours", reference),
     }
     measure_task_start(runner, result, task_start_jobs, args.task_start_runs)
+    answered_from(pod_cache, n, "image-warmed task start")
     time_validation(files, args.runs, result, env)
     if homes:
         dag_processor_passes(result, homes, jobs, cache)

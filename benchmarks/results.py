@@ -23,6 +23,7 @@ DAGBAG_LABELS = (
     "read-only (cold)",
     "read-only",
     "new folder",
+    "image-warmed",
 )
 # ratio key -> (DagBag series, reference series): their runs alternate by round, so each round is a ratio.
 PAIRED = {
@@ -31,6 +32,7 @@ PAIRED = {
     "read-only/hand-written": ("read-only", "hand-written"),
     "read-only cold/hand-written": ("read-only (cold)", "hand-written"),
     "new folder/hand-written": ("new folder", "hand-written"),
+    "image-warmed/hand-written": ("image-warmed", "hand-written"),
 }
 
 
@@ -76,6 +78,7 @@ class SizeResult:
                     ("ours", ""),
                     ("ours (no cache)", " no cache"),
                     ("read-only", " read-only"),
+                    ("image-warmed", " image-warmed"),
                 )
                 if label in self.task_start and "hand-written" in self.task_start
             },
@@ -199,6 +202,12 @@ def _header(args, command: str, started: float, task_start: tuple[int, int]) -> 
         "- ours (cold): each run starts with an empty compile cache (as after any change of our code, the "
         "schema or the lock). ours: the runs after them, with the cache they left (what Airflow's "
         "periodic re-parse sees); the warm ratios use it.",
+        "- read-only: the bundle without write bits (an image layer), its cache in the user's folder; "
+        "(cold) from an empty one. new folder: the same files at another path (a Git bundle's next "
+        "version) with the entries the first folder left. image-warmed: a fresh pod of an image whose "
+        "build ran `validate --env local` over the bundle (docs/deploy.md); every run, DagBag fill and "
+        "task start alike, starts from the cache exactly as that command left it, and no run may write "
+        "an entry of its own.",
         "- All variants built identical DAGs (fingerprint of DAG args, tasks, operator kwargs, edges).",
         f"- Task start: what a task runner loads, the DAG file of its task. For each of the first {files} "
         f"pipelines (the same files at every N), {reps} fresh processes (forked from the server) each "
@@ -265,7 +274,12 @@ def _ratios_section(results: list[SizeResult]) -> list[str]:
     return lines
 
 
-TASK_START_SUFFIX = {"ours": "", "ours (no cache)": " no cache", "read-only": " read-only"}
+TASK_START_SUFFIX = {
+    "ours": "",
+    "ours (no cache)": " no cache",
+    "read-only": " read-only",
+    "image-warmed": " image-warmed",
+}
 
 
 def _task_start_section(results: list[SizeResult]) -> list[str]:

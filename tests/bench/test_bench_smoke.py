@@ -62,13 +62,15 @@ def test_bench_runs_at_n10(tmp_path):
     for label in (
         "task start, no cache: fresh worker pod (ours/hand-written)",
         "read-only bundle, cold (ours/hand-written)",
+        "read-only bundle, cache warmed by validate at image build (ours/hand-written)",
+        "task start, fresh pod of an image warmed by validate (ours/hand-written)",
     ):
         assert measured[label] != "-", label
 
     table = out.read_text()
     assert "## Goals" in table
     labels = ("ours", "ours (cold)", "hand-written", "dag-factory", "ours, N=10", "ours (no cache)")
-    for label in (*labels, "read-only (cold)", "read-only", "new folder"):
+    for label in (*labels, "read-only (cold)", "read-only", "new folder", "image-warmed"):
         assert f"| 10 | {label} |" in table
     for label in ("hand-written first", "hand-written", "ours first (cold)", "ours", "ours (cold)"):
         assert re.search(rf"^\| 10 \| {re.escape(label)} \| \d+\.\d \| .* \| 10 \|$", table, re.M), label

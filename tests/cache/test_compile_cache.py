@@ -217,6 +217,29 @@ def test_a_read_only_bundle_keeps_its_cache_in_the_users_cache_folder(tmp_path):
     assert parse_read_only("must-hit") == first  # a fresh process answered from that folder
 
 
+def test_validate_at_image_build_warms_what_a_fresh_pod_reads_from_a_read_only_bundle(tmp_path):
+    """docs/deploy.md: an image whose build runs ``validate`` over the bundle it copied in carries the
+    entries the loader reads, so a fresh pod's first parse of a DAG file checks nothing afresh."""
+    project = make_project(tmp_path / "bundle", shipped=False, pipelines={"train.yaml": TRAIN})
+    home = tmp_path / "home"
+    home.mkdir()
+    env = clean_env(HOME=str(home), AIRFLOW_HOME=str(tmp_path / "airflow"), SAGEMAKER_PIPELINES_ENV="local")
+    subprocess.run(["chmod", "-R", "a-w", str(project)], check=True)  # as an image layer has it
+    try:
+        build = [sys.executable, "-m", "sagemaker_pipelines.toolkit", "validate", "--env", "local"]
+        done = subprocess.run(
+            build, env={**env, "SAGEMAKER_PIPELINES_ROOT": str(project)}, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        pod = [sys.executable, "-c", PROBE, str(project / "dags" / "train.py"), "must-hit"]
+        done = subprocess.run(pod, env=env, capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert f"tasks: 1 root: {home / '.cache' / 'sagemaker-pipelines'}" in done.stdout
+        assert not (project / ".local").exists()
+    finally:
+        subprocess.run(["chmod", "-R", "u+w", str(project)], check=True)
+
+
 def test_a_new_bundle_folder_with_the_same_files_answers_from_the_entries_of_the_last(
     env, tmp_path, monkeypatch
 ):
