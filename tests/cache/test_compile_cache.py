@@ -174,10 +174,12 @@ def test_broken_environment_is_never_cached(environments, tmp_path):
 PROBE = """
 import runpy, sys
 import sagemaker_pipelines.cache.compile_cache as cache
-if sys.argv[2] == "must-hit":  # a miss would check the pipeline: make that fail loudly
+import sagemaker_pipelines.format.environment as environment
+if sys.argv[2] == "must-hit":  # a miss would check the pipeline or read the environment: fail loudly
     def refuse(*args, **kwargs):
         raise AssertionError("checked afresh: the cache missed")
     cache.check_text = refuse
+    environment.load_environment = refuse
 dag = runpy.run_path(sys.argv[1])["dag"]
 print("tasks:", len(dag.task_ids), "root:", cache.CompileCache.default().folder)
 """

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from sagemaker_pipelines.cache.compile_cache import CompileCache
+from sagemaker_pipelines.cache.compile_cache import CompileCache, load_environment_cached
 from sagemaker_pipelines.checker import CheckResult, check_document, parse, read_pipeline
-from sagemaker_pipelines.format.environment import Environment, environment_names, load_environment
+from sagemaker_pipelines.format.environment import Environment, environment_names
 from sagemaker_pipelines.paths import dags_dir, display_path, pipelines_dir
 from sagemaker_pipelines.problems import PipelineInvalid, Problem
 from sagemaker_pipelines.project import dag_id_of, discover, duplicate_dag_ids
@@ -236,13 +236,13 @@ def validate(
     paths = pipeline_files(arguments)
     problems: list[Problem] = []
     environments = []
+    cache = CompileCache.default() if use_cache else CompileCache(None)
     for name in names:
-        try:
-            environments.append(load_environment(name))
+        try:  # through the cache, as the loader reads it: validate at image build warms both (deploy.md)
+            environments.append(load_environment_cached(name, cache))
         except PipelineInvalid as exc:
             problems.extend(exc.problems)
     if environments:
-        cache = CompileCache.default() if use_cache else CompileCache(None)
         outcomes = check_files(paths, environments, cache, jobs)
         checked = [env.name for env in environments]
         for outcome in outcomes:

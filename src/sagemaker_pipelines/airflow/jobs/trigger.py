@@ -66,7 +66,7 @@ class StopsOnKill:
             try:
                 await asyncio.shield(stopping)
             except asyncio.CancelledError:
-                continue  # the triggerer's repeated cancel of the trigger on_kill is already stopping
+                continue  # the triggerer cancels again a trigger whose on_kill is stopping its job
 
 
 class SageMakerJobTrigger(StopsOnKill, SageMakerTrigger):
