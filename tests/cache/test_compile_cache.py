@@ -151,6 +151,14 @@ def test_environment_from_the_cache_equals_a_fresh_load(environments, tmp_path):
     assert first == second == load_environment("local")
 
 
+def test_each_cache_folder_gets_the_environment_a_process_read_already(environments, tmp_path):
+    """The process keeps what it read, but a second cache (validate at image build after another check in
+    the same process) still gets its own entry, for the fresh processes that will read that folder."""
+    for name in ("first", "second"):
+        load_environment_cached("local", CompileCache(tmp_path / name))
+        assert len(list((tmp_path / name).glob("env-*.json"))) == 1, name
+
+
 def test_changed_environment_is_read_again(environments, tmp_path):
     cache = CompileCache(tmp_path / "cache")
     assert load_environment_cached("local", cache).check_interval != 7

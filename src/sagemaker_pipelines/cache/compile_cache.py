@@ -255,8 +255,10 @@ def check_file_cached(path: Path, environment: Environment, cache: CompileCache)
 
 # Environments this process read, by their file's path and bytes: a DagBag that parses many DAG files in
 # one process (a test run, ``dags test``, the benchmark's fill) reads the same environment for each, and
-# the same bytes at the same path give the same (frozen) Environment.
-_LOADED: dict[tuple[str, str], Environment] = {}
+# the same bytes at the same path give the same (frozen) Environment. Per cache folder: one that has not
+# seen the environment yet (validate at image build, after another check in the same process) gets its
+# entry written.
+_LOADED: dict[tuple[str, str, str], Environment] = {}
 
 
 def load_environment_cached(name: str, cache: CompileCache) -> Environment:
@@ -281,7 +283,7 @@ def load_environment_cached(name: str, cache: CompileCache) -> Environment:
         ready = False
     if not ready:
         return load_environment(name)  # raises, naming what is wrong with the file
-    read = (str(path), text)
+    read = (str(cache.folder), str(path), text)
     if (known := _LOADED.get(read)) is not None:
         return known
     shown = display_path(path)
