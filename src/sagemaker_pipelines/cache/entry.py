@@ -115,18 +115,17 @@ def _share(tasks: list[dict[str, Any]]) -> tuple[list[Any], list[list[Any]]]:
     texts: dict[int, str] = {}  # id -> canonical text: one object (the guardrails) is in every task
 
     def visit(index: int, argument: str, keys: list[str], value: Any) -> str:
-        """The canonical JSON of ``value``, built from its parts' (each object's serialized once)."""
+        """The canonical JSON of ``value``, built from its parts' (each object's serialized once); each
+        non-empty dict in it, however often its object was seen, is a place."""
+        part = isinstance(value, dict) and bool(value)
+        inner = [(k, visit(index, argument, [*keys, k], v)) for k, v in value.items()] if part else []
         if (text := texts.get(id(value))) is None:
-            if isinstance(value, dict) and value:
-                parts = (f"{json.dumps(k)}:{visit(index, argument, [*keys, k], v)}" for k, v in value.items())
-                text = "{" + ",".join(parts) + "}"
+            if part:
+                text = "{" + ",".join(f"{json.dumps(k)}:{t}" for k, t in inner) + "}"
             else:
                 text = json.dumps(value, separators=(",", ":"))
             texts[id(value)] = text
-        elif isinstance(value, dict) and value:
-            for key, item in value.items():  # the places inside it are places too
-                visit(index, argument, [*keys, key], item)
-        if isinstance(value, dict) and value:
+        if part:
             places.setdefault(text, []).append((index, argument, keys, value))
         return text
 
