@@ -354,8 +354,12 @@ def image_warmed(bundle_folder: Path, user_cache: Path, env: dict[str, str], n: 
     command = [sys.executable, "-m", "sagemaker_pipelines.toolkit", "validate", "--env", ENVIRONMENT]
     done = subprocess.run(
         [*command, str(bundle_folder / "pipelines")],
-        env={**env, "XDG_CACHE_HOME": str(image), "SAGEMAKER_PIPELINES_ROOT": str(bundle_folder)}
-        | {"PYTHONPATH": str(PROJECT / "src")},
+        env={
+            **env,
+            "XDG_CACHE_HOME": str(image),
+            "SAGEMAKER_PIPELINES_ROOT": str(bundle_folder),
+            "PYTHONPATH": str(PROJECT / "src"),
+        },
         cwd=bundle_folder,
         capture_output=True,
         text=True,

@@ -36,6 +36,15 @@ PAIRED = {
 }
 
 
+# task-start series -> its ratio key against the hand-written files is "task-start<suffix>/hand-written"
+TASK_START_SUFFIX = {
+    "ours": "",
+    "ours (no cache)": " no cache",
+    "read-only": " read-only",
+    "image-warmed": " image-warmed",
+}
+
+
 @dataclass
 class SizeResult:
     n: int
@@ -74,12 +83,7 @@ class SizeResult:
             **{
                 f"task-start{suffix}/hand-written": self.task_start_s(label)
                 / self.task_start_s("hand-written")
-                for label, suffix in (
-                    ("ours", ""),
-                    ("ours (no cache)", " no cache"),
-                    ("read-only", " read-only"),
-                    ("image-warmed", " image-warmed"),
-                )
+                for label, suffix in TASK_START_SUFFIX.items()
                 if label in self.task_start and "hand-written" in self.task_start
             },
         }
@@ -272,14 +276,6 @@ def _ratios_section(results: list[SizeResult]) -> list[str]:
             f"| {p.get('ours/hand-written', 'not run')} | {p.get('cold/hand-written', 'not run')} |"
         )
     return lines
-
-
-TASK_START_SUFFIX = {
-    "ours": "",
-    "ours (no cache)": " no cache",
-    "read-only": " read-only",
-    "image-warmed": " image-warmed",
-}
 
 
 def _task_start_section(results: list[SizeResult]) -> list[str]:
