@@ -40,7 +40,7 @@ def test_mapped_jobs_all_run_within_the_concurrency_limit(sm, s3):
         if all(d["TrainingJobStatus"] != "InProgress" for d in states):
             break
     assert most <= LIMIT  # never more jobs doing their work at once than the limit
-    done = [wait_training(sm, name, timeout=10) for name in names]
+    done = [wait_training(sm, name, timeout=60) for name in names]
     assert [d["TrainingJobStatus"] for d in done] == ["Completed"] * JOBS, [
         d.get("FailureReason") for d in done
     ]

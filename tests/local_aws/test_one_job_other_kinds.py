@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowTaskTimeout
 
 from sagemaker_pipelines.airflow.jobs.attempts import job_to_adopt
 from sagemaker_pipelines.airflow.jobs.kinds import TRAINING
@@ -41,7 +40,15 @@ from .conftest import (
     wait_for,
     wait_training,
 )
-from .test_one_job_per_task_instance import CONN_ID, HELD, Job, aws_connection, context, run_in_thread
+from .test_one_job_per_task_instance import (
+    CONN_ID,
+    HELD,
+    Job,
+    aws_connection,
+    context,
+    run_in_thread,
+    time_out_once_started,
+)
 
 __all__ = ["aws_connection"]  # the module's connection to the endpoint (an autouse fixture)
 
@@ -159,12 +166,8 @@ def test_a_processing_job_is_stopped_by_on_kill_and_the_try_fails(sm, s3, tmp_pa
 
 
 def test_a_processing_execution_timeout_stops_the_job(sm, s3, tmp_path):
-    from airflow.sdk.execution_time.task_runner import _run_execute_callable
-
     job = Processing(s3, tmp_path)
-    operator = job.operator(1, execution_timeout=dt.timedelta(seconds=4))
-    with pytest.raises(AirflowTaskTimeout):
-        _run_execute_callable(context(1), operator.execute, operator)
+    time_out_once_started(job.operator(1, execution_timeout=dt.timedelta(minutes=10)), job.pid)
     assert job.pid.is_file()
     assert job.status(sm, 1) == "Stopped"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import signal
 import threading
 import time
 import uuid
@@ -140,6 +141,25 @@ def run_in_thread(operator: Any, try_number: int) -> tuple[threading.Thread, dic
     return thread, outcome
 
 
+def time_out_once_started(operator: Any, started: Path) -> None:
+    """Run try 1 under Airflow's own timeout wrapper, as a task runner applies it, and let the wrapper's
+    timer run out once the job's script has written ``started``: the timeout falls while the job runs,
+    however long the endpoint took to start it (a fixed 4 s did not always cover that on a loaded CI)."""
+    from airflow.sdk.execution_time.task_runner import _run_execute_callable
+
+    assert operator.execution_timeout is not None  # the wrapper arms its timer only for one
+
+    def strike() -> None:
+        deadline = time.monotonic() + 120
+        while not (started.is_file() and started.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        signal.setitimer(signal.ITIMER_REAL, 0.001)  # the timer the wrapper armed runs out now
+
+    threading.Thread(target=strike, daemon=True).start()
+    with pytest.raises(AirflowTaskTimeout):
+        _run_execute_callable(context(1), operator.execute, operator)
+
+
 def test_a_retry_adopts_the_job_an_earlier_try_left_running(sm, s3, tmp_path):
     job = Job(s3, tmp_path)
     sm.create_training_job(**job.config(1))  # try 1 started its job, then its worker died
@@ -201,12 +221,8 @@ def test_on_kill_stops_the_job(sm, s3, tmp_path):
 
 
 def test_an_execution_timeout_stops_the_job(sm, s3, tmp_path):
-    from airflow.sdk.execution_time.task_runner import _run_execute_callable
-
     job = Job(s3, tmp_path)
-    operator = job.operator(1, execution_timeout=dt.timedelta(seconds=4))
-    with pytest.raises(AirflowTaskTimeout):  # Airflow's own timeout wrapper, as a task runner applies it
-        _run_execute_callable(context(1), operator.execute, operator)
+    time_out_once_started(job.operator(1, execution_timeout=dt.timedelta(minutes=10)), job.pid)
     assert job.pid.is_file()  # the job ran when the timeout struck
     done = sm.describe_training_job(TrainingJobName=job.name(1))
     assert done["TrainingJobStatus"] == "Stopped"

@@ -149,7 +149,7 @@ def test_script_exceeding_max_runtime_is_killed(sm, s3):
         {"train": f"s3://{BUCKET}/script/train/"},
         max_runtime=2,
     )
-    done = wait_training(sm, "script-slow", timeout=30)
+    done = wait_training(sm, "script-slow", timeout=120)
     assert done["TrainingJobStatus"] == "Failed"
     assert done["FailureReason"].startswith("MaxRuntimeExceeded")
 

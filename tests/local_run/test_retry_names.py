@@ -1,7 +1,8 @@
 """Retried tasks do not collide with what their previous try created: a real run on the local endpoint
 whose AutoML task is cut off by its execution_timeout after its job exists, and retried.
 
-The first try creates its AutoML job, then Airflow kills the task while it waits; the retry creates a
+The first try creates its AutoML job, then Airflow kills the task while it waits (its first check is
+due long after its timeout: 15 s leaves a loaded machine time to create the job); the retry creates a
 job of its own (a name ending in the try number) instead of failing on ResourceInUse for the first's.
 An experiment's name carries the try too, and what later tasks read as its name is the one created.
 """
@@ -26,8 +27,8 @@ tasks:
     input: s3://sagemaker-local/retry/data/iris.csv
     target: species
     max_candidates: 1
-    check_interval: 30s
-    execution_timeout: 3s
+    check_interval: 10m
+    execution_timeout: 15s
     retries: 1
     retry_delay: 1s
 """
