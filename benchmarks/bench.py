@@ -346,12 +346,20 @@ def bundle_job(folder: Path, user_cache: Path) -> dict:
 
 
 def image_warmed(bundle_folder: Path, user_cache: Path, env: dict[str, str], n: int) -> Callable[[], None]:
-    """The user cache an image carries when its build ran ``validate`` over the bundle it copied in
+    """The user cache an image carries when its build ran ``validate --build`` over the bundle it copied in
     (docs/deploy.md), made once here in a fresh process; returns what puts ``user_cache`` back in that
     state, untimed before each run, since every pod starts from the image as it was built."""
     image = user_cache.with_name(f"{user_cache.name}-as-built")
     shutil.rmtree(image, ignore_errors=True)
-    command = [sys.executable, "-m", "sagemaker_pipelines.toolkit", "validate", "--env", ENVIRONMENT]
+    command = [
+        sys.executable,
+        "-m",
+        "sagemaker_pipelines.toolkit",
+        "validate",
+        "--env",
+        ENVIRONMENT,
+        "--build",
+    ]
     done = subprocess.run(
         [*command, str(bundle_folder / "pipelines")],
         env={
@@ -377,14 +385,16 @@ def image_warmed(bundle_folder: Path, user_cache: Path, env: dict[str, str], n: 
 
 
 def answered_from(user_cache: Path, n: int, what: str) -> None:
-    """Fail unless ``user_cache`` holds one entry per pipeline and one of the environment: what validate
-    writes at image build, and all the runs from it may read (a run that missed would add one)."""
+    """Fail unless ``user_cache`` holds one entry and one built marker per pipeline and one entry of the
+    environment: what ``validate --build`` writes at image build, and all the runs from it may read (a
+    run that missed would add an entry; one that validated a DAG again, a marker)."""
     entries = [p.name for p in user_cache.rglob("*.json")]
     environments = sum(name.startswith("env-") for name in entries)
-    if (len(entries) - environments, environments) != (n, 1):
+    built = len(list(user_cache.rglob("*.built")))
+    if (len(entries) - environments, environments, built) != (n, 1, n):
         raise BenchError(
-            f"{what}: {len(entries) - environments} pipeline and {environments} environment entries "
-            f"in the cache, not {n} and 1"
+            f"{what}: {len(entries) - environments} pipeline and {environments} environment entries and "
+            f"{built} built markers in the cache, not {n}, 1 and {n}"
         )
 
 

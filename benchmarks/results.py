@@ -209,9 +209,9 @@ def _header(args, command: str, started: float, task_start: tuple[int, int]) -> 
         "- read-only: the bundle without write bits (an image layer), its cache in the user's folder; "
         "(cold) from an empty one. new folder: the same files at another path (a Git bundle's next "
         "version) with the entries the first folder left. image-warmed: a fresh pod of an image whose "
-        "build ran `validate --env local` over the bundle (docs/deploy.md); every run, DagBag fill and "
-        "task start alike, starts from the cache exactly as that command left it, and no run may write "
-        "an entry of its own.",
+        "build ran `validate --env local --build` over the bundle (docs/deploy.md); every run, DagBag "
+        "fill and task start alike, starts from the cache exactly as that command left it, and no run may "
+        "write an entry or a built marker of its own.",
         "- All variants built identical DAGs (fingerprint of DAG args, tasks, operator kwargs, edges).",
         f"- Task start: what a task runner loads, the DAG file of its task. For each of the first {files} "
         f"pipelines (the same files at every N), {reps} fresh processes (forked from the server) each "

@@ -188,6 +188,9 @@ if sys.argv[2] == "must-hit":  # a miss would check the pipeline or read the env
         raise AssertionError("checked afresh: the cache missed")
     cache.check_text = refuse
     environment.load_environment = refuse
+if sys.argv[2:] == ["must-hit", "built"]:  # nor would Airflow's DAG.validate run again
+    from airflow.sdk.definitions.dag import DAG
+    DAG.validate = refuse
 dag = runpy.run_path(sys.argv[1])["dag"]
 print("tasks:", len(dag.task_ids), "root:", cache.CompileCache.default().folder)
 """
@@ -228,20 +231,21 @@ def test_a_read_only_bundle_keeps_its_cache_in_the_users_cache_folder(tmp_path):
 
 
 def test_validate_at_image_build_warms_what_a_fresh_pod_reads_from_a_read_only_bundle(tmp_path):
-    """docs/deploy.md: an image whose build runs ``validate`` over the bundle it copied in carries the
-    entries the loader reads, so a fresh pod's first parse of a DAG file checks nothing afresh."""
+    """docs/deploy.md: an image whose build runs ``validate --build`` over the bundle it copied in carries
+    the entries the loader reads, so a fresh pod's first parse of a DAG file checks nothing afresh, nor
+    has Airflow validate the DAG again."""
     project = make_project(tmp_path / "bundle", shipped=False, pipelines={"train.yaml": TRAIN})
     home = tmp_path / "home"
     home.mkdir()
     env = clean_env(HOME=str(home), AIRFLOW_HOME=str(tmp_path / "airflow"), SAGEMAKER_PIPELINES_ENV="local")
     subprocess.run(["chmod", "-R", "a-w", str(project)], check=True)  # as an image layer has it
     try:
-        build = [sys.executable, "-m", "sagemaker_pipelines.toolkit", "validate", "--env", "local"]
+        build = [sys.executable, "-m", "sagemaker_pipelines.toolkit", "validate", "--env", "local", "--build"]
         done = subprocess.run(
             build, env={**env, "SAGEMAKER_PIPELINES_ROOT": str(project)}, capture_output=True, text=True
         )
         assert done.returncode == 0, done.stdout + done.stderr
-        pod = [sys.executable, "-c", PROBE, str(project / "dags" / "train.py"), "must-hit"]
+        pod = [sys.executable, "-c", PROBE, str(project / "dags" / "train.py"), "must-hit", "built"]
         done = subprocess.run(pod, env=env, capture_output=True, text=True, timeout=180)
         assert done.returncode == 0, done.stderr[-3000:]
         assert f"tasks: 1 root: {home / '.cache' / 'sagemaker-pipelines'}" in done.stdout

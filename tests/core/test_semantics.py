@@ -272,6 +272,9 @@ def test_callables_are_read_without_being_imported(tmp_path, monkeypatch):
         ("schedule: '0 0 * * 8'\n", "schedule", "is not a valid cron expression"),
         ("schedule: '@daily'\n", None, None),
         ("schedule: none\n", None, None),
+        ("schedule: '@continuous'\nmax_active_runs: 1\n", None, None),
+        ("schedule: '@continuous'\nmax_active_runs: 2\n", "max_active_runs", "allows max_active_runs 1 only"),
+        ("schedule: '@daily'\nmax_active_runs: 2\n", None, None),
     ],
 )
 def test_dates_and_schedules(head, field, message):

@@ -171,6 +171,42 @@ def test_validate_never_imports_airflow():
     assert result.stdout.splitlines()[-1] == "0 []", result.stderr
 
 
+def test_build_reports_what_airflow_rejects_as_the_pipelines_problem(pipelines_dir, tmp_path, monkeypatch):
+    """``validate --build`` builds each DAG with Airflow, as its DAG file does, so a rule only Airflow
+    knows still fails the pipeline, as a problem of its YAML file. Airflow's rule here is real (a
+    @continuous DAG runs one run at a time); our own check of it is switched off, as for a rule a newer
+    Airflow adds. The DAGs Airflow accepted are marked in the cache as built."""
+    from sagemaker_pipelines.cache.compile_cache import CompileCache
+    from sagemaker_pipelines.checks import semantics
+    from sagemaker_pipelines.toolkit.dag_building import build_problems
+
+    good = write(pipelines_dir, "good.yaml", SMALL)
+    refused = write(pipelines_dir, "refused.yaml", "schedule: '@continuous'\nmax_active_runs: 3\n" + SMALL)
+    monkeypatch.setenv("SAGEMAKER_PIPELINES_CACHE_DIR", str(tmp_path / "checked"))
+    assert [p.field for p in build_problems([(refused, "refused")], ["local"])] == ["max_active_runs"]
+
+    monkeypatch.setattr(semantics._Checker, "continuous_runs", lambda self: None)
+    monkeypatch.setenv("SAGEMAKER_PIPELINES_CACHE_DIR", str(tmp_path / "cache"))  # no answer of the above
+    found = build_problems([(good, "good"), (refused, "refused")], ["local"])
+    assert [(p.file.rsplit("/", 1)[-1], p.code) for p in found] == [("refused.yaml", "airflow")]
+    assert "ContinuousTimetable requires max_active_runs <= 1" in found[0].message
+    assert len(list(CompileCache(tmp_path / "cache").folder.rglob("*.built"))) == 1  # the good DAG's
+
+
+def test_build_on_the_command_line_builds_every_valid_pipeline(pipelines_dir, tmp_path):
+    write(pipelines_dir, "good.yaml", SMALL)
+    write(pipelines_dir, "broken.yaml", BROKEN)  # reported by the checks, not built
+    cache = tmp_path / "cache"
+    done = run_module(
+        "validate", "--env", "local", "--build", env=subprocess_env(SAGEMAKER_PIPELINES_CACHE_DIR=str(cache))
+    )
+    assert done.returncode == 1 and "broken.yaml" in done.stdout and "good.yaml" not in done.stdout, (
+        done.stdout
+    )
+    assert "Traceback" not in done.stderr and "Warning" not in done.stderr, done.stderr
+    assert len(list(cache.rglob("*.built"))) == 1
+
+
 def test_github_escaping():
     problem = Problem("pipelines/a,b:c.yaml", 3, 7, "tasks.x", "50% done\r\nnext line", "hint, with: colon")
     assert github_annotation(problem) == (

@@ -66,6 +66,8 @@ class _Checker:
             self.dates()
         if self.accepted("schedule", "timezone"):
             self.schedule()
+        if self.accepted("schedule", "max_active_runs"):
+            self.continuous_runs()
         if self.accepted("params"):
             check_param_defaults(self.data, self.add)
         if not self.accepted("", "tasks"):  # the document or its task mapping has the wrong shape
@@ -129,6 +131,15 @@ class _Checker:
             hint = "check day-of-month against the month: February has 28 or 29 days, April, June, September "
             hint += "and November 30"
             self.add(path, f"'{cron}' never fires: no date matches it", hint, value=True)
+
+    def continuous_runs(self) -> None:
+        """Airflow refuses to build a @continuous DAG allowed more than one active run at a time."""
+        runs = self.data.get("max_active_runs")
+        if self.data.get("schedule") == "@continuous" and isinstance(runs, int) and runs > 1:
+            hint = "a @continuous schedule starts the next run when the last ends: leave max_active_runs out"
+            self.add(
+                ("max_active_runs",), "a @continuous schedule allows max_active_runs 1 only", hint, value=True
+            )
 
     def dependencies(self, task_id: str, task: dict) -> None:
         groups = group_names(self.data)  # depends_on may name a task group: checks/task_groups.py

@@ -35,7 +35,9 @@ def _validate(args: argparse.Namespace) -> int:
     from sagemaker_pipelines.toolkit.validation import UsageError, validate
 
     try:
-        summary = validate(args.files, args.env, use_cache=not args.no_cache, jobs=args.jobs)
+        summary = validate(
+            args.files, args.env, use_cache=not args.no_cache, jobs=args.jobs, build=args.build
+        )
     except UsageError as exc:
         raise CommandError(str(exc)) from None
     reporter.report(summary, args.format)

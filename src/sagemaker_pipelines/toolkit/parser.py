@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_env(p, "check only in this environment (default: every environment)")
     p.add_argument("--no-cache", action="store_true", help="ignore the compile cache under .local/")
     p.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes (default: CPUs)")
+    p.add_argument(
+        "--build",
+        action="store_true",
+        help="also build each valid pipeline's DAG with Airflow, as its DAG file does, so what only "
+        "Airflow rejects fails here too; at image build it leaves nothing for a pod to redo",
+    )
 
     p = commands.add_parser(
         "render",

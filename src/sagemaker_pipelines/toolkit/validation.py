@@ -23,6 +23,7 @@ from sagemaker_pipelines.problems import PipelineInvalid, Problem
 from sagemaker_pipelines.project import dag_id_of, discover, duplicate_dag_ids
 from sagemaker_pipelines.toolkit import sync
 from sagemaker_pipelines.toolkit.asset_check import published_by, scheduled_by, unpublished
+from sagemaker_pipelines.toolkit.dag_building import build_problems
 from sagemaker_pipelines.toolkit.reporter import Summary
 
 PARALLEL_MIN = 24  # below this many files to check, worker processes cost more than they save
@@ -217,6 +218,10 @@ def _unpublished_assets(
     return warnings
 
 
+def _errors(outcome: FileOutcome) -> bool:
+    return any(p.is_error for found in outcome.problems.values() for p in found)
+
+
 def _dag_file_problems(paths: list[Path], whole_project: bool) -> list[Problem]:
     """Missing, stale or orphaned DAG files of the project's pipelines. Files outside the pipelines folder
     have none, and neither does a pipelines folder without a DAG folder (a scratch folder checked in CI)."""
@@ -229,9 +234,14 @@ def _dag_file_problems(paths: list[Path], whole_project: bool) -> list[Problem]:
 
 
 def validate(
-    arguments: list[str], environment: str | None = None, use_cache: bool = True, jobs: int | None = None
+    arguments: list[str],
+    environment: str | None = None,
+    use_cache: bool = True,
+    jobs: int | None = None,
+    build: bool = False,
 ) -> Summary:
-    """Check the given files (default: all pipelines) in the chosen environments (default: all)."""
+    """Check the given files (default: all pipelines) in the chosen environments (default: all); with
+    ``build``, Airflow then builds the DAG of each file valid everywhere (toolkit/dag_building.py)."""
     names = selected_environments(environment)
     paths = pipeline_files(arguments)
     problems: list[Problem] = []
@@ -249,5 +259,8 @@ def validate(
             problems.extend(merge_environments(outcome, checked))
         problems.extend(_duplicates(outcomes, paths if arguments else []))
         problems.extend(_unpublished_assets(paths, outcomes, environments, cache, checked))
+        if build:
+            valid = [(p, o.dag_id) for p, o in zip(paths, outcomes, strict=True) if not _errors(o)]
+            problems.extend(build_problems(valid, checked))
     problems.extend(_dag_file_problems(paths, whole_project=not arguments))
     return Summary(files=len(paths), environments=names, problems=sorted(set(problems)))
