@@ -26,6 +26,8 @@ ENV :=
 endif
 endif
 ALLOW_LOCAL ?=
+# BUILD=1: validate also has Airflow build each valid pipeline's DAG (docs/toolkit.md)
+BUILD ?=
 ENV_FLAG = $(if $(ENV),--env $(ENV))
 IAM_ENV := $(or $(ENV),aws)
 CONF ?=
@@ -84,7 +86,7 @@ test-fast: install lint
 	$(PY) -m pytest -n $(TEST_WORKERS) -m "not processes"
 
 validate: install
-	@$(CLI) validate --format $(FORMAT) $(ENV_FLAG) $(FILES)
+	@$(CLI) validate --format $(FORMAT) $(ENV_FLAG) $(if $(BUILD),--build) $(FILES)
 
 render: install
 	@$(CLI) render $(PIPELINE) $(ENV_FLAG)

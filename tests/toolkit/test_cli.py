@@ -62,5 +62,9 @@ def test_ci_workflow_validates_with_annotations_and_tests():
     assert any(u.startswith("actions/checkout@") for u in uses)
     python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python@"))
     assert str(python["with"]["python-version"]) == "3.11"
-    assert runs.index("make install") < runs.index("make validate FORMAT=github") < runs.index("make test")
+    assert (
+        runs.index("make install")
+        < runs.index("make validate FORMAT=github BUILD=1")
+        < runs.index("make test")
+    )
     assert PIPELINES.is_dir()
