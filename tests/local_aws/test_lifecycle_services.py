@@ -146,7 +146,7 @@ def _definition(steps: list[dict]) -> str:
 
 
 def _prep_step(sleep: bool = False) -> dict:
-    command = ["python3", "-c", PREP if not sleep else "import time; time.sleep(4)\n" + PREP]
+    command = ["python3", "-c", PREP if not sleep else "import time; time.sleep(30)\n" + PREP]
     return {
         "Name": "Prep",
         "Type": "Processing",
@@ -297,14 +297,18 @@ def test_stopping_an_execution_stops_its_running_step_and_runs_no_next_one(sm, k
         PipelineDefinition=_definition([_prep_step(sleep=True), TRAIN_STEP]),
     )
     arn = sm.start_pipeline_execution(PipelineName="iris-stop")["PipelineExecutionArn"]
-    time.sleep(1)
+    prep = f"pipelines-{arn.rsplit('/', 1)[-1]}-Prep"
+    deadline = time.monotonic() + 120  # stopped once its step's job is running, however long that took
+    while not sm.list_processing_jobs(NameContains=prep)["ProcessingJobSummaries"]:
+        assert time.monotonic() < deadline, "the Prep step never started its job"
+        time.sleep(0.1)
     sm.stop_pipeline_execution(PipelineExecutionArn=arn)
     assert sm.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"] == "Stopping"
     done = _wait_execution(sm, arn)
     assert done["PipelineExecutionStatus"] == "Stopped"
     steps = sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]
     assert [(s["StepName"], s["StepStatus"]) for s in steps] == [("Prep", "Stopped")]
-    prep = f"pipelines-{arn.rsplit('/', 1)[-1]}-Prep"  # the running step's job is stopped, not run out
+    # the running step's job is stopped, not run out (its script holds 30 s)
     assert sm.describe_processing_job(ProcessingJobName=prep)["ProcessingJobStatus"] == "Stopped"
     with pytest.raises(ClientError) as again:
         sm.stop_pipeline_execution(PipelineExecutionArn=arn)
