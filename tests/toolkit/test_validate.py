@@ -206,6 +206,14 @@ def test_build_on_the_command_line_builds_every_valid_pipeline(pipelines_dir, tm
     assert "Traceback" not in done.stderr and "Warning" not in done.stderr, done.stderr
     assert len(list(cache.rglob("*.built"))) == 1
 
+    elsewhere = tmp_path / "untouched"  # --no-cache: neither the checks nor the build use one
+    env = subprocess_env(SAGEMAKER_PIPELINES_CACHE_DIR=str(elsewhere))
+    done = run_module(
+        "validate", "--env", "local", "--build", "--no-cache", pipelines_dir / "good.yaml", env=env
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not elsewhere.exists()
+
 
 def test_github_escaping():
     problem = Problem("pipelines/a,b:c.yaml", 3, 7, "tasks.x", "50% done\r\nnext line", "hint, with: colon")

@@ -1,8 +1,9 @@
 """``validate --build``: build each valid pipeline's DAG with Airflow, as its DAG file does.
 
-``validate`` alone never imports Airflow, so what only Airflow checks (``DAG.validate``: a cron it cannot
-read, a task argument it refuses) reaches the data scientist as a Broken DAG banner. With ``--build`` the
-same problems fail the command, with the YAML file's name, in CI or at image build. And since the build
+``validate`` alone never imports Airflow, so what only Airflow checks (the DAG's and the operators' own
+argument checks and ``DAG.validate``: a rule our checks do not know yet, or one a newer Airflow adds)
+would reach the data scientist as a Broken DAG banner. With ``--build`` such a problem fails the command,
+with the YAML file's name, in CI or at image build. And since the build
 runs the loader's own path through the compile cache, it also records there that each DAG validated:
 a pod of an image built with ``validate --build`` neither checks a pipeline nor validates its DAG
 again (docs/deploy.md).
@@ -11,20 +12,28 @@ again (docs/deploy.md).
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from pathlib import Path
 
+from sagemaker_pipelines.cache.compile_cache import CACHE_VARIABLE
 from sagemaker_pipelines.paths import dags_dir
 from sagemaker_pipelines.problems import Problem
 
 
-def build_problems(valid: list[tuple[Path, str]], environment_names: list[str]) -> list[Problem]:
+def build_problems(
+    valid: list[tuple[Path, str]], environment_names: list[str], use_cache: bool = True
+) -> list[Problem]:
     """What Airflow found building each ``(pipeline file, DAG id)`` in each environment; none when it
-    accepted every DAG. The DAG file need not exist yet: only its name, the DAG id, is read."""
+    accepted every DAG. The DAG file need not exist yet: only its name, the DAG id, is read. Without
+    ``use_cache`` (``validate --no-cache``) the loader neither reads nor writes the cache either."""
     problems: list[Problem] = []
     # Each rejection is a problem in the report: the loader's log of it (a traceback, for the DAG
     # processor's log) and the libraries' deprecation warnings on import would only bury it.
     logging.disable(logging.ERROR)
+    setting = os.environ.get(CACHE_VARIABLE)
+    if not use_cache:
+        os.environ[CACHE_VARIABLE] = "off"  # the loader's own switch: it finds its cache there
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -36,4 +45,8 @@ def build_problems(valid: list[tuple[Path, str]], environment_names: list[str]) 
                     problems.extend(getattr(dag, "problems", ()))  # the stand-in of a rejected DAG
     finally:
         logging.disable(logging.NOTSET)
+        if setting is None:
+            os.environ.pop(CACHE_VARIABLE, None)
+        else:
+            os.environ[CACHE_VARIABLE] = setting
     return problems

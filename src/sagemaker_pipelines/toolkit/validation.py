@@ -261,6 +261,6 @@ def validate(
         problems.extend(_unpublished_assets(paths, outcomes, environments, cache, checked))
         if build:
             valid = [(p, o.dag_id) for p, o in zip(paths, outcomes, strict=True) if not _errors(o)]
-            problems.extend(build_problems(valid, checked))
+            problems.extend(build_problems(valid, checked, use_cache))
     problems.extend(_dag_file_problems(paths, whole_project=not arguments))
     return Summary(files=len(paths), environments=names, problems=sorted(set(problems)))
