@@ -148,16 +148,29 @@ def time_out_once_started(operator: Any, started: Path) -> None:
     from airflow.sdk.execution_time.task_runner import _run_execute_callable
 
     assert operator.execution_timeout is not None  # the wrapper arms its timer only for one
+    handler = signal.getsignal(signal.SIGALRM)
+    lock, finished = threading.Lock(), threading.Event()
 
     def strike() -> None:
         deadline = time.monotonic() + 120
         while not (started.is_file() and started.read_text()) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        signal.setitimer(signal.ITIMER_REAL, 0.001)  # the timer the wrapper armed runs out now
+            if finished.wait(0.05):
+                return
+        with lock:  # never once the wrapper has returned: a later alarm would hit another test
+            if not finished.is_set():
+                signal.setitimer(signal.ITIMER_REAL, 0.001)  # the timer the wrapper armed runs out now
 
-    threading.Thread(target=strike, daemon=True).start()
-    with pytest.raises(AirflowTaskTimeout):
-        _run_execute_callable(context(1), operator.execute, operator)
+    thread = threading.Thread(target=strike, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(AirflowTaskTimeout):
+            _run_execute_callable(context(1), operator.execute, operator)
+    finally:
+        with lock:
+            finished.set()
+        thread.join()
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, handler)
 
 
 def test_a_retry_adopts_the_job_an_earlier_try_left_running(sm, s3, tmp_path):
