@@ -86,6 +86,22 @@ def pack_source(files: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
+def seen_first_in(
+    status: str, describe: Callable[[], dict[str, Any]], key: str, created: float
+) -> dict[str, Any]:
+    """Assert the first Describe after a create shows ``status`` (InProgress, Creating), as on AWS; returns
+    it. The endpoint holds the next status back until a Describe has seen this one, or for
+    MIN_JOB_SECONDS when nobody asks: a machine too loaded to ask that soon may rightly see a later one.
+    ``created``: ``time.monotonic()`` before the create call."""
+    import time
+
+    from sagemaker_pipelines.local.aws.backend import MIN_JOB_SECONDS
+
+    first = describe()
+    assert first[key] == status or time.monotonic() - created >= MIN_JOB_SECONDS, first[key]
+    return first
+
+
 def wait_for(
     describe: Callable[[], dict[str, Any]], key: str, done: tuple[str, ...], timeout: float = 60
 ) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import time
 
 import joblib
 import numpy as np
@@ -21,6 +22,7 @@ from .conftest import (
     get,
     iris_split,
     put,
+    seen_first_in,
     to_csv,
     training_job,
     transform_job,
@@ -42,10 +44,10 @@ def test_knn_trains_and_transforms_iris(sm, s3, tmp_path):
     train, test = iris_split()
     put(s3, "iris/train/train.csv", to_csv(train))
     put(s3, "iris/test/test.csv", to_csv(test[:, 1:]))
+    created = time.monotonic()
     training_job(sm, "knn-iris", KNN_IMAGE, KNN_HPS, {"train": f"s3://{BUCKET}/iris/train/"})
-
-    first = sm.describe_training_job(TrainingJobName="knn-iris")
-    assert first["TrainingJobStatus"] == "InProgress"
+    describe = lambda: sm.describe_training_job(TrainingJobName="knn-iris")  # noqa: E731
+    seen_first_in("InProgress", describe, "TrainingJobStatus", created)
     done = wait_training(sm, "knn-iris")
     assert done["TrainingJobStatus"] == "Completed", done.get("FailureReason")
     artifact = done["ModelArtifacts"]["S3ModelArtifacts"]
@@ -65,12 +67,12 @@ def test_knn_trains_and_transforms_iris(sm, s3, tmp_path):
         PrimaryContainer={"Image": KNN_IMAGE, "ModelDataUrl": artifact},
         ExecutionRoleArn=ROLE,
     )
+    created = time.monotonic()
     transform_job(
         sm, "knn-iris-transform", "knn-iris-model", f"s3://{BUCKET}/iris/test/", f"s3://{BUCKET}/iris/pred/"
     )
-    assert (
-        sm.describe_transform_job(TransformJobName="knn-iris-transform")["TransformJobStatus"] == "InProgress"
-    )
+    describe = lambda: sm.describe_transform_job(TransformJobName="knn-iris-transform")  # noqa: E731
+    seen_first_in("InProgress", describe, "TransformJobStatus", created)
     result = wait_transform(sm, "knn-iris-transform")
     assert result["TransformJobStatus"] == "Completed", result.get("FailureReason")
     lines = get(s3, f"s3://{BUCKET}/iris/pred/test.csv.out").decode().splitlines()

@@ -19,6 +19,7 @@ from .conftest import (
     get,
     iris_split,
     put,
+    seen_first_in,
     to_csv,
     training_job,
     transform_job,
@@ -327,6 +328,7 @@ def _iris_with_header(s3, key: str) -> str:
 
 def test_automl_trains_candidates_and_reports_the_best(sm, s3, local_aws):
     source = _iris_with_header(s3, "life/automl/iris.csv")
+    created = time.monotonic()
     sm.create_auto_ml_job(
         AutoMLJobName="iris-auto",
         InputDataConfig=[
@@ -340,8 +342,9 @@ def test_automl_trains_candidates_and_reports_the_best(sm, s3, local_aws):
         AutoMLJobConfig={"CompletionCriteria": {"MaxCandidates": 3}},
         ModelDeployConfig={"EndpointName": "iris-auto"},
     )
-    first = sm.describe_auto_ml_job(AutoMLJobName="iris-auto")
-    assert first["AutoMLJobStatus"] == "InProgress"
+    seen_first_in(
+        "InProgress", lambda: sm.describe_auto_ml_job(AutoMLJobName="iris-auto"), "AutoMLJobStatus", created
+    )
     done = wait_for(
         lambda: sm.describe_auto_ml_job(AutoMLJobName="iris-auto"),
         "AutoMLJobStatus",

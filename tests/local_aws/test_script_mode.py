@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from .conftest import (
     iris_split,
     pack_source,
     put,
+    seen_first_in,
     to_csv,
     training_job,
     transform_job,
@@ -76,6 +78,7 @@ def _script_hps(submit: str, program: str, **user: object) -> dict[str, str]:
 
 
 def test_script_mode_trains_and_serves_through_model_fn(sm, s3):
+    created = time.monotonic()
     train, test = iris_split()
     put(s3, "script/train/train.csv", to_csv(train))
     put(s3, "script/batch/test.csv", to_csv(test[:, 1:]))
@@ -89,7 +92,8 @@ def test_script_mode_trains_and_serves_through_model_fn(sm, s3):
         {"train": f"s3://{BUCKET}/script/train/"},
         spec={"MetricDefinitions": [{"Name": "train:accuracy", "Regex": "train_accuracy=([0-9.]+)"}]},
     )
-    assert sm.describe_training_job(TrainingJobName="script-tree")["TrainingJobStatus"] == "InProgress"
+    describe = lambda: sm.describe_training_job(TrainingJobName="script-tree")  # noqa: E731
+    seen_first_in("InProgress", describe, "TrainingJobStatus", created)
     done = wait_training(sm, "script-tree")
     assert done["TrainingJobStatus"] == "Completed", done.get("FailureReason")
     metrics = {m["MetricName"]: m["Value"] for m in done["FinalMetricDataList"]}

@@ -27,6 +27,7 @@ from .conftest import (
     iris_split,
     pack_source,
     put,
+    seen_first_in,
     to_csv,
     training_job,
     wait_endpoint,
@@ -55,6 +56,7 @@ with open("/opt/ml/processing/report/report.txt", "w") as fh:  # literal contain
 
 
 def test_processing_job_maps_inputs_and_outputs(sm, s3):
+    created = time.monotonic()
     put(s3, "proc/code/prep.py", PREP_SCRIPT.encode())
     put(s3, "proc/raw/a.csv", b"1,2\n3,4\n")
     put(s3, "proc/raw/b.csv", b"5,6\n")
@@ -116,7 +118,8 @@ def test_processing_job_maps_inputs_and_outputs(sm, s3):
         },
         Environment={"STAGE": "test"},
     )
-    assert sm.describe_processing_job(ProcessingJobName="prep")["ProcessingJobStatus"] == "InProgress"
+    describe = lambda: sm.describe_processing_job(ProcessingJobName="prep")  # noqa: E731
+    seen_first_in("InProgress", describe, "ProcessingJobStatus", created)
     done = wait_for(
         lambda: sm.describe_processing_job(ProcessingJobName="prep"),
         "ProcessingJobStatus",
@@ -208,8 +211,9 @@ def test_endpoint_goes_in_service_and_answers(sm, s3, local_aws):
         PrimaryContainer={"Image": KNN_IMAGE, "ModelDataUrl": artifact},
         ExecutionRoleArn=ROLE,
     )
+    created = time.monotonic()
     create_endpoint(sm, "ep-knn", "ep-knn")
-    assert sm.describe_endpoint(EndpointName="ep-knn")["EndpointStatus"] == "Creating"
+    seen_first_in("Creating", lambda: sm.describe_endpoint(EndpointName="ep-knn"), "EndpointStatus", created)
     done = wait_endpoint(sm, "ep-knn")
     assert done["EndpointStatus"] == "InService", done.get("FailureReason")
 
