@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sagemaker_pipelines.problems import Code, PipelineInvalid, Problem
+
+if TYPE_CHECKING:
+    from sagemaker_pipelines.cache.compile_cache import CompileCache
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +48,17 @@ def _problem(file: str, message: str, hint: str = "", code: str = Code.DAG_FILE)
     return Problem(file, 1, 1, "", message, hint, code=code)
 
 
-def build_pipeline(dag_file: Path, pipeline: Path, environment_name: str | None = None) -> Any:
-    """The DAG of ``pipeline``, or the stand-in that carries its problems; never raises."""
+def build_pipeline(
+    dag_file: Path, pipeline: Path, environment_name: str | None = None, cache: CompileCache | None = None
+) -> Any:
+    """The DAG of ``pipeline``, or the stand-in that carries its problems; never raises. ``cache``: the
+    compile cache to answer from and mark built (default: ``CompileCache.default()``, the one the
+    environment names); a fresh one per DAG, since it remembers the entry it read last."""
     from sagemaker_pipelines.paths import display_path
 
     dag_id = dag_file.stem
     try:
-        return _build(dag_file, pipeline, environment_name)
+        return _build(dag_file, pipeline, environment_name, cache)
     except PipelineInvalid as exc:
         return error_dag(dag_id, exc.problems, str(dag_file))
     except Exception as exc:  # a bug of ours or a library's must still name the pipeline, not hide it
@@ -61,7 +68,7 @@ def build_pipeline(dag_file: Path, pipeline: Path, environment_name: str | None 
         return error_dag(dag_id, [problem], str(dag_file))
 
 
-def _build(dag_file: Path, pipeline: Path, environment_name: str | None) -> Any:
+def _build(dag_file: Path, pipeline: Path, environment_name: str | None, cache: CompileCache | None) -> Any:
     from sagemaker_pipelines.airflow.dag_builder import build_dag
     from sagemaker_pipelines.cache.compile_cache import (
         CompileCache,
@@ -81,7 +88,7 @@ def _build(dag_file: Path, pipeline: Path, environment_name: str | None) -> Any:
                 )
             ]
         )
-    cache = CompileCache.default()
+    cache = CompileCache.default() if cache is None else cache
     environment = load_environment_cached(environment_name or current_environment_name(), cache)  # may raise
     result = check_file_cached(pipeline, environment, cache)
     if not result.ok:

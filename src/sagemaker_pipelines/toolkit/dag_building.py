@@ -12,11 +12,10 @@ again (docs/deploy.md).
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 from pathlib import Path
 
-from sagemaker_pipelines.cache.compile_cache import CACHE_VARIABLE
+from sagemaker_pipelines.cache.compile_cache import CompileCache
 from sagemaker_pipelines.paths import dags_dir
 from sagemaker_pipelines.problems import Problem
 
@@ -31,9 +30,6 @@ def build_problems(
     # Each rejection is a problem in the report: the loader's log of it (a traceback, for the DAG
     # processor's log) and the libraries' deprecation warnings on import would only bury it.
     logging.disable(logging.ERROR)
-    setting = os.environ.get(CACHE_VARIABLE)
-    if not use_cache:
-        os.environ[CACHE_VARIABLE] = "off"  # the loader's own switch: it finds its cache there
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -41,12 +37,9 @@ def build_problems(
 
             for path, dag_id in valid:
                 for name in environment_names:
-                    dag = build_pipeline(dags_dir() / f"{dag_id}.py", path, name)
+                    cache = CompileCache.default() if use_cache else CompileCache(None)
+                    dag = build_pipeline(dags_dir() / f"{dag_id}.py", path, name, cache)
                     problems.extend(getattr(dag, "problems", ()))  # the stand-in of a rejected DAG
     finally:
         logging.disable(logging.NOTSET)
-        if setting is None:
-            os.environ.pop(CACHE_VARIABLE, None)
-        else:
-            os.environ[CACHE_VARIABLE] = setting
     return problems
